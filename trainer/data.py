@@ -1,0 +1,276 @@
+"""Reading and validating training JSONL and BEIR-style evaluation folders; the demo data.
+
+Every problem names the file, the line and the field. No torch import.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from .config import DEMO_DATA
+
+DEMO_DIR = Path(__file__).parent / "demo"
+MAX_LINE_BYTES = 4 * 1024 * 1024
+
+
+def resolve_train(path: str) -> Path:
+    return DEMO_DIR / "train.jsonl" if path == DEMO_DATA else Path(path)
+
+
+def resolve_eval(path: Optional[str]) -> Optional[Path]:
+    if path is None:
+        return None
+    return DEMO_DIR / "eval" if path == DEMO_DATA else Path(path)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int          # 1-based; 0 when the problem is about the whole file
+    field: str         # "" when about the whole line or file
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        what = f" field '{self.field}'" if self.field else ""
+        kind = "warning" if self.warning else "error"
+        return f"{where}:{what} {kind}: {self.message}"
+
+
+@dataclass
+class Report:
+    rows: list[dict] = field(default_factory=list)   # the valid rows
+    problems: list[Problem] = field(default_factory=list)
+    bad_rows: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class DataError(ValueError):
+    """Invalid data: the message lists each problem with file, line and field."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(str(p) for p in problems[:20])
+        more = f"\n… and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(shown + more)
+
+
+def _lines(path: Path, report: Report) -> Iterator[tuple[int, str]]:
+    """Yield (line number, text) of non-blank lines; decoding problems go to the report."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        report.problems.append(Problem(name, 0, "", f"cannot read: {e.strerror or e}"))
+        return
+    if not raw.strip():
+        report.problems.append(Problem(name, 0, "", "file is empty"))
+        return
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+        report.problems.append(Problem(name, 1, "", "UTF-8 byte-order mark removed", warning=True))
+    crlf_seen = False
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+            crlf_seen = True
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            report.problems.append(Problem(name, number, "", f"line is {len(line):,} bytes, over the "
+                                                             f"{MAX_LINE_BYTES:,}-byte limit"))
+            report.bad_rows += 1
+            continue
+        try:
+            yield number, line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            report.problems.append(Problem(name, number, "", f"not valid UTF-8 (byte {e.start})"))
+            report.bad_rows += 1
+    if crlf_seen:
+        report.problems.append(Problem(name, 0, "", "Windows line endings (CRLF) read as plain "
+                                                    "line ends", warning=True))
+
+
+def _json_object(name: str, number: int, text: str, report: Report) -> Optional[dict]:
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as e:
+        report.problems.append(Problem(name, number, "", f"invalid JSON: {e.msg} at column {e.colno}"))
+        return None
+    if not isinstance(row, dict):
+        report.problems.append(Problem(name, number, "", f"expected a JSON object, got {type(row).__name__}"))
+        return None
+    return row
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_train_row(row: dict, name: str, number: int, group_size: int) -> list[Problem]:
+    out: list[Problem] = []
+
+    def bad(fld: str, msg: str, warning: bool = False) -> None:
+        out.append(Problem(name, number, fld, msg, warning))
+
+    query = row.get("query")
+    if "query" not in row:
+        bad("query", "missing")
+    elif not isinstance(query, str):
+        bad("query", f"must be a string, got {type(query).__name__}")
+    elif not query.strip():
+        bad("query", "is empty")
+    for key in ("pos", "neg"):
+        value = row.get(key)
+        if key not in row:
+            bad(key, "missing")
+        elif not isinstance(value, list):
+            bad(key, f"must be a list of strings, got {type(value).__name__}")
+        else:
+            for i, text in enumerate(value):
+                if not isinstance(text, str):
+                    bad(f"{key}[{i}]", f"must be a string, got {type(text).__name__}")
+                elif not text.strip():
+                    bad(f"{key}[{i}]", "is empty")
+    if isinstance(row.get("pos"), list) and not row["pos"]:
+        bad("pos", "is empty: every query needs at least one positive passage")
+    negs = row.get("neg")
+    if isinstance(negs, list) and group_size > 1:
+        if not negs:
+            bad("neg", f"is empty: group size {group_size} needs {group_size - 1} negatives per query")
+        elif len(negs) < group_size - 1:
+            bad("neg", f"has {len(negs)} negatives, group size {group_size} needs {group_size - 1}: "
+                       "FlagEmbedding will repeat negatives to fill the group", warning=True)
+    for key, passages in (("pos_scores", "pos"), ("neg_scores", "neg")):
+        if key not in row:
+            continue
+        scores = row[key]
+        if not isinstance(scores, list) or not all(_is_number(s) for s in scores):
+            bad(key, "must be a list of numbers")
+        elif isinstance(row.get(passages), list) and len(scores) != len(row[passages]):
+            bad(key, f"has {len(scores)} scores for {len(row[passages])} '{passages}' passages")
+    for key in ("prompt", "type"):
+        if key in row and not isinstance(row[key], str):
+            bad(key, f"must be a string, got {type(row[key]).__name__}")
+    return out
+
+
+def validate_train(path: str | Path, group_size: int = 8) -> Report:
+    """Validate a FlagEmbedding training JSONL file; valid rows are kept in the report."""
+    path = Path(path)
+    name = str(path)
+    report = Report()
+    for number, text in _lines(path, report):
+        row = _json_object(name, number, text, report)
+        if row is None:
+            report.bad_rows += 1
+            continue
+        problems = _check_train_row(row, name, number, group_size)
+        report.problems.extend(problems)
+        if any(not p.warning for p in problems):
+            report.bad_rows += 1
+        else:
+            report.rows.append(row)
+    if not report.rows and not report.errors:
+        report.problems.append(Problem(name, 0, "", "no training rows"))
+    return report
+
+
+@dataclass
+class EvalSet:
+    query_ids: list[str]
+    queries: list[str]
+    doc_ids: list[str]
+    docs: list[str]
+    relevance: list[dict[int, float]]   # per query: {doc index: relevance}
+
+
+def _read_id_text(path: Path, report: Report, with_title: bool) -> dict[str, str]:
+    name = str(path)
+    out: dict[str, str] = {}
+    for number, text in _lines(path, report):
+        row = _json_object(name, number, text, report)
+        if row is None:
+            continue
+        ident, body = row.get("_id"), row.get("text")
+        if not isinstance(ident, (str, int)) or isinstance(ident, bool) or str(ident) == "":
+            report.problems.append(Problem(name, number, "_id", "missing or not a string"))
+            continue
+        if not isinstance(body, str) or not body.strip():
+            report.problems.append(Problem(name, number, "text", "missing, empty or not a string"))
+            continue
+        ident = str(ident)
+        if ident in out:
+            report.problems.append(Problem(name, number, "_id", f"duplicate id {ident!r}"))
+            continue
+        title = row.get("title") if with_title else None
+        out[ident] = f"{title}. {body}" if isinstance(title, str) and title.strip() else body
+    return out
+
+
+def validate_eval(folder: str | Path) -> tuple[Optional[EvalSet], Report]:
+    """Validate a BEIR-style folder: queries.jsonl, corpus.jsonl, qrels.tsv."""
+    folder = Path(folder)
+    report = Report()
+    missing = [f for f in ("queries.jsonl", "corpus.jsonl", "qrels.tsv") if not (folder / f).is_file()]
+    if missing:
+        report.problems.extend(Problem(str(folder / f), 0, "", "missing") for f in missing)
+        return None, report
+    queries = _read_id_text(folder / "queries.jsonl", report, with_title=False)
+    corpus = _read_id_text(folder / "corpus.jsonl", report, with_title=True)
+    qrels_path = folder / "qrels.tsv"
+    name = str(qrels_path)
+    doc_index = {d: i for i, d in enumerate(corpus)}
+    relevance: dict[str, dict[int, float]] = {}
+    lines = list(_lines(qrels_path, report))
+    if lines and lines[0][1].split("\t")[0].strip().lower() in ("query-id", "query_id", "qid"):
+        lines = lines[1:]
+    for number, text in lines:
+        cols = next(csv.reader([text], delimiter="\t"))
+        if len(cols) < 3:
+            report.problems.append(Problem(name, number, "", f"expected 3 tab-separated columns, got {len(cols)}"))
+            continue
+        qid, did, score = (c.strip() for c in cols[:3])
+        try:
+            grade = float(score)
+        except ValueError:
+            report.problems.append(Problem(name, number, "score", f"not a number: {score!r}"))
+            continue
+        if qid not in queries:
+            report.problems.append(Problem(name, number, "query-id", f"unknown query id {qid!r}"))
+        elif did not in doc_index:
+            report.problems.append(Problem(name, number, "corpus-id", f"unknown corpus id {did!r}"))
+        elif grade > 0:
+            relevance.setdefault(qid, {})[doc_index[did]] = grade
+    if not relevance and not report.errors:
+        report.problems.append(Problem(name, 0, "", "no relevant (score > 0) pairs"))
+    if report.errors:
+        return None, report
+    qids = [q for q in queries if q in relevance]
+    evalset = EvalSet(qids, [queries[q] for q in qids], list(corpus), list(corpus.values()),
+                      [relevance[q] for q in qids])
+    return evalset, report
+
+
+def load_eval(folder: str | Path) -> EvalSet:
+    evalset, report = validate_eval(folder)
+    if evalset is None:
+        raise DataError(report.errors)
+    return evalset
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

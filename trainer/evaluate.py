@@ -1,0 +1,88 @@
+"""Validation of an M3 model under training: encode with the model's own heads, score with
+trainer.ir_metrics. Encoding is here (torch); the maths is in ir_metrics (numpy)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import ir_metrics
+from .data import EvalSet
+
+K = 10
+
+
+@dataclass
+class Encoded:
+    dense: np.ndarray
+    sparse: list[dict[int, float]] | None
+    colbert: list[np.ndarray] | None
+
+
+def special_token_ids(tokenizer) -> set[int]:
+    ids = (tokenizer.cls_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.unk_token_id)
+    return {i for i in ids if i is not None}
+
+
+@torch.no_grad()
+def encode(model, tokenizer, texts: list[str], max_len: int, batch_size: int = 32) -> Encoded:
+    """Encode texts with an EncoderOnlyEmbedderM3Model the way BGEM3FlagModel does at inference."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    skip = special_token_ids(tokenizer)
+    heads = model.sparse_linear is not None
+    dense, sparse, colbert = [], [] if heads else None, [] if heads else None
+    try:
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                              max_length=max_len, return_tensors="pt").to(device)
+            hidden = model.model(**batch, return_dict=True).last_hidden_state
+            vecs = model._dense_embedding(hidden, batch["attention_mask"])
+            if model.normalize_embeddings:
+                vecs = F.normalize(vecs, dim=-1)
+            dense.append(vecs.float().cpu().numpy())
+            if not heads:
+                continue
+            weights = torch.relu(model.sparse_linear(hidden)).squeeze(-1).float().cpu().numpy()
+            cvecs = model.colbert_linear(hidden[:, 1:])
+            if model.normalize_embeddings:
+                cvecs = F.normalize(cvecs, dim=-1)
+            cvecs = cvecs.float().cpu().numpy()
+            ids = batch["input_ids"].cpu().numpy()
+            lengths = batch["attention_mask"].sum(dim=1).cpu().numpy()
+            for row in range(len(ids)):
+                token_weights: dict[int, float] = {}
+                for t, w in zip(ids[row, :lengths[row]], weights[row, :lengths[row]]):
+                    t = int(t)
+                    if t not in skip and w > 0 and w > token_weights.get(t, 0.0):
+                        token_weights[t] = float(w)
+                sparse.append(token_weights)
+                colbert.append(cvecs[row, :lengths[row] - 1])
+    finally:
+        model.train(was_training)
+    return Encoded(np.concatenate(dense), sparse, colbert)
+
+
+def head_scores(q: Encoded, p: Encoded) -> dict[str, np.ndarray]:
+    scores = {"dense": ir_metrics.dense_scores(q.dense, p.dense)}
+    if q.sparse is not None:
+        scores["sparse"] = ir_metrics.sparse_scores(q.sparse, p.sparse)
+        scores["colbert"] = ir_metrics.colbert_scores(q.colbert, p.colbert)
+        scores["hybrid"] = ir_metrics.hybrid_scores(scores)
+    return scores
+
+
+def evaluate(model, tokenizer, evalset: EvalSet, query_max_len: int, passage_max_len: int) -> dict[str, float]:
+    """Metric name -> value, e.g. 'dense.mrr@10', 'hybrid.ndcg@10', 'sparse.active_tokens'."""
+    q = encode(model, tokenizer, evalset.queries, query_max_len)
+    p = encode(model, tokenizer, evalset.docs, passage_max_len)
+    out: dict[str, float] = {}
+    for head, scores in head_scores(q, p).items():
+        for name, value in ir_metrics.rank_metrics(scores, evalset.relevance, K).items():
+            out[f"{head}.{name}"] = value
+    if p.sparse is not None:
+        out["sparse.active_tokens"] = float(np.mean([len(w) for w in p.sparse]))
+    return out

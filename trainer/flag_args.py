@@ -1,0 +1,74 @@
+"""RunConfig -> FlagEmbedding's M3 arguments: one dict that feeds both the worker (parsed by
+FlagEmbedding's own HfArgumentParser dataclasses) and the equivalent command line. No torch."""
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from .config import RunConfig
+
+M3_MODULE = "FlagEmbedding.finetune.embedder.encoder_only.m3"
+
+
+def flag_arguments(cfg: RunConfig, *, model_path: str, train_file: str, output_dir: str,
+                   pooling: str, warmup_steps: int, precision: str) -> dict[str, Any]:
+    """Arguments by their FlagEmbedding names. `precision` is the resolved one: fp32|fp16|bf16."""
+    return {
+        # model
+        "model_name_or_path": model_path,
+        # data
+        "train_data": [train_file],
+        "train_group_size": cfg.group_size,
+        "query_max_len": cfg.query_max_len,
+        "passage_max_len": cfg.passage_max_len,
+        "pad_to_multiple_of": 8,
+        "knowledge_distillation": False,
+        # M3 module mode
+        "unified_finetuning": cfg.mode.unified_finetuning,
+        "fix_encoder": cfg.mode.fix_encoder,
+        "use_self_distill": False,
+        # optimisation
+        "output_dir": output_dir,
+        "learning_rate": cfg.learning_rate,
+        "num_train_epochs": cfg.epochs,
+        "max_steps": cfg.max_steps,
+        "per_device_train_batch_size": cfg.batch_size,
+        "warmup_steps": warmup_steps,
+        "weight_decay": cfg.weight_decay,
+        "max_grad_norm": cfg.max_grad_norm,
+        "fp16": precision == "fp16",
+        "bf16": precision == "bf16",
+        "temperature": cfg.temperature,
+        "sentence_pooling_method": pooling,
+        "normalize_embeddings": True,
+        "negatives_cross_device": cfg.negatives_cross_device,
+        "seed": cfg.seed,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": "none",
+        "dataloader_drop_last": False,
+    }
+
+
+def command_line(args: dict[str, Any], num_gpus: int = 1) -> list[str]:
+    """The plain FlagEmbedding command that trains the same run without the dashboard."""
+    argv = ["torchrun", "--nproc_per_node", str(num_gpus), "-m", M3_MODULE]
+    for key, value in args.items():
+        values = value if isinstance(value, list) else [value]
+        argv.append(f"--{key}")
+        argv.extend(str(v) for v in values)
+    return argv
+
+
+def command_text(argv: list[str]) -> str:
+    """The command as a copyable shell text: the launcher on one line, then one flag a line."""
+    first = argv.index("-m") + 2
+    lines, current = [shlex.join(argv[:first])], []
+    for word in argv[first:]:
+        if word.startswith("--") and current:
+            lines.append(shlex.join(current))
+            current = []
+        current.append(word)
+    if current:
+        lines.append(shlex.join(current))
+    return " \\\n    ".join(lines)

@@ -1,0 +1,78 @@
+"""Retrieval scoring and ranking metrics for M3's heads. Pure numpy: no torch, no I/O.
+
+Scores follow FlagEmbedding's BGEM3FlagModel: dense = inner product of (normalised) vectors;
+sparse = sum over shared tokens of q_weight * p_weight; ColBERT = mean over query tokens of the
+best-matching passage token; hybrid = dense + 0.3 * sparse + ColBERT.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+
+HYBRID_WEIGHTS = {"dense": 1.0, "sparse": 0.3, "colbert": 1.0}
+
+
+def dense_scores(q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """[Q, d] x [D, d] -> [Q, D]"""
+    return q @ p.T
+
+
+def sparse_scores(q: Sequence[Mapping[int, float]], p: Sequence[Mapping[int, float]]) -> np.ndarray:
+    out = np.zeros((len(q), len(p)), dtype=np.float64)
+    for i, qw in enumerate(q):
+        for j, pw in enumerate(p):
+            small, big = (qw, pw) if len(qw) <= len(pw) else (pw, qw)
+            out[i, j] = sum(w * big[t] for t, w in small.items() if t in big)
+    return out
+
+
+def colbert_scores(q: Sequence[np.ndarray], p: Sequence[np.ndarray]) -> np.ndarray:
+    """Each q[i] is [Lq, d] and each p[j] is [Lp, d] (padding already removed)."""
+    if not p:
+        return np.zeros((len(q), 0))
+    width = max(len(x) for x in p)
+    dim = p[0].shape[1]
+    padded = np.zeros((len(p), width, dim), dtype=np.float32)
+    mask = np.zeros((len(p), width), dtype=bool)
+    for j, x in enumerate(p):
+        padded[j, :len(x)] = x
+        mask[j, :len(x)] = True
+    out = np.zeros((len(q), len(p)), dtype=np.float64)
+    for i, qv in enumerate(q):
+        sim = np.einsum("qd,jpd->jqp", qv, padded)          # [D, Lq, Lp]
+        sim = np.where(mask[:, None, :], sim, -np.inf)
+        out[i] = sim.max(axis=2).sum(axis=1) / max(1, len(qv))
+    return out
+
+
+def hybrid_scores(heads: Mapping[str, np.ndarray]) -> np.ndarray:
+    return sum(HYBRID_WEIGHTS[h] * heads[h] for h in HYBRID_WEIGHTS)
+
+
+def rank_metrics(scores: np.ndarray, relevance: Sequence[Mapping[int, float]], k: int = 10) -> dict[str, float]:
+    """MRR@k, Recall@k and nDCG@k averaged over queries.
+
+    scores: [Q, D]; relevance[i]: {doc index: graded relevance > 0} for query i.
+    Queries without any relevant document are left out of the averages.
+    """
+    mrr, recall, ndcg, counted = 0.0, 0.0, 0.0, 0
+    for i, rel in enumerate(relevance):
+        rel = {d: g for d, g in rel.items() if g > 0}
+        if not rel:
+            continue
+        counted += 1
+        top = np.argsort(-scores[i], kind="stable")[:k]
+        for rank, d in enumerate(top, start=1):
+            if d in rel:
+                mrr += 1.0 / rank
+                break
+        recall += sum(1 for d in top if d in rel) / len(rel)
+        dcg = sum(rel.get(int(d), 0.0) / math.log2(r + 1) for r, d in enumerate(top, start=1))
+        ideal = sorted(rel.values(), reverse=True)[:k]
+        idcg = sum(g / math.log2(r + 1) for r, g in enumerate(ideal, start=1))
+        ndcg += dcg / idcg
+    if counted == 0:
+        raise ValueError("no query has a relevant document")
+    return {f"mrr@{k}": mrr / counted, f"recall@{k}": recall / counted, f"ndcg@{k}": ndcg / counted}

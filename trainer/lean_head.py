@@ -1,0 +1,26 @@
+"""A lean sparse head for FlagEmbedding's M3 model.
+
+In training, FlagEmbedding scatters every token weight into a batch x length x vocabulary tensor
+and takes the max over the length; for BGE-M3 (vocabulary 250,002) that one tensor dominates
+memory. The same sparse vector is a batch x vocabulary `scatter_reduce(amax)`; the special-token
+masking is done out of place, because amax's backward needs its own output intact.
+"""
+from __future__ import annotations
+
+import torch
+from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model
+
+
+class LeanSparseM3Model(EncoderOnlyEmbedderM3Model):
+    def _sparse_embedding(self, hidden_state, input_ids, return_embedding: bool = True):
+        token_weights = torch.relu(self.sparse_linear(hidden_state))
+        if not return_embedding:
+            return token_weights
+        weights = token_weights.squeeze(-1)
+        sparse = torch.zeros(input_ids.size(0), self.vocab_size, dtype=weights.dtype, device=weights.device)
+        sparse = sparse.scatter_reduce(-1, input_ids, weights, reduce="amax")
+        keep = torch.ones(self.vocab_size, dtype=weights.dtype, device=weights.device)
+        unused = [self.tokenizer.cls_token_id, self.tokenizer.eos_token_id,
+                  self.tokenizer.pad_token_id, self.tokenizer.unk_token_id]
+        keep[[t for t in unused if t is not None]] = 0
+        return sparse * keep

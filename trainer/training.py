@@ -1,0 +1,94 @@
+"""One fine-tuning run through FlagEmbedding's real M3 runner, model and trainer.
+
+What we add, by subclassing: the tokenizer fix for BERT-style models (no EOS token), the lean sparse
+head, the warmup that starts at 1/10 of the target LR, and our callbacks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from transformers import HfArgumentParser
+
+from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
+    EncoderOnlyEmbedderM3DataArguments,
+    EncoderOnlyEmbedderM3ModelArguments,
+    EncoderOnlyEmbedderM3Runner,
+    EncoderOnlyEmbedderM3Trainer,
+    EncoderOnlyEmbedderM3TrainingArguments,
+)
+
+from .advice import lr_at
+from .lean_head import LeanSparseM3Model
+
+
+class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.lr_scheduler is None:
+            warmup = self.args.get_warmup_steps(num_training_steps)
+            self.lr_scheduler = LambdaLR(optimizer or self.optimizer,
+                                         lambda step: lr_at(step, 1.0, warmup, num_training_steps))
+            self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+
+class StudioRunner(EncoderOnlyEmbedderM3Runner):
+    def __init__(self, model_args, data_args, training_args, *, lean_sparse_head: bool, callbacks=()):
+        self.lean_sparse_head = lean_sparse_head
+        self.callbacks = list(callbacks)
+        super().__init__(model_args, data_args, training_args)
+
+    def load_tokenizer_and_model(self):
+        tokenizer, model = super().load_tokenizer_and_model()
+        if tokenizer.eos_token is None:
+            # BERT tokenizers have no EOS; FlagEmbedding masks eos_token_id in the sparse head,
+            # and SEP plays that role for them. Saved with the checkpoint, so inference agrees.
+            tokenizer.eos_token = tokenizer.sep_token
+        if self.lean_sparse_head and model.unified_finetuning:
+            # Same parameters and state; only the sparse-embedding method differs.
+            model.__class__ = LeanSparseM3Model
+        return tokenizer, model
+
+    def load_trainer(self):
+        trainer = StudioTrainer(model=self.model, args=self.training_args, train_dataset=self.train_dataset,
+                                data_collator=self.data_collator, processing_class=self.tokenizer)
+        for callback in self.callbacks:
+            trainer.add_callback(callback)
+        return trainer
+
+
+def parse_arguments(args: dict):
+    parser = HfArgumentParser((EncoderOnlyEmbedderM3ModelArguments, EncoderOnlyEmbedderM3DataArguments,
+                               EncoderOnlyEmbedderM3TrainingArguments))
+    return parser.parse_dict(args)
+
+
+def resolve_precision(requested: str) -> str:
+    """'auto': bf16 AMP where the GPU supports it, fp16 AMP on older GPUs, fp32 on CPU."""
+    if requested != "auto":
+        return requested
+    if not torch.cuda.is_available():
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+@dataclass
+class Outcome:
+    stopped_by_user: bool
+    early_stopped: bool
+    steps: int
+    epoch: float
+
+
+def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False) -> Outcome:
+    model_args, data_args, training_args = parse_arguments(args)
+    training_args.disable_tqdm = not progress
+    runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
+                          callbacks=callbacks)
+    runner.run()  # trains, then saves the final checkpoint (also after a stop)
+    state = runner.trainer.state
+    return Outcome(
+        stopped_by_user=any(getattr(c, "stop_requested", False) for c in callbacks),
+        early_stopped=any(getattr(c, "early_stopped", False) for c in callbacks),
+        steps=state.global_step, epoch=state.epoch or 0.0)

@@ -1,0 +1,104 @@
+"""The training worker: `python -m trainer.worker RUN_ID --runs-dir DIR`.
+
+It owns the model and is the run's writer in the store: status, pid, metric points, the error in
+words. The dashboard starts it as a child process (trainer.launch), so a crash or an OOM here never
+takes the dashboard down and GPU memory is freed when it exits.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from . import advice
+from .config import RunConfig
+from .data import DataError, load_eval, resolve_eval, resolve_train, validate_train, write_jsonl
+from .early_stop import EarlyStopper
+from .flag_args import flag_arguments
+from .models import detect_pooling, resolve_model
+from .store import COMPLETED, FAILED, INTERRUPTED, RUNNING, STOPPED, Store
+
+
+def describe_error(exc: BaseException, cfg: RunConfig) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+        return (f"Out of memory at batch size {cfg.batch_size}, group size {cfg.group_size}, "
+                f"passage length {cfg.passage_max_len} ({cfg.mode.value} mode). Lower the batch size "
+                f"or the passage length, or use the lean sparse head. Details: {text[:500]}")
+    if isinstance(exc, DataError):
+        return f"Invalid training or evaluation data:\n{exc}"
+    return text[:4000]
+
+
+def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path) -> tuple[Path, int]:
+    """Validate the training file and write the rows the run trains on into the run folder."""
+    report = validate_train(resolve_train(cfg.train_data), cfg.group_size)
+    if report.errors and not (cfg.skip_bad_rows and report.rows):
+        raise DataError(report.errors)
+    store.set_skipped_rows(run_id, report.bad_rows)
+    train_file = run_dir / "train.jsonl"
+    write_jsonl(train_file, report.rows)
+    return train_file, len(report.rows)
+
+
+def run(store: Store, run_id: str, progress: bool = False) -> str:
+    """Train one run to its end; returns the final status."""
+    record = store.get_run(run_id)
+    cfg = record.config
+    model_path = resolve_model(cfg.model)
+    if Path(model_path).exists():
+        # A local model needs no hub; never let a library reach for one.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    store.set_pid(run_id, os.getpid())
+    store.set_status(run_id, RUNNING)
+    try:
+        run_dir = Path(record.output_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        train_file, rows = prepare_data(store, run_id, cfg, run_dir)
+        evalset = load_eval(resolve_eval(cfg.eval_data)) if cfg.eval_data else None
+
+        from . import training  # torch and FlagEmbedding load only after the checks above
+        from .callbacks import StoreMetrics, Validation
+
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        total = advice.total_steps(rows, cfg.batch_size, cfg.epochs, world, cfg.max_steps)
+        warmup = cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
+        pooling = detect_pooling(model_path) if cfg.pooling == "auto" else cfg.pooling
+        args = flag_arguments(cfg, model_path=model_path, train_file=str(train_file),
+                              output_dir=str(run_dir / "model"), pooling=pooling, warmup_steps=warmup,
+                              precision=training.resolve_precision(cfg.precision))
+        callbacks = [StoreMetrics(store, run_id, cfg.batch_size * world)]
+        if evalset is not None:
+            stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
+            callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_metric, cfg.query_max_len,
+                                        cfg.passage_max_len, stopper, cfg.eval_every_steps))
+        outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean",
+                                 callbacks=callbacks, progress=progress)
+        status = STOPPED if outcome.stopped_by_user else COMPLETED
+        note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
+        store.set_status(run_id, status, error=note)
+        return status
+    except KeyboardInterrupt:
+        store.set_status(run_id, INTERRUPTED, error="interrupted (Ctrl-C or SIGINT)")
+        return INTERRUPTED
+    except Exception as exc:  # the run fails, with the reason in words; the dashboard lives on
+        traceback.print_exc()
+        store.set_status(run_id, FAILED, error=describe_error(exc, cfg))
+        return FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m trainer.worker")
+    parser.add_argument("run_id")
+    parser.add_argument("--runs-dir", required=True)
+    parser.add_argument("--progress", action="store_true")
+    ns = parser.parse_args(argv)
+    status = run(Store(ns.runs_dir), ns.run_id, ns.progress)
+    return 0 if status in (COMPLETED, STOPPED) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
