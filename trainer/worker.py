@@ -43,8 +43,8 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path) -> tu
     return train_file, len(report.rows)
 
 
-def run(store: Store, run_id: str, progress: bool = False) -> str:
-    """Train one run to its end; returns the final status."""
+def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=()) -> str:
+    """Train one run to its end; returns the final status. Tests pass extra callbacks to watch."""
     record = store.get_run(run_id)
     cfg = record.config
     model_path = resolve_model(cfg.model)
@@ -75,6 +75,7 @@ def run(store: Store, run_id: str, progress: bool = False) -> str:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_metric, cfg.query_max_len,
                                         cfg.passage_max_len, stopper, cfg.eval_every_steps))
+        callbacks.extend(extra_callbacks)
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean",
                                  callbacks=callbacks, progress=progress)
         status = STOPPED if outcome.stopped_by_user else COMPLETED

@@ -1,0 +1,46 @@
+import math
+
+import numpy as np
+import pytest
+
+from trainer import ir_metrics
+
+
+def test_rank_metrics_by_hand():
+    # query 0: relevant doc 2 ranked 2nd; query 1: relevant docs 0 (grade 2) and 1, ranked 1st and 3rd
+    scores = np.array([[0.9, 0.1, 0.5, 0.0],
+                       [0.8, 0.1, 0.2, 0.7]])
+    rel = [{2: 1}, {0: 2, 1: 1}]
+    m = ir_metrics.rank_metrics(scores, rel, k=3)
+    assert m["mrr@3"] == pytest.approx((1 / 2 + 1) / 2)
+    assert m["recall@3"] == pytest.approx((1 + 0.5) / 2)
+    ndcg0 = (1 / math.log2(3)) / 1
+    ndcg1 = (2 / 1) / (2 / 1 + 1 / math.log2(3))
+    assert m["ndcg@3"] == pytest.approx((ndcg0 + ndcg1) / 2)
+
+
+def test_rank_metrics_skip_queries_without_relevant_docs_and_refuse_none():
+    scores = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert ir_metrics.rank_metrics(scores, [{0: 1}, {}], k=10)["mrr@10"] == 1.0
+    with pytest.raises(ValueError):
+        ir_metrics.rank_metrics(scores, [{}, {}])
+
+
+def test_sparse_score_is_the_sum_over_shared_tokens():
+    q = [{1: 0.5, 7: 2.0}]
+    p = [{7: 0.25, 9: 1.0}, {3: 1.0}]
+    assert ir_metrics.sparse_scores(q, p).tolist() == [[0.5, 0.0]]
+
+
+def test_colbert_score_is_mean_of_max_similarity_and_ignores_padding():
+    q = [np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)]
+    p = [np.array([[1.0, 0.0]], dtype=np.float32),
+         np.array([[-1.0, 0.0], [0.0, -1.0], [0.5, 0.5]], dtype=np.float32)]
+    s = ir_metrics.colbert_scores(q, p)
+    assert s[0, 0] == pytest.approx((1.0 + 0.0) / 2)
+    assert s[0, 1] == pytest.approx((0.5 + 0.5) / 2)  # a padded zero vector (score 0) would not win
+
+
+def test_hybrid_weights_match_flagembedding():
+    heads = {h: np.ones((1, 1)) for h in ("dense", "sparse", "colbert")}
+    assert ir_metrics.hybrid_scores(heads)[0, 0] == pytest.approx(2.3)

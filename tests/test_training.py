@@ -1,0 +1,145 @@
+"""Real FlagEmbedding training of the embedded default model, a few steps in each mode."""
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from transformers import TrainerCallback
+
+from trainer import advice, launch, worker
+from trainer.config import Mode
+from trainer.store import COMPLETED, STOPPED, Store
+
+pytestmark = pytest.mark.slow
+HEADS = ("dense", "sparse", "colbert", "hybrid")
+
+
+class Recorder(TrainerCallback):
+    """Snapshots every parameter at the start and end of training."""
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.before = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        self.after = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+    def changed(self):
+        return {k for k in self.before if not bool((self.before[k] == self.after[k]).all())}
+
+
+def train(tmp_path, config):
+    store = Store(tmp_path / "runs")
+    run_id = store.create_run(config)
+    recorder = Recorder()
+    status = worker.run(store, run_id, extra_callbacks=[recorder])
+    return store, store.get_run(run_id), status, recorder
+
+
+def by_name(points):
+    out = {}
+    for p in points:
+        out.setdefault(p.name, []).append(p)
+    return out
+
+
+@pytest.fixture(scope="module")
+def all_heads_run(tmp_path_factory, tiny_config):
+    tmp = tmp_path_factory.mktemp("all")
+    return train(tmp, tiny_config(mode=Mode.ALL, epochs=2, warmup_steps=3))
+
+
+def test_all_heads_records_loss_and_warmup_lr_every_step(all_heads_run):
+    store, run, status, _ = all_heads_run
+    assert status == COMPLETED, run.error
+    metrics = by_name(store.metrics(run.id))
+    steps = [p.step for p in metrics["loss"]]
+    assert steps == [1, 2, 3, 4]                       # 8 rows / batch 4 x 2 epochs
+    assert all(np.isfinite(p.value) for p in metrics["loss"])
+    peak = run.config.learning_rate
+    for p in metrics["lr"]:                            # the LR each step used
+        assert p.value == pytest.approx(advice.lr_at(p.step - 1, peak, 3, 4))
+    assert metrics["lr"][0].value == pytest.approx(peak / 10)
+    assert {p.name for p in store.metrics(run.id)} >= {"samples_per_s", "grad_norm"}
+
+
+def test_all_heads_trains_encoder_and_both_heads(all_heads_run):
+    *_, recorder = all_heads_run
+    changed = recorder.changed()
+    assert any(k.startswith("model.encoder") for k in changed)
+    assert {"colbert_linear.weight", "sparse_linear.weight"} <= changed
+
+
+def test_validation_per_head_at_step_zero_and_each_epoch(all_heads_run):
+    store, run, *_ = all_heads_run
+    metrics = by_name(store.metrics(run.id))
+    for head in HEADS:
+        points = metrics[f"{head}.mrr@10"]
+        assert [p.step for p in points] == [0, 2, 4]
+        assert all(0.0 <= p.value <= 1.0 for p in points)
+        assert f"{head}.recall@10" in metrics and f"{head}.ndcg@10" in metrics
+    assert metrics["sparse.active_tokens"][0].value > 0
+
+
+def test_checkpoint_loads_in_bgem3flagmodel_and_encodes(all_heads_run):
+    from FlagEmbedding import BGEM3FlagModel
+
+    _, run, *_ = all_heads_run
+    folder = Path(run.output_dir) / "model"
+    assert (folder / "colbert_linear.pt").is_file() and (folder / "sparse_linear.pt").is_file()
+    model = BGEM3FlagModel(str(folder), pooling_method="mean", use_fp16=False, devices="cpu")
+    out = model.encode(["how do I reset the hub", "重置网关"], return_dense=True, return_sparse=True,
+                       return_colbert_vecs=True)
+    assert out["dense_vecs"].shape == (2, 384)
+    assert np.allclose(np.linalg.norm(out["dense_vecs"], axis=1), 1.0, atol=1e-4)
+    assert len(out["lexical_weights"]) == 2 and all(isinstance(w, dict) for w in out["lexical_weights"])
+    assert out["colbert_vecs"][0].shape[1] == 384
+
+
+def test_frozen_encoder_mode_trains_only_the_two_heads(tmp_path, tiny_config):
+    store, run, status, recorder = train(tmp_path, tiny_config(mode=Mode.HEADS))
+    assert status == COMPLETED, run.error
+    changed = recorder.changed()
+    assert changed == {"colbert_linear.weight", "colbert_linear.bias", "sparse_linear.weight",
+                       "sparse_linear.bias"}
+    dense = [p.value for p in store.metrics(run.id) if p.name == "dense.mrr@10"]
+    assert len(dense) == 2 and dense[0] == pytest.approx(dense[1])   # dense head untouched
+
+
+def test_dense_only_mode_has_no_sparse_or_colbert_heads(tmp_path, tiny_config):
+    store, run, status, recorder = train(tmp_path, tiny_config(mode=Mode.DENSE))
+    assert status == COMPLETED, run.error
+    assert not any("linear" in k and not k.startswith("model.") for k in recorder.before)
+    assert any(k.startswith("model.encoder") for k in recorder.changed())
+    names = {p.name for p in store.metrics(run.id)}
+    assert "dense.mrr@10" in names and not any(n.startswith(("sparse.", "colbert.", "hybrid.")) for n in names)
+    assert not (Path(run.output_dir) / "model" / "colbert_linear.pt").exists()
+
+
+def test_early_stopping_fires_on_a_flat_metric_and_not_before_the_minimum(tmp_path, tiny_config):
+    cfg = tiny_config(mode=Mode.DENSE, epochs=8, learning_rate=0.0, early_stopping_patience=3,
+                      early_stopping_min_epochs=5)
+    store, run, status, _ = train(tmp_path, cfg)
+    assert status == COMPLETED and run.error == "early stopped at epoch 5"
+    evals = [p for p in store.metrics(run.id) if p.name == "dense.mrr@10"]
+    assert [p.epoch for p in evals] == [0, 1, 2, 3, 4, 5]
+    assert len({round(p.value, 9) for p in evals}) == 1
+
+
+def test_stop_request_ends_a_background_run_as_stopped_with_a_checkpoint(tmp_path, tiny_config):
+    store = Store(tmp_path / "runs")
+    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=200, eval_data=None))
+    deadline = time.time() + 180
+    while not any(p.name == "loss" for p in store.metrics(run_id)):
+        assert time.time() < deadline, store.get_run(run_id)
+        assert store.get_run(run_id).live, store.get_run(run_id).error
+        time.sleep(0.2)
+    with pytest.raises(launch.RunBusy):
+        launch.start(store, tiny_config())
+    launch.request_stop(store, run_id)
+    while store.get_run(run_id).live:
+        assert time.time() < deadline
+        time.sleep(0.2)
+    run = store.get_run(run_id)
+    assert run.status == STOPPED, run.error
+    assert (Path(run.output_dir) / "model" / "model.safetensors").is_file()
+    assert max(p.step for p in store.metrics(run_id)) < 200 * 2

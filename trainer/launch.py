@@ -1,0 +1,121 @@
+"""Start a run in the background: a thread launches the worker as a child process and watches it.
+
+The worker writes its own final status; the watcher only fills in what a dead worker could not
+(a crash, SIGKILL, an OOM kill). Nothing here is kept in memory that the store does not also hold:
+a page that reloads asks the store, and `recover` re-attaches after an app restart.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .config import RunConfig
+from .store import FAILED, INTERRUPTED, LIVE, Store
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_NAME = "worker.log"
+_start_lock = threading.Lock()
+
+
+class RunBusy(RuntimeError):
+    """Another run is using the device; one run at a time."""
+
+
+def worker_command(store: Store, run_id: str, num_gpus: int = 1) -> list[str]:
+    worker = ["-m", "trainer.worker", run_id, "--runs-dir", str(store.runs_dir)]
+    if num_gpus > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc_per_node", str(num_gpus)] + worker
+    return [sys.executable] + worker
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a reused pid that is not our worker does not count
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return b"trainer" in cmdline and ") Z " not in stat
+
+
+def active_runs(store: Store) -> list[str]:
+    return [r.id for r in store.list_runs() if r.live and (r.pid is None or pid_alive(r.pid))]
+
+
+def start(store: Store, config: RunConfig) -> str:
+    """Create the run and launch its worker in the background; returns the run id at once."""
+    with _start_lock:
+        busy = active_runs(store)
+        if busy:
+            raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
+        run_id = store.create_run(config)
+        thread = threading.Thread(target=_watch, args=(store, run_id, config.num_gpus),
+                                  name=f"watch-{run_id}", daemon=True)
+        thread.start()
+    return run_id
+
+
+def _watch(store: Store, run_id: str, num_gpus: int) -> None:
+    run_dir = Path(store.get_run(run_id).output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / LOG_NAME
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+               PYTHONUNBUFFERED="1")
+    with open(log_path, "ab") as log:
+        # An argument list, never a shell; a new session so a dashboard restart does not kill it.
+        proc = subprocess.Popen(worker_command(store, run_id, num_gpus), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    store.set_pid(run_id, proc.pid)
+    code = proc.wait()
+    if code != 0:
+        store.set_status(run_id, FAILED, error=exit_reason(code, log_tail(log_path)), only_if=LIVE)
+
+
+def exit_reason(code: int, tail: str) -> str:
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""
+        return f"the training worker was killed by {name}{hint}"
+    lowered = tail.lower()
+    if "out of memory" in lowered:
+        return f"out of memory: the worker exited with code {code}.\n{tail[-1500:]}"
+    return f"the training worker exited with code {code}.\n{tail[-1500:]}"
+
+
+def log_tail(path: Path, size: int = 4000) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def recover(store: Store) -> list[str]:
+    """After an app restart: runs still marked live whose worker is gone become `interrupted`."""
+    lost = []
+    for record in store.list_runs():
+        just_created = record.pid is None and time.time() - record.created < 60
+        if record.live and not just_created and not pid_alive(record.pid):
+            if store.set_status(record.id, INTERRUPTED, error="the worker ended without a final status "
+                                "(the app or machine restarted)", only_if=LIVE):
+                lost.append(record.id)
+    return lost
+
+
+def request_stop(store: Store, run_id: str) -> None:
+    store.request_stop(run_id)
