@@ -70,6 +70,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=()) -
         args = flag_arguments(cfg, model_path=model_path, train_file=str(train_file),
                               output_dir=str(run_dir / "model"), pooling=pooling, warmup_steps=warmup,
                               precision=training.resolve_precision(cfg.precision))
+        store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows})
         callbacks = [StoreMetrics(store, run_id, cfg.batch_size * world)]
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)

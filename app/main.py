@@ -1,0 +1,17 @@
+"""M3 Studio: `streamlit run app/main.py`. A small router; each page is a script in pages/."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app.nav import all_pages  # noqa: E402
+from app.ui import get_store, language_picker  # noqa: E402
+
+st.set_page_config(page_title="M3 Studio", layout="wide")
+get_store()
+language_picker()
+st.navigation(all_pages()).run()

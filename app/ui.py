@@ -1,0 +1,119 @@
+"""Shared UI helpers: the store, the language, formatting and plotly figures. No torch."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app.chart_data import HEAD_COLORS, MODE_COLORS, frame
+from app.i18n import LANGUAGES, TEXTS
+from trainer import launch
+from trainer.store import Store
+
+
+def get_store() -> Store:
+    return _open_store(os.environ.get("M3_RUNS_DIR", "runs"))
+
+
+@st.cache_resource
+def _open_store(runs_dir: str) -> Store:
+    store = Store(runs_dir)
+    launch.recover(store)  # once per app process: runs whose worker died with the app
+    return store
+
+
+def _settings_path() -> Path:
+    return get_store().runs_dir / "settings.json"
+
+
+def language() -> str:
+    if "lang" not in st.session_state:
+        try:
+            st.session_state.lang = json.loads(_settings_path().read_text()).get("lang", "en")
+        except (OSError, ValueError):
+            st.session_state.lang = "en"
+    return st.session_state.lang if st.session_state.lang in TEXTS else "en"
+
+
+def set_language(lang: str) -> None:
+    st.session_state.lang = lang
+    path = _settings_path()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"lang": lang}))
+    tmp.replace(path)
+
+
+def t(key: str, **kwargs) -> str:
+    text = TEXTS[language()][key]
+    return text.format(**kwargs) if kwargs else text
+
+
+def labels(pattern: str):
+    """A widget format_func for keys like 'mode.{}.title', bound to the language of this rerun
+    (format functions may be called outside the script run, where session state is not at hand)."""
+    table = TEXTS[language()]
+    return lambda value: table[pattern.format(value)]
+
+
+def language_picker() -> None:
+    current = language()
+    choice = st.sidebar.selectbox(t("sidebar.language"), list(LANGUAGES), index=list(LANGUAGES).index(current),
+                                  format_func=LANGUAGES.get, key="lang_picker")
+    if choice != current:
+        set_language(choice)
+        st.rerun()
+
+
+def mode_name(mode: str) -> str:
+    return t(f"mode.{mode}.title")
+
+
+def status_name(status: str) -> str:
+    return t(f"status.{status}")
+
+
+def fmt_duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def fmt_num(value: Optional[float], digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def run_points(store: Store, run_id: str) -> pd.DataFrame:
+    """All points of a run, reading only rows that are new since this session's last refresh."""
+    cache = st.session_state.setdefault("_points", {})
+    last_id, points = cache.get(run_id, (0, []))
+    new = store.metrics(run_id, after_id=last_id)
+    if new:
+        points = points + new
+        cache[run_id] = (new[-1].id, points)
+    return frame(points)
+
+
+def line_figure(title: str, y_title: str, log_y: bool = False) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title=t("chart.step"), yaxis_title=y_title, legend=dict(orientation="h", y=-0.25),
+                      template="plotly_white")
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def head_color(head: str) -> str:
+    return HEAD_COLORS[head]
+
+
+def mode_color(mode: str) -> str:
+    return MODE_COLORS[mode]

@@ -1,0 +1,119 @@
+"""Configure and start a run."""
+import plotly.graph_objects as go
+import streamlit as st
+
+from app.nav import page
+from app.ui import get_store, line_figure, labels, t
+from trainer import advice, launch
+from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
+from trainer.data import resolve_train, validate_train
+from trainer.models import read_config, resolve_model
+
+store = get_store()
+st.title(t("configure.title"))
+defaults = RunConfig()
+state = st.session_state
+
+for preset, column in zip(PRESETS, st.columns(len(PRESETS) + 2)[:len(PRESETS)]):
+    if column.button(t(f"preset.{preset}"), key=f"preset_{preset}"):
+        for field, value in PRESETS[preset].items():
+            state[f"cfg_{field}"] = value.value if isinstance(value, Mode) else value
+        state["cfg_warmup_auto"] = "warmup_steps" not in PRESETS[preset]
+
+# 1. Model and data -----------------------------------------------------------------------------
+st.subheader(t("configure.model_data"))
+left, right = st.columns(2)
+model_choice = left.radio(t("configure.model"), ["default", "custom"], horizontal=True,
+                          format_func=labels("configure.model.{}"), key="cfg_model_choice")
+model = DEFAULT_MODEL
+if model_choice == "custom":
+    model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model").strip()
+data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
+                          format_func=labels("configure.data.{}"), key="cfg_data_choice")
+train_data, eval_data = DEMO_DATA, DEMO_DATA
+if data_choice == "path":
+    train_data = right.text_input(t("configure.train_path"), key="cfg_train").strip()
+    eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
+
+# 2. Module mode as cards ------------------------------------------------------------------------
+st.subheader(t("configure.mode"))
+cards = st.columns(3)
+for column, mode in zip(cards, Mode):
+    with column.container(border=True):
+        st.markdown(f"**{t(f'mode.{mode.value}.title')}**")
+        st.caption(t(f"mode.{mode.value}.flags"))
+        st.write(t(f"mode.{mode.value}.trains"))
+        st.write(t(f"mode.{mode.value}.cost"))
+        st.write(t(f"mode.{mode.value}.when"))
+mode = Mode(st.radio(t("configure.mode_pick"), [m.value for m in Mode], horizontal=True,
+                     format_func=labels("mode.{}.title"), key="cfg_mode",
+                     index=list(Mode).index(defaults.mode)))
+
+# 3. Hyper-parameters ----------------------------------------------------------------------------
+st.subheader(t("configure.hyper"))
+rows = None
+try:
+    report = validate_train(resolve_train(train_data), 2) if train_data else None
+    rows = len(report.rows) if report else None
+except OSError:
+    report = None
+c1, c2, c3, c4 = st.columns(4)
+epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs")
+batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size")
+group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size")
+precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key="cfg_precision",
+                         format_func=labels("precision.{}"))
+c1, c2, c3, c4 = st.columns(4)
+qlen = c1.number_input(t("configure.query_len"), 8, 8192, defaults.query_max_len, key="cfg_query_max_len")
+plen = c2.number_input(t("configure.passage_len"), 8, 8192, defaults.passage_max_len, key="cfg_passage_max_len")
+patience = c3.number_input(t("configure.patience"), 0, 100, defaults.early_stopping_patience,
+                           key="cfg_early_stopping_patience")
+min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, defaults.early_stopping_min_epochs,
+                             key="cfg_early_stopping_min_epochs")
+
+params = 22.7e6
+if model != DEFAULT_MODEL:
+    shape = read_config(resolve_model(model))
+    params = 568e6 if not shape or shape.get("hidden_size", 1024) >= 1024 else 110e6
+suggestion = advice.suggest_lr(params, rows or 1000)
+c1, c2, c3 = st.columns([1, 1, 2])
+lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, value=suggestion.learning_rate,
+                     format="%.1e", step=1e-6, key="cfg_learning_rate")
+c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
+             params=f"{params / 1e6:.0f}"))
+total = advice.total_steps(rows or 0, int(batch), int(epochs))
+warm_auto = c2.checkbox(t("configure.warmup_auto"), value=True, key="cfg_warmup_auto")
+warmup = advice.warmup_steps(total)
+if not warm_auto:
+    warmup = int(c2.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps"))
+sparse_head = "lean"
+if mode.unified_finetuning:
+    sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
+                           format_func=labels("configure.sparse_head.{}"))
+
+# 4. Warmup preview ------------------------------------------------------------------------------
+if total > 0:
+    curve = advice.lr_curve(lr, warmup, total)
+    fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
+    fig.add_trace(go.Scatter(x=[s for s, _ in curve], y=[v for _, v in curve], mode="lines", name=t("chart.lr")))
+    st.plotly_chart(fig, width="stretch")
+elif rows is None:
+    st.info(t("configure.no_rows"))
+
+# 5. Start ---------------------------------------------------------------------------------------
+config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
+                   epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
+                   passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
+                   precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
+                   early_stopping_min_epochs=int(min_epochs))
+if report is not None and report.errors:
+    st.error(t("configure.data_errors", count=len(report.errors)))
+    st.code("\n".join(str(p) for p in report.errors[:10]))
+if st.button(t("configure.start"), type="primary", key="start"):
+    try:
+        run_id = launch.start(store, config)
+    except launch.RunBusy as busy:
+        st.warning(t("configure.busy", detail=str(busy)))
+    else:
+        state["run_id"] = run_id
+        st.switch_page(page("train"))

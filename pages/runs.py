@@ -1,0 +1,45 @@
+"""History of runs: open, rename, delete."""
+import pandas as pd
+import streamlit as st
+
+from app import chart_data as cd
+from app.nav import page
+from app.ui import fmt_duration, get_store, mode_name, run_points, status_name, t
+
+store = get_store()
+st.title(t("runs.title"))
+runs = store.list_runs()
+if not runs:
+    st.info(t("train.no_runs"))
+    st.stop()
+table = []
+for run in runs:
+    s = cd.summary(run, run_points(store, run.id))
+    table.append({t("compare.col.run"): run.name, "id": run.id, t("compare.col.mode"): mode_name(run.mode),
+                  t("compare.col.status"): status_name(run.status), t("compare.col.best"): s["best_mrr"],
+                  t("compare.col.duration"): fmt_duration(s["duration_s"])})
+st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+by_id = {r.id: r for r in runs}
+run_id = st.selectbox(t("runs.pick"), list(by_id), format_func=lambda i: f"{by_id[i].name} · {i}", key="runs_pick")
+run = by_id[run_id]
+c = st.columns(3)
+if c[0].button(t("runs.open"), key="runs_open"):
+    st.session_state["run_id"] = run_id
+    st.switch_page(page("train"))
+new_name = c[1].text_input(t("runs.rename"), value=run.name, key=f"rename_{run_id}")
+if new_name.strip() and new_name != run.name:
+    store.rename(run_id, new_name.strip())
+    st.rerun()
+if c[2].button(t("runs.delete"), key="runs_delete", disabled=run.live):
+    st.session_state["confirm_delete"] = run_id
+if st.session_state.get("confirm_delete") == run_id:
+    st.warning(t("runs.confirm", name=run.name))
+    yes, no = st.columns(2)
+    if yes.button(t("runs.yes"), key="runs_yes"):
+        store.delete(run_id)
+        st.session_state.pop("confirm_delete")
+        st.rerun()
+    if no.button(t("runs.no"), key="runs_no"):
+        st.session_state.pop("confirm_delete")
+        st.rerun()

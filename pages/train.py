@@ -1,0 +1,92 @@
+"""Live view of one run: status, progress, charts, log tail, Stop."""
+import time
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import chart_data as cd
+from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, status_name, t
+from trainer import launch
+
+store = get_store()
+st.title(t("train.title"))
+runs = store.list_runs()
+if not runs:
+    st.info(t("train.no_runs"))
+    st.stop()
+
+# Which run: the one this session started, else one still training, else the latest.
+live = [r.id for r in runs if r.live]
+ids = [r.id for r in runs]
+wanted = st.session_state.get("run_id") or (live[0] if live else ids[0])
+names = {r.id: f"{r.name} · {mode_name(r.mode)} · {r.id}" for r in runs}
+run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in ids else 0,
+                      format_func=names.get, key="train_pick")
+st.session_state["run_id"] = run_id
+smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, 0.6, 0.01, key="smoothing")
+
+
+@st.fragment(run_every=2)
+def live_view() -> None:
+    run = store.get_run(run_id)
+    df = run_points(store, run_id)
+    head = st.columns([3, 1])
+    head[0].markdown(f"### {status_name(run.status)} · {mode_name(run.mode)}")
+    if run.live and head[1].button(t("train.stop"), key="stop", type="primary", disabled=run.stop_requested):
+        launch.request_stop(store, run_id)
+        st.toast(t("train.stopping"))
+    if run.stop_requested and run.live:
+        st.caption(t("train.stopping"))
+    if run.error:
+        (st.error if run.status == "failed" else st.info)(run.error)
+
+    total = cd.latest(df, "total_steps")
+    fraction, eta = cd.progress(df, int(total) if total else None)
+    step = int(df.loc[df["name"] == "loss", "step"].max()) if (df["name"] == "loss").any() else 0
+    st.progress(fraction if run.live else (1.0 if run.status == "completed" else fraction),
+                text=t("train.progress", step=step, total=int(total or 0),
+                       eta=fmt_duration(eta) if run.live else "–"))
+
+    m = st.columns(5)
+    m[0].metric(t("train.samples_per_s"), fmt_num(cd.latest(df, "samples_per_s"), 1))
+    mem = cd.latest(df, "peak_gpu_mem_gib")
+    m[1].metric(t("train.peak_gpu") if mem is not None else t("train.peak_rss"),
+                fmt_num(mem if mem is not None else cd.latest(df, "peak_rss_gib"), 2))
+    m[2].metric(t("train.active_tokens"), fmt_num(cd.latest(df, "sparse.active_tokens"), 1))
+    mrr = cd.mrr_frame(df)
+    main = "dense" if run.mode == "dense" else "hybrid"
+    if main in mrr:
+        m[3].metric(t("train.baseline_mrr"), fmt_num(float(mrr[main].iloc[0])))
+        m[4].metric(t("train.last_mrr"), fmt_num(float(mrr[main].iloc[-1])),
+                    delta=fmt_num(float(mrr[main].iloc[-1] - mrr[main].iloc[0])))
+
+    left, right = st.columns(2)
+    loss = cd.loss_frame(df, smoothing)
+    fig = line_figure(t("chart.loss"), t("chart.loss"))
+    fig.add_trace(go.Scatter(x=loss["step"], y=loss["value"], name=t("chart.raw"), mode="lines",
+                             line=dict(color="#94a3b8", width=1)))
+    fig.add_trace(go.Scatter(x=loss["step"], y=loss["smoothed"], name=t("chart.smoothed"), mode="lines",
+                             line=dict(color="#2563eb", width=2)))
+    left.plotly_chart(fig, width="stretch", key="loss_chart")
+    lr = cd.thin(cd.series(df, "lr"))
+    fig = line_figure(t("chart.lr"), t("chart.lr"))
+    fig.add_trace(go.Scatter(x=lr["step"], y=lr["value"], name=t("chart.lr"), mode="lines"))
+    right.plotly_chart(fig, width="stretch", key="lr_chart")
+
+    fig = line_figure(t("chart.mrr"), "MRR@10")
+    for h in cd.HEADS:
+        if h in mrr:
+            fig.add_trace(go.Scatter(x=mrr["step"], y=mrr[h], name=t(f"head.{h}"), mode="lines+markers",
+                                     line=dict(color=head_color(h))))
+            fig.add_hline(y=float(mrr[h].iloc[0]), line_dash="dot", line_color=head_color(h), opacity=0.4)
+    st.plotly_chart(fig, width="stretch", key="mrr_chart")
+    st.caption(t("train.baseline_note"))
+
+    with st.expander(t("train.log")):
+        st.code(launch.log_tail(Path(run.output_dir) / launch.LOG_NAME, 3000) or t("train.log_empty"))
+    if not run.live:
+        st.caption(t("train.finished", when=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.ended or run.created))))
+
+
+live_view()

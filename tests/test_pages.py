@@ -1,0 +1,168 @@
+"""Every page under AppTest, in both languages."""
+import ast
+import re
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.i18n import EN, TEXTS, ZH
+from trainer.config import Mode, RunConfig
+from trainer.store import COMPLETED, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = str(ROOT / "app" / "main.py")
+PAGES = ["configure", "train", "compare", "data", "runs"]
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def finished_runs(runs_dir):
+    """Two finished runs with real-looking points, written straight into the store."""
+    store = Store(runs_dir)
+    ids = []
+    for mode in (Mode.DENSE, Mode.ALL):
+        run_id = store.create_run(RunConfig(mode=mode))
+        store.set_status(run_id, "running")
+        store.add_metrics(run_id, 0, 0.0, {"total_steps": 4, "dense.mrr@10": 0.5, "hybrid.mrr@10": 0.4})
+        for step in range(1, 5):
+            store.add_metrics(run_id, step, step / 4, {"loss": 2.0 / step, "lr": 1e-5, "samples_per_s": 10.0,
+                                                       "peak_rss_gib": 1.2})
+        store.add_metrics(run_id, 4, 1.0, {"dense.mrr@10": 0.7, "hybrid.mrr@10": 0.6})
+        store.set_status(run_id, COMPLETED)
+        ids.append(run_id)
+    return store, ids
+
+
+def open_page(name: str, lang: str) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=90)
+    at.session_state["lang"] = lang
+    at.run()
+    if name != "configure":
+        at.switch_page(f"../pages/{name}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts_of(lang):
+    return set(TEXTS[lang].values())
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_configure_page_shows_modes_presets_and_start(runs_dir, lang):
+    at = open_page("configure", lang)
+    T = TEXTS[lang]
+    assert at.title[0].value == T["configure.title"]
+    labels = [b.label for b in at.button]
+    assert T["configure.start"] in labels and T["preset.dense"] in labels and T["preset.full"] in labels
+    assert {r.label for r in at.radio} >= {T["configure.mode_pick"], T["configure.model"], T["configure.data"]}
+    for mode in Mode:
+        assert any(T[f"mode.{mode.value}.trains"] in m.value for m in at.markdown)
+    # presets fill the form
+    at.button(key="preset_dense").click().run()
+    assert at.number_input(key="cfg_batch_size").value == 32
+    assert at.radio(key="cfg_mode").value == "dense"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_start_creates_a_run_in_the_store(runs_dir, lang):
+    at = open_page("configure", lang)
+    at.number_input(key="cfg_epochs").set_value(1)
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    store = Store(runs_dir)
+    runs = store.list_runs()
+    assert len(runs) == 1 and runs[0].config.epochs == 1 and runs[0].mode == "dense"
+    store.request_stop(runs[0].id)
+    deadline = time.time() + 120
+    while store.get_run(runs[0].id).live:
+        assert time.time() < deadline
+        time.sleep(0.5)
+    assert store.get_run(runs[0].id).status in ("stopped", "completed")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_train_page_shows_status_metrics_and_charts(finished_runs, lang):
+    at = open_page("train", lang)
+    T = TEXTS[lang]
+    assert at.title[0].value == T["train.title"]
+    assert at.selectbox(key="train_pick") is not None
+    assert any(T["status.completed"] in m.value for m in at.markdown)
+    metric_labels = [m.label for m in at.metric]
+    assert T["train.samples_per_s"] in metric_labels and T["train.baseline_mrr"] in metric_labels
+    assert len(at.get("plotly_chart")) == 3
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_compare_page_overlays_runs_and_tabulates(finished_runs, lang):
+    at = open_page("compare", lang)
+    T = TEXTS[lang]
+    assert at.title[0].value == T["compare.title"]
+    assert len(at.multiselect(key="compare_pick").value) == 2
+    assert len(at.get("plotly_chart")) == 4
+    table = at.dataframe[0].value
+    assert list(table[T["compare.col.best"]]) == [0.7, 0.6] or sorted(table[T["compare.col.best"]]) == [0.6, 0.7]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_data_page_validates_the_demo_file(runs_dir, lang):
+    at = open_page("data", lang)
+    T = TEXTS[lang]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[T["data.rows_ok"]] == "108" and metrics[T["data.rows_bad"]] == "0"
+    assert len(at.get("plotly_chart")) == 3
+    assert any("36" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_runs_page_renames_and_deletes_after_asking(finished_runs, lang):
+    store, ids = finished_runs
+    at = open_page("runs", lang)
+    T = TEXTS[lang]
+    assert at.title[0].value == T["runs.title"]
+    run_id = at.selectbox(key="runs_pick").value
+    at.text_input(key=f"rename_{run_id}").set_value("renamed").run()
+    assert store.get_run(run_id).name == "renamed"
+    at.button(key="runs_delete").click().run()
+    assert len(store.list_runs()) == 2          # asked first, nothing deleted yet
+    at.button(key="runs_yes").click().run()
+    assert [r.id for r in store.list_runs()] == [i for i in ids if i != run_id]
+
+
+def test_both_languages_have_the_same_texts():
+    assert EN.keys() == ZH.keys()
+    assert all(v.strip() for table in (EN, ZH) for v in table.values())
+
+
+def test_every_text_key_used_in_the_ui_exists():
+    used = set()
+    dynamic = set()
+    for path in list((ROOT / "pages").glob("*.py")) + list((ROOT / "app").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and node.args:
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant):
+                    used.add(arg.value)
+                else:
+                    dynamic.add(ast.unparse(arg))
+    assert used and not (used - EN.keys()), used - EN.keys()
+    # dynamic keys are built from these enumerations
+    expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "flags", "trains", "cost", "when")}
+    expanded |= {f"status.{s}" for s in ("queued", "running", "completed", "stopped", "failed", "interrupted")}
+    expanded |= {f"head.{h}" for h in ("dense", "sparse", "colbert", "hybrid")}
+    expanded |= {f"precision.{p}" for p in ("auto", "fp32", "bf16", "fp16")} | {"preset.dense", "preset.full"}
+    expanded |= {f"nav.{n}" for n in PAGES}
+    expanded |= {"configure.model.default", "configure.model.custom", "configure.data.demo", "configure.data.path",
+                 "configure.sparse_head.lean", "configure.sparse_head.stock", "data.source.demo",
+                 "data.source.upload", "data.source.path"}
+    assert not (expanded - EN.keys()), expanded - EN.keys()
+    prefixes = {re.sub(r"\{.*", "", d.strip("f'\"")) for d in dynamic}
+    assert prefixes, dynamic
