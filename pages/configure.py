@@ -14,7 +14,7 @@ st.title(t("configure.title"))
 defaults = RunConfig()
 state = st.session_state
 
-for preset, column in zip(PRESETS, st.columns(len(PRESETS) + 2)[:len(PRESETS)]):
+for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
     if column.button(t(f"preset.{preset}"), key=f"preset_{preset}"):
         for field, value in PRESETS[preset].items():
             state[f"cfg_{field}"] = value.value if isinstance(value, Mode) else value

@@ -64,14 +64,15 @@ def live_view() -> None:
     left, right = st.columns(2)
     loss = cd.loss_frame(df, smoothing)
     fig = line_figure(t("chart.loss"), t("chart.loss"))
-    fig.add_trace(go.Scatter(x=loss["step"], y=loss["value"], name=t("chart.raw"), mode="lines",
+    mode = "lines+markers" if len(loss) < 30 else "lines"  # a young run's few points stay visible
+    fig.add_trace(go.Scatter(x=loss["step"], y=loss["value"], name=t("chart.raw"), mode=mode,
                              line=dict(color="#94a3b8", width=1)))
-    fig.add_trace(go.Scatter(x=loss["step"], y=loss["smoothed"], name=t("chart.smoothed"), mode="lines",
+    fig.add_trace(go.Scatter(x=loss["step"], y=loss["smoothed"], name=t("chart.smoothed"), mode=mode,
                              line=dict(color="#2563eb", width=2)))
     left.plotly_chart(fig, width="stretch", key="loss_chart")
     lr = cd.thin(cd.series(df, "lr"))
     fig = line_figure(t("chart.lr"), t("chart.lr"))
-    fig.add_trace(go.Scatter(x=lr["step"], y=lr["value"], name=t("chart.lr"), mode="lines"))
+    fig.add_trace(go.Scatter(x=lr["step"], y=lr["value"], name=t("chart.lr"), mode=mode))
     right.plotly_chart(fig, width="stretch", key="lr_chart")
 
     fig = line_figure(t("chart.mrr"), "MRR@10")

@@ -1,0 +1,99 @@
+"""One end-to-end run in Debian's Chromium: start the demo in dense-only mode, watch it live,
+reload, stop. Screenshots of Configure, Train and Compare go to test-artifacts/."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trainer.store import Store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it as root)")
+    port = free_port()
+    env = dict(os.environ, M3_RUNS_DIR=str(tmp_path / "runs"))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}", tmp_path / "runs"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_demo_run_live_reload_and_stop(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs_dir = app_url
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(url)
+        expect(page.get_by_text("Configure a fine-tuning run")).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.get_by_role("radiogroup", name="Module mode").get_by_text("Dense only").click()
+        page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
+
+        store = Store(runs_dir)
+        wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
+        run = store.list_runs()[0]
+        assert run.mode == "dense"
+        names = lambda: {p.name for p in store.metrics(run.id)}  # noqa: E731
+        wait_for(lambda: {"loss", "dense.mrr@10"} <= names(), 240, "loss and step-0 MRR points")
+        # the charts have drawn them: plotly traces with points in the loss and MRR charts
+        page.wait_for_function("""() => {
+            const plots = [...document.querySelectorAll('.js-plotly-plot')];
+            // plotly ships x as typed arrays; calcdata holds the points actually drawn
+            const has = (title) => plots.some(p => (p.layout?.title?.text || '').includes(title)
+                && (p.calcdata || []).some(trace => trace.some(pt => Number.isFinite(pt.x))));
+            return has('Loss') && has('Validation MRR@10 per head');
+        }""", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+
+        page.reload()
+        expect(page.get_by_text("Running · Dense only")).to_be_visible(timeout=60_000)
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_text("Stopped · Dense only")).to_be_visible(timeout=180_000)
+        assert store.get_run(run.id).status == "stopped"
+
+        page.goto(url + "/compare")
+        expect(page.get_by_role("heading", name="Compare runs")).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+        browser.close()
