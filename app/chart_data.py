@@ -14,9 +14,8 @@ COLUMNS = ["id", "step", "epoch", "name", "value", "time"]
 
 
 def frame(points: Iterable) -> pd.DataFrame:
-    """Store points (objects with id, step, epoch, name, value, time) -> one long DataFrame."""
-    rows = [(p.id, p.step, p.epoch, p.name, p.value, p.time) for p in points]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    """Store points (tuples of id, step, epoch, name, value, time) -> one long DataFrame."""
+    return pd.DataFrame.from_records(list(points), columns=COLUMNS)
 
 
 def series(df: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -47,7 +47,7 @@ def _runs(ns) -> int:
 def _metrics(ns) -> int:
     points = Store(ns.runs_dir).metrics(ns.run_id)
     if ns.json:
-        print(json.dumps([dataclasses.asdict(p) for p in points]))
+        print(json.dumps([p._asdict() for p in points]))
     else:
         for p in points:
             print(f"{p.step}\t{p.epoch}\t{p.name}\t{p.value:.6g}")

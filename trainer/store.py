@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, NamedTuple, Optional
 
 from .config import RunConfig
 
@@ -72,8 +72,7 @@ class Run:
         return self.status in LIVE
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     id: int
     step: int
     epoch: Optional[float]
@@ -187,10 +186,11 @@ class Store:
     def metrics(self, run_id: str, after_id: int = 0) -> list[Point]:
         """Metric points of a run with row id > after_id, in the order written."""
         with self._connect() as db:
+            db.row_factory = None  # plain tuples: a long run has 100k+ points
             rows = db.execute(
                 "SELECT id, step, epoch, name, value, time FROM metrics"
                 " WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after_id)).fetchall()
-        return [Point(*r) for r in rows]
+        return list(map(Point._make, rows))
 
     def metric_count(self, run_id: str) -> int:
         with self._connect() as db:
