@@ -16,7 +16,7 @@ by_id = {r.id: r for r in runs}
 latest_per_mode = list({r.mode: r.id for r in reversed(runs)}.values())  # runs are newest first
 picked = st.multiselect(t("compare.pick"), list(by_id), default=latest_per_mode,
                         format_func={i: f"{r.name} · {mode_name(r.mode)}" for i, r in by_id.items()}.get, key="compare_pick")
-head = st.selectbox(t("compare.head"), cd.HEADS, index=3, format_func=labels("head.{}"), key="compare_head")
+head = st.selectbox(t("compare.head"), cd.HEADS, index=0, format_func=labels("head.{}"), key="compare_head")
 if not picked:
     st.stop()
 
