@@ -45,6 +45,9 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
             # BERT tokenizers have no EOS; FlagEmbedding masks eos_token_id in the sparse head,
             # and SEP plays that role for them. Saved with the checkpoint, so inference agrees.
             tokenizer.eos_token = tokenizer.sep_token
+        # AMP trains fp32 master weights; newer transformers load a half-precision checkpoint as
+        # half ("auto" dtype), which the fp32 heads and the optimizer must not see.
+        model.float()
         if self.lean_sparse_head and model.unified_finetuning:
             # Same parameters and state; only the sparse-embedding method differs.
             model.__class__ = LeanSparseM3Model
