@@ -27,6 +27,15 @@ def _open_store(runs_dir: str) -> Store:
     return store
 
 
+def runs_or_stop(store: Store) -> list:
+    """The runs, newest first; with none yet, say so and end the page here."""
+    runs = store.list_runs()
+    if not runs:
+        st.info(t("train.no_runs"))
+        st.stop()
+    return runs
+
+
 def _settings_path() -> Path:
     return get_store().runs_dir / "settings.json"
 

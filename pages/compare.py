@@ -4,14 +4,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
-from app.ui import fmt_duration, get_store, line_figure, mode_color, mode_name, run_points, status_name, labels, t
+from app.ui import fmt_duration, get_store, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
 
 store = get_store()
 st.title(t("compare.title"))
-runs = store.list_runs()
-if not runs:
-    st.info(t("train.no_runs"))
-    st.stop()
+runs = runs_or_stop(store)
 by_id = {r.id: r for r in runs}
 latest_per_mode = list({r.mode: r.id for r in reversed(runs)}.values())  # runs are newest first
 picked = st.multiselect(t("compare.pick"), list(by_id), default=latest_per_mode,

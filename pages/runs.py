@@ -4,14 +4,11 @@ import streamlit as st
 
 from app import chart_data as cd
 from app.nav import page
-from app.ui import fmt_duration, get_store, mode_name, run_points, status_name, t
+from app.ui import fmt_duration, get_store, mode_name, run_points, runs_or_stop, status_name, t
 
 store = get_store()
 st.title(t("runs.title"))
-runs = store.list_runs()
-if not runs:
-    st.info(t("train.no_runs"))
-    st.stop()
+runs = runs_or_stop(store)
 table = []
 for run in runs:
     s = cd.summary(run, run_points(store, run.id))

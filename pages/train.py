@@ -6,15 +6,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
-from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, status_name, t
+from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import launch
 
 store = get_store()
 st.title(t("train.title"))
-runs = store.list_runs()
-if not runs:
-    st.info(t("train.no_runs"))
-    st.stop()
+runs = runs_or_stop(store)
 
 # Which run: the one this session started, else one still training, else the latest.
 live = [r.id for r in runs if r.live]
