@@ -1,0 +1,74 @@
+"""Bad training and evaluation data is reported with file, line and field."""
+from conftest import write_jsonl
+
+from trainer.data import DEMO_DIR, validate_eval, validate_train
+
+GOOD = {"query": "q", "pos": ["p"], "neg": ["n1", "n2", "n3"]}
+
+
+def messages(report):
+    return [str(p) for p in report.problems]
+
+
+def test_demo_data_is_valid():
+    assert validate_train(DEMO_DIR / "train.jsonl", 8).ok
+    evalset, report = validate_eval(DEMO_DIR / "eval")
+    assert report.ok and len(evalset.queries) == 36 and len(evalset.docs) == 46
+
+
+def test_bad_rows_name_file_line_and_field(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [
+        GOOD,
+        "{not json",
+        {"pos": ["p"], "neg": ["n"]},
+        {"query": 3, "pos": ["p"], "neg": ["n"]},
+        {"query": "q", "pos": [], "neg": ["n"]},
+        {"query": "q", "pos": ["p"], "neg": ["n"], "neg_scores": [1.0, 2.0]},
+        {"query": "q", "pos": [""], "neg": ["n"]},
+        "[1, 2]",
+    ])
+    report = validate_train(path, 2)
+    f = str(path)
+    assert messages(report) == [
+        f"{f}:2: error: invalid JSON: Expecting property name enclosed in double quotes at column 2",
+        f"{f}:3: field 'query' error: missing",
+        f"{f}:4: field 'query' error: must be a string, got int",
+        f"{f}:5: field 'pos' error: is empty: every query needs at least one positive passage",
+        f"{f}:6: field 'neg_scores' error: has 2 scores for 1 'neg' passages",
+        f"{f}:7: field 'pos[0]' error: is empty",
+        f"{f}:8: error: expected a JSON object, got list",
+    ]
+    assert len(report.rows) == 1 and report.bad_rows == 7
+
+
+def test_encoding_bom_crlf_and_too_few_negatives(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"query": "q", "pos": ["p"], "neg": ["n"]}\r\n{"query": "\xff"}\r\n')
+    report = validate_train(path, 4)
+    f = str(path)
+    assert messages(report) == [
+        f"{f}:1: warning: UTF-8 byte-order mark removed",
+        f"{f}:1: field 'neg' warning: has 1 negatives, group size 4 needs 3: FlagEmbedding will repeat "
+        "negatives to fill the group",
+        f"{f}:2: error: not valid UTF-8 (byte 11)",
+        f"{f}: warning: Windows line endings (CRLF) read as plain line ends",
+    ]
+    assert len(report.rows) == 1
+
+
+def test_empty_file_and_eval_folder_problems(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert messages(validate_train(empty)) == [f"{empty}: error: file is empty"]
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    write_jsonl(folder / "queries.jsonl", [{"_id": "q1", "text": "a"}, {"_id": "q1", "text": "b"}])
+    write_jsonl(folder / "corpus.jsonl", [{"_id": "d1", "text": "x"}])
+    (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq9\td1\t1\nq1\td7\t1\n")
+    evalset, report = validate_eval(folder)
+    assert evalset is None
+    assert messages(report) == [
+        f"{folder / 'queries.jsonl'}:2: field '_id' error: duplicate id 'q1'",
+        f"{folder / 'qrels.tsv'}:3: field 'query-id' error: unknown query id 'q9'",
+        f"{folder / 'qrels.tsv'}:4: field 'corpus-id' error: unknown corpus id 'd7'",
+    ]
