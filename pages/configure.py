@@ -51,12 +51,9 @@ mode = Mode(st.radio(t("configure.mode_pick"), [m.value for m in Mode], horizont
 
 # 3. Hyper-parameters ----------------------------------------------------------------------------
 st.subheader(t("configure.hyper"))
-rows = None
-try:
-    report = validate_train(resolve_train(train_data), 2) if train_data else None
-    rows = len(report.rows) if report else None
-except OSError:
-    report = None
+# validate_train reports an unreadable file as a problem; it does not raise.
+report = validate_train(resolve_train(train_data), 2) if train_data else None
+rows = len(report.rows) if report else None
 c1, c2, c3, c4 = st.columns(4)
 epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs")
 batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size")

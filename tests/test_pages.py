@@ -51,10 +51,6 @@ def open_page(name: str, lang: str) -> AppTest:
     return at
 
 
-def texts_of(lang):
-    return set(TEXTS[lang].values())
-
-
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_configure_page_shows_modes_presets_and_start(runs_dir, lang):
     at = open_page("configure", lang)

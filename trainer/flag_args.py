@@ -2,7 +2,6 @@
 FlagEmbedding's own HfArgumentParser dataclasses) and the equivalent command line. No torch."""
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from .config import RunConfig
@@ -59,16 +58,3 @@ def command_line(args: dict[str, Any], num_gpus: int = 1) -> list[str]:
         argv.extend(str(v) for v in values)
     return argv
 
-
-def command_text(argv: list[str]) -> str:
-    """The command as a copyable shell text: the launcher on one line, then one flag a line."""
-    first = argv.index("-m") + 2
-    lines, current = [shlex.join(argv[:first])], []
-    for word in argv[first:]:
-        if word.startswith("--") and current:
-            lines.append(shlex.join(current))
-            current = []
-        current.append(word)
-    if current:
-        lines.append(shlex.join(current))
-    return " \\\n    ".join(lines)

@@ -160,8 +160,9 @@ class Store:
             db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
 
     def delete(self, run_id: str) -> None:
-        if self.get_run(run_id).live:
-            raise ValueError(f"run {run_id} is still {self.get_run(run_id).status}; stop it first")
+        run = self.get_run(run_id)
+        if run.live:
+            raise ValueError(f"run {run_id} is still {run.status}; stop it first")
         with self._connect() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
