@@ -103,3 +103,11 @@ def summary(run, df: pd.DataFrame) -> dict:
         if not mem.empty:
             out["peak_mem_gib"] = float(mem["value"].max())
     return out
+
+
+def stacked(breakdowns: dict[str, dict[str, float]]) -> dict[str, list[float]]:
+    """{bar: {part: GiB}} -> {part: [GiB per bar]} for a stacked bar chart; parts that are zero in
+    every bar are left out."""
+    parts = list(dict.fromkeys(p for b in breakdowns.values() for p in b))
+    out = {p: [float(b.get(p, 0.0)) for b in breakdowns.values()] for p in parts}
+    return {p: v for p, v in out.items() if any(v)}

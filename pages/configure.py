@@ -3,11 +3,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.nav import page
+from app.chart_data import stacked
 from app.ui import get_store, line_figure, labels, t
-from trainer import advice, launch
+from trainer import advice, claims, gpus, launch, memory
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
-from trainer.models import read_config, resolve_model
+from trainer.models import model_shape
 
 store = get_store()
 st.title(t("configure.title"))
@@ -68,10 +69,12 @@ patience = c3.number_input(t("configure.patience"), 0, 100, defaults.early_stopp
 min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, defaults.early_stopping_min_epochs,
                              key="cfg_early_stopping_min_epochs")
 
-params = 22.7e6
-if model != DEFAULT_MODEL:
-    shape = read_config(resolve_model(model))
-    params = 568e6 if not shape or shape.get("hidden_size", 1024) >= 1024 else 110e6
+try:
+    shape = model_shape(model or DEFAULT_MODEL)
+except ValueError as unknown:
+    shape = None
+    st.caption(str(unknown))
+params = shape.encoder_params if shape else 568e6
 suggestion = advice.suggest_lr(params, rows or 1000)
 c1, c2, c3 = st.columns([1, 1, 2])
 lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, value=suggestion.learning_rate,
@@ -88,7 +91,64 @@ if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
                            format_func=labels("configure.sparse_head.{}"))
 
-# 4. Warmup preview ------------------------------------------------------------------------------
+# 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
+st.subheader(t("configure.memory"))
+found = gpus.detect()
+cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
+c1, c2 = st.columns([1, 3])
+card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
+    "configure.card.detected", name=found[0].name, gib=c.split(":")[1]) if c.startswith("detected") else f"{c} GB")
+gpu_gib = float(card.split(":")[1]) if card.startswith("detected") else float(card)
+est_precision = "bf16" if precision == "auto" else precision
+if shape is not None:
+    estimates = {m: memory.estimate(memory.Setup(
+        shape=shape, mode=m, batch=int(batch), group_size=int(group), query_len=int(qlen), passage_len=int(plen),
+        precision=est_precision, sparse_head=sparse_head, gpu_gib=gpu_gib)) for m in Mode}
+    bars = go.Figure()
+    names = [t(f"mode.{m.value}.title") for m in Mode]
+    for part, values in stacked({m.value: e.breakdown for m, e in estimates.items()}).items():
+        bars.add_trace(go.Bar(x=names, y=values, name=t(f"memory.{part}")))
+    bars.add_hline(y=estimates[mode].usable_gib, line_dash="dot", annotation_text=t("configure.card_line"))
+    bars.update_layout(barmode="stack", height=340, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                       yaxis_title="GiB", title=t("configure.memory_chart", precision=est_precision,
+                                                  batch=int(batch), sparse=sparse_head))
+    c2.plotly_chart(bars, width="stretch")
+    c1.caption(" · ".join(t("configure.max_batch", mode=t(f"mode.{m.value}.title"), n=e.max_batch)
+                          for m, e in estimates.items()))
+    chosen = estimates[mode]
+    if not chosen.fits:
+        st.warning(t("configure.wont_fit", need=chosen.total_gib + chosen.headroom_gib, have=chosen.usable_gib,
+                     n=chosen.max_batch))
+    if c1.button(t("configure.measure"), key="measure"):
+        if not found:
+            c1.info(t("configure.measure.no_gpu"))
+        elif launch.active_runs(store):
+            c1.warning(t("configure.measure.busy"))
+        else:
+            with st.spinner(t("configure.measure.running")):
+                state["measured"] = launch.probe_memory(
+                    model or DEFAULT_MODEL, mode.value, int(batch), int(group), int(qlen), int(plen),
+                    est_precision, sparse_head)
+    probe = state.get("measured", {}).get("measured")
+    if probe:
+        if probe.get("status") == "ok":
+            c1.success(t("configure.measure.result", peak=probe["peak_gib"], est=chosen.total_gib,
+                         device=probe.get("device", "")))
+        else:
+            c1.warning(t(f"configure.measure.{probe.get('status', 'error')}", detail=probe.get("detail", "")))
+
+with st.expander(t("claims.title")):
+    cells, speed, device = claims.load()
+    if not cells:
+        st.info(t("claims.none"))
+    else:
+        st.caption(t("claims.caption", device=device))
+        pct = lambda v: "–" if v is None else f"{v:+.0%}"  # noqa: E731
+        st.table([{t("claims.col.claim"): t(f"claims.{row['claim']}"), t("claims.col.claimed"): pct(row["claimed"]),
+                   t("claims.col.stock"): pct(row["measured"]["stock"]),
+                   t("claims.col.lean"): pct(row["measured"]["lean"])} for row in claims.claims(cells, speed)])
+
+# 5. Warmup preview ------------------------------------------------------------------------------
 if total > 0:
     curve = advice.lr_curve(lr, warmup, total)
     fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
@@ -97,7 +157,7 @@ if total > 0:
 elif rows is None:
     st.info(t("configure.no_rows"))
 
-# 5. Start ---------------------------------------------------------------------------------------
+# 6. Start ---------------------------------------------------------------------------------------
 config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
                    epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
                    passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,

@@ -162,3 +162,21 @@ def test_every_text_key_used_in_the_ui_exists():
     assert not (expanded - EN.keys()), expanded - EN.keys()
     prefixes = {re.sub(r"\{.*", "", d.strip("f'\"")) for d in dynamic}
     assert prefixes, dynamic
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_configure_page_estimates_memory_and_warns_when_it_will_not_fit(runs_dir, lang):
+    at = open_page("configure", lang)
+    T = TEXTS[lang]
+    assert T["configure.memory"] in [h.value for h in at.subheader]
+    assert any(T["claims.dense_memory"] in str(tbl.value) for tbl in at.table)
+    assert not any(T["configure.wont_fit"].split("{")[0] in w.value for w in at.warning)
+    at.selectbox(key="cfg_card").set_value("24")
+    at.number_input(key="cfg_batch_size").set_value(4096)
+    at.run()
+    assert any(w.value.startswith(T["configure.wont_fit"].split("{")[0]) for w in at.warning), [w.value for w in at.warning]
+    at.button(key="measure").click()
+    at.run()
+    from trainer import gpus
+    if not gpus.detect():
+        assert T["configure.measure.no_gpu"] in [i.value for i in at.info]

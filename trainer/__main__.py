@@ -54,6 +54,39 @@ def _metrics(ns) -> int:
     return 0
 
 
+def _vram(ns) -> int:
+    from .memory import Setup, estimate
+    from .models import model_shape
+
+    try:
+        setup = Setup(shape=model_shape(ns.model), mode=Mode(ns.mode), batch=ns.batch, group_size=ns.group_size,
+                      query_len=ns.query_len, passage_len=ns.passage_len, precision=ns.precision,
+                      grad_ckpt=ns.grad_ckpt, sparse_head=ns.sparse_head, gpu_gib=ns.gpu_gib, num_gpus=ns.gpus)
+        result = estimate(setup).to_dict()
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if ns.measure:
+        from .models import resolve_model
+        from .vram_probe import probe
+
+        path = None if ns.model in ("bge-m3", "BAAI/bge-m3") else resolve_model(ns.model)
+        result["measured"] = probe(Mode(ns.mode), ns.batch, head=ns.sparse_head, grad_ckpt=ns.grad_ckpt,
+                                   model_path=path, group=ns.group_size, qlen=ns.query_len,
+                                   plen=ns.passage_len, precision=ns.precision)
+    if ns.json:
+        print(json.dumps(result))
+    else:
+        for name, gib in result["breakdown"].items():
+            print(f"{name:<12}{gib:8.2f} GiB")
+        print(f"{'total':<12}{result['total_gib']:8.2f} GiB  (+{result['headroom_gib']:.2f} headroom; "
+              f"{result['usable_gib']:.1f} GiB usable: {'fits' if result['fits'] else 'does NOT fit'}; "
+              f"largest batch {result['max_batch']})")
+        if "measured" in result:
+            print(f"measured: {result['measured']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +112,22 @@ def main(argv: list[str] | None = None) -> int:
     metrics.add_argument("run_id")
     metrics.add_argument("--json", action="store_true")
     metrics.set_defaults(func=_metrics)
+
+    vram = sub.add_parser("vram", help="estimate GPU memory of a training step (--measure: also run it)")
+    vram.add_argument("--model", default="bge-m3", help="bge-m3, 'default' (embedded) or a local folder")
+    vram.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ALL.value)
+    vram.add_argument("--batch", type=int, default=8, help="per-device batch (queries)")
+    vram.add_argument("--group-size", type=int, default=8)
+    vram.add_argument("--query-len", type=int, default=64)
+    vram.add_argument("--passage-len", type=int, default=256)
+    vram.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16")
+    vram.add_argument("--grad-ckpt", action="store_true", help="gradient checkpointing")
+    vram.add_argument("--sparse-head", choices=["lean", "stock"], default="lean")
+    vram.add_argument("--gpu-gib", type=float, default=80.0, help="card size: 24, 40, 48, 80 (GB) or GiB")
+    vram.add_argument("--gpus", type=int, default=1)
+    vram.add_argument("--measure", action="store_true", help="also run a few real steps on this GPU")
+    vram.add_argument("--json", action="store_true")
+    vram.set_defaults(func=_vram)
 
     for p in (train, runs, metrics):
         p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)

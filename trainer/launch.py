@@ -6,6 +6,7 @@ a page that reloads asks the store, and `recover` re-attaches after an app resta
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -115,6 +116,22 @@ def recover(store: Store) -> list[str]:
                                 "(the app or machine restarted)", only_if=LIVE):
                 lost.append(record.id)
     return lost
+
+
+def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: int, passage_len: int,
+                 precision: str, sparse_head: str, timeout: float = 600) -> dict:
+    """A few real training steps on this machine's GPU in a child process (so the dashboard never
+    holds GPU memory), with the estimate: `python -m trainer vram --measure --json`."""
+    argv = [sys.executable, "-m", "trainer", "vram", "--model", model, "--mode", mode, "--batch", str(batch),
+            "--group-size", str(group_size), "--query-len", str(query_len), "--passage-len", str(passage_len),
+            "--precision", precision, "--sparse-head", sparse_head, "--measure", "--json"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"measured": {"status": "error", "detail": f"no answer in {timeout:.0f} s"}}
+    if done.returncode != 0:
+        return {"measured": {"status": "error", "detail": (done.stderr or done.stdout)[-800:]}}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def request_stop(store: Store, run_id: str) -> None:

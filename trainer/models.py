@@ -41,3 +41,16 @@ def detect_pooling(model_path: str) -> str:
 def read_config(model_path: str) -> dict:
     path = Path(model_path) / "config.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def model_shape(name: str):
+    """The encoder's shape for the memory estimate: built in for BGE-M3, else from config.json."""
+    from .memory import BUILT_IN, Shape
+
+    path = resolve_model(name)
+    cfg = read_config(path)
+    if cfg:
+        return Shape.from_config(cfg)
+    if name in BUILT_IN:
+        return BUILT_IN[name]
+    raise ValueError(f"{name}: no config.json found; give a local model folder or one of {', '.join(BUILT_IN)}")

@@ -1,0 +1,199 @@
+"""GPU-memory estimate for one M3 training step. Pure arithmetic: no torch, no I/O.
+
+The model follows what PyTorch keeps alive at the peak of a step with fp32 master weights and
+AdamW: weights (+ the bf16/fp16 copies autocast caches), optimizer state, the activations saved
+for backward (per token; SDPA attention keeps no length x length matrix), ColBERT's projection,
+the sparse head — FlagEmbedding's stock head builds two passages x length x vocabulary tensors,
+the lean head two batch x vocabulary ones — and a little workspace. The per-token coefficients are
+fitted by `bench/fit_memory.py` to `torch.cuda.max_memory_allocated` on an H100 and checked
+against every cell by `bench/vram_validate.py --report`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import Mode
+
+GIB = 2**30
+AMP = ("bf16", "fp16")
+
+# Bytes per token per hidden unit, by precision class ("amp" / "fp32"); fitted on an
+# NVIDIA H100 80GB HBM3, torch 2.11, transformers 5 (bench/results/vram_h100.jsonl).
+COEF = {
+    "amp": {"layer": 43.3, "colbert": 0.0, "frozen": 28.6, "ckpt_layer": 3.2, "ckpt_grads": 0.8},
+    "fp32": {"layer": 67.4, "colbert": 5.5, "frozen": 33.6, "ckpt_layer": 3.2, "ckpt_grads": 0.8},
+}
+WORKSPACE_GIB = 0.07
+ADAMW_TEMP = 1.0            # foreach AdamW's temporaries, as a multiple of the gradients
+# Allocator headroom: reserved beyond the allocated peak. Without checkpointing, the stock head's
+# huge tensors leave a hole of their own size when the encoder trains (seen on the H100).
+FRAGMENTATION = 0.04
+CONTEXT_GIB = 0.6           # CUDA context, outside PyTorch's allocator
+CARD_GIB = {24: 23.6, 40: 39.4, 48: 47.5, 80: 79.2}   # what such cards report as total memory
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A BERT-like encoder's shape, as its config.json gives it."""
+
+    vocab: int
+    hidden: int
+    layers: int
+    intermediate: int
+    positions: int = 514
+    colbert_dim: int = 0
+
+    @property
+    def linear_params(self) -> int:
+        h, i = self.hidden, self.intermediate
+        return self.layers * (4 * h * h + 4 * h + 2 * h * i + i + h)
+
+    @property
+    def encoder_params(self) -> int:
+        h = self.hidden
+        return self.linear_params + self.layers * 4 * h + (self.vocab + self.positions + 2 + 2) * h
+
+    @property
+    def head_params(self) -> int:
+        h = self.hidden
+        return h * (self.colbert_dim or h) + (self.colbert_dim or h) + h + 1
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "Shape":
+        try:
+            return cls(vocab=int(cfg["vocab_size"]), hidden=int(cfg["hidden_size"]),
+                       layers=int(cfg["num_hidden_layers"]), intermediate=int(cfg["intermediate_size"]),
+                       positions=int(cfg.get("max_position_embeddings", 512)))
+        except KeyError as e:
+            raise ValueError(f"config.json has no {e.args[0]!r}: cannot estimate memory") from None
+
+
+BGE_M3 = Shape(vocab=250002, hidden=1024, layers=24, intermediate=4096, positions=8194)
+BUILT_IN = {"bge-m3": BGE_M3, "BAAI/bge-m3": BGE_M3}
+
+
+@dataclass(frozen=True)
+class Setup:
+    shape: Shape
+    mode: Mode
+    batch: int
+    group_size: int = 8
+    query_len: int = 64
+    passage_len: int = 256
+    precision: str = "bf16"
+    grad_ckpt: bool = False
+    sparse_head: str = "lean"
+    gpu_gib: float = 80.0
+    num_gpus: int = 1
+
+
+@dataclass(frozen=True)
+class Estimate:
+    total_gib: float                   # predicted torch.cuda.max_memory_allocated
+    breakdown: dict = field(default_factory=dict)
+    headroom_gib: float = 0.0          # allocator reserve beyond the peak, plus the CUDA context
+    usable_gib: float = 0.0
+    fits: bool = True
+    max_batch: int = 0
+
+    def to_dict(self) -> dict:
+        return {"total_gib": round(self.total_gib, 2),
+                "breakdown": {k: round(v, 2) for k, v in self.breakdown.items()},
+                "headroom_gib": round(self.headroom_gib, 2), "usable_gib": round(self.usable_gib, 2),
+                "fits": self.fits, "max_batch": self.max_batch}
+
+
+def card_gib(nominal_gb: float) -> float:
+    return CARD_GIB.get(int(nominal_gb), nominal_gb * 0.99) if nominal_gb == int(nominal_gb) else nominal_gb
+
+
+def _peak(s: Setup) -> tuple[dict, float]:
+    """Breakdown (GiB) of the moment of the peak, and the allocator headroom it needs."""
+    sh, amp = s.shape, s.precision in AMP
+    c = COEF["amp" if amp else "fp32"]
+    act_bytes = 2 if amp else 4
+    trains_encoder = not s.mode.fix_encoder
+    trainable = (sh.encoder_params if trains_encoder else 0) + (sh.head_params if s.mode.unified_finetuning else 0)
+    q_seqs, p_seqs = s.batch, s.batch * s.group_size
+    tokens = q_seqs * s.query_len + p_seqs * s.passage_len
+    h = sh.hidden
+
+    weights = 4 * (sh.encoder_params + sh.head_params)
+    if amp and trains_encoder:
+        weights += 2 * sh.linear_params          # autocast's cached half-precision copies
+    optimizer = 8 * trainable
+    grads = 4 * trainable
+    if s.num_gpus > 1:
+        grads *= 2                               # DDP's gradient buckets
+    colbert = tokens * h * c["colbert"] if s.mode.unified_finetuning else 0
+    sparse = 0
+    if s.mode.unified_finetuning:
+        if s.sparse_head == "stock":
+            sparse = 2 * p_seqs * s.passage_len * sh.vocab * act_bytes
+        else:
+            sparse = 2 * (q_seqs + p_seqs) * sh.vocab * act_bytes
+    grads_live = 0
+    if trains_encoder and s.grad_ckpt:
+        # Only layer inputs are kept; the peak comes late in backward (one layer recomputed, most
+        # gradients written) unless the stock head's forward tensors outweigh that.
+        activations = tokens * h * sh.layers * c["ckpt_layer"]
+        late_layer, late_grads = tokens * h * c["layer"], grads * c["ckpt_grads"]
+        if not (s.sparse_head == "stock" and sparse > late_layer + late_grads):
+            activations, grads_live = activations + late_layer, late_grads
+    elif trains_encoder:
+        activations = tokens * h * sh.layers * c["layer"]
+    else:
+        activations = tokens * h * c["frozen"]
+    workspace = WORKSPACE_GIB * GIB
+
+    # Without checkpointing the peak comes before the encoder's gradients exist.
+    backward_peak = activations + colbert + sparse + grads_live
+    step_peak = grads * (1 + ADAMW_TEMP)
+    if backward_peak >= step_peak:
+        parts = dict(weights=weights, gradients=grads_live, optimizer=optimizer,
+                     activations=activations, sparse_head=sparse, colbert=colbert, workspace=workspace)
+    else:
+        parts = dict(weights=weights, gradients=step_peak, optimizer=optimizer,
+                     activations=0, sparse_head=0, colbert=0, workspace=workspace)
+    total = sum(parts.values())
+    if s.sparse_head == "stock" and s.mode.unified_finetuning and trains_encoder and not s.grad_ckpt:
+        headroom = sparse / 2
+    else:
+        headroom = FRAGMENTATION * total
+    return {k: v / GIB for k, v in parts.items()}, headroom / GIB + CONTEXT_GIB
+
+
+def estimate(s: Setup) -> Estimate:
+    """Peak memory of one training step on one device, whether it fits `s.gpu_gib`, and the
+    largest per-device batch that would."""
+    if s.batch < 1 or s.group_size < 1 or s.query_len < 1 or s.passage_len < 1:
+        raise ValueError("batch, group size and lengths must be at least 1")
+    usable = card_gib(s.gpu_gib)
+    breakdown, headroom = _peak(s)
+    total = sum(breakdown.values())
+    return Estimate(total_gib=total, breakdown=breakdown, headroom_gib=headroom, usable_gib=usable,
+                    fits=total + headroom <= usable, max_batch=max_batch(s))
+
+
+def _fits(s: Setup, batch: int) -> bool:
+    breakdown, headroom = _peak(_with_batch(s, batch))
+    return sum(breakdown.values()) + headroom <= card_gib(s.gpu_gib)
+
+
+def _with_batch(s: Setup, batch: int) -> Setup:
+    from dataclasses import replace
+    return replace(s, batch=batch)
+
+
+def max_batch(s: Setup, limit: int = 1 << 16) -> int:
+    """Largest per-device batch that fits (0 if not even 1 does). Memory grows with the batch."""
+    if not _fits(s, 1):
+        return 0
+    low, high = 1, 2
+    while high <= limit and _fits(s, high):
+        low, high = high, high * 2
+    high = min(high, limit + 1)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if _fits(s, mid) else (low, mid)
+    return low
