@@ -41,7 +41,7 @@ class StoreMetrics(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         self._busy += time.perf_counter() - self._step_started
         self._busy_steps += 1
-        if self.store.stop_requested(self.run_id):
+        if state.is_world_process_zero and self.store.stop_requested(self.run_id):
             self.stop_requested = True
             control.should_training_stop = True
 
@@ -90,3 +90,21 @@ class Validation(TrainerCallback):
         if score is not None and self.stopper.update(state.epoch, score):
             self.early_stopped = True
             control.should_training_stop = True
+
+
+class SyncStop(TrainerCallback):
+    """Under torchrun, rank 0 alone reads the stop flag and evaluates; its decision to stop goes to
+    every rank, or the others would wait for it forever. Added after the callbacks that decide."""
+
+    def _sync(self, args, control):
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return
+        flag = torch.tensor([int(control.should_training_stop)], device=args.device)
+        torch.distributed.broadcast(flag, src=0)
+        control.should_training_stop = bool(flag.item())
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self._sync(args, control)
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self._sync(args, control)

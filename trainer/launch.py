@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import gpus
 from .config import RunConfig
 from .store import FAILED, INTERRUPTED, LIVE, Store
 
@@ -33,6 +34,18 @@ def worker_command(store: Store, run_id: str, num_gpus: int = 1) -> list[str]:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc_per_node", str(num_gpus)] + worker
     return [sys.executable] + worker
+
+
+def worker_env(num_gpus: int = 1) -> dict[str, str]:
+    """The worker's environment. A run gets exactly the GPUs it asked for: HF Trainer in a single
+    process would otherwise spread itself over every visible GPU with DataParallel."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+               PYTHONUNBUFFERED="1")
+    visible = env.get("CUDA_VISIBLE_DEVICES")
+    ids = [i.strip() for i in visible.split(",")] if visible else [str(i) for i in range(len(gpus.detect()))]
+    if len(ids) > num_gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(ids[:num_gpus])
+    return env
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -73,8 +86,7 @@ def _watch(store: Store, run_id: str, num_gpus: int) -> None:
     run_dir = Path(store.get_run(run_id).output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / LOG_NAME
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-               PYTHONUNBUFFERED="1")
+    env = worker_env(num_gpus)
     with open(log_path, "ab") as log:
         # An argument list, never a shell; a new session so a dashboard restart does not kill it.
         proc = subprocess.Popen(worker_command(store, run_id, num_gpus), stdout=log, stderr=subprocess.STDOUT,
@@ -126,7 +138,8 @@ def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: 
             "--group-size", str(group_size), "--query-len", str(query_len), "--passage-len", str(passage_len),
             "--precision", precision, "--sparse-head", sparse_head, "--measure", "--json"]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout)
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout,
+                              env=worker_env(1))
     except subprocess.TimeoutExpired:
         return {"measured": {"status": "error", "detail": f"no answer in {timeout:.0f} s"}}
     if done.returncode != 0:

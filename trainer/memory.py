@@ -123,8 +123,7 @@ def _peak(s: Setup) -> tuple[dict, float]:
         weights += 2 * sh.linear_params          # autocast's cached half-precision copies
     optimizer = 8 * trainable
     grads = 4 * trainable
-    if s.num_gpus > 1:
-        grads *= 2                               # DDP's gradient buckets
+    ddp_buckets = grads if s.num_gpus > 1 else 0   # DDP keeps a flat copy of the gradients
     colbert = tokens * h * c["colbert"] if s.mode.unified_finetuning else 0
     sparse = 0
     if s.mode.unified_finetuning:
@@ -150,10 +149,10 @@ def _peak(s: Setup) -> tuple[dict, float]:
     backward_peak = activations + colbert + sparse + grads_live
     step_peak = grads * (1 + ADAMW_TEMP)
     if backward_peak >= step_peak:
-        parts = dict(weights=weights, gradients=grads_live, optimizer=optimizer,
+        parts = dict(weights=weights, gradients=grads_live + ddp_buckets, optimizer=optimizer,
                      activations=activations, sparse_head=sparse, colbert=colbert, workspace=workspace)
     else:
-        parts = dict(weights=weights, gradients=step_peak, optimizer=optimizer,
+        parts = dict(weights=weights, gradients=step_peak + ddp_buckets, optimizer=optimizer,
                      activations=0, sparse_head=0, colbert=0, workspace=workspace)
     total = sum(parts.values())
     if s.sparse_head == "stock" and s.mode.unified_finetuning and trains_encoder and not s.grad_ckpt:

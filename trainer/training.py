@@ -48,6 +48,11 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
         # AMP trains fp32 master weights; newer transformers load a half-precision checkpoint as
         # half ("auto" dtype), which the fp32 heads and the optimizer must not see.
         model.float()
+        for name, param in model.named_parameters():
+            if ".pooler." in name:
+                # M3 pools from the last hidden state; the pooler never gets a gradient, and
+                # freezing it lets DDP skip its per-step search for unused parameters.
+                param.requires_grad = False
         if self.lean_sparse_head and model.unified_finetuning:
             # Same parameters and state; only the sparse-embedding method differs.
             model.__class__ = LeanSparseM3Model
@@ -85,6 +90,9 @@ class Outcome:
 
 
 def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False) -> Outcome:
+    if not torch.cuda.is_available():
+        # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
+        args = {**args, "use_cpu": True}
     model_args, data_args, training_args = parse_arguments(args)
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,

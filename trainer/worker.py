@@ -18,7 +18,7 @@ from .data import DataError, load_eval, resolve_eval, resolve_train, validate_tr
 from .early_stop import EarlyStopper
 from .flag_args import flag_arguments
 from .models import detect_pooling, resolve_model
-from .store import COMPLETED, FAILED, INTERRUPTED, RUNNING, STOPPED, Store
+from .store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
 
 def describe_error(exc: BaseException, cfg: RunConfig) -> str:
@@ -32,14 +32,18 @@ def describe_error(exc: BaseException, cfg: RunConfig) -> str:
     return text[:4000]
 
 
-def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path) -> tuple[Path, int]:
-    """Validate the training file and write the rows the run trains on into the run folder."""
+def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main: bool = True) -> tuple[Path, int]:
+    """Validate the training file and write the rows the run trains on into the run folder (every
+    rank writes the same rows and swaps them in atomically, so none reads a half-written file)."""
     report = validate_train(resolve_train(cfg.train_data), cfg.group_size)
     if report.errors and not (cfg.skip_bad_rows and report.rows):
         raise DataError(report.errors)
-    store.set_skipped_rows(run_id, report.bad_rows)
+    if main:
+        store.set_skipped_rows(run_id, report.bad_rows)
     train_file = run_dir / "train.jsonl"
-    write_jsonl(train_file, report.rows)
+    partial = run_dir / f"train.jsonl.{os.getpid()}"
+    write_jsonl(partial, report.rows)
+    partial.replace(train_file)
     return train_file, len(report.rows)
 
 
@@ -47,48 +51,57 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=()) -
     """Train one run to its end; returns the final status. Tests pass extra callbacks to watch."""
     record = store.get_run(run_id)
     cfg = record.config
+    # Under torchrun every rank runs this; rank 0 alone writes status and metrics.
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    main = rank == 0
     model_path = resolve_model(cfg.model)
     if Path(model_path).exists():
         # A local model needs no hub; never let a library reach for one.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    store.set_pid(run_id, os.getpid())
-    store.set_status(run_id, RUNNING)
+    if main:
+        if world == 1:     # under torchrun the launcher recorded torchrun's own pid
+            store.set_pid(run_id, os.getpid())
+        store.set_status(run_id, RUNNING)
     try:
         run_dir = Path(record.output_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        train_file, rows = prepare_data(store, run_id, cfg, run_dir)
+        train_file, rows = prepare_data(store, run_id, cfg, run_dir, main)
         evalset = load_eval(resolve_eval(cfg.eval_data)) if cfg.eval_data else None
 
         from . import training  # torch and FlagEmbedding load only after the checks above
-        from .callbacks import StoreMetrics, Validation
+        from .callbacks import StoreMetrics, SyncStop, Validation
 
-        world = int(os.environ.get("WORLD_SIZE", "1"))
         total = advice.total_steps(rows, cfg.batch_size, cfg.epochs, world, cfg.max_steps)
         warmup = cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
         pooling = detect_pooling(model_path) if cfg.pooling == "auto" else cfg.pooling
         args = flag_arguments(cfg, model_path=model_path, train_file=str(train_file),
                               output_dir=str(run_dir / "model"), pooling=pooling, warmup_steps=warmup,
                               precision=training.resolve_precision(cfg.precision))
-        store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows})
+        if main:
+            store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows})
+        print(f"rank {rank}/{world}: training {rows} rows", flush=True)
         callbacks = [StoreMetrics(store, run_id, cfg.batch_size * world)]
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_metric, cfg.query_max_len,
                                         cfg.passage_max_len, stopper, cfg.eval_every_steps))
         callbacks.extend(extra_callbacks)
+        callbacks.append(SyncStop())
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean",
                                  callbacks=callbacks, progress=progress)
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
-        store.set_status(run_id, status, error=note)
+        if main:
+            store.set_status(run_id, status, error=note)
         return status
     except KeyboardInterrupt:
-        store.set_status(run_id, INTERRUPTED, error="interrupted (Ctrl-C or SIGINT)")
+        store.set_status(run_id, INTERRUPTED, error="interrupted (Ctrl-C or SIGINT)", only_if=LIVE)
         return INTERRUPTED
     except Exception as exc:  # the run fails, with the reason in words; the dashboard lives on
         traceback.print_exc()
-        store.set_status(run_id, FAILED, error=describe_error(exc, cfg))
+        where = f"rank {rank} of {world}: " if world > 1 else ""
+        store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg), only_if=LIVE)
         return FAILED
 
 

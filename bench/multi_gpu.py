@@ -1,0 +1,104 @@
+"""Samples/s of the real worker on 1 GPU and on N GPUs (torchrun, DDP), same per-device batch.
+
+A BGE-M3-shaped model with random weights (XLM-RoBERTa large, vocabulary 250,002) is written to a
+folder with a WordPiece tokenizer (BGE-M3's own cannot be downloaded offline; token ids only need to
+be valid), synthetic training rows long enough to fill every passage, all-heads mode with the lean
+sparse head, bf16 AMP, group 8, query 64 / passage 256 tokens, evaluation off. samples/s is the
+worker's own metric (time inside training steps), median over the steps after the first 5.
+
+    python bench/multi_gpu.py --tokenizer DIR [--gpus 2] [--steps 40] [--out bench/results/multi_gpu.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from trainer import launch  # noqa: E402
+from trainer.config import Mode, RunConfig  # noqa: E402
+from trainer.store import Store  # noqa: E402
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+def make_model(folder: Path, tokenizer: Path) -> None:
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from trainer.vram_probe import BGE_M3_CONFIG
+
+    cfg = XLMRobertaConfig(**dict(BGE_M3_CONFIG, pad_token_id=0))   # the WordPiece tokenizer pads with 0
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
+        model = XLMRobertaModel(cfg, add_pooling_layer=False)
+    model.save_pretrained(folder)
+    for name in TOKENIZER_FILES:
+        if (tokenizer / name).is_file():
+            shutil.copy(tokenizer / name, folder / name)
+
+
+def make_data(path: Path, rows: int, tokenizer: Path) -> None:
+    words = [w for w in (tokenizer / "vocab.txt").read_text().split() if w.isalpha()]
+    rnd = random.Random(0)
+    text = lambda n: " ".join(rnd.choices(words, k=n))  # noqa: E731
+    with path.open("w") as f:
+        for _ in range(rows):
+            f.write(json.dumps({"query": text(80), "pos": [text(320)], "neg": [text(320) for _ in range(7)]}) + "\n")
+
+
+def run(store: Store, cfg: RunConfig) -> dict:
+    run_id = store.create_run(cfg)
+    done = subprocess.run(launch.worker_command(store, run_id, cfg.num_gpus), cwd=ROOT, env=launch.worker_env(cfg.num_gpus),
+                          capture_output=True, text=True)
+    record = store.get_run(run_id)
+    sps = [p.value for p in store.metrics(run_id) if p.name == "samples_per_s"][5:]
+    mem = [p.value for p in store.metrics(run_id) if p.name == "peak_gpu_mem_gib"]
+    out = {"gpus": cfg.num_gpus, "status": record.status, "steps": len(sps) + 5,
+           "samples_per_s": statistics.median(sps) if sps else None, "peak_gpu_mem_gib": max(mem, default=None)}
+    if record.status != "completed":
+        out["error"] = (record.error or "") + (done.stdout + done.stderr)[-2000:]
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokenizer", type=Path, required=True, help="a folder with a WordPiece tokenizer")
+    ap.add_argument("--gpus", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "multi_gpu.json")
+    ns = ap.parse_args()
+    import torch
+
+    work = Path(tempfile.mkdtemp(prefix="m3-multi-"))
+    make_model(work / "model", ns.tokenizer)
+    make_data(work / "train.jsonl", ns.steps * ns.batch * ns.gpus + 64, ns.tokenizer)
+    store = Store(work / "runs")
+    base = RunConfig(mode=Mode.ALL, model=str(work / "model"), train_data=str(work / "train.jsonl"), eval_data=None,
+                     epochs=1, max_steps=ns.steps, batch_size=ns.batch, group_size=8, query_max_len=64,
+                     passage_max_len=256, sparse_head="lean")
+    result = {"devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ["cpu"],
+              "torch": torch.__version__, "per_device_batch": ns.batch, "group_size": 8, "query_len": 64,
+              "passage_len": 256, "mode": "all", "sparse_head": "lean", "precision": "bf16 (auto)",
+              "runs": [run(store, base.replace(num_gpus=n)) for n in (1, ns.gpus)]}
+    # FlagEmbedding's negatives_cross_device gathers every rank's passages: more negatives per query.
+    result["cross_device_negatives"] = run(store, base.replace(num_gpus=ns.gpus, negatives_cross_device=True))
+    one, many = (r["samples_per_s"] for r in result["runs"])
+    if one and many:
+        result["speedup"] = many / one
+    ns.out.parent.mkdir(parents=True, exist_ok=True)
+    ns.out.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
