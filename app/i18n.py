@@ -51,6 +51,11 @@ EN = {
     "configure.data_errors": "The training file has {count} invalid rows; the run will not start on them.",
     "configure.start": "Start training", "configure.busy": "Not started: {detail}",
     "configure.memory": "GPU memory",
+    "configure.gpus": "GPUs (torchrun processes)",
+    "configure.cross_device": "Share negatives across GPUs (negatives_cross_device)",
+    "configure.cross_device.help": "Each query is also scored against the passages of the other GPUs' batches: "
+    "more negatives per step at almost no memory cost, usually a better contrastive signal. Off: each GPU "
+    "only sees its own in-batch negatives.",
     "configure.card": "GPU", "configure.card.detected": "This machine: {name} ({gib} GiB)",
     "configure.card_line": "usable on this card",
     "configure.memory_chart": "Estimated peak per training step and mode ({precision}, batch {batch}, {sparse} sparse head)",
@@ -170,6 +175,10 @@ ZH = {
     "configure.data_errors": "训练文件有 {count} 行无效；不会在这些数据上开始训练。",
     "configure.start": "开始训练", "configure.busy": "未启动：{detail}",
     "configure.memory": "显存",
+    "configure.gpus": "GPU 数量（torchrun 进程数）",
+    "configure.cross_device": "跨 GPU 共享负例（negatives_cross_device）",
+    "configure.cross_device.help": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
+    "通常对比学习信号更好。关闭时每张 GPU 只用本批次内的负例。",
     "configure.card": "GPU", "configure.card.detected": "本机：{name}（{gib} GiB）",
     "configure.card_line": "此卡可用显存",
     "configure.memory_chart": "各模式每个训练步的显存峰值估计（{precision}，批次 {batch}，{sparse} 稀疏头）",

@@ -86,6 +86,14 @@ warm_auto = c2.checkbox(t("configure.warmup_auto"), value=True, key="cfg_warmup_
 warmup = advice.warmup_steps(total)
 if not warm_auto:
     warmup = int(c2.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps"))
+found = gpus.detect()
+num_gpus, cross_device = 1, False
+if len(found) > 1:                    # torchrun --nproc_per_node N, one process per GPU
+    c1, c2 = st.columns([1, 3])
+    num_gpus = int(c1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus"))
+    if num_gpus > 1:
+        cross_device = c2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
+                                   help=t("configure.cross_device.help"))
 sparse_head = "lean"
 if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
@@ -93,7 +101,6 @@ if mode.unified_finetuning:
 
 # 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
 st.subheader(t("configure.memory"))
-found = gpus.detect()
 cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
 c1, c2 = st.columns([1, 3])
 card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
@@ -103,7 +110,7 @@ est_precision = "bf16" if precision == "auto" else precision
 if shape is not None:
     estimates = {m: memory.estimate(memory.Setup(
         shape=shape, mode=m, batch=int(batch), group_size=int(group), query_len=int(qlen), passage_len=int(plen),
-        precision=est_precision, sparse_head=sparse_head, gpu_gib=gpu_gib)) for m in Mode}
+        precision=est_precision, sparse_head=sparse_head, gpu_gib=gpu_gib, num_gpus=num_gpus)) for m in Mode}
     bars = go.Figure()
     names = [t(f"mode.{m.value}.title") for m in Mode]
     for part, values in stacked({m.value: e.breakdown for m, e in estimates.items()}).items():
@@ -162,6 +169,7 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
                    epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
                    passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
                    precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
+                   num_gpus=num_gpus, negatives_cross_device=cross_device,
                    early_stopping_min_epochs=int(min_epochs))
 if report is not None and report.errors:
     st.error(t("configure.data_errors", count=len(report.errors)))

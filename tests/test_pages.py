@@ -180,3 +180,16 @@ def test_configure_page_estimates_memory_and_warns_when_it_will_not_fit(runs_dir
     from trainer import gpus
     if not gpus.detect():
         assert T["configure.measure.no_gpu"] in [i.value for i in at.info]
+
+
+def test_gpu_count_and_cross_device_negatives_appear_only_with_several_gpus(runs_dir, monkeypatch):
+    from trainer import gpus
+    at = open_page("configure", "en")
+    assert not [n for n in at.number_input if n.key == "cfg_num_gpus"]
+    monkeypatch.setattr(gpus, "detect", lambda: [gpus.Gpu("NVIDIA H100 80GB HBM3", 79.6)] * 2)
+    at = open_page("configure", "en")
+    assert not [c for c in at.checkbox if c.key == "cfg_negatives_cross_device"]
+    at.number_input(key="cfg_num_gpus").set_value(2)
+    at.run()
+    assert at.checkbox(key="cfg_negatives_cross_device").label == EN["configure.cross_device"]
+    assert at.selectbox(key="cfg_card").value.startswith("detected:")
