@@ -5,7 +5,17 @@ LANGUAGES = {"en": "English", "zh": "简体中文"}
 EN = {
     "sidebar.language": "Language",
     "nav.configure": "Configure", "nav.train": "Train (live)", "nav.compare": "Compare",
-    "nav.data": "Data", "nav.runs": "Runs",
+    "nav.data": "Data", "nav.runs": "Runs", "nav.tryit": "Try it",
+    "tryit.title": "Try it: base vs fine-tuned",
+    "tryit.no_runs": "No finished run with a saved model and a validation corpus yet. Train one first.",
+    "tryit.run": "Fine-tuned run", "tryit.source": "Query", "tryit.source.pick": "A validation query",
+    "tryit.source.type": "Type one", "tryit.pick": "Validation query", "tryit.query": "Your query",
+    "tryit.searching": "Searching the validation corpus…", "tryit.base": "Base model", "tryit.tuned": "Fine-tuned",
+    "tryit.right_passage": "Rank of the right passage, base → fine-tuned:",
+    "tryit.random_heads": "The base model ships no sparse or ColBERT head: its sparse and ColBERT scores come from "
+    "untrained, randomly initialised heads.",
+    "tryit.query_weights": "Sparse token weights of the query (darker = heavier), base | fine-tuned:",
+    "tryit.seconds": "{s:.2f} s · ranked by {main}",
     # modes
     "mode.all.title": "All heads",
     "mode.all.flags": "fix_encoder=False, unified_finetuning=True",
@@ -127,11 +137,27 @@ EN = {
     "runs.title": "Runs", "runs.pick": "Run", "runs.open": "Open", "runs.rename": "Name",
     "runs.delete": "Delete…", "runs.confirm": "Delete run “{name}”, its metrics and its checkpoint record?",
     "runs.yes": "Yes, delete", "runs.no": "Cancel",
+    "runs.export": "Export and reproduce", "runs.export.none": "This run has no saved model (yet).",
+    "runs.export.make": "Export model (zip with model card)", "runs.export.download": "Download zip ({mb:.0f} MB)",
+    "runs.export.where": "Saved as {path}",
+    "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
+    "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
+    "configure.command": "Equivalent FlagEmbedding command",
 }
 
 ZH = {
     "sidebar.language": "语言",
     "nav.configure": "配置", "nav.train": "训练（实时）", "nav.compare": "对比", "nav.data": "数据", "nav.runs": "运行记录",
+    "nav.tryit": "试一试",
+    "tryit.title": "试一试：基础模型 vs 微调后",
+    "tryit.no_runs": "还没有保存了模型且带验证集的已完成运行。请先训练一个。",
+    "tryit.run": "微调运行", "tryit.source": "查询", "tryit.source.pick": "选一个验证查询",
+    "tryit.source.type": "自己输入", "tryit.pick": "验证查询", "tryit.query": "你的查询",
+    "tryit.searching": "正在检索验证语料……", "tryit.base": "基础模型", "tryit.tuned": "微调后",
+    "tryit.right_passage": "正确段落的排名（基础 → 微调后）：",
+    "tryit.random_heads": "基础模型没有自带稀疏头和 ColBERT 头：其稀疏与 ColBERT 分数来自未训练、随机初始化的头。",
+    "tryit.query_weights": "查询的稀疏 token 权重（越深越重），基础 | 微调后：",
+    "tryit.seconds": "{s:.2f} 秒 · 按 {main} 排序",
     "mode.all.title": "全部模块",
     "mode.all.flags": "fix_encoder=False, unified_finetuning=True",
     "mode.all.trains": "训练编码器和全部三个头：稠密、稀疏和 ColBERT。",
@@ -241,6 +267,12 @@ ZH = {
     "runs.title": "运行记录", "runs.pick": "运行", "runs.open": "打开", "runs.rename": "名称",
     "runs.delete": "删除…", "runs.confirm": "删除运行“{name}”及其全部指标记录？",
     "runs.yes": "确认删除", "runs.no": "取消",
+    "runs.export": "导出与复现", "runs.export.none": "此运行（尚）无保存的模型。",
+    "runs.export.make": "导出模型（含模型卡的 zip）", "runs.export.download": "下载 zip（{mb:.0f} MB）",
+    "runs.export.where": "已保存为 {path}",
+    "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
+    "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
+    "configure.command": "等价的 FlagEmbedding 命令",
 }
 
 TEXTS = {"en": EN, "zh": ZH}

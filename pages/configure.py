@@ -5,7 +5,7 @@ import streamlit as st
 from app.nav import page
 from app.chart_data import stacked
 from app.ui import get_store, line_figure, labels, t
-from trainer import advice, claims, gpus, launch, memory
+from trainer import advice, claims, gpus, launch, memory, reproduce
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
 from trainer.models import model_shape
@@ -171,6 +171,12 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
                    precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
                    early_stopping_min_epochs=int(min_epochs))
+with st.expander(t("configure.command")):
+    cmd_precision = precision if precision != "auto" else ("bf16" if found else "fp32")
+    st.code(reproduce.shell(reproduce.command_for(
+        config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",
+        output_dir="OUTPUT_DIR", precision=cmd_precision, rows=rows)), language="bash")
+    st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))
 if report is not None and report.errors:
     st.error(t("configure.data_errors", count=len(report.errors)))
     st.code("\n".join(str(p) for p in report.errors[:10]))

@@ -1,10 +1,15 @@
-"""History of runs: open, rename, delete."""
+"""History of runs: open, rename, delete, export, reproduce."""
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from app import chart_data as cd
 from app.nav import page
 from app.ui import fmt_duration, get_store, mode_name, run_points, runs_or_stop, status_name, t
+from trainer import gpus, reproduce
+
+MAX_DOWNLOAD_BYTES = 500 * 2**20    # larger archives are offered by path: the browser download holds it in memory
 
 store = get_store()
 st.title(t("runs.title"))
@@ -40,3 +45,21 @@ if st.session_state.get("confirm_delete") == run_id:
     if no.button(t("runs.no"), key="runs_no"):
         st.session_state.pop("confirm_delete")
         st.rerun()
+
+# Export and reproduce ---------------------------------------------------------------------------
+st.subheader(t("runs.export"))
+has_model = (Path(run.output_dir) / "model" / "config.json").is_file()
+if not has_model:
+    st.caption(t("runs.export.none"))
+elif st.button(t("runs.export.make"), key="runs_export", disabled=run.live):
+    archive = reproduce.export(store, run_id)
+    size = archive.stat().st_size
+    if size <= MAX_DOWNLOAD_BYTES:
+        st.download_button(t("runs.export.download", mb=size / 2**20), archive.read_bytes(), file_name=archive.name,
+                           mime="application/zip", key="runs_download")
+    st.caption(t("runs.export.where", path=str(archive)))
+precision = run.config.precision if run.config.precision != "auto" else ("bf16" if gpus.detect() else "fp32")
+with st.expander(t("runs.command")):
+    st.code(reproduce.shell(reproduce.run_command(run, precision)), language="bash")
+    st.caption(t("runs.command.files", train=str(Path(run.output_dir) / "train.jsonl")))
+    st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))

@@ -44,3 +44,14 @@ def test_colbert_score_is_mean_of_max_similarity_and_ignores_padding():
 def test_hybrid_weights_match_flagembedding():
     heads = {h: np.ones((1, 1)) for h in ("dense", "sparse", "colbert")}
     assert ir_metrics.hybrid_scores(heads)[0, 0] == pytest.approx(2.3)
+
+
+def test_first_relevant_rank_agrees_with_a_stable_sort():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scores = rng.integers(0, 5, size=12).astype(float)       # many ties
+        relevant = {int(d): 1.0 for d in rng.choice(12, size=rng.integers(1, 4), replace=False)}
+        order = list(np.argsort(-scores, kind="stable"))
+        expected = min(order.index(d) for d in relevant) + 1
+        assert ir_metrics.first_relevant_rank(scores, relevant) == expected
+    assert ir_metrics.first_relevant_rank(np.array([0.1, 0.2]), {}) is None

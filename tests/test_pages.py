@@ -13,7 +13,7 @@ from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = str(ROOT / "app" / "main.py")
-PAGES = ["configure", "train", "compare", "data", "runs"]
+PAGES = ["configure", "train", "compare", "tryit", "data", "runs"]
 
 
 @pytest.fixture
@@ -131,6 +131,14 @@ def test_runs_page_renames_and_deletes_after_asking(finished_runs, lang):
     assert len(store.list_runs()) == 2          # asked first, nothing deleted yet
     at.button(key="runs_yes").click().run()
     assert [r.id for r in store.list_runs()] == [i for i in ids if i != run_id]
+    assert T["runs.export.none"] in [c.value for c in at.caption]      # these runs saved no model
+    assert any(c.value.startswith("torchrun --nproc_per_node 1 -m FlagEmbedding") for c in at.code)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_tryit_page_without_a_saved_model_says_so(finished_runs, lang):
+    at = open_page("tryit", lang)
+    assert TEXTS[lang]["tryit.no_runs"] in [i.value for i in at.info]
 
 
 def test_both_languages_have_the_same_texts():
@@ -156,6 +164,11 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {f"head.{h}" for h in ("dense", "sparse", "colbert", "hybrid")}
     expanded |= {f"precision.{p}" for p in ("auto", "fp32", "bf16", "fp16")} | {"preset.dense", "preset.full"}
     expanded |= {f"nav.{n}" for n in PAGES}
+    expanded |= {f"memory.{p}" for p in ("weights", "gradients", "optimizer", "activations", "sparse_head",
+                                         "colbert", "workspace")}
+    expanded |= {f"claims.{c}" for c in ("dense_memory", "dense_speed", "dense_batch", "amp_memory")}
+    expanded |= {"tryit.source.pick", "tryit.source.type", "tryit.base", "tryit.tuned"}
+    expanded |= {f"configure.measure.{s}" for s in ("oom", "error")}
     expanded |= {"configure.model.default", "configure.model.custom", "configure.data.demo", "configure.data.path",
                  "configure.sparse_head.lean", "configure.sparse_head.stock", "data.source.demo",
                  "data.source.upload", "data.source.path"}

@@ -41,9 +41,6 @@ def flag_arguments(cfg: RunConfig, *, model_path: str, train_file: str, output_d
         "sentence_pooling_method": pooling,
         "normalize_embeddings": True,
         "negatives_cross_device": cfg.negatives_cross_device,
-        # Every parameter that trains gets a gradient in every mode; DDP's default search for unused
-        # ones (the M3 model is not a PreTrainedModel, so HF turns it on) costs time on each step.
-        "ddp_find_unused_parameters": False,
         "seed": cfg.seed,
         "logging_steps": 1,
         "save_strategy": "no",

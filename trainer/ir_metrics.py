@@ -76,3 +76,14 @@ def rank_metrics(scores: np.ndarray, relevance: Sequence[Mapping[int, float]], k
     if counted == 0:
         raise ValueError("no query has a relevant document")
     return {f"mrr@{k}": mrr / counted, f"recall@{k}": recall / counted, f"ndcg@{k}": ndcg / counted}
+
+
+def first_relevant_rank(scores: np.ndarray, relevance: Mapping[int, float]) -> int | None:
+    """1-based rank of the best-ranked relevant document for one query's scores [D]; None if none is relevant."""
+    relevant = [d for d, g in relevance.items() if g > 0]
+    if not relevant:
+        return None
+    best = max(scores[d] for d in relevant)
+    # Ties rank in document order, as argsort(kind="stable") does.
+    first = min(d for d in relevant if scores[d] == best)
+    return int(np.sum(scores > best) + np.sum(scores[:first] == best)) + 1

@@ -78,6 +78,11 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=()) -
         args = flag_arguments(cfg, model_path=model_path, train_file=str(train_file),
                               output_dir=str(run_dir / "model"), pooling=pooling, warmup_steps=warmup,
                               precision=training.resolve_precision(cfg.precision))
+        # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
+        # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
+        args["ddp_find_unused_parameters"] = False
+        if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
+            args["negatives_cross_device"] = False
         if main:
             store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows})
         print(f"rank {rank}/{world}: training {rows} rows", flush=True)

@@ -1,0 +1,53 @@
+"""Talks to `python -m trainer.search_server` (a child process that holds the models) over pipes.
+No torch here: the dashboard only sends JSON and reads JSON."""
+from __future__ import annotations
+
+import json
+import select
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from trainer import launch
+
+
+class SearchClient:
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "trainer.search_server"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=log, cwd=launch.PROJECT_ROOT,
+                                    env=launch.worker_env(1), text=True, bufsize=1)
+
+    def ask(self, request: dict, timeout: float = 180) -> dict:
+        """One search; a server that died is started again once."""
+        with self._lock:
+            for attempt in (1, 2):
+                ready = []
+                if self._proc is None or self._proc.poll() is not None:
+                    self._proc = self._start()
+                try:
+                    self._proc.stdin.write(json.dumps(request) + "\n")
+                    self._proc.stdin.flush()
+                    ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+                    line = self._proc.stdout.readline() if ready else ""
+                except (BrokenPipeError, OSError):
+                    line = ""
+                if line:
+                    return json.loads(line)
+                self.close()
+                if attempt == 2 or not ready:
+                    return {"error": f"the search process gave no answer (see {self.log_path})"}
+        return {"error": "unreachable"}
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None

@@ -1,0 +1,107 @@
+"""What leaves the dashboard: the plain FlagEmbedding command that reproduces a run, and a model
+folder (zipped, with a model card) that FlagEmbedding's BGEM3FlagModel loads. No torch."""
+from __future__ import annotations
+
+import json
+import shlex
+import time
+import zipfile
+from pathlib import Path
+
+from . import advice
+from .config import RunConfig
+from .data import resolve_train
+from .flag_args import command_line, flag_arguments
+from .models import detect_pooling, resolve_model
+from .store import Run, Store
+
+# What the dashboard adds on top of FlagEmbedding's own trainer; the command cannot carry these.
+DIFFERENCES = (
+    "warmup: the dashboard starts at 1/10 of the target learning rate; FlagEmbedding's linear warmup starts at 0",
+    "sparse head: the dashboard's lean head needs less memory; FlagEmbedding uses its stock head (same scores, loss "
+    "and gradients)",
+    "validation and early stopping: the dashboard evaluates each epoch and can stop early; the command trains "
+    "every epoch without evaluation",
+)
+
+
+def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None) -> list[str]:
+    """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv for a config."""
+    model_path = resolve_model(cfg.model)
+    total = advice.total_steps(rows or 0, cfg.batch_size, cfg.epochs, cfg.num_gpus, cfg.max_steps)
+    warmup = cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
+    pooling = detect_pooling(model_path) if cfg.pooling == "auto" else cfg.pooling
+    args = flag_arguments(cfg, model_path=model_path, train_file=train_file, output_dir=output_dir,
+                          pooling=pooling, warmup_steps=warmup, precision=precision)
+    return command_line(args, cfg.num_gpus)
+
+
+def run_command(run: Run, precision: str) -> list[str]:
+    """A finished (or running) run: the rows it trained on are in its folder."""
+    folder = Path(run.output_dir)
+    train_file = folder / "train.jsonl"
+    rows = sum(1 for _ in train_file.open(encoding="utf-8")) if train_file.is_file() else None
+    return command_for(run.config, train_file=str(train_file if rows is not None else resolve_train(run.config.train_data)),
+                       output_dir=str(folder / "reproduced"), precision=precision, rows=rows)
+
+
+def shell(argv: list[str]) -> str:
+    """One line to paste into a shell, each argument quoted as needed."""
+    return shlex.join(argv)
+
+
+def model_card(run: Run, before: dict[str, float], after: dict[str, float], pooling: str) -> str:
+    cfg = run.config
+    lines = [f"# {run.name}", "",
+             f"Fine-tuned with M3 Studio on FlagEmbedding's M3 trainer ({time.strftime('%Y-%m-%d', time.localtime(run.created))}).",
+             "", "| | |", "|---|---|",
+             f"| base model | `{cfg.model}` |", f"| module mode | {cfg.mode.value} (fix_encoder={cfg.mode.fix_encoder}, "
+             f"unified_finetuning={cfg.mode.unified_finetuning}) |",
+             f"| training data | `{cfg.train_data}` |", f"| validation data | `{cfg.eval_data}` |",
+             f"| epochs / batch per device / group size | {cfg.epochs} / {cfg.batch_size} / {cfg.group_size} |",
+             f"| learning rate / warmup steps | {cfg.learning_rate:g} / {cfg.warmup_steps if cfg.warmup_steps >= 0 else 'auto'} |",
+             f"| query / passage max tokens | {cfg.query_max_len} / {cfg.passage_max_len} |",
+             f"| temperature / max grad norm | {cfg.temperature} / {cfg.max_grad_norm} |",
+             f"| GPUs | {cfg.num_gpus} |", f"| status | {run.status} |", "",
+             "## Validation MRR@10", "", "| head | before | after |", "|---|---|---|"]
+    for head in ("dense", "sparse", "colbert", "hybrid"):
+        if head in before:
+            lines.append(f"| {head} | {before[head]:.3f} | {after.get(head, before[head]):.3f} |")
+    lines += ["", "## Use", "", "```python", "from FlagEmbedding import BGEM3FlagModel",
+              f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')",
+              "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)",
+              "```", ""]
+    if not cfg.mode.unified_finetuning:
+        lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use `return_dense`.", ""]
+    return "\n".join(lines)
+
+
+def mrr_before_after(store: Store, run_id: str) -> tuple[dict[str, float], dict[str, float]]:
+    before, after = {}, {}
+    for p in store.metrics(run_id):
+        if p.name.endswith(".mrr@10"):
+            head = p.name.split(".")[0]
+            before.setdefault(head, p.value)
+            after[head] = p.value
+    return before, after
+
+
+def export(store: Store, run_id: str) -> Path:
+    """Zip the run's model folder with a model card; returns the zip's path (inside the run folder)."""
+    run = store.get_run(run_id)
+    model_dir = Path(run.output_dir) / "model"
+    if not (model_dir / "config.json").is_file():
+        raise FileNotFoundError(f"run {run_id} has no saved model yet (status {run.status})")
+    pooling = detect_pooling(resolve_model(run.config.model)) if run.config.pooling == "auto" else run.config.pooling
+    card = model_card(run, *mrr_before_after(store, run_id), pooling)
+    (model_dir / "README.md").write_text(card, encoding="utf-8")
+    (model_dir / "m3_studio_run.json").write_text(json.dumps({"run_id": run.id, "config": json.loads(run.config.to_json())},
+                                                             indent=1), encoding="utf-8")
+    target = Path(run.output_dir) / f"{run.id}-model.zip"
+    partial = target.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(model_dir.rglob("*")):
+            if path.is_file() and not path.name.startswith("checkpoint-"):
+                zf.write(path, Path(run.id) / path.relative_to(model_dir))
+    partial.replace(target)
+    return target
