@@ -15,7 +15,7 @@ EN = {
     "tryit.random_heads": "The base model ships no sparse or ColBERT head: its sparse and ColBERT scores come from "
     "untrained, randomly initialised heads.",
     "tryit.query_weights": "Sparse token weights of the query (darker = heavier), base | fine-tuned:",
-    "tryit.seconds": "{s:.2f} s · ranked by {main}",
+    "tryit.seconds": "{s:.2f} s · ranked by {main}", "tryit.relevant": "right passage",
     # modes
     "mode.all.title": "All heads",
     "mode.all.flags": "fix_encoder=False, unified_finetuning=True",
@@ -157,7 +157,7 @@ ZH = {
     "tryit.right_passage": "正确段落的排名（基础 → 微调后）：",
     "tryit.random_heads": "基础模型没有自带稀疏头和 ColBERT 头：其稀疏与 ColBERT 分数来自未训练、随机初始化的头。",
     "tryit.query_weights": "查询的稀疏 token 权重（越深越重），基础 | 微调后：",
-    "tryit.seconds": "{s:.2f} 秒 · 按 {main} 排序",
+    "tryit.seconds": "{s:.2f} 秒 · 按 {main} 排序", "tryit.relevant": "正确段落",
     "mode.all.title": "全部模块",
     "mode.all.flags": "fix_encoder=False, unified_finetuning=True",
     "mode.all.trains": "训练编码器和全部三个头：稠密、稀疏和 ColBERT。",

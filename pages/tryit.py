@@ -77,7 +77,7 @@ for col, side in zip(st.columns(2), answers):
     col.subheader(t(f"tryit.{side}"))
     col.caption(t("tryit.seconds", s=answer["seconds"], main=t(f"head.{answer['main']}")))
     for rank, hit in enumerate(answer["top"], start=1):
-        mark = " ✅" if relevant.get(hit["doc"], 0) > 0 else ""
+        mark = f" · :green[{t('tryit.relevant')}]" if relevant.get(hit["doc"], 0) > 0 else ""
         box = col.container(border=True, key=f"hit_{side}_{rank}")
         box.markdown(f"**{rank}. {hit['id']}**{mark}")
         tokens = answer.get("doc_tokens", {}).get(str(hit["doc"]))

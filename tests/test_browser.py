@@ -1,5 +1,6 @@
-"""One end-to-end run in Debian's Chromium: start the demo in dense-only mode, watch it live,
-reload, stop. Screenshots of Configure, Train and Compare go to test-artifacts/."""
+"""One end-to-end run in Debian's Chromium: start the demo in all-heads mode, watch it live,
+reload, stop, then try the stopped run's model. Screenshots of Configure, Train, Compare and Try it go
+to test-artifacts/."""
 import os
 import socket
 import subprocess
@@ -65,7 +66,7 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.goto(url)
         expect(page.get_by_text("Configure a fine-tuning run")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(1500)
-        page.get_by_role("radiogroup", name="Module mode").get_by_text("Dense only").click()
+        page.get_by_role("radiogroup", name="Module mode").get_by_text("All heads").click()
         page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
         page.get_by_role("button", name="Start training").click()
         expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
@@ -73,9 +74,9 @@ def test_demo_run_live_reload_and_stop(app_url):
         store = Store(runs_dir)
         wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
         run = store.list_runs()[0]
-        assert run.mode == "dense"
+        assert run.mode == "all"
         names = lambda: {p.name for p in store.metrics(run.id)}  # noqa: E731
-        wait_for(lambda: {"loss", "dense.mrr@10"} <= names(), 240, "loss and step-0 MRR points")
+        wait_for(lambda: {"loss", "hybrid.mrr@10"} <= names(), 240, "loss and step-0 MRR points")
         # the charts have drawn them: plotly traces with points in the loss and MRR charts
         page.wait_for_function("""() => {
             const plots = [...document.querySelectorAll('.js-plotly-plot')];
@@ -87,13 +88,20 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
 
         page.reload()
-        expect(page.get_by_text("Running · Dense only")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Running · All heads")).to_be_visible(timeout=60_000)
         page.get_by_role("button", name="Stop").click()
-        expect(page.get_by_text("Stopped · Dense only")).to_be_visible(timeout=180_000)
+        expect(page.get_by_text("Stopped · All heads")).to_be_visible(timeout=180_000)
         assert store.get_run(run.id).status == "stopped"
 
         page.goto(url + "/compare")
         expect(page.get_by_role("heading", name="Compare runs")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+
+        # The stopped run saved its model: base vs fine-tuned for the first validation query.
+        page.goto(url + "/tryit")
+        expect(page.get_by_role("heading", name="Fine-tuned")).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
         browser.close()
