@@ -178,13 +178,19 @@ with st.expander(t("configure.command")):
         output_dir="OUTPUT_DIR", precision=cmd_precision, rows=rows)), language="bash")
     st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))
 if report is not None and report.errors:
-    st.error(t("configure.data_errors", count=len(report.errors)))
+    st.error(t("configure.data_errors", count=report.bad_rows))
     st.code("\n".join(str(p) for p in report.errors[:10]))
+    if report.rows and st.checkbox(t("configure.skip_bad", bad=report.bad_rows, good=len(report.rows)),
+                                   key="cfg_skip_bad_rows"):
+        config = config.replace(skip_bad_rows=True)
 if st.button(t("configure.start"), type="primary", key="start"):
     try:
         run_id = launch.start(store, config)
     except launch.RunBusy as busy:
         st.warning(t("configure.busy", detail=str(busy)))
+    except launch.InvalidRun as invalid:
+        st.error(t("configure.invalid", count=len(invalid.problems)))
+        st.code(str(invalid))
     else:
         state["run_id"] = run_id
         st.switch_page(page("train"))

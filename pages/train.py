@@ -8,6 +8,7 @@ import streamlit as st
 from app import chart_data as cd
 from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import launch
+from trainer.worker import last_checkpoint
 
 store = get_store()
 st.title(t("train.title"))
@@ -37,6 +38,14 @@ def live_view() -> None:
         st.caption(t("train.stopping"))
     if run.error:
         (st.error if run.status == "failed" else st.info)(run.error)
+    checkpoint = last_checkpoint(Path(run.output_dir) / "model") if run.status in ("interrupted", "failed") else None
+    if checkpoint is not None and st.button(t("train.resume", checkpoint=checkpoint.name), key="resume"):
+        try:
+            launch.resume(store, run_id)
+        except (launch.RunBusy, ValueError, FileNotFoundError) as refused:
+            st.warning(str(refused))
+    if run.skipped_rows:
+        st.caption(t("train.skipped", n=run.skipped_rows))
 
     total = cd.latest(df, "total_steps")
     fraction, eta = cd.progress(df, int(total) if total else None)

@@ -43,7 +43,9 @@ def flag_arguments(cfg: RunConfig, *, model_path: str, train_file: str, output_d
         "negatives_cross_device": cfg.negatives_cross_device,
         "seed": cfg.seed,
         "logging_steps": 1,
-        "save_strategy": "no",
+        # A checkpoint each epoch (the last one kept) is what an interrupted run resumes from.
+        "save_strategy": "epoch",
+        "save_total_limit": 1,
         "report_to": "none",
         "dataloader_drop_last": False,
     }

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import gpus
+from . import checks, gpus
 from .config import RunConfig
 from .store import FAILED, INTERRUPTED, LIVE, Store
 
@@ -28,8 +28,16 @@ class RunBusy(RuntimeError):
     """Another run is using the device; one run at a time."""
 
 
-def worker_command(store: Store, run_id: str, num_gpus: int = 1) -> list[str]:
-    worker = ["-m", "trainer.worker", run_id, "--runs-dir", str(store.runs_dir)]
+class InvalidRun(ValueError):
+    """The settings or data would not train; nothing was stored. Each problem names file, line, field."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems[:20]))
+
+
+def worker_command(store: Store, run_id: str, num_gpus: int = 1, resume: bool = False) -> list[str]:
+    worker = ["-m", "trainer.worker", run_id, "--runs-dir", str(store.runs_dir)] + (["--resume"] if resume else [])
     if num_gpus > 1:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc_per_node", str(num_gpus)] + worker
@@ -70,26 +78,50 @@ def active_runs(store: Store) -> list[str]:
 
 
 def start(store: Store, config: RunConfig) -> str:
-    """Create the run and launch its worker in the background; returns the run id at once."""
+    """Check everything, create the run and launch its worker in the background; returns the run id
+    at once. Raises InvalidRun (nothing stored) or RunBusy (one run per device)."""
+    problems = checks.preflight(config)
+    if problems:
+        raise InvalidRun(problems)
     with _start_lock:
         busy = active_runs(store)
         if busy:
             raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
         run_id = store.create_run(config)
-        thread = threading.Thread(target=_watch, args=(store, run_id, config.num_gpus),
-                                  name=f"watch-{run_id}", daemon=True)
-        thread.start()
+        _launch(store, run_id, config.num_gpus)
     return run_id
 
 
-def _watch(store: Store, run_id: str, num_gpus: int) -> None:
+def resume(store: Store, run_id: str) -> None:
+    """Continue an interrupted or failed run from its last checkpoint, under the same id: its metric
+    points so far stay, new ones follow."""
+    from .worker import last_checkpoint
+
+    with _start_lock:
+        busy = active_runs(store)
+        if busy:
+            raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
+        run = store.get_run(run_id)
+        if last_checkpoint(Path(run.output_dir) / "model") is None:
+            raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
+        if not store.reopen(run_id, (INTERRUPTED, FAILED)):
+            raise ValueError(f"run {run_id} is {run.status}; only interrupted or failed runs resume")
+        _launch(store, run_id, run.config.num_gpus, resume=True)
+
+
+def _launch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> None:
+    threading.Thread(target=_watch, args=(store, run_id, num_gpus, resume), name=f"watch-{run_id}",
+                     daemon=True).start()
+
+
+def _watch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> None:
     run_dir = Path(store.get_run(run_id).output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / LOG_NAME
     env = worker_env(num_gpus)
     with open(log_path, "ab") as log:
         # An argument list, never a shell; a new session so a dashboard restart does not kill it.
-        proc = subprocess.Popen(worker_command(store, run_id, num_gpus), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(worker_command(store, run_id, num_gpus, resume), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=env, start_new_session=True)
     store.set_pid(run_id, proc.pid)
     code = proc.wait()

@@ -101,7 +101,7 @@ def export(store: Store, run_id: str) -> Path:
     partial = target.with_suffix(".zip.partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(model_dir.rglob("*")):
-            if path.is_file() and not path.name.startswith("checkpoint-"):
+            if path.is_file() and not path.relative_to(model_dir).parts[0].startswith("checkpoint-"):
                 zf.write(path, Path(run.id) / path.relative_to(model_dir))
     partial.replace(target)
     return target

@@ -147,6 +147,15 @@ class Store:
         with self._connect() as db:
             return db.execute(sql, args).rowcount == 1
 
+    def reopen(self, run_id: str, from_statuses: Iterable[str]) -> bool:
+        """Queue an ended run again (to resume it); its metric points stay as they are."""
+        from_statuses = tuple(from_statuses)
+        with self._connect() as db:
+            return db.execute(
+                f"UPDATE runs SET status = ?, error = NULL, ended = NULL, pid = NULL, stop_requested = 0"
+                f" WHERE id = ? AND status IN ({','.join('?' * len(from_statuses))})",
+                (QUEUED, run_id, *from_statuses)).rowcount == 1
+
     def set_pid(self, run_id: str, pid: Optional[int]) -> None:
         with self._connect() as db:
             db.execute("UPDATE runs SET pid = ? WHERE id = ?", (pid, run_id))

@@ -6,6 +6,7 @@ head, the warmup that starts at 1/10 of the target LR, and our callbacks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
@@ -19,11 +20,29 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
     EncoderOnlyEmbedderM3TrainingArguments,
 )
 
+from . import faults
 from .advice import lr_at
 from .lean_head import LeanSparseM3Model
 
 
 class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
+    def _save(self, output_dir=None, state_dict=None):
+        faults.check_disk(self.state.global_step)
+        super()._save(output_dir, state_dict)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        # FlagEmbedding saves the encoder with save_pretrained and the two heads as .pt files; HF's
+        # own loader expects one PreTrainedModel, so the parts load the way they were saved.
+        from safetensors.torch import load_file
+
+        model = model or self.model
+        folder = Path(resume_from_checkpoint)
+        model.model.load_state_dict(load_file(folder / "model.safetensors"))
+        for head in ("colbert_linear", "sparse_linear"):
+            if getattr(model, head, None) is not None and (folder / f"{head}.pt").is_file():
+                getattr(model, head).load_state_dict(torch.load(folder / f"{head}.pt", map_location="cpu",
+                                                                weights_only=True))
+
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.lr_scheduler is None:
             warmup = self.args.get_warmup_steps(num_training_steps)
@@ -97,6 +116,8 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
                           callbacks=callbacks)
+    if faults.active():
+        runner.trainer.add_callback(faults.InjectedOutOfMemory())
     runner.run()  # trains, then saves the final checkpoint (also after a stop)
     state = runner.trainer.state
     return Outcome(

@@ -7,6 +7,7 @@ takes the dashboard down and GPU memory is freed when it exits.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -21,12 +22,44 @@ from .models import detect_pooling, resolve_model
 from .store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
 
-def describe_error(exc: BaseException, cfg: RunConfig) -> str:
+def last_checkpoint(model_dir: Path) -> Path | None:
+    """The newest complete HF checkpoint (checkpoint-N with its trainer state) under a run's model folder."""
+    done = [p for p in model_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
+            and p.name.split("-")[-1].isdigit()]
+    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def largest_batch(cfg: RunConfig) -> str:
+    """What the memory estimator says fits this machine's GPU (or an 80 GB card when there is none)."""
+    from . import gpus
+    from .memory import Setup, estimate
+    from .models import model_shape
+
+    found = gpus.detect()
+    card = found[0].memory_gib if found else 80.0
+    precision = "fp32" if cfg.precision == "auto" and not found else ("bf16" if cfg.precision == "auto" else cfg.precision)
+    try:
+        est = estimate(Setup(shape=model_shape(cfg.model), mode=cfg.mode, batch=cfg.batch_size,
+                             group_size=cfg.group_size, query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
+                             precision=precision, sparse_head=cfg.sparse_head, gpu_gib=card, num_gpus=cfg.num_gpus))
+    except ValueError:
+        return "The memory estimator does not know this model's shape."
+    where = f"this {card:.0f} GiB GPU" if found else "an 80 GB GPU (none is visible here)"
+    return (f"The memory estimator puts this step at {est.total_gib:.1f} GiB and the largest batch that fits "
+            f"{where} at {est.max_batch}.")
+
+
+def describe_error(exc: BaseException, cfg: RunConfig, model_dir: Path | None = None) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
         return (f"Out of memory at batch size {cfg.batch_size}, group size {cfg.group_size}, "
-                f"passage length {cfg.passage_max_len} ({cfg.mode.value} mode). Lower the batch size "
-                f"or the passage length, or use the lean sparse head. Details: {text[:500]}")
+                f"passage length {cfg.passage_max_len} ({cfg.mode.value} mode). {largest_batch(cfg)} Lower the "
+                f"batch size or the passage length, or use the lean sparse head. Details: {text[:500]}")
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        kept = last_checkpoint(model_dir) if model_dir else None
+        return (f"Disk full while saving a checkpoint: {exc}. "
+                + (f"The last complete checkpoint, {kept}, is intact: free some space, then resume the run."
+                   if kept else "No complete checkpoint was saved before: free some space and start again."))
     if isinstance(exc, DataError):
         return f"Invalid training or evaluation data:\n{exc}"
     return text[:4000]
@@ -47,8 +80,9 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main:
     return train_file, len(report.rows)
 
 
-def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=()) -> str:
-    """Train one run to its end; returns the final status. Tests pass extra callbacks to watch."""
+def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), resume: bool = False) -> str:
+    """Train one run to its end (with `resume`, from its last checkpoint); returns the final status.
+    Tests pass extra callbacks to watch."""
     record = store.get_run(run_id)
     cfg = record.config
     # Under torchrun every rank runs this; rank 0 alone writes status and metrics.
@@ -81,9 +115,13 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=()) -
         # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
         # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
         args["ddp_find_unused_parameters"] = False
+        checkpoint = last_checkpoint(run_dir / "model") if resume else None
+        if resume and checkpoint is None:
+            raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
+        args["resume_from_checkpoint"] = str(checkpoint) if checkpoint else None
         if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
             args["negatives_cross_device"] = False
-        if main:
+        if main and not resume:
             store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows})
         print(f"rank {rank}/{world}: training {rows} rows", flush=True)
         callbacks = [StoreMetrics(store, run_id, cfg.batch_size * world)]
@@ -106,7 +144,8 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=()) -
     except Exception as exc:  # the run fails, with the reason in words; the dashboard lives on
         traceback.print_exc()
         where = f"rank {rank} of {world}: " if world > 1 else ""
-        store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg), only_if=LIVE)
+        store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg, Path(record.output_dir) / "model"),
+                         only_if=LIVE)
         return FAILED
 
 
@@ -115,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_id")
     parser.add_argument("--runs-dir", required=True)
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     ns = parser.parse_args(argv)
-    status = run(Store(ns.runs_dir), ns.run_id, ns.progress)
+    status = run(Store(ns.runs_dir), ns.run_id, ns.progress, resume=ns.resume)
     return 0 if status in (COMPLETED, STOPPED) else 1
 
 

@@ -1,0 +1,120 @@
+"""Faults during a run, with a real worker: SIGKILL, out of memory, an app restart, a full disk.
+Each checks the final status, the message, and that every metric point written before is kept."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from trainer import launch
+from trainer.config import Mode
+from trainer.store import FAILED, INTERRUPTED, Store
+from trainer.worker import last_checkpoint
+
+pytestmark = pytest.mark.slow
+
+
+def wait(until, seconds, what):
+    deadline = time.time() + seconds
+    while not until():
+        assert time.time() < deadline, what
+        time.sleep(0.2)
+
+
+def points(store, run_id):
+    return [(p.id, p.step, p.name, p.value) for p in store.metrics(run_id)]
+
+
+def steps(store, run_id):
+    return [p.step for p in store.metrics(run_id) if p.name == "loss"]
+
+
+def test_sigkill_mid_run_fails_it_in_words_and_keeps_every_point(tmp_path, tiny_config):
+    store = Store(tmp_path / "runs")
+    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=300, eval_data=None))
+    wait(lambda: len(steps(store, run_id)) >= 3, 180, "three steps")
+    before = points(store, run_id)
+    os.kill(store.get_run(run_id).pid, signal.SIGKILL)
+    wait(lambda: not store.get_run(run_id).live, 60, "the watcher to notice")
+    run = store.get_run(run_id)
+    assert run.status == FAILED
+    assert run.error == "the training worker was killed by SIGKILL (the system may have run out of memory)"
+    after = points(store, run_id)
+    assert after[:len(before)] == before                        # nothing written before the kill is lost
+    assert steps(store, run_id) == list(range(1, len(steps(store, run_id)) + 1))
+
+
+def test_out_of_memory_ends_failed_with_the_largest_batch_the_estimator_fits(tmp_path, tiny_config, monkeypatch):
+    monkeypatch.setenv("M3_FAULT", "oom@3")
+    store = Store(tmp_path / "runs")
+    run_id = launch.start(store, tiny_config(mode=Mode.ALL, epochs=5, eval_data=None))
+    wait(lambda: not store.get_run(run_id).live, 180, "the run to end")
+    run = store.get_run(run_id)
+    assert run.status == FAILED
+    assert run.error.startswith("Out of memory at batch size 4, group size 2, passage length 64 (all mode). "
+                                "The memory estimator puts this step at ")
+    assert "the largest batch that fits" in run.error and "Lower the batch size" in run.error
+    assert steps(store, run_id) == [1, 2]                      # every step before the failing one is kept
+
+
+def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path, tiny_config):
+    store = Store(tmp_path / "runs")
+    # A worker started by an app that is no longer there: its own session, no watcher thread.
+    run_id = store.create_run(tiny_config(mode=Mode.DENSE, epochs=400, eval_data=None))
+    worker = subprocess.Popen(launch.worker_command(store, run_id), env=launch.worker_env(),
+                              cwd=launch.PROJECT_ROOT, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    model_dir = Path(store.get_run(run_id).output_dir) / "model"
+    wait(lambda: any(model_dir.glob("checkpoint-*/trainer_state.json")), 180, "a first epoch checkpoint")
+    # The app restarts: a new store object, recover() — the run is still live, left alone.
+    restarted = Store(tmp_path / "runs")
+    assert launch.recover(restarted) == [] and restarted.get_run(run_id).live
+    # Now the worker dies with the machine: the next restart marks the run interrupted.
+    worker.kill()
+    worker.wait()
+    before = points(store, run_id)
+    assert launch.recover(Store(tmp_path / "runs")) == [run_id]
+    run = store.get_run(run_id)
+    assert run.status == INTERRUPTED and "restarted" in run.error
+    # ... and it resumes from its last checkpoint under the same id, points kept.
+    store.request_stop(run_id)                  # a stale flag must not survive the resume
+    resumed_from = int(last_checkpoint(model_dir).name.split("-")[1])
+    launch.resume(store, run_id)
+    assert not store.get_run(run_id).stop_requested
+    done_before = len([p for p in before if p[2] == "loss"])
+    wait(lambda: len(steps(store, run_id)) > done_before + 2 or not store.get_run(run_id).live, 180, "new steps")
+    assert store.get_run(run_id).live, store.get_run(run_id).error
+    launch.request_stop(store, run_id)
+    wait(lambda: not store.get_run(run_id).live, 120, "the resumed run to stop")
+    assert store.get_run(run_id).status == "stopped"
+    assert points(store, run_id)[:len(before)] == before
+    # The resumed worker went on from the checkpoint's step, not from 0.
+    resumed = steps(store, run_id)[done_before:]
+    assert resumed == list(range(resumed_from + 1, resumed_from + 1 + len(resumed)))
+
+
+def test_disk_full_on_checkpoint_fails_clearly_and_keeps_the_previous_checkpoint(tmp_path, tiny_config, monkeypatch):
+    monkeypatch.setenv("M3_FAULT", "enospc@4")                  # 2 steps an epoch: the second save fails
+    store = Store(tmp_path / "runs")
+    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=3, eval_data=None))
+    wait(lambda: not store.get_run(run_id).live, 180, "the run to end")
+    run = store.get_run(run_id)
+    kept = Path(run.output_dir) / "model" / "checkpoint-2"
+    assert run.status == FAILED
+    assert run.error == (f"Disk full while saving a checkpoint: [Errno 28] No space left on device (injected by "
+                         f"M3_FAULT). The last complete checkpoint, {kept}, is intact: free some space, then "
+                         f"resume the run.")
+    assert (kept / "trainer_state.json").is_file() and (kept / "model.safetensors").is_file()
+    assert steps(store, run_id) == [1, 2, 3, 4]
+
+
+def test_start_twice_is_refused_in_words(tmp_path, tiny_config):
+    store = Store(tmp_path / "runs")
+    first = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=300, eval_data=None))
+    with pytest.raises(launch.RunBusy, match=f"run {first} is still training on this machine"):
+        launch.start(Store(tmp_path / "runs"), tiny_config())      # a second tab: another Store, same file
+    assert [r.id for r in store.list_runs()] == [first]
+    launch.request_stop(store, first)
+    wait(lambda: not store.get_run(first).live, 120, "the run to stop")
