@@ -1,0 +1,54 @@
+"""The doors the dashboard keeps shut: local binding, XSRF, upload cap, argument lists, confined
+output folders, weights-only model loading."""
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from trainer.config import RunConfig
+from trainer.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = [p for d in ("app", "pages", "trainer", "bench") for p in (ROOT / d).rglob("*.py")]
+
+
+def test_server_binds_localhost_with_xsrf_and_an_upload_cap():
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert server["address"] == "127.0.0.1" and server["enableXsrfProtection"] is True
+    assert 0 < server["maxUploadSize"] <= 200
+
+
+def calls(name: str):
+    for path in CODE:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(name):
+                yield path, node
+
+
+def test_subprocesses_take_argument_lists_never_a_shell():
+    for fn in ("subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_output", "os.system",
+               "os.popen"):
+        for path, node in calls(fn):
+            assert not fn.startswith("os."), f"{path}: {fn}"
+            assert not any(k.arg == "shell" for k in node.keywords), f"{path}:{node.lineno} uses shell="
+            assert not isinstance(node.args[0], (ast.Constant, ast.JoinedStr)), f"{path}:{node.lineno} passes a string"
+
+
+def test_model_files_load_weights_only():
+    loads = list(calls("torch.load"))
+    assert loads
+    for path, node in loads:
+        assert any(k.arg == "weights_only" and ast.unparse(k.value) == "True" for k in node.keywords), \
+            f"{path}:{node.lineno}"
+
+
+def test_uploads_get_fresh_names_and_runs_stay_in_the_runs_folder(tmp_path):
+    data_page = (ROOT / "pages" / "data.py").read_text()
+    assert "secrets.token_hex" in data_page and ".name" not in data_page.split("file_uploader")[1].split("\n\n")[0]
+    store = Store(tmp_path / "runs")
+    run_id = store.create_run(RunConfig(name="../../etc/evil"))
+    out = Path(store.get_run(run_id).output_dir).resolve()
+    assert out.parent == (tmp_path / "runs").resolve()              # the name never becomes a path
+    with pytest.raises(KeyError):
+        store.get_run("../" + run_id)
