@@ -103,7 +103,8 @@ def report(path: Path, gpu_gib: float) -> dict:
             if r["batch"] > 8 and not r["grad_ckpt"]:      # not used by bench/fit_memory.py
                 held_out.append(errors[-1])
         shown = f"{measured:9.2f}" if measured is not None else f"{r['status']:>9}"
-        print(f"{r['mode']:5} {r['head']:5} {r['precision']:4} {r['passage_len']:4} {r['batch']:5}"
+        head = "-" if r["mode"] == "dense" else r["head"]
+        print(f"{r['mode']:5} {head:5} {r['precision']:4} {r['passage_len']:4} {r['batch']:5}"
               f"{' ckpt' if r['grad_ckpt'] else ''} {shown} {est.total_gib:9.2f} {err:>7}"
               f"{'  VERDICT WRONG' if fits_measured != est.fits else ''}")
     for r in (r for r in rows if r["kind"] == "max_batch"):

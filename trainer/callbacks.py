@@ -39,6 +39,8 @@ class StoreMetrics(TrainerCallback):
         self._step_started = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()     # count the step's GPU work, not only its kernel launches
         self._busy += time.perf_counter() - self._step_started
         self._busy_steps += 1
         if state.is_world_process_zero and self.store.stop_requested(self.run_id):

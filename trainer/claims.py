@@ -25,7 +25,7 @@ def _saving(smaller: float | None, larger: float | None) -> float | None:
 def claims(cells: list[dict], speed: dict) -> list[dict]:
     """One row per claim: what was claimed and the measured change against all-heads training with
     FlagEmbedding's stock sparse head and with our lean one (None where not measured)."""
-    ref = {k: v for k, v in REFERENCE.items()}
+    ref = REFERENCE
     dense = _peak(cells, mode="dense", **ref)
     heads = {h: _peak(cells, mode="all", head=h, **ref) for h in ("stock", "lean")}
     steps = {h: speed.get("heads", {}).get(h, {}).get("step_s_at_batch_8") for h in ("stock", "lean", "none")}

@@ -185,8 +185,8 @@ def validate_train(path: str | Path, group_size: int = 8) -> Report:
             report.rows.append(row)
     if not report.rows and not report.errors:
         report.problems.append(Problem(name, 0, "", "no training rows"))
-    elif not report.rows and all(p.message.startswith(("invalid JSON", "expected a JSON object"))
-                                 for p in report.errors if p.line):
+    elif not report.rows and report.bad_rows and all(
+            p.message.startswith(("invalid JSON", "expected a JSON object")) for p in report.errors if p.line):
         report.problems.insert(0, Problem(name, 0, "", "not a JSONL file: no line is a JSON object "
                                                       "({\"query\": ..., \"pos\": [...], \"neg\": [...]})"))
     return report

@@ -1,6 +1,7 @@
 """Which NVIDIA GPUs this machine has, from nvidia-smi (no torch: the dashboard asks too)."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from typing import NamedTuple
@@ -13,8 +14,6 @@ class Gpu(NamedTuple):
 
 def detect() -> list[Gpu]:
     """Visible GPUs; empty without a driver. Honors CUDA_VISIBLE_DEVICES like the worker will."""
-    import os
-
     exe = shutil.which("nvidia-smi")
     if exe is None:
         return []

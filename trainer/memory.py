@@ -10,7 +10,7 @@ against every cell by `bench/vram_validate.py --report`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .config import Mode
 
@@ -175,13 +175,8 @@ def estimate(s: Setup) -> Estimate:
 
 
 def _fits(s: Setup, batch: int) -> bool:
-    breakdown, headroom = _peak(_with_batch(s, batch))
+    breakdown, headroom = _peak(replace(s, batch=batch))
     return sum(breakdown.values()) + headroom <= card_gib(s.gpu_gib)
-
-
-def _with_batch(s: Setup, batch: int) -> Setup:
-    from dataclasses import replace
-    return replace(s, batch=batch)
 
 
 def max_batch(s: Setup, limit: int = 1 << 16) -> int:

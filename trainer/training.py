@@ -112,6 +112,10 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     if not torch.cuda.is_available():
         # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
         args = {**args, "use_cpu": True}
+    else:
+        # Tokenize the next batches in background processes while the GPU trains (torchrun gives
+        # each rank one OpenMP thread, which made in-loop batching the bottleneck on 2 GPUs).
+        args = {**args, "dataloader_num_workers": 2}
     model_args, data_args, training_args = parse_arguments(args)
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
