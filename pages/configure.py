@@ -115,6 +115,8 @@ if shape is not None:
     names = [t(f"mode.{m.value}.title") for m in Mode]
     for part, values in stacked({m.value: e.breakdown for m, e in estimates.items()}).items():
         bars.add_trace(go.Bar(x=names, y=values, name=t(f"memory.{part}")))
+    bars.add_trace(go.Scatter(x=names, y=[e.total_gib for e in estimates.values()], mode="text", showlegend=False,
+                              text=[f"{e.total_gib:.1f} GiB" for e in estimates.values()], textposition="top center"))
     bars.add_hline(y=estimates[mode].usable_gib, line_dash="dot", annotation_text=t("configure.card_line"))
     bars.update_layout(barmode="stack", height=340, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
                        yaxis_title="GiB", title=t("configure.memory_chart", precision=est_precision,
