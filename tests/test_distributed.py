@@ -48,3 +48,15 @@ def test_two_ranks_train_one_run_and_stop_reaches_both(tmp_path, tiny_config):
     wait(store, run_id, lambda: not launch.pid_alive(run.pid), deadline)   # torchrun and both ranks exit
     steps = [p.step for p in store.metrics(run_id) if p.name == "loss"]
     assert steps == sorted(set(steps)) and max(steps) < 500
+
+
+def test_a_crash_on_one_rank_fails_the_run_with_that_ranks_message(tmp_path, tiny_config, monkeypatch):
+    monkeypatch.setenv("M3_FAULT", "oom@1")
+    monkeypatch.setenv("M3_FAULT_RANK", "1")
+    store = Store(tmp_path / "runs")
+    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=50, eval_data=None, num_gpus=2))
+    wait(store, run_id, lambda: not store.get_run(run_id).live, time.time() + 300)
+    run = store.get_run(run_id)
+    assert run.status == "failed"
+    assert run.error.startswith("rank 1 of 2: Out of memory at batch size 4"), run.error
+    wait(store, run_id, lambda: not launch.pid_alive(run.pid), time.time() + 120)   # rank 0 ended too

@@ -1,6 +1,7 @@
 """Faults on purpose, for the fault tests: the environment variable M3_FAULT (unset in normal use)
 names them, comma-separated — 'oom@3' raises CUDA's out-of-memory error after step 3, 'enospc@4'
-fails the checkpoint save at step 4 the way a full disk does."""
+fails the checkpoint save at step 4 the way a full disk does. M3_FAULT_RANK=N limits them to one
+torchrun rank."""
 from __future__ import annotations
 
 import errno
@@ -11,6 +12,9 @@ from transformers import TrainerCallback
 
 
 def _at(kind: str) -> int | None:
+    rank = os.environ.get("M3_FAULT_RANK")
+    if rank is not None and rank != os.environ.get("RANK", "0"):
+        return None
     for part in os.environ.get("M3_FAULT", "").split(","):
         name, _, step = part.strip().partition("@")
         if name == kind and step.isdigit():
