@@ -28,23 +28,23 @@ class SearchClient:
     def ask(self, request: dict, timeout: float = 180) -> dict:
         """One search; a server that died is started again once."""
         with self._lock:
-            for attempt in (1, 2):
-                ready = []
-                if self._proc is None or self._proc.poll() is not None:
-                    self._proc = self._start()
-                try:
-                    self._proc.stdin.write(json.dumps(request) + "\n")
-                    self._proc.stdin.flush()
-                    ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
-                    line = self._proc.stdout.readline() if ready else ""
-                except (BrokenPipeError, OSError):
-                    line = ""
+            for _ in range(2):
+                line = self._exchange(json.dumps(request) + "\n", timeout)
                 if line:
                     return json.loads(line)
                 self.close()
-                if attempt == 2 or not ready:
-                    return {"error": f"the search process gave no answer (see {self.log_path})"}
-        return {"error": "unreachable"}
+            return {"error": f"the search process gave no answer (see {self.log_path})"}
+
+    def _exchange(self, message: str, timeout: float) -> str:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start()
+        try:
+            self._proc.stdin.write(message)
+            self._proc.stdin.flush()
+            ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+            return self._proc.stdout.readline() if ready else ""
+        except OSError:            # a broken pipe: the server is gone
+            return ""
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

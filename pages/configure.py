@@ -174,10 +174,9 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
                    early_stopping_min_epochs=int(min_epochs))
 with st.expander(t("configure.command")):
-    cmd_precision = precision if precision != "auto" else ("bf16" if found else "fp32")
     st.code(reproduce.shell(reproduce.command_for(
         config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",
-        output_dir="OUTPUT_DIR", precision=cmd_precision, rows=rows)), language="bash")
+        output_dir="OUTPUT_DIR", precision=gpus.planned_precision(precision), rows=rows)), language="bash")
     st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))
 if report is not None and report.errors:
     st.error(t("configure.data_errors", count=report.bad_rows))

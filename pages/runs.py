@@ -58,8 +58,8 @@ elif st.button(t("runs.export.make"), key="runs_export", disabled=run.live):
         st.download_button(t("runs.export.download", mb=size / 2**20), archive.read_bytes(), file_name=archive.name,
                            mime="application/zip", key="runs_download")
     st.caption(t("runs.export.where", path=str(archive)))
-precision = run.config.precision if run.config.precision != "auto" else ("bf16" if gpus.detect() else "fp32")
 with st.expander(t("runs.command")):
-    st.code(reproduce.shell(reproduce.run_command(run, precision)), language="bash")
+    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision))),
+            language="bash")
     st.caption(t("runs.command.files", train=str(Path(run.output_dir) / "train.jsonl")))
     st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))

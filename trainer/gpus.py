@@ -31,3 +31,8 @@ def detect() -> list[Gpu]:
     if visible is not None:
         return [gpus[i] for i in visible.split(",") if i.strip() in gpus]
     return list(gpus.values())
+
+
+def planned_precision(requested: str) -> str:
+    """What 'auto' will mean for a run started on this machine: bf16 AMP on a GPU, fp32 on CPU."""
+    return requested if requested != "auto" else ("bf16" if detect() else "fp32")

@@ -37,7 +37,7 @@ def largest_batch(cfg: RunConfig) -> str:
 
     found = gpus.detect()
     card = found[0].memory_gib if found else 80.0
-    precision = "fp32" if cfg.precision == "auto" and not found else ("bf16" if cfg.precision == "auto" else cfg.precision)
+    precision = "bf16" if cfg.precision == "auto" else cfg.precision      # what 'auto' picks on a GPU
     try:
         est = estimate(Setup(shape=model_shape(cfg.model), mode=cfg.mode, batch=cfg.batch_size,
                              group_size=cfg.group_size, query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
