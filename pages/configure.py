@@ -81,19 +81,19 @@ lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, value=sug
                      format="%.1e", step=1e-6, key="cfg_learning_rate")
 c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
              params=f"{params / 1e6:.0f}"))
-total = advice.total_steps(rows or 0, int(batch), int(epochs))
+found = gpus.detect()
+num_gpus, cross_device = 1, False
+if len(found) > 1:                    # torchrun --nproc_per_node N, one process per GPU
+    g1, g2 = st.columns([1, 3])
+    num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus"))
+    if num_gpus > 1:
+        cross_device = g2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
+                                   help=t("configure.cross_device.help"))
+total = advice.total_steps(rows or 0, int(batch), int(epochs), num_gpus)
 warm_auto = c2.checkbox(t("configure.warmup_auto"), value=True, key="cfg_warmup_auto")
 warmup = advice.warmup_steps(total)
 if not warm_auto:
     warmup = int(c2.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps"))
-found = gpus.detect()
-num_gpus, cross_device = 1, False
-if len(found) > 1:                    # torchrun --nproc_per_node N, one process per GPU
-    c1, c2 = st.columns([1, 3])
-    num_gpus = int(c1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus"))
-    if num_gpus > 1:
-        cross_device = c2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
-                                   help=t("configure.cross_device.help"))
 sparse_head = "lean"
 if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
@@ -141,7 +141,7 @@ if shape is not None:
     probe = state.get("measured", {}).get("measured")
     if probe:
         if probe.get("status") == "ok":
-            c1.success(t("configure.measure.result", peak=probe["peak_gib"], est=chosen.total_gib,
+            c1.success(t("configure.measure.result", peak=probe["peak_gib"], est=state["measured"]["total_gib"],
                          device=probe.get("device", "")))
         else:
             c1.warning(t(f"configure.measure.{probe.get('status', 'error')}", detail=probe.get("detail", "")))
