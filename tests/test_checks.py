@@ -1,5 +1,4 @@
 """Bad input before a run: each problem names file, line and field; nothing is stored."""
-import os
 from pathlib import Path
 
 import pytest
