@@ -206,3 +206,35 @@ def test_gpu_count_and_cross_device_negatives_appear_only_with_several_gpus(runs
     at.run()
     assert at.checkbox(key="cfg_negatives_cross_device").label == EN["configure.cross_device"]
     assert at.selectbox(key="cfg_card").value.startswith("detected:")
+
+
+def test_measure_on_this_gpu_shows_the_measured_peak_next_to_its_estimate(runs_dir, monkeypatch):
+    from trainer import gpus, launch
+    monkeypatch.setattr(gpus, "detect", lambda: [gpus.Gpu("NVIDIA H100 80GB HBM3", 79.6)])
+    asked = []
+
+    def probe(*args):
+        asked.append(args)
+        return {"total_gib": 1.25, "measured": {"status": "ok", "peak_gib": 1.3, "device": "NVIDIA H100 80GB HBM3"}}
+    monkeypatch.setattr(launch, "probe_memory", probe)
+    at = open_page("configure", "en")
+    at.button(key="measure").click().run()
+    assert asked and asked[0][1:3] == ("dense", 8)
+    assert "Measured peak 1.30 GiB (estimate 1.25 GiB) on NVIDIA H100 80GB HBM3." in [s.value for s in at.success]
+
+
+def test_an_interrupted_run_with_a_checkpoint_offers_resume(finished_runs):
+    store, ids = finished_runs
+    run = store.get_run(ids[0])
+    store.reopen(run.id, ("completed",))
+    store.set_status(run.id, "interrupted", error="the worker ended without a final status")
+    checkpoint = Path(run.output_dir) / "model" / "checkpoint-4"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text("{}")
+    at = AppTest.from_file(MAIN, default_timeout=90)
+    at.session_state["lang"] = "en"
+    at.session_state["run_id"] = run.id
+    at.run()
+    at.switch_page("../pages/train.py")
+    at.run()
+    assert at.button(key="resume").label == "Resume from checkpoint-4"
