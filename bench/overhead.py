@@ -17,11 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer import advice  # noqa: E402
 from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.data import DEMO_DIR  # noqa: E402
 from trainer.flag_args import M3_MODULE, command_line, flag_arguments  # noqa: E402
-from trainer.models import detect_pooling, resolve_model  # noqa: E402
 
 SPS = re.compile(r"'train_samples_per_second': ([0-9.]+)")
 
@@ -43,14 +41,12 @@ def main() -> None:
     ns = ap.parse_args()
     cfg = RunConfig(mode=Mode(ns.mode), max_steps=ns.steps, batch_size=8, group_size=4, eval_data=None,
                     learning_rate=1e-5)
-    model = resolve_model(cfg.model)
     env = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     plain, ours = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(ns.repeats):
-            args = flag_arguments(cfg, model_path=model, train_file=str(DEMO_DIR / "train.jsonl"),
-                                  output_dir=f"{tmp}/plain{i}", pooling=detect_pooling(model),
-                                  warmup_steps=advice.warmup_steps(ns.steps), precision="fp32")
+            args = flag_arguments(cfg, train_file=str(DEMO_DIR / "train.jsonl"), output_dir=f"{tmp}/plain{i}",
+                                  precision="fp32", rows=0)   # max_steps fixes the schedule
             flag_cli = command_line(args)[command_line(args).index(M3_MODULE) + 1:]
             plain.append(samples_per_s([sys.executable, "-m", M3_MODULE] + flag_cli, env))
             ours.append(samples_per_s([sys.executable, "-m", "trainer", "train", "--mode", ns.mode, "--eval", "none",

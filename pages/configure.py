@@ -99,6 +99,13 @@ if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
                            format_func=labels("configure.sparse_head.{}"))
 
+config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
+                   epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
+                   passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
+                   precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
+                   num_gpus=num_gpus, negatives_cross_device=cross_device,
+                   early_stopping_min_epochs=int(min_epochs))
+
 # 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
 st.subheader(t("configure.memory"))
 cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
@@ -106,11 +113,9 @@ c1, c2 = st.columns([1, 3])
 card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
     "configure.card.detected", name=found[0].name, gib=c.split(":")[1]) if c.startswith("detected") else f"{c} GB")
 gpu_gib = float(card.split(":")[1]) if card.startswith("detected") else float(card)
-est_precision = "bf16" if precision == "auto" else precision
 if shape is not None:
-    estimates = {m: memory.estimate(memory.Setup(
-        shape=shape, mode=m, batch=int(batch), group_size=int(group), query_len=int(qlen), passage_len=int(plen),
-        precision=est_precision, sparse_head=sparse_head, gpu_gib=gpu_gib, num_gpus=num_gpus)) for m in Mode}
+    est_precision = memory.setup_for(config, shape, gpu_gib).precision
+    estimates = {m: memory.estimate(memory.setup_for(config.replace(mode=m), shape, gpu_gib)) for m in Mode}
     bars = go.Figure()
     names = [t(f"mode.{m.value}.title") for m in Mode]
     for part, values in stacked({m.value: e.breakdown for m, e in estimates.items()}).items():
@@ -167,12 +172,6 @@ elif rows is None:
     st.info(t("configure.no_rows"))
 
 # 6. Start ---------------------------------------------------------------------------------------
-config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
-                   epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
-                   passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
-                   precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
-                   num_gpus=num_gpus, negatives_cross_device=cross_device,
-                   early_stopping_min_epochs=int(min_epochs))
 with st.expander(t("configure.command")):
     st.code(reproduce.shell(reproduce.command_for(
         config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",

@@ -8,7 +8,7 @@ from app.search_client import SearchClient
 from app.tryit_view import highlight, rank_change
 from app.ui import get_store, mode_name, t
 from trainer.data import load_eval, resolve_eval
-from trainer.models import detect_pooling, resolve_model
+from trainer.models import resolve_model, run_pooling
 
 store = get_store()
 st.title(t("tryit.title"))
@@ -44,8 +44,7 @@ if not query:
     st.stop()
 
 base_dir = resolve_model(cfg.model)
-pooling = detect_pooling(base_dir) if cfg.pooling == "auto" else cfg.pooling
-common = dict(pooling=pooling, unified=cfg.mode.unified_finetuning, corpus=str(corpus), query=query,
+common = dict(pooling=run_pooling(cfg), unified=cfg.mode.unified_finetuning, corpus=str(corpus), query=query,
               query_index=query_index, seed=cfg.seed, query_max_len=cfg.query_max_len,
               passage_max_len=cfg.passage_max_len)
 search = client(str(store.runs_dir))

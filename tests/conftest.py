@@ -1,5 +1,6 @@
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,14 @@ def tiny_config(small_train):
                          query_max_len=32, passage_max_len=64, learning_rate=5e-5)
         return base.replace(**changes)
     return make
+
+
+def wait_for(predicate, timeout: float, what: str, poll: float = 0.2) -> None:
+    """Poll until `predicate()` is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll)
 
 
 def write_jsonl(path: Path, rows) -> Path:

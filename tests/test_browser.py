@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_for
+
 from trainer.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,15 +46,6 @@ def app_url(tmp_path):
     yield f"http://127.0.0.1:{port}", tmp_path / "runs"
     proc.terminate()
     proc.wait(timeout=20)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_demo_run_live_reload_and_stop(app_url):

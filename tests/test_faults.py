@@ -3,10 +3,10 @@ Each checks the final status, the message, and that every metric point written b
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_for
 
 from trainer import launch
 from trainer.config import Mode
@@ -14,13 +14,6 @@ from trainer.store import FAILED, INTERRUPTED, Store
 from trainer.worker import last_checkpoint
 
 pytestmark = pytest.mark.slow
-
-
-def wait(until, seconds, what):
-    deadline = time.time() + seconds
-    while not until():
-        assert time.time() < deadline, what
-        time.sleep(0.2)
 
 
 def points(store, run_id):
@@ -34,10 +27,10 @@ def steps(store, run_id):
 def test_sigkill_mid_run_fails_it_in_words_and_keeps_every_point(tmp_path, tiny_config):
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=300, eval_data=None))
-    wait(lambda: len(steps(store, run_id)) >= 3, 180, "three steps")
+    wait_for(lambda: len(steps(store, run_id)) >= 3, 180, "three steps")
     before = points(store, run_id)
     os.kill(store.get_run(run_id).pid, signal.SIGKILL)
-    wait(lambda: not store.get_run(run_id).live, 60, "the watcher to notice")
+    wait_for(lambda: not store.get_run(run_id).live, 60, "the watcher to notice")
     run = store.get_run(run_id)
     assert run.status == FAILED
     assert run.error == "the training worker was killed by SIGKILL (the system may have run out of memory)"
@@ -50,7 +43,7 @@ def test_out_of_memory_ends_failed_with_the_largest_batch_the_estimator_fits(tmp
     monkeypatch.setenv("M3_FAULT", "oom@3")
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.ALL, epochs=5, eval_data=None))
-    wait(lambda: not store.get_run(run_id).live, 180, "the run to end")
+    wait_for(lambda: not store.get_run(run_id).live, 180, "the run to end")
     run = store.get_run(run_id)
     assert run.status == FAILED
     assert run.error.startswith("Out of memory at batch size 4, group size 2, passage length 64 (all mode). "
@@ -67,7 +60,7 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
                               cwd=launch.PROJECT_ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     model_dir = Path(store.get_run(run_id).output_dir) / "model"
-    wait(lambda: any(model_dir.glob("checkpoint-*/trainer_state.json")), 180, "a first epoch checkpoint")
+    wait_for(lambda: any(model_dir.glob("checkpoint-*/trainer_state.json")), 180, "a first epoch checkpoint")
     # The app restarts: a new store object, recover() — the run is still live, left alone.
     restarted = Store(tmp_path / "runs")
     assert launch.recover(restarted) == [] and restarted.get_run(run_id).live
@@ -84,10 +77,10 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
     launch.resume(store, run_id)
     assert not store.get_run(run_id).stop_requested
     done_before = len([p for p in before if p[2] == "loss"])
-    wait(lambda: len(steps(store, run_id)) > done_before + 2 or not store.get_run(run_id).live, 180, "new steps")
+    wait_for(lambda: len(steps(store, run_id)) > done_before + 2 or not store.get_run(run_id).live, 180, "new steps")
     assert store.get_run(run_id).live, store.get_run(run_id).error
     launch.request_stop(store, run_id)
-    wait(lambda: not store.get_run(run_id).live, 120, "the resumed run to stop")
+    wait_for(lambda: not store.get_run(run_id).live, 120, "the resumed run to stop")
     assert store.get_run(run_id).status == "stopped"
     assert points(store, run_id)[:len(before)] == before
     # The resumed worker went on from the checkpoint's step, not from 0.
@@ -99,7 +92,7 @@ def test_disk_full_on_checkpoint_fails_clearly_and_keeps_the_previous_checkpoint
     monkeypatch.setenv("M3_FAULT", "enospc@4")                  # 2 steps an epoch: the second save fails
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=3, eval_data=None))
-    wait(lambda: not store.get_run(run_id).live, 180, "the run to end")
+    wait_for(lambda: not store.get_run(run_id).live, 180, "the run to end")
     run = store.get_run(run_id)
     kept = Path(run.output_dir) / "model" / "checkpoint-2"
     assert run.status == FAILED
@@ -117,4 +110,4 @@ def test_start_twice_is_refused_in_words(tmp_path, tiny_config):
         launch.start(Store(tmp_path / "runs"), tiny_config())      # a second tab: another Store, same file
     assert [r.id for r in store.list_runs()] == [first]
     launch.request_stop(store, first)
-    wait(lambda: not store.get_run(first).live, 120, "the run to stop")
+    wait_for(lambda: not store.get_run(first).live, 120, "the run to stop")

@@ -55,7 +55,7 @@ def _metrics(ns) -> int:
 
 
 def _vram(ns) -> int:
-    from .memory import Setup, estimate
+    from .memory import BUILT_IN, Setup, estimate
     from .models import model_shape
 
     try:
@@ -70,7 +70,7 @@ def _vram(ns) -> int:
         from .models import resolve_model
         from .vram_probe import probe
 
-        path = None if ns.model in ("bge-m3", "BAAI/bge-m3") else resolve_model(ns.model)
+        path = None if ns.model in BUILT_IN else resolve_model(ns.model)
         result["measured"] = probe(Mode(ns.mode), ns.batch, head=ns.sparse_head, grad_ckpt=ns.grad_ckpt,
                                    model_path=path, group=ns.group_size, qlen=ns.query_len,
                                    plen=ns.passage_len, precision=ns.precision)

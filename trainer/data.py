@@ -172,10 +172,12 @@ def validate_train(path: str | Path, group_size: int = 8) -> Report:
     path = Path(path)
     name = str(path)
     report = Report()
+    not_objects = 0                    # lines that read as text but not as a JSON object
     for number, text in _lines(path, report):
         row = _json_object(name, number, text, report)
         if row is None:
             report.bad_rows += 1
+            not_objects += 1
             continue
         problems = _check_train_row(row, name, number, group_size)
         report.problems.extend(problems)
@@ -185,8 +187,7 @@ def validate_train(path: str | Path, group_size: int = 8) -> Report:
             report.rows.append(row)
     if not report.rows and not report.errors:
         report.problems.append(Problem(name, 0, "", "no training rows"))
-    elif not report.rows and report.bad_rows and all(
-            p.message.startswith(("invalid JSON", "expected a JSON object")) for p in report.errors if p.line):
+    elif not report.rows and 0 < not_objects == report.bad_rows:
         report.problems.insert(0, Problem(name, 0, "", "not a JSONL file: no line is a JSON object "
                                                       "({\"query\": ..., \"pos\": [...], \"neg\": [...]})"))
     return report

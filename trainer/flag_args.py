@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import advice
 from .config import RunConfig
+from .models import resolve_model, run_pooling
 
 M3_MODULE = "FlagEmbedding.finetune.embedder.encoder_only.m3"
 
 
-def flag_arguments(cfg: RunConfig, *, model_path: str, train_file: str, output_dir: str,
-                   pooling: str, warmup_steps: int, precision: str) -> dict[str, Any]:
-    """Arguments by their FlagEmbedding names. `precision` is the resolved one: fp32|fp16|bf16."""
+def schedule(cfg: RunConfig, rows: int, world: int = 1) -> tuple[int, int]:
+    """A run's optimizer steps and warmup steps (the configured warmup, or the advised one)."""
+    total = advice.total_steps(rows, cfg.batch_size, cfg.epochs, world, cfg.max_steps)
+    return total, cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
+
+
+def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int,
+                   world: int = 1) -> dict[str, Any]:
+    """Arguments by their FlagEmbedding names, for `rows` training rows on `world` processes.
+    `precision` is the resolved one: fp32|fp16|bf16."""
+    _, warmup_steps = schedule(cfg, rows, world)
     return {
         # model
-        "model_name_or_path": model_path,
+        "model_name_or_path": resolve_model(cfg.model),
         # data
         "train_data": [train_file],
         "train_group_size": cfg.group_size,
@@ -38,7 +48,7 @@ def flag_arguments(cfg: RunConfig, *, model_path: str, train_file: str, output_d
         "fp16": precision == "fp16",
         "bf16": precision == "bf16",
         "temperature": cfg.temperature,
-        "sentence_pooling_method": pooling,
+        "sentence_pooling_method": run_pooling(cfg),
         "normalize_embeddings": True,
         "negatives_cross_device": cfg.negatives_cross_device,
         "seed": cfg.seed,

@@ -77,6 +77,12 @@ def active_runs(store: Store) -> list[str]:
     return [r.id for r in store.list_runs() if r.live and (r.pid is None or pid_alive(r.pid))]
 
 
+def _refuse_if_busy(store: Store) -> None:
+    busy = active_runs(store)
+    if busy:
+        raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
+
+
 def start(store: Store, config: RunConfig) -> str:
     """Check everything, create the run and launch its worker in the background; returns the run id
     at once. Raises InvalidRun (nothing stored) or RunBusy (one run per device)."""
@@ -84,9 +90,7 @@ def start(store: Store, config: RunConfig) -> str:
     if problems:
         raise InvalidRun(problems)
     with _start_lock:
-        busy = active_runs(store)
-        if busy:
-            raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
+        _refuse_if_busy(store)
         run_id = store.create_run(config)
         _launch(store, run_id, config.num_gpus)
     return run_id
@@ -98,9 +102,7 @@ def resume(store: Store, run_id: str) -> None:
     from .worker import last_checkpoint
 
     with _start_lock:
-        busy = active_runs(store)
-        if busy:
-            raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
+        _refuse_if_busy(store)
         run = store.get_run(run_id)
         if last_checkpoint(Path(run.output_dir) / "model") is None:
             raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")

@@ -87,6 +87,14 @@ class Setup:
     num_gpus: int = 1
 
 
+def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
+    """A run's training step as the estimator sees it; 'auto' precision is AMP, what a GPU run uses."""
+    return Setup(shape=shape, mode=cfg.mode, batch=cfg.batch_size, group_size=cfg.group_size,
+                 query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
+                 precision="bf16" if cfg.precision == "auto" else cfg.precision, sparse_head=cfg.sparse_head,
+                 gpu_gib=gpu_gib, num_gpus=cfg.num_gpus)
+
+
 @dataclass(frozen=True)
 class Estimate:
     total_gib: float                   # predicted torch.cuda.max_memory_allocated

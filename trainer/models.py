@@ -38,6 +38,11 @@ def detect_pooling(model_path: str) -> str:
     return "cls"
 
 
+def run_pooling(cfg) -> str:
+    """A run's pooling: as configured, or (auto) what its model uses."""
+    return detect_pooling(resolve_model(cfg.model)) if cfg.pooling == "auto" else cfg.pooling
+
+
 def read_config(model_path: str) -> dict:
     path = Path(model_path) / "config.json"
     return json.loads(path.read_text()) if path.is_file() else {}

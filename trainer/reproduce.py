@@ -8,11 +8,10 @@ import time
 import zipfile
 from pathlib import Path
 
-from . import advice
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
-from .models import detect_pooling, resolve_model
+from .models import run_pooling
 from .store import Run, Store
 
 # What the dashboard adds on top of FlagEmbedding's own trainer; the command cannot carry these.
@@ -27,12 +26,8 @@ DIFFERENCES = (
 
 def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None) -> list[str]:
     """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv for a config."""
-    model_path = resolve_model(cfg.model)
-    total = advice.total_steps(rows or 0, cfg.batch_size, cfg.epochs, cfg.num_gpus, cfg.max_steps)
-    warmup = cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
-    pooling = detect_pooling(model_path) if cfg.pooling == "auto" else cfg.pooling
-    args = flag_arguments(cfg, model_path=model_path, train_file=train_file, output_dir=output_dir,
-                          pooling=pooling, warmup_steps=warmup, precision=precision)
+    args = flag_arguments(cfg, train_file=train_file, output_dir=output_dir, precision=precision,
+                          rows=rows or 0, world=cfg.num_gpus)
     return command_line(args, cfg.num_gpus)
 
 
@@ -92,8 +87,7 @@ def export(store: Store, run_id: str) -> Path:
     model_dir = Path(run.output_dir) / "model"
     if not (model_dir / "config.json").is_file():
         raise FileNotFoundError(f"run {run_id} has no saved model yet (status {run.status})")
-    pooling = detect_pooling(resolve_model(run.config.model)) if run.config.pooling == "auto" else run.config.pooling
-    card = model_card(run, *mrr_before_after(store, run_id), pooling)
+    card = model_card(run, *mrr_before_after(store, run_id), run_pooling(run.config))
     (model_dir / "README.md").write_text(card, encoding="utf-8")
     (model_dir / "m3_studio_run.json").write_text(json.dumps({"run_id": run.id, "config": json.loads(run.config.to_json())},
                                                              indent=1), encoding="utf-8")

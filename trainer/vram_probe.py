@@ -13,9 +13,12 @@ from transformers import AutoConfig, AutoModel, XLMRobertaConfig
 
 from .config import Mode
 from .lean_head import LeanSparseM3Model
+from .memory import BGE_M3
 
-BGE_M3_CONFIG = dict(vocab_size=250002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-                     intermediate_size=4096, max_position_embeddings=8194, type_vocab_size=1, pad_token_id=1)
+# XLM-RoBERTa large: the estimator's shape, plus what memory does not depend on.
+BGE_M3_CONFIG = dict(vocab_size=BGE_M3.vocab, hidden_size=BGE_M3.hidden, num_hidden_layers=BGE_M3.layers,
+                     intermediate_size=BGE_M3.intermediate, max_position_embeddings=BGE_M3.positions,
+                     num_attention_heads=16, type_vocab_size=1, pad_token_id=1)
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Which ids are special does not change memory; the sparse head only needs four of them.
 TOKENIZER = SimpleNamespace(cls_token_id=0, pad_token_id=1, eos_token_id=2, unk_token_id=3, padding_side="right")

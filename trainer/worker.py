@@ -13,12 +13,11 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import advice
 from .config import RunConfig
 from .data import DataError, load_eval, resolve_eval, resolve_train, validate_train, write_jsonl
 from .early_stop import EarlyStopper
-from .flag_args import flag_arguments
-from .models import detect_pooling, resolve_model
+from .flag_args import flag_arguments, schedule
+from .models import resolve_model
 from .store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
 
@@ -32,16 +31,13 @@ def last_checkpoint(model_dir: Path) -> Path | None:
 def largest_batch(cfg: RunConfig) -> str:
     """What the memory estimator says fits this machine's GPU (or an 80 GB card when there is none)."""
     from . import gpus
-    from .memory import Setup, estimate
+    from .memory import estimate, setup_for
     from .models import model_shape
 
     found = gpus.detect()
     card = found[0].memory_gib if found else 80.0
-    precision = "bf16" if cfg.precision == "auto" else cfg.precision      # what 'auto' picks on a GPU
     try:
-        est = estimate(Setup(shape=model_shape(cfg.model), mode=cfg.mode, batch=cfg.batch_size,
-                             group_size=cfg.group_size, query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
-                             precision=precision, sparse_head=cfg.sparse_head, gpu_gib=card, num_gpus=cfg.num_gpus))
+        est = estimate(setup_for(cfg, model_shape(cfg.model), card))
     except ValueError:
         return "The memory estimator does not know this model's shape."
     where = f"this {card:.0f} GiB GPU" if found else "an 80 GB GPU (none is visible here)"
@@ -106,12 +102,9 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         from . import training  # torch and FlagEmbedding load only after the checks above
         from .callbacks import StoreMetrics, SyncStop, Validation
 
-        total = advice.total_steps(rows, cfg.batch_size, cfg.epochs, world, cfg.max_steps)
-        warmup = cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
-        pooling = detect_pooling(model_path) if cfg.pooling == "auto" else cfg.pooling
-        args = flag_arguments(cfg, model_path=model_path, train_file=str(train_file),
-                              output_dir=str(run_dir / "model"), pooling=pooling, warmup_steps=warmup,
-                              precision=training.resolve_precision(cfg.precision))
+        total, warmup = schedule(cfg, rows, world)
+        args = flag_arguments(cfg, train_file=str(train_file), output_dir=str(run_dir / "model"),
+                              precision=training.resolve_precision(cfg.precision), rows=rows, world=world)
         # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
         # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
         args["ddp_find_unused_parameters"] = False
