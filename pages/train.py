@@ -79,6 +79,9 @@ def live_view() -> None:
     lr = cd.thin(cd.series(df, "lr"))
     fig = line_figure(t("chart.lr"), t("chart.lr"))
     fig.add_trace(go.Scatter(x=lr["step"], y=lr["value"], name=t("chart.lr"), mode=mode))
+    # The schedule never exceeds the target LR; a fixed axis keeps a young run's first point (1/10 of
+    # the target) from sitting on plotly's default ±1 range, where it reads as 0.
+    fig.update_yaxes(range=[0, run.config.learning_rate * 1.1], exponentformat="e")
     right.plotly_chart(fig, width="stretch", key="lr_chart")
 
     fig = line_figure(t("chart.mrr"), "MRR@10")
