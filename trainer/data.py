@@ -1,20 +1,26 @@
-"""Reading and validating training JSONL and BEIR-style evaluation folders; the demo data.
+"""Reading and validating training files (FlagEmbedding JSONL, or CSV/TSV pairs) and BEIR-style
+evaluation folders; the demo data.
 
 Every problem names the file, the line and the field. No torch import.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from .config import DEMO_DATA
+from .config import DEMO_DATA, SPLIT
 
 DEMO_DIR = Path(__file__).parent / "demo"
 MAX_LINE_BYTES = 4 * 1024 * 1024
+# CSV/TSV training files: a header names the query column and the positive column (pairs, no negatives).
+TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+QUERY_COLUMNS = ("query", "question", "anchor")
+POSITIVE_COLUMNS = ("pos", "positive", "passage", "document", "answer")
 
 
 def resolve_train(path: str) -> Path:
@@ -22,9 +28,15 @@ def resolve_train(path: str) -> Path:
 
 
 def resolve_eval(path: Optional[str]) -> Optional[Path]:
-    if path is None:
+    """The validation folder of a run's eval_data (None for none, or for a split made at run time)."""
+    if path is None or path == SPLIT:
         return None
     return DEMO_DIR / "eval" if path == DEMO_DATA else Path(path)
+
+
+def demo_test_folder(path: Optional[str]) -> Optional[Path]:
+    """The demo's held-out test questions (asked in words neither training nor validation uses)."""
+    return DEMO_DIR / "test" if path == DEMO_DATA and (DEMO_DIR / "test").is_dir() else None
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class Report:
     rows: list[dict] = field(default_factory=list)   # the valid rows
     problems: list[Problem] = field(default_factory=list)
     bad_rows: int = 0
+    without_negatives: int = 0        # valid rows with no `neg` (pairs): negatives must be mined
 
     @property
     def errors(self) -> list[Problem]:
@@ -135,7 +148,8 @@ def _check_train_row(row: dict, name: str, number: int, group_size: int) -> list
     for key in ("pos", "neg"):
         value = row.get(key)
         if key not in row:
-            bad(key, "missing")
+            if key == "pos":   # a row without `neg` is a pair: its negatives get mined
+                bad(key, "missing")
         elif not isinstance(value, list):
             bad(key, f"must be a list of strings, got {type(value).__name__}")
         else:
@@ -148,9 +162,7 @@ def _check_train_row(row: dict, name: str, number: int, group_size: int) -> list
         bad("pos", "is empty: every query needs at least one positive passage")
     negs = row.get("neg")
     if isinstance(negs, list) and group_size > 1:
-        if not negs:
-            bad("neg", f"is empty: group size {group_size} needs {group_size - 1} negatives per query")
-        elif len(negs) < group_size - 1:
+        if 0 < len(negs) < group_size - 1:
             bad("neg", f"has {len(negs)} negatives, group size {group_size} needs {group_size - 1}: "
                        "FlagEmbedding will repeat negatives to fill the group", warning=True)
     for key, passages in (("pos_scores", "pos"), ("neg_scores", "neg")):
@@ -159,22 +171,61 @@ def _check_train_row(row: dict, name: str, number: int, group_size: int) -> list
         scores = row[key]
         if not isinstance(scores, list) or not all(_is_number(s) for s in scores):
             bad(key, "must be a list of numbers")
-        elif isinstance(row.get(passages), list) and len(scores) != len(row[passages]):
-            bad(key, f"has {len(scores)} scores for {len(row[passages])} '{passages}' passages")
+        elif isinstance(row.get(passages, []), list) and len(scores) != len(row.get(passages, [])):
+            bad(key, f"has {len(scores)} scores for {len(row.get(passages, []))} '{passages}' passages")
     for key in ("prompt", "type"):
         if key in row and not isinstance(row[key], str):
             bad(key, f"must be a string, got {type(row[key]).__name__}")
     return out
 
 
+def _table_rows(path: Path, report: Report) -> Iterator[tuple[int, Optional[dict]]]:
+    """(line, {"query", "pos"}) per data row of a CSV/TSV file whose header names the two columns;
+    None for a row with a problem (already reported)."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        report.problems.append(Problem(name, 0, "", f"cannot read as UTF-8 text: {e}"))
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=TABLE_DELIMITERS[path.suffix.lower()])
+    header = [h.strip().lower() for h in next(reader, [])]
+    q_col = next((header.index(c) for c in QUERY_COLUMNS if c in header), None)
+    p_col = next((header.index(c) for c in POSITIVE_COLUMNS if c in header), None)
+    if q_col is None or p_col is None:
+        report.problems.append(Problem(name, 1, "", "the header must name a query column (" + "/".join(QUERY_COLUMNS)
+                                       + ") and a positive column (" + "/".join(POSITIVE_COLUMNS) + f"), got {header}"))
+        return
+    while True:
+        try:
+            cols = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            report.problems.append(Problem(name, reader.line_num, "", f"unreadable {path.suffix[1:].upper()} row: {e}"))
+            yield reader.line_num, None
+            continue
+        if not any(c.strip() for c in cols):
+            continue
+        if len(cols) <= max(q_col, p_col):
+            report.problems.append(Problem(name, reader.line_num, "", f"expected {len(header)} columns, got {len(cols)}"))
+            yield reader.line_num, None
+            continue
+        yield reader.line_num, {"query": cols[q_col], "pos": [cols[p_col]]}
+
+
 def validate_train(path: str | Path, group_size: int = 8) -> Report:
-    """Validate a FlagEmbedding training JSONL file; valid rows are kept in the report."""
+    """Validate a training file — FlagEmbedding JSONL, or CSV/TSV (query, positive) pairs; valid
+    rows are kept in the report. Rows without negatives are valid: mining gives them negatives."""
     path = Path(path)
     name = str(path)
     report = Report()
     not_objects = 0                    # lines that read as text but not as a JSON object
-    for number, text in _lines(path, report):
-        row = _json_object(name, number, text, report)
+    if path.suffix.lower() in TABLE_DELIMITERS:
+        numbered = _table_rows(path, report)
+    else:
+        numbered = ((n, _json_object(name, n, text, report)) for n, text in _lines(path, report))
+    for number, row in numbered:
         if row is None:
             report.bad_rows += 1
             not_objects += 1
@@ -185,11 +236,18 @@ def validate_train(path: str | Path, group_size: int = 8) -> Report:
             report.bad_rows += 1
         else:
             report.rows.append(row)
+            report.without_negatives += not row.get("neg")
     if not report.rows and not report.errors:
         report.problems.append(Problem(name, 0, "", "no training rows"))
-    elif not report.rows and 0 < not_objects == report.bad_rows:
+    elif not report.rows and 0 < not_objects == report.bad_rows and path.suffix.lower() not in TABLE_DELIMITERS:
         report.problems.insert(0, Problem(name, 0, "", "not a JSONL file: no line is a JSON object "
-                                                      "({\"query\": ..., \"pos\": [...], \"neg\": [...]})"))
+                                                      "({\"query\": ..., \"pos\": [...], \"neg\": [...]}); "
+                                                      "(query, positive) pairs can also come as .csv or .tsv "
+                                                      "with a header"))
+    if report.without_negatives and group_size > 1:
+        report.problems.append(Problem(name, 0, "neg", f"{report.without_negatives:,} of {len(report.rows):,} rows "
+                                       "have no negatives: hard negatives are mined for them before training "
+                                       "(Data page, or python -m trainer mine)", warning=True))
     return report
 
 
@@ -279,3 +337,27 @@ def load_eval(folder: str | Path) -> EvalSet:
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def read_corpus(path: str | Path) -> tuple[list[str], Report]:
+    """Extra passages for mining: JSONL with a `text` field (and an optional `title`) per line."""
+    path = Path(path)
+    report = Report()
+    texts: list[str] = []
+    for number, line in _lines(path, report):
+        row = _json_object(str(path), number, line, report)
+        if row is None:
+            continue
+        text, title = row.get("text"), row.get("title")
+        if not isinstance(text, str) or not text.strip():
+            report.problems.append(Problem(str(path), number, "text", "missing, empty or not a string"))
+            continue
+        texts.append(f"{title}. {text}" if isinstance(title, str) and title.strip() else text)
+    return texts, report
+
+
+def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
+    """Write next to `path`, then rename: a reader never sees half a file."""
+    partial = path.with_name(f"{path.name}.partial")
+    write_jsonl(partial, rows)
+    partial.replace(path)

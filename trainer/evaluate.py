@@ -66,11 +66,29 @@ def encode(model, tokenizer, texts: list[str], max_len: int, batch_size: int = 3
     return Encoded(np.concatenate(dense), sparse, colbert)
 
 
-def head_scores(q: Encoded, p: Encoded) -> dict[str, np.ndarray]:
+def colbert_scores(q: list[np.ndarray], p: list[np.ndarray], device) -> np.ndarray:
+    """ir_metrics.colbert_scores on `device` (the GPU in training): the passages' token vectors
+    concatenated, each query's best match per passage by a segment max. Same numbers, no padding."""
+    if not p:
+        return np.zeros((len(q), 0))
+    tokens = torch.from_numpy(np.concatenate(p)).to(device)
+    owner = torch.repeat_interleave(torch.arange(len(p), device=device),
+                                    torch.tensor([len(x) for x in p], device=device))
+    out = np.zeros((len(q), len(p)), dtype=np.float64)
+    for i, qv in enumerate(q):
+        sim = torch.from_numpy(qv).to(device) @ tokens.T                       # [Lq, tokens]
+        best = torch.full((len(qv), len(p)), -torch.inf, device=device, dtype=sim.dtype)
+        best = best.scatter_reduce(1, owner.expand(len(qv), -1), sim, "amax")  # [Lq, passages]
+        out[i] = (best.sum(0) / max(1, len(qv))).double().cpu().numpy()
+    return out
+
+
+def head_scores(q: Encoded, p: Encoded, device=None) -> dict[str, np.ndarray]:
     scores = {"dense": ir_metrics.dense_scores(q.dense, p.dense)}
     if q.sparse is not None:
         scores["sparse"] = ir_metrics.sparse_scores(q.sparse, p.sparse)
-        scores["colbert"] = ir_metrics.colbert_scores(q.colbert, p.colbert)
+        scores["colbert"] = (colbert_scores(q.colbert, p.colbert, device) if device is not None
+                             else ir_metrics.colbert_scores(q.colbert, p.colbert))
         scores["hybrid"] = ir_metrics.hybrid_scores(scores)
     return scores
 
@@ -80,7 +98,7 @@ def evaluate(model, tokenizer, evalset: EvalSet, query_max_len: int, passage_max
     q = encode(model, tokenizer, evalset.queries, query_max_len)
     p = encode(model, tokenizer, evalset.docs, passage_max_len)
     out: dict[str, float] = {}
-    for head, scores in head_scores(q, p).items():
+    for head, scores in head_scores(q, p, next(model.parameters()).device).items():
         for name, value in ir_metrics.rank_metrics(scores, evalset.relevance, K).items():
             out[f"{head}.{name}"] = value
     if p.sparse is not None:

@@ -31,11 +31,13 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
         "query_max_len": cfg.query_max_len,
         "passage_max_len": cfg.passage_max_len,
         "pad_to_multiple_of": 8,
-        "knowledge_distillation": False,
+        "knowledge_distillation": cfg.teacher_scores,
         # M3 module mode
         "unified_finetuning": cfg.mode.unified_finetuning,
         "fix_encoder": cfg.mode.fix_encoder,
-        "use_self_distill": False,
+        "use_self_distill": cfg.self_distill and cfg.mode.unified_finetuning,
+        "self_distill_start_step": cfg.self_distill_start_step,
+        "kd_loss_type": "m3_kd_loss",
         # optimisation
         "output_dir": output_dir,
         "learning_rate": cfg.learning_rate,

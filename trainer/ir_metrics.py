@@ -19,13 +19,19 @@ def dense_scores(q: np.ndarray, p: np.ndarray) -> np.ndarray:
     return q @ p.T
 
 
+def _sparse_matrix(weights: Sequence[Mapping[int, float]], width: int):
+    from scipy.sparse import csr_matrix
+
+    rows = [i for i, w in enumerate(weights) for _ in w]
+    cols = [t for w in weights for t in w]
+    vals = [v for w in weights for v in w.values()]
+    return csr_matrix((np.asarray(vals, np.float64), (rows, cols)), shape=(len(weights), width))
+
+
 def sparse_scores(q: Sequence[Mapping[int, float]], p: Sequence[Mapping[int, float]]) -> np.ndarray:
-    out = np.zeros((len(q), len(p)), dtype=np.float64)
-    for i, qw in enumerate(q):
-        for j, pw in enumerate(p):
-            small, big = (qw, pw) if len(qw) <= len(pw) else (pw, qw)
-            out[i, j] = sum(w * big[t] for t, w in small.items() if t in big)
-    return out
+    """Sum over shared tokens of q_weight * p_weight, as one sparse matrix product."""
+    width = 1 + max([t for w in list(q) + list(p) for t in w] or [0])
+    return (_sparse_matrix(q, width) @ _sparse_matrix(p, width).T).toarray()
 
 
 def colbert_scores(q: Sequence[np.ndarray], p: Sequence[np.ndarray]) -> np.ndarray:

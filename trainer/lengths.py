@@ -1,6 +1,9 @@
-"""Token counts with the model's own fast tokenizer (the `tokenizers` library: no torch)."""
+"""Token counts with the model's own fast tokenizer (the `tokenizers` library: no torch), and the
+query / passage lengths a run should truncate to, suggested from the data."""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,16 +12,52 @@ from tokenizers import Tokenizer
 from .config import DEFAULT_MODEL
 from .models import resolve_model
 
+COVER = 0.95                  # cover this share of the texts without truncation
+SAMPLE_ROWS = 2000            # rows whose texts are counted (the first ones: the file is not shuffled)
+LENGTH_STEP = 32              # suggestions are rounded up to a multiple of this
+MIN_QUERY, MIN_PASSAGE = 32, 64
+
 
 @lru_cache(maxsize=4)
 def _tokenizer(model: str) -> Tokenizer:
     path = Path(resolve_model(model)) / "tokenizer.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no fast tokenizer file to count tokens with")
-    return Tokenizer.from_file(str(path))
+    tok = Tokenizer.from_file(str(path))
+    # Saved tokenizers may pad or truncate to a fixed length (MiniLM's pads to 128): count real tokens.
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
 
 
 def token_lengths(texts: list[str], model: str = DEFAULT_MODEL) -> list[int]:
-    tok = _tokenizer(model)
-    tok.no_truncation()
-    return [len(e.ids) for e in tok.encode_batch(texts)]
+    return [len(e.ids) for e in _tokenizer(model).encode_batch(texts)]
+
+
+def percentile(lengths: list[int], share: float = COVER) -> int:
+    ranked = sorted(lengths)
+    return ranked[min(len(ranked) - 1, max(0, math.ceil(share * len(ranked)) - 1))] if ranked else 0
+
+
+def covering_length(lengths: list[int], floor: int, limit: int | None) -> int:
+    """The length that covers COVER of `lengths`, rounded up to LENGTH_STEP, within [floor, limit]."""
+    value = max(floor, LENGTH_STEP * math.ceil(percentile(lengths) / LENGTH_STEP))
+    return min(value, limit) if limit else value
+
+
+@dataclass(frozen=True)
+class LengthAdvice:
+    query_max_len: int
+    passage_max_len: int
+    query_p95: int           # token lengths at the 95th percentile, before rounding and capping
+    passage_p95: int
+    texts: int               # how many texts were counted
+
+
+def suggest_lengths(rows: list[dict], model: str = DEFAULT_MODEL, limit: int | None = None) -> LengthAdvice:
+    """Truncation lengths covering ~95 % of the queries and passages of the first SAMPLE_ROWS rows."""
+    sample = rows[:SAMPLE_ROWS]
+    q = token_lengths([r["query"] for r in sample], model)
+    p = token_lengths([t for r in sample for t in r["pos"] + r.get("neg", [])], model)
+    return LengthAdvice(covering_length(q, MIN_QUERY, limit), covering_length(p, MIN_PASSAGE, limit),
+                        percentile(q), percentile(p), len(q) + len(p))

@@ -25,7 +25,29 @@ from .advice import lr_at
 from .lean_head import LeanSparseM3Model
 
 
+HEADS = {"colbert_linear", "sparse_linear"}
+
+
 class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
+    heads_lr_scale = 1.0     # set by StudioRunner: the sparse/ColBERT heads' LR over the encoder's
+
+    def create_optimizer(self):
+        """HF's optimizer, with the two heads in groups of their own at a scaled learning rate (a
+        model that ships no heads, like MiniLM, starts them at random: they need to move faster)."""
+        if self.optimizer is None and self.heads_lr_scale != 1.0:
+            decay = set(self.get_decay_parameter_names(self.model))
+            groups = []
+            for is_head in (False, True):
+                for decayed in (True, False):
+                    params = [p for n, p in self.model.named_parameters() if p.requires_grad
+                              and bool(HEADS & set(n.split("."))) == is_head and (n in decay) == decayed]
+                    if params:
+                        groups.append({"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0,
+                                       "lr": self.args.learning_rate * (self.heads_lr_scale if is_head else 1.0)})
+            optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, self.model)
+            self.optimizer = optimizer_cls(groups, **kwargs)
+        return super().create_optimizer()
+
     def _save(self, output_dir=None, state_dict=None):
         faults.check_disk(self.state.global_step)
         super()._save(output_dir, state_dict)
@@ -53,8 +75,10 @@ class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
 
 
 class StudioRunner(EncoderOnlyEmbedderM3Runner):
-    def __init__(self, model_args, data_args, training_args, *, lean_sparse_head: bool, callbacks=()):
+    def __init__(self, model_args, data_args, training_args, *, lean_sparse_head: bool, callbacks=(),
+                 heads_lr_scale: float = 1.0):
         self.lean_sparse_head = lean_sparse_head
+        self.heads_lr_scale = heads_lr_scale
         self.callbacks = list(callbacks)
         super().__init__(model_args, data_args, training_args)
 
@@ -80,6 +104,7 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
     def load_trainer(self):
         trainer = StudioTrainer(model=self.model, args=self.training_args, train_dataset=self.train_dataset,
                                 data_collator=self.data_collator, processing_class=self.tokenizer)
+        trainer.heads_lr_scale = self.heads_lr_scale
         for callback in self.callbacks:
             trainer.add_callback(callback)
         return trainer
@@ -108,7 +133,8 @@ class Outcome:
     epoch: float
 
 
-def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False) -> Outcome:
+def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False,
+          heads_lr_scale: float = 1.0) -> Outcome:
     if not torch.cuda.is_available():
         # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
         args = {**args, "use_cpu": True}
@@ -119,7 +145,7 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     model_args, data_args, training_args = parse_arguments(args)
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
-                          callbacks=callbacks)
+                          callbacks=callbacks, heads_lr_scale=heads_lr_scale)
     if faults.active():
         runner.trainer.add_callback(faults.InjectedOutOfMemory())
     runner.run()  # trains, then saves the final checkpoint (also after a stop)

@@ -13,11 +13,16 @@ import sys
 import traceback
 from pathlib import Path
 
-from .config import RunConfig
-from .data import DataError, load_eval, resolve_eval, resolve_train, validate_train, write_jsonl
+from dataclasses import dataclass
+from typing import Optional
+
+from .config import SPLIT, RunConfig
+from .data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval, resolve_train, validate_train,
+                   write_jsonl)
 from .early_stop import EarlyStopper
 from .flag_args import flag_arguments, schedule
-from .models import resolve_model
+from .models import resolve_model, run_pooling
+from .split import passages, problems as split_problems, split_rows, write_beir
 from .store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
 
@@ -61,19 +66,75 @@ def describe_error(exc: BaseException, cfg: RunConfig, model_dir: Path | None = 
     return text[:4000]
 
 
-def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main: bool = True) -> tuple[Path, int]:
-    """Validate the training file and write the rows the run trains on into the run folder (every
-    rank writes the same rows and swaps them in atomically, so none reads a half-written file)."""
-    report = validate_train(resolve_train(cfg.train_data), cfg.group_size)
+@dataclass
+class Prepared:
+    train_file: Path
+    rows: int
+    val: Optional[Path]       # BEIR folder for validation (early stopping), or None
+    test: Optional[Path]      # BEIR folder never used for a decision: before/after only, or None
+    facts: dict               # what preparing did, stored as step-0 metric points
+
+
+def _mine(cfg: RunConfig, rows: list[dict]) -> tuple[list[dict], dict]:
+    """Negatives for the rows that need them, mined with the run's base model (see trainer.mining)."""
+    from .mining import MineSettings, mine, parse_range, st_encoder
+
+    low, high = parse_range(cfg.mine_range)
+    settings = MineSettings(negatives=cfg.mine_negatives, range_min=low, range_max=high, margin=cfg.mine_margin,
+                            seed=cfg.seed, query_max_len=cfg.query_max_len, passage_max_len=cfg.passage_max_len)
+    print(f"mining hard negatives ({cfg.mine}) with {cfg.model}: {settings}", flush=True)
+    mined = mine(rows, st_encoder(resolve_model(cfg.model), run_pooling(cfg)), settings,
+                 only_missing=cfg.mine == "missing")
+    kept = [r for r in mined.rows if r.get("neg")]
+    print(f"mined: {mined.stats}; {len(rows) - len(kept)} rows left without a negative are not trained on",
+          flush=True)
+    return kept, {"mined_rows": mined.stats["mined_rows"], "mined_short_rows": mined.stats["short_rows"],
+                  "mined_dropped_rows": len(rows) - len(kept), "mining_seconds": mined.stats["seconds"]}
+
+
+def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main: bool = True,
+                 resume: bool = False) -> Prepared:
+    """Validate the training file; hold out validation/test queries (eval_data == SPLIT); mine the
+    negatives rows lack; write the rows the run trains on into the run folder (every rank writes the
+    same rows and swaps them in atomically, so none reads a half-written file). A resumed run
+    trains on the rows it prepared before."""
+    train_file = run_dir / "train.jsonl"
+    split = cfg.eval_data == SPLIT
+    val = run_dir / "eval_val" if split else resolve_eval(cfg.eval_data)
+    test = run_dir / "eval_test" if split else demo_test_folder(cfg.eval_data)
+    if resume and train_file.is_file():
+        return Prepared(train_file, sum(1 for _ in train_file.open(encoding="utf-8")), val, test, {})
+    source = resolve_train(cfg.train_data)
+    report = validate_train(source, cfg.group_size)
     if report.errors and not (cfg.skip_bad_rows and report.rows):
         raise DataError(report.errors)
     if main:
         store.set_skipped_rows(run_id, report.bad_rows)
-    train_file = run_dir / "train.jsonl"
+    rows, facts = report.rows, {}
+    if split:
+        held = split_rows(rows, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+        why = split_problems(held, len(rows))
+        if why:
+            raise DataError([Problem(str(source), 0, "", w) for w in why])
+        if main:
+            corpus = passages(rows)
+            write_beir(val, held.val, corpus)
+            write_beir(test, held.test, corpus)
+        rows = held.train
+        facts.update(heldout_val_queries=len({r["query"] for r in held.val}),
+                     heldout_test_queries=len({r["query"] for r in held.test}))
+    needs_mining = cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1
+                                         and any(not r.get("neg") for r in rows))
+    if needs_mining:
+        rows, mined = _mine(cfg, rows)
+        facts.update(mined)
+    elif cfg.group_size > 1 and any(not r.get("neg") for r in rows):
+        raise DataError([Problem(str(source), 0, "neg", "rows without negatives and mining is off: turn mining "
+                                 "on, or use group size 1 (in-batch negatives only)")])
     partial = run_dir / f"train.jsonl.{os.getpid()}"
-    write_jsonl(partial, report.rows)
+    write_jsonl(partial, rows)
     partial.replace(train_file)
-    return train_file, len(report.rows)
+    return Prepared(train_file, len(rows), val, test, facts)
 
 
 def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), resume: bool = False) -> str:
@@ -96,11 +157,14 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
     try:
         run_dir = Path(record.output_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        train_file, rows = prepare_data(store, run_id, cfg, run_dir, main)
-        evalset = load_eval(resolve_eval(cfg.eval_data)) if cfg.eval_data else None
+        data = prepare_data(store, run_id, cfg, run_dir, main, resume)
+        train_file, rows = data.train_file, data.rows
+        # Rank 0 alone evaluates (the split's folders are written by it); its stop decision is broadcast.
+        evalset = load_eval(data.val) if data.val and main else None
+        testset = load_eval(data.test) if data.test and main else None
 
         from . import training  # torch and FlagEmbedding load only after the checks above
-        from .callbacks import StoreMetrics, SyncStop, Validation
+        from .callbacks import HeldOutTest, StoreMetrics, SyncStop, Validation
 
         total, warmup = schedule(cfg, rows, world)
         args = flag_arguments(cfg, train_file=str(train_file), output_dir=str(run_dir / "model"),
@@ -115,17 +179,20 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
             args["negatives_cross_device"] = False
         if main and not resume:
-            store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows})
+            store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows,
+                                               **data.facts})
         print(f"rank {rank}/{world}: training {rows} rows", flush=True)
         callbacks = [StoreMetrics(store, run_id, cfg.batch_size * world)]
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_metric, cfg.query_max_len,
                                         cfg.passage_max_len, stopper, cfg.eval_every_steps))
+        if testset is not None:
+            callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len))
         callbacks.extend(extra_callbacks)
         callbacks.append(SyncStop())
-        outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean",
-                                 callbacks=callbacks, progress=progress)
+        outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
+                                 progress=progress, heads_lr_scale=cfg.heads_lr_scale)
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
         if main:
