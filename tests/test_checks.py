@@ -33,12 +33,13 @@ def test_a_huge_line_and_a_file_that_is_not_jsonl(tmp_path):
     huge.write_text('{"query": "' + "x" * (MAX_LINE_BYTES + 1) + '"}\n' + '{"query": "q", "pos": ["p"], "neg": ["n"]}\n')
     assert [str(p) for p in validate_train(huge, 2).errors] == [
         f"{huge}:1: error: line is {MAX_LINE_BYTES + 14:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit"]
-    csv = tmp_path / "data.csv"
-    csv.write_text("query,positive\nhow to reset,hold the button\n")
-    errors = [str(p) for p in validate_train(csv, 2).errors]
-    assert errors[0] == (f'{csv}: error: not a JSONL file: no line is a JSON object '
-                         '({"query": ..., "pos": [...], "neg": [...]})')
-    assert errors[1].startswith(f"{csv}:1: error: invalid JSON")
+    text = tmp_path / "data.txt"
+    text.write_text("query,positive\nhow to reset,hold the button\n")
+    errors = [str(p) for p in validate_train(text, 2).errors]
+    assert errors[0] == (f'{text}: error: not a JSONL file: no line is a JSON object '
+                         '({"query": ..., "pos": [...], "neg": [...]}); (query, positive) pairs can also come '
+                         'as .csv or .tsv with a header')
+    assert errors[1].startswith(f"{text}:1: error: invalid JSON")
 
 
 @pytest.mark.parametrize("change, message", [

@@ -72,3 +72,26 @@ def test_empty_file_and_eval_folder_problems(tmp_path):
         f"{folder / 'qrels.tsv'}:3: field 'query-id' error: unknown query id 'q9'",
         f"{folder / 'qrels.tsv'}:4: field 'corpus-id' error: unknown corpus id 'd7'",
     ]
+
+
+def test_pairs_without_negatives_are_valid_and_counted(tmp_path):
+    path = write_jsonl(tmp_path / "pairs.jsonl", [{"query": "q1", "pos": ["p1"]}, GOOD, {"query": "q2", "pos": ["p2"], "neg": []}])
+    report = validate_train(path, 4)
+    assert report.ok and len(report.rows) == 3 and report.without_negatives == 2
+    assert messages(report)[-1] == (f"{path}: field 'neg' warning: 2 of 3 rows have no negatives: hard negatives "
+                                    "are mined for them before training (Data page, or python -m trainer mine)")
+
+
+def test_csv_and_tsv_pairs_with_a_header(tmp_path):
+    csv = tmp_path / "pairs.csv"
+    csv.write_text('Question,Answer,source\n"how, exactly?","hold the pin, ten seconds",web\n\n,empty query,x\nshort\n',
+                   encoding="utf-8")
+    report = validate_train(csv, 4)
+    assert report.rows == [{"query": "how, exactly?", "pos": ["hold the pin, ten seconds"]}]
+    assert messages(report)[:2] == [f"{csv}:4: field 'query' error: is empty", f"{csv}:5: error: expected 3 columns, got 1"]
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("query\tpos\nq\tp\n", encoding="utf-8")
+    assert validate_train(tsv, 1).rows == [{"query": "q", "pos": ["p"]}]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    assert messages(validate_train(bad))[0].startswith(f"{bad}:1: error: the header must name a query column")

@@ -20,6 +20,8 @@ def _train(ns) -> int:
     changes = {k: v for k, v in dict(epochs=ns.epochs, max_steps=ns.max_steps, batch_size=ns.batch_size,
                                      learning_rate=ns.lr, group_size=ns.group_size).items() if v is not None}
     cfg = cfg.replace(**changes)
+    from .suggest import with_suggestions
+    cfg = with_suggestions(cfg, {"learning_rate"} if ns.lr is not None else set())
     store = Store(ns.runs_dir)
     run_id = store.create_run(cfg)
     print(run_id, flush=True)

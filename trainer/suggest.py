@@ -1,0 +1,38 @@
+"""Defaults that follow the data: the learning rate (trainer.advice, from the model's size and the
+number of rows) and the truncation lengths (trainer.lengths, ~95 % of the texts). The page shows
+them as the fields' starting values; the CLI uses them for every flag not given. No torch."""
+from __future__ import annotations
+
+from .advice import suggest_lr
+from .checks import max_tokens
+from .config import RunConfig
+from .data import resolve_train, validate_train
+from .lengths import suggest_lengths
+from .models import model_shape, resolve_model
+
+SUGGESTED = ("learning_rate", "query_max_len", "passage_max_len")
+
+
+def suggestions(cfg: RunConfig, rows: list[dict] | None = None) -> dict:
+    """{field: value} for the fields in SUGGESTED that can be worked out (a model without a local
+    tokenizer or config gives fewer); `rows` saves reading the training file again."""
+    if rows is None:
+        rows = validate_train(resolve_train(cfg.train_data), 1).rows
+    out: dict = {}
+    if not rows:
+        return out
+    try:
+        out["learning_rate"] = suggest_lr(model_shape(cfg.model).encoder_params, len(rows)).learning_rate
+    except ValueError:
+        pass
+    try:
+        lengths = suggest_lengths(rows, cfg.model, max_tokens(resolve_model(cfg.model)))
+        out.update(query_max_len=lengths.query_max_len, passage_max_len=lengths.passage_max_len)
+    except (FileNotFoundError, OSError):
+        pass
+    return out
+
+
+def with_suggestions(cfg: RunConfig, given: set[str]) -> RunConfig:
+    """`cfg` with every suggestible field the user did not set replaced by its suggestion."""
+    return cfg.replace(**{k: v for k, v in suggestions(cfg).items() if k not in given})
