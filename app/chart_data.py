@@ -111,3 +111,24 @@ def stacked(breakdowns: dict[str, dict[str, float]]) -> dict[str, list[float]]:
     parts = list(dict.fromkeys(p for b in breakdowns.values() for p in b))
     out = {p: [float(b.get(p, 0.0)) for b in breakdowns.values()] for p in parts}
     return {p: v for p, v in out.items() if any(v)}
+
+
+TEST_METRICS = ("mrr@10", "recall@10", "ndcg@10")
+
+
+def test_before_after(df: pd.DataFrame) -> pd.DataFrame:
+    """The held-out test split: one row per head and metric with `before` (step 0) and `after` (the
+    end of training; NaN while the run goes on), from points named test.<head>.<metric>."""
+    rows = []
+    sub = df.loc[df["name"].str.startswith("test."), ["step", "name", "value"]]
+    if sub.empty:
+        return pd.DataFrame(columns=["head", "metric", "before", "after"])
+    first, last = sub["step"].min(), sub["step"].max()
+    for head in HEADS:
+        for metric in TEST_METRICS:
+            points = sub.loc[sub["name"] == f"test.{head}.{metric}"].sort_values("step", kind="stable")
+            if points.empty:
+                continue
+            after = points["value"].iloc[-1] if last > first and points["step"].iloc[-1] == last else np.nan
+            rows.append({"head": head, "metric": metric, "before": points["value"].iloc[0], "after": after})
+    return pd.DataFrame(rows)

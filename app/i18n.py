@@ -147,7 +147,40 @@ EN = {
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
     "configure.command": "Equivalent FlagEmbedding command",
+    # held-out test split and hard-negative mining (issue 12)
+    "heldout.title": "Held-out test: questions this run never saw",
+    "heldout.explain": "{n} questions were set aside before training: never trained on, never used to stop early or "
+    "to choose anything. Each score is measured on them before training and after it. MRR@10 is 1 when the right "
+    "passage comes first, 1/2 when it comes second, 1/3 third … and 0 when it is not in the top 10, averaged over "
+    "the questions.",
+    "heldout.col.head": "Head",
+    "heldout.metric.mrr@10": "MRR@10", "heldout.metric.recall@10": "Recall@10 (right passage in the top 10)",
+    "heldout.metric.ndcg@10": "nDCG@10",
+    "heldout.verdict": "On the held-out questions, better: **{better}** · worse: **{worse}**.",
+    "mine.title": "Hard negatives",
+    "mine.explain": "Training learns most from passages that look right but are not: hard negatives. Mining ranks "
+    "every passage of the file for each question with the model's dense head, skips the top ranks and any passage "
+    "scoring too close to the right one (it may be a second right answer), and picks N at random from the ranks in "
+    "the range.",
+    "mine.missing": "{n} of {total} rows have no negatives. A run mines them by itself before training; mine here to "
+    "see and keep them.",
+    "mine.model": "Model (its dense head ranks the candidates)", "mine.negatives": "Negatives per row",
+    "mine.range": "Candidate ranks", "mine.range.help": "Ranks counted from 0, as FlagEmbedding's hn_mine: 2-200 skips "
+    "the two best (often unlabelled right answers) and looks no further than rank 200.",
+    "mine.margin": "False-negative margin", "mine.margin.help": "Drop candidates scoring above (1 − margin) × the right "
+    "passage's score.",
+    "mine.seed": "Seed", "mine.start": "Mine hard negatives", "mine.stop": "Stop mining",
+    "mine.progress": "Encoding and searching: {phase} {done:,} of {total:,}",
+    "mine.phase.queries": "questions", "mine.phase.passages": "passages", "mine.phase.search": "search",
+    "mine.failed": "Mining ended without a result:",
+    "mine.done": "Mined negatives for {rows:,} rows from {pool:,} candidate passages in {seconds:.1f} s → `{output}`",
+    "mine.short": "{n} rows got fewer negatives than asked ({empty} none): too few candidates below the margin.",
+    "mine.preview": "A few questions with their right passage and the negatives mined for them (cosine scores):",
+    "mine.col.kind": "Kind", "mine.col.score": "Score", "mine.col.text": "Passage",
+    "mine.kind.pos": "✓ right", "mine.kind.neg": "✗ negative",
+    "mine.use": "To train on these rows, give this file on Configure: {output}",
 }
+
 
 ZH = {
     "sidebar.language": "语言",
@@ -281,6 +314,33 @@ ZH = {
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
     "configure.command": "等价的 FlagEmbedding 命令",
+    # held-out test split and hard-negative mining (issue 12)
+    "heldout.title": "留出测试集：本次训练从未见过的问题",
+    "heldout.explain": "训练前预留了 {n} 个问题：不参与训练，也不用于提前停止或任何选择。每个分数都在训练前和训练后"
+    "分别在这些问题上测量。MRR@10：正确段落排第一得 1 分，第二得 1/2，第三得 1/3……不在前 10 得 0，再对所有问题取平均。",
+    "heldout.col.head": "检索头",
+    "heldout.metric.mrr@10": "MRR@10", "heldout.metric.recall@10": "Recall@10（正确段落在前 10）",
+    "heldout.metric.ndcg@10": "nDCG@10",
+    "heldout.verdict": "在留出问题上变好：**{better}** · 变差：**{worse}**。",
+    "mine.title": "难负例",
+    "mine.explain": "训练从“看起来对、其实不对”的段落（难负例）中学得最多。挖掘会用模型的稠密检索头为每个问题给文件中的"
+    "所有段落排序，跳过最靠前的几名以及与正确段落得分过于接近的段落（它可能也是正确答案），再从范围内随机选出 N 个。",
+    "mine.missing": "{total} 行中有 {n} 行没有负例。训练开始前会自动挖掘；在这里挖掘可以先查看并保存结果。",
+    "mine.model": "模型（用其稠密检索头为候选排序）", "mine.negatives": "每行负例数",
+    "mine.range": "候选名次", "mine.range.help": "名次从 0 开始计，与 FlagEmbedding 的 hn_mine 相同：2-200 跳过最靠前的两名"
+    "（常是未标注的正确答案），最多看到第 200 名。",
+    "mine.margin": "假负例边界", "mine.margin.help": "丢弃得分高于 (1 − 边界) × 正确段落得分的候选。",
+    "mine.seed": "随机种子", "mine.start": "挖掘难负例", "mine.stop": "停止挖掘",
+    "mine.progress": "编码与检索：{phase} {done:,} / {total:,}",
+    "mine.phase.queries": "问题", "mine.phase.passages": "段落", "mine.phase.search": "检索",
+    "mine.failed": "挖掘没有产生结果：",
+    "mine.done": "已从 {pool:,} 个候选段落为 {rows:,} 行挖掘负例，用时 {seconds:.1f} 秒 → `{output}`",
+    "mine.short": "{n} 行得到的负例少于要求（{empty} 行一个也没有）：边界以下的候选太少。",
+    "mine.preview": "几个问题及其正确段落和挖到的负例（余弦得分）：",
+    "mine.col.kind": "类型", "mine.col.score": "得分", "mine.col.text": "段落",
+    "mine.kind.pos": "✓ 正确", "mine.kind.neg": "✗ 负例",
+    "mine.use": "要用这些行训练，请在“配置”页填写此文件：{output}",
 }
+
 
 TEXTS = {"en": EN, "zh": ZH}

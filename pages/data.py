@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app.mining_ui import mining_section
 from app.ui import get_store, labels, t
 from trainer.data import DEMO_DIR, validate_eval, validate_train
 from trainer.lengths import token_lengths
@@ -15,11 +16,12 @@ source = st.radio(t("data.source"), ["demo", "upload", "path"], horizontal=True,
                   format_func=labels("data.source.{}"), key="data_source")
 path = str(DEMO_DIR / "train.jsonl")
 if source == "upload":
-    upload = st.file_uploader(t("data.upload"), type=["jsonl", "json"], key="data_upload")
+    upload = st.file_uploader(t("data.upload"), type=["jsonl", "json", "csv", "tsv"], key="data_upload")
     if upload is None:
         st.stop()
     # The uploaded name is never used as a path: the file gets a fresh name in the runs folder.
-    target = store.runs_dir / "uploads" / f"{secrets.token_hex(8)}.jsonl"
+    suffix = upload.name.rsplit(".", 1)[-1].lower() if upload.name.lower().endswith((".csv", ".tsv")) else "jsonl"
+    target = store.runs_dir / "uploads" / f"{secrets.token_hex(8)}.{suffix}"
     target.parent.mkdir(exist_ok=True)
     target.write_bytes(upload.getvalue())
     path = str(target)
@@ -42,18 +44,21 @@ if report.problems:
                  hide_index=True, width="stretch")
 if report.rows:
     st.subheader(t("data.preview"))
-    st.dataframe(pd.DataFrame([{"query": r["query"], "pos": r["pos"][0][:120], "neg": len(r["neg"])}
+    st.dataframe(pd.DataFrame([{"query": r["query"], "pos": r["pos"][0][:120], "neg": len(r.get("neg", []))}
                                for r in report.rows[:50]]), hide_index=True, width="stretch")
     st.subheader(t("data.distributions"))
     q_len = token_lengths([r["query"] for r in report.rows[:2000]])
-    p_len = token_lengths([p for r in report.rows[:500] for p in r["pos"] + r["neg"]])
+    p_len = token_lengths([p for r in report.rows[:500] for p in r["pos"] + r.get("neg", [])])
     cols = st.columns(3)
-    cols[0].plotly_chart(px.histogram(x=[len(r["neg"]) for r in report.rows], title=t("data.hist.neg"),
+    cols[0].plotly_chart(px.histogram(x=[len(r.get("neg", [])) for r in report.rows], title=t("data.hist.neg"),
                                       labels={"x": t("data.hist.neg")}), width="stretch")
     cols[1].plotly_chart(px.histogram(x=q_len, title=t("data.hist.query"), labels={"x": t("data.tokens")}),
                          width="stretch")
     cols[2].plotly_chart(px.histogram(x=p_len, title=t("data.hist.passage"), labels={"x": t("data.tokens")}),
                          width="stretch")
+
+if report.rows:
+    mining_section(store, path, report)
 
 st.subheader(t("data.eval"))
 folder = st.text_input(t("data.eval_path"), value=str(DEMO_DIR / "eval"), key="data_eval")

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app import chart_data as cd
+from app.heldout import show_test_split
 from app.nav import page
 from app.ui import fmt_duration, get_store, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import gpus, reproduce
@@ -45,6 +46,8 @@ if st.session_state.get("confirm_delete") == run_id:
     if no.button(t("runs.no"), key="runs_no"):
         st.session_state.pop("confirm_delete")
         st.rerun()
+
+show_test_split(run_points(store, run_id))
 
 # Export and reproduce ---------------------------------------------------------------------------
 st.subheader(t("runs.export"))

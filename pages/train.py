@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
+from app.heldout import show_test_split
 from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import launch
 from trainer.worker import last_checkpoint
@@ -92,6 +93,7 @@ def live_view() -> None:
             fig.add_hline(y=float(mrr[h].iloc[0]), line_dash="dot", line_color=head_color(h), opacity=0.4)
     st.plotly_chart(fig, width="stretch", key="mrr_chart")
     st.caption(t("train.baseline_note"))
+    show_test_split(df)
 
     with st.expander(t("train.log")):
         st.code(launch.log_tail(Path(run.output_dir) / launch.LOG_NAME, 3000) or t("train.log_empty"))

@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from .config import DEFAULT_MODEL, DEMO_DATA, Mode, RunConfig
 from .store import Store
@@ -44,6 +45,8 @@ def _mine(ns) -> int:
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if ns.summary:
+        Path(ns.summary).write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     if ns.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -145,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     mine.add_argument("--passage-max-len", type=int, default=256)
     mine.add_argument("--progress", help="keep this file holding the progress as JSON")
     mine.add_argument("--json", action="store_true", help="print the summary (with a preview) as JSON")
+    mine.add_argument("--summary", help="also write the summary JSON to this file")
     mine.set_defaults(func=_mine)
 
     runs = sub.add_parser("runs", help="list runs")

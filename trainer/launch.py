@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import checks, gpus
@@ -183,3 +184,75 @@ def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: 
 
 def request_stop(store: Store, run_id: str) -> None:
     store.request_stop(run_id)
+
+
+# Mining hard negatives from the Data page: `python -m trainer mine` in a child process whose files
+# (progress, summary, log, the mined rows) live in runs/mining/<job id>/, so a refresh, a second
+# tab or an app restart finds the job again; the page only reads them.
+MINING_DIR = "mining"
+
+
+@dataclass
+class MiningJob:
+    folder: Path
+
+    @property
+    def output(self) -> Path:
+        return self.folder / "mined.jsonl"
+
+    def _read(self, name: str) -> dict:
+        try:
+            return json.loads((self.folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def progress(self) -> dict:
+        return self._read("progress.json")
+
+    def summary(self) -> dict:
+        return self._read("summary.json")
+
+    def pid(self) -> int | None:
+        return self._read("job.json").get("pid")
+
+    @property
+    def running(self) -> bool:
+        pid = self.pid()
+        if not pid or self.summary():
+            return False
+        try:
+            os.kill(pid, 0)
+            return ") Z " not in Path(f"/proc/{pid}/stat").read_text()
+        except (OSError, ProcessLookupError):
+            return False
+
+    def error(self) -> str:
+        """The child's last words when it ended without a summary (bad input, a crash, a stop)."""
+        return "" if self.running or self.summary() else log_tail(self.folder / "mine.log", 1500).strip()
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid and self.running:
+            os.killpg(pid, signal.SIGTERM)
+
+
+def start_mining(store: Store, input_path: str, model: str, *, negatives: int, range_text: str, margin: float,
+                 seed: int, passage_max_len: int, query_max_len: int) -> MiningJob:
+    folder = store.runs_dir / MINING_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
+    folder.mkdir(parents=True)
+    job = MiningJob(folder)
+    argv = [sys.executable, "-m", "trainer", "mine", "--input", input_path, "--output", str(job.output),
+            "--model", model, "--negatives", str(negatives), "--range", range_text, "--margin", str(margin),
+            "--seed", str(seed), "--query-max-len", str(query_max_len), "--passage-max-len", str(passage_max_len),
+            "--progress", str(folder / "progress.json"), "--json", "--summary", str(folder / "summary.json")]
+    with open(folder / "mine.log", "ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=PROJECT_ROOT, env=worker_env(1), start_new_session=True)
+    (folder / "job.json").write_text(json.dumps({"pid": proc.pid, "input": input_path, "model": model}))
+    threading.Thread(target=proc.wait, daemon=True).start()     # reap it, so it never lingers as a zombie
+    return job
+
+
+def latest_mining_job(store: Store) -> MiningJob | None:
+    jobs = sorted((store.runs_dir / MINING_DIR).glob("*/job.json"))
+    return MiningJob(jobs[-1].parent) if jobs else None

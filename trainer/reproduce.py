@@ -21,6 +21,10 @@ DIFFERENCES = (
     "and gradients)",
     "validation and early stopping: the dashboard evaluates each epoch and can stop early; the command trains "
     "every epoch without evaluation",
+    "data: the dashboard holds validation and test questions out of your file and mines the negatives rows lack; "
+    "the command trains on the run's own train.jsonl, where that was already done",
+    "heads learning rate: a run with a heads LR scale other than 1 trains the sparse/ColBERT heads faster; the "
+    "command has no such flag",
 )
 
 
@@ -45,7 +49,8 @@ def shell(argv: list[str]) -> str:
     return shlex.join(argv)
 
 
-def model_card(run: Run, before: dict[str, float], after: dict[str, float], pooling: str) -> str:
+def model_card(run: Run, before: dict[str, float], after: dict[str, float], pooling: str,
+               test: dict[str, tuple[float, float]] | None = None) -> str:
     cfg = run.config
     lines = [f"# {run.name}", "",
              f"Fine-tuned with M3 Studio on FlagEmbedding's M3 trainer ({time.strftime('%Y-%m-%d', time.localtime(run.created))}).",
@@ -62,6 +67,10 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
     for head in ("dense", "sparse", "colbert", "hybrid"):
         if head in before:
             lines.append(f"| {head} | {before[head]:.3f} | {after.get(head, before[head]):.3f} |")
+    if test:
+        lines += ["", f"## Held-out test MRR@10 ({test.pop('queries', (0, 0))[0]:.0f} questions never used in training "
+                      "or for any decision)", "", "| head | before | after |", "|---|---|---|"]
+        lines += [f"| {head} | {b:.3f} | {a:.3f} |" for head, (b, a) in test.items()]
     lines += ["", "## Use", "", "```python", "from FlagEmbedding import BGEM3FlagModel",
               f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')",
               "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)",
@@ -72,13 +81,29 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
 
 
 def mrr_before_after(store: Store, run_id: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Validation MRR@10 per head: the first evaluation and the last."""
     before, after = {}, {}
     for p in store.metrics(run_id):
-        if p.name.endswith(".mrr@10"):
+        if p.name.endswith(".mrr@10") and p.name.count(".") == 1:
             head = p.name.split(".")[0]
             before.setdefault(head, p.value)
             after[head] = p.value
     return before, after
+
+
+def test_before_after(store: Store, run_id: str) -> dict[str, tuple[float, float]]:
+    """Held-out test MRR@10 per head (before, after), plus ('queries', ...); {} until the run ended."""
+    first: dict[str, float] = {}
+    last: dict[str, tuple[int, float]] = {}
+    for p in store.metrics(run_id):
+        if p.name.startswith("test.") and (p.name.endswith(".mrr@10") or p.name == "test.queries"):
+            key = "queries" if p.name == "test.queries" else p.name.split(".")[1]
+            first.setdefault(key, p.value)
+            last[key] = (p.step, p.value)
+    steps = {s for s, _ in last.values()}
+    if not first or steps == {0}:
+        return {}
+    return {k: (first[k], last[k][1]) for k in first}
 
 
 def export(store: Store, run_id: str) -> Path:
@@ -87,7 +112,7 @@ def export(store: Store, run_id: str) -> Path:
     model_dir = Path(run.output_dir) / "model"
     if not (model_dir / "config.json").is_file():
         raise FileNotFoundError(f"run {run_id} has no saved model yet (status {run.status})")
-    card = model_card(run, *mrr_before_after(store, run_id), run_pooling(run.config))
+    card = model_card(run, *mrr_before_after(store, run_id), run_pooling(run.config), test_before_after(store, run_id))
     (model_dir / "README.md").write_text(card, encoding="utf-8")
     (model_dir / "m3_studio_run.json").write_text(json.dumps({"run_id": run.id, "config": json.loads(run.config.to_json())},
                                                              indent=1), encoding="utf-8")

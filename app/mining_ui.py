@@ -1,0 +1,69 @@
+"""The Data page's hard-negative mining: settings, Start/Stop, a live progress bar and a preview of
+what was mined. The work runs in a child process (trainer.launch.start_mining); this only reads it."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.ui import t
+from trainer import launch
+from trainer.config import DEFAULT_MODEL
+from trainer.data import Report
+from trainer.store import Store
+
+PHASES = ("queries", "passages", "search")
+
+
+def mining_section(store: Store, path: str, report: Report) -> None:
+    st.subheader(t("mine.title"))
+    st.caption(t("mine.explain"))
+    if report.without_negatives:
+        st.info(t("mine.missing", n=report.without_negatives, total=len(report.rows)))
+    c = st.columns(5)
+    model = c[0].text_input(t("mine.model"), value=DEFAULT_MODEL, key="mine_model").strip() or DEFAULT_MODEL
+    negatives = c[1].number_input(t("mine.negatives"), 1, 100, 7, key="mine_negatives")
+    low, high = c[2].slider(t("mine.range"), 0, 500, (2, 200), key="mine_range", help=t("mine.range.help"))
+    margin = c[3].number_input(t("mine.margin"), 0.0, 1.0, 0.05, 0.01, key="mine_margin", help=t("mine.margin.help"))
+    seed = c[4].number_input(t("mine.seed"), 0, 2**31 - 1, 42, key="mine_seed")
+    job = launch.latest_mining_job(store)
+    busy = job is not None and job.running
+    if st.button(t("mine.start"), key="mine_start", type="primary", disabled=busy or not report.rows):
+        job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
+                                  margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
+    if job is not None:
+        _job_view(job)
+
+
+@st.fragment(run_every=1)
+def _job_view(job: launch.MiningJob) -> None:
+    job = launch.MiningJob(job.folder)
+    if job.running:
+        progress = job.progress()
+        phase = progress.get("phase", "queries")
+        done, total = progress.get("done", 0), max(1, progress.get("total", 1))
+        step = PHASES.index(phase) if phase in PHASES else 0
+        st.progress(min(1.0, (step + done / total) / len(PHASES)),
+                    text=t("mine.progress", phase=t(f"mine.phase.{phase}") if phase in PHASES else phase,
+                           done=done, total=total))
+        if st.button(t("mine.stop"), key="mine_stop"):
+            job.stop()
+        return
+    summary = job.summary()
+    if not summary:
+        error = job.error()
+        if error:
+            st.error(t("mine.failed") + "\n\n" + error)
+        return
+    st.success(t("mine.done", rows=summary["mined_rows"], pool=summary["pool"], seconds=summary["seconds"],
+                 output=summary["output"]))
+    if summary.get("short_rows"):
+        st.warning(t("mine.short", n=summary["short_rows"], empty=summary["empty_rows"]))
+    st.markdown(f"**{t('mine.preview')}**")
+    for item in summary.get("preview", []):
+        rows = [{t("mine.col.kind"): t("mine.kind.pos"), t("mine.col.score"): item["pos_score"],
+                 t("mine.col.text"): item["pos"][:200]}]
+        rows += [{t("mine.col.kind"): t("mine.kind.neg"), t("mine.col.score"): n["score"],
+                  t("mine.col.text"): n["text"][:200]} for n in item["neg"]]
+        st.caption(item["query"])
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(t("mine.use", output=summary["output"]))
