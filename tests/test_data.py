@@ -13,7 +13,9 @@ def messages(report):
 def test_demo_data_is_valid():
     assert validate_train(DEMO_DIR / "train.jsonl", 8).ok
     evalset, report = validate_eval(DEMO_DIR / "eval")
-    assert report.ok and len(evalset.queries) == 36 and len(evalset.docs) == 46
+    assert report.ok and len(evalset.queries) == 36 and len(evalset.docs) == 62
+    testset, report = validate_eval(DEMO_DIR / "test")
+    assert report.ok and testset.docs == evalset.docs and not set(testset.queries) & set(evalset.queries)
 
 
 def test_bad_rows_name_file_line_and_field(tmp_path):

@@ -1,9 +1,12 @@
 """Builds the product's demo data: a help centre for a fictional smart-home brand, "Lumen".
 
 Each topic is one help article and several ways a customer might ask for it; three questions go
-to training, the last one to validation, so validation asks about the same articles in words the
-model has not seen. A third of the topics are in Simplified Chinese. Run this file to rewrite
-train.jsonl and eval/ beside it (deterministic).
+to training, the fourth to validation (early stopping watches it) and a fifth, in TEST_ASKS, to a
+held-out test set that no decision uses, so both ask about the same articles in words the model has
+not seen. A third of the topics are in Simplified Chinese. Several articles have a look-alike twin
+in TWINS (same words, another answer): they make the search hard before training, and each topic's
+training rows carry its twin as a negative, so fine-tuning has something to learn. Run this file
+to rewrite train.jsonl, eval/ and test/ beside it (deterministic).
 """
 from __future__ import annotations
 
@@ -103,31 +106,74 @@ DISTRACTORS = [
     "停电后灯泡会恢复到断电前的状态，可以在设置中改为总是开启或总是关闭。",
 ]
 
+# One more question per topic (same order as TOPICS + TOPICS_ZH), for the held-out test set.
+TEST_ASKS = [
+    "start the hub again from zero", "lamp flashes on the lowest setting of the wall knob",
+    "which screen do I use to place a lamp in the bedroom", "coin battery lifetime in the contact sensor",
+    "what kind of wifi does the base station support", "lights should come on by themselves at dusk",
+    "get the latest software onto my lamps now", "hook the lights up to my smart speaker",
+    "money back for an unopened order", "are manufacturing defects covered and for how many years",
+    "stop pets from setting off the movement detector", "one button for my favourite colour setup",
+    "pretend someone is home while I travel", "let my flatmate switch the lights too",
+    "how many kilowatt-hours do my bulbs burn each month", "switch the lamps when the router has no internet",
+    "the plug switched itself off and glows red", "warning when water reaches the floor",
+    "I cannot remember my login", "get rid of my account and everything in it",
+    "can the spotlight stay out in the rain all year", "best spot in the house for the hub",
+    "how to pair the little remote with a bulb", "fewer pings from the app",
+    "把网关恢复成刚买来的样子", "调光开关调低以后灯一闪一闪", "没用过的东西怎么退款", "保修包括哪些问题多久",
+    "网关要连哪种无线网络", "让灯在日落时自己打开", "旅行时让灯随机亮起来", "怎么让家里其他人也能控制灯",
+    "热水器旁边漏水会报警吗", "登录密码想不起来了", "没有网络的时候怎么开灯", "插座红灯亮了断电了",
+]
+
+# Look-alike articles: topic index -> a passage that shares its words but answers another question.
+TWINS = {
+    0: "Restarting the Lumen Hub keeps your settings: unplug it for ten seconds and plug it back in; the ring turns white when it is ready.",
+    1: "Bulb hums when dimmed: a faint buzz from older wall dimmers is harmless; a Lumen wall switch removes it.",
+    2: "Removing a bulb from a room: open Rooms, choose the room, long-press the bulb and tap Remove from room.",
+    3: "Battery life of the motion sensor: its two AAA batteries last about a year; the app warns you below fifteen percent.",
+    4: "Guest Wi-Fi: the hub cannot join a guest network that isolates devices; connect it to your main network instead.",
+    5: "Sunrise alarm: a wake-up routine brightens the bedroom lights slowly over thirty minutes before your alarm.",
+    6: "Firmware update failed: keep the device within five metres of the hub and retry from Settings, Device, Update.",
+    8: "Faulty products after 30 days are handled under warranty: contact support with your order number for a repair.",
+    9: "Extended warranty: register your product within 60 days to add a third year of cover at no cost.",
+    13: "Sharing one room: give a guest access to a single room from Settings, Household, Rooms.",
+    18: "Changing the account e-mail address: open Settings, Account, E-mail and confirm the link we send to the new address.",
+    16: "Smart plug schedule: the plug switches an appliance on and off at set times from the Routines tab.",
+    24: "重启网关不会清除设置：拔掉电源十秒后再插上，指示灯变白即可继续使用。",
+    26: "商品三十天后出现故障按保修处理，请联系客服并提供订单号。",
+    28: "访客网络：网关无法连接会隔离设备的访客无线网络，请连接家里的主网络。",
+    33: "修改账号邮箱：在设置的账号中更换邮箱，并点击发送到新邮箱的确认链接。",
+}
+
 NEGATIVES = 7
 SEED = 20261128
+
+
+def _write_beir(folder: Path, asks: list[str], corpus: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_jsonl(folder / "queries.jsonl", [{"_id": f"q{t}", "text": ask} for t, ask in enumerate(asks)])
+    _write_jsonl(folder / "corpus.jsonl", [{"_id": f"d{i}", "text": p} for i, p in enumerate(corpus)])
+    with open(folder / "qrels.tsv", "w", encoding="utf-8") as f:
+        f.write("query-id\tcorpus-id\tscore\n")
+        f.writelines(f"q{t}\td{t}\t1\n" for t in range(len(asks)))
 
 
 def build(out_dir: Path) -> None:
     rng = random.Random(SEED)
     topics = TOPICS + TOPICS_ZH
+    assert len(TEST_ASKS) == len(topics)
     passages = [p for p, _ in topics]
-    corpus = passages + DISTRACTORS
-    train, queries, qrels = [], [], []
+    corpus = passages + list(TWINS.values()) + DISTRACTORS
+    train = []
     for t, (passage, asks) in enumerate(topics):
-        others = [p for p in corpus if p != passage]
+        others = [p for p in corpus if p != passage and p != TWINS.get(t)]
         for ask in asks[:-1]:
-            train.append({"query": ask, "pos": [passage], "neg": rng.sample(others, NEGATIVES)})
-        queries.append({"_id": f"q{t}", "text": asks[-1]})
-        qrels.append((f"q{t}", f"d{t}", 1))
+            twin = [TWINS[t]] if t in TWINS else []
+            train.append({"query": ask, "pos": [passage], "neg": twin + rng.sample(others, NEGATIVES - len(twin))})
     rng.shuffle(train)
-    eval_dir = out_dir / "eval"
-    eval_dir.mkdir(parents=True, exist_ok=True)
     _write_jsonl(out_dir / "train.jsonl", train)
-    _write_jsonl(eval_dir / "queries.jsonl", queries)
-    _write_jsonl(eval_dir / "corpus.jsonl", [{"_id": f"d{i}", "text": p} for i, p in enumerate(corpus)])
-    with open(eval_dir / "qrels.tsv", "w", encoding="utf-8") as f:
-        f.write("query-id\tcorpus-id\tscore\n")
-        f.writelines(f"{q}\t{d}\t{s}\n" for q, d, s in qrels)
+    _write_beir(out_dir / "eval", [asks[-1] for _, asks in topics], corpus)
+    _write_beir(out_dir / "test", TEST_ASKS, corpus)
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
