@@ -27,11 +27,12 @@ def _open_store(runs_dir: str) -> Store:
     return store
 
 
-def runs_or_stop(store: Store) -> list:
-    """The runs, newest first; with none yet, say so and end the page here."""
-    runs = store.list_runs()
+def runs_or_stop(store: Store, **query) -> list:
+    """The runs (those that `query` asks Store.list_runs for), newest first; with none, say so
+    and end the page here."""
+    runs = store.list_runs(**query)
     if not runs:
-        st.info(t("train.no_runs"))
+        st.info(t("runs.filter.none") if query else t("train.no_runs"))
         st.stop()
     return runs
 

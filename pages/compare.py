@@ -34,8 +34,9 @@ for n, (metric, title) in enumerate(charts):
     cols[n % 2].plotly_chart(fig, width="stretch", key=f"cmp_{metric}")
 
 rows = []
+summaries = store.summaries(picked)
 for run_id in picked:
-    s = cd.summary(by_id[run_id], frames[run_id])
+    s = cd.summary(by_id[run_id], summaries[run_id])
     rows.append({t("compare.col.run"): s["run"], t("compare.col.mode"): mode_name(s["mode"]),
                  t("compare.col.status"): status_name(s["status"]),
                  t("compare.col.baseline"): s["baseline_mrr"], t("compare.col.best"): s["best_mrr"],
