@@ -201,7 +201,7 @@ class Store:
         `name` (any case) when given; `limit` of them from `offset` (-1: all)."""
         where, args = _filter(mode, status, name)
         with self._connect() as db:
-            rows = db.execute(f"SELECT * FROM runs {where} ORDER BY created DESC LIMIT ? OFFSET ?",
+            rows = db.execute(f"SELECT * FROM runs {where} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
                               (*args, limit, offset)).fetchall()
         return [_run(r) for r in rows]
 
