@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
-from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, runs_or_stop, status_name, t
+from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, line_figure, mode_name, run_points, runs_or_stop,
+                    status_name, t)
 from trainer import launch
 from trainer.worker import last_checkpoint
 
@@ -18,7 +19,8 @@ runs = runs_or_stop(store)
 live = [r.id for r in runs if r.live]
 ids = [r.id for r in runs]
 wanted = st.session_state.get("run_id") or (live[0] if live else ids[0])
-names = {r.id: f"{r.name} · {mode_name(r.mode)} · {r.id}" for r in runs}
+modes = labels("mode.{}.title")     # bound once: a thousand runs, three modes
+names = {r.id: f"{r.name} · {modes(r.mode)} · {r.id}" for r in runs}
 run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in ids else 0,
                       format_func=names.get, key="train_pick")
 st.session_state["run_id"] = run_id

@@ -15,7 +15,8 @@ import sqlite3
 import statistics
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
@@ -78,7 +79,7 @@ class Run:
     created: float
     status: str
     mode: str
-    config: RunConfig
+    config_json: str = field(repr=False)
     error: Optional[str]
     pid: Optional[int]
     output_dir: str
@@ -90,6 +91,11 @@ class Run:
     @property
     def live(self) -> bool:
         return self.status in LIVE
+
+    @cached_property
+    def config(self) -> RunConfig:
+        """Parsed when asked for: a list of a thousand runs needs their names, not their settings."""
+        return RunConfig.from_json(self.config_json)
 
 
 class Point(NamedTuple):
@@ -358,6 +364,6 @@ def _summary(row: sqlite3.Row) -> Summary:
 
 def _run(row: sqlite3.Row) -> Run:
     data = dict(row)
-    data["config"] = RunConfig.from_json(data["config"])
+    data["config_json"] = data.pop("config")
     data["stop_requested"] = bool(data["stop_requested"])
     return Run(**data)
