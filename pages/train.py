@@ -87,11 +87,15 @@ def live_view() -> None:
     right.plotly_chart(fig, width="stretch", key="lr_chart")
 
     fig = line_figure(t("chart.mrr"), "MRR@10")
-    for h in cd.HEADS:
-        if h in mrr:
-            fig.add_trace(go.Scatter(x=mrr["step"], y=mrr[h], name=t(f"head.{h}"), mode="lines+markers",
-                                     line=dict(color=head_color(h))))
-            fig.add_hline(y=float(mrr[h].iloc[0]), line_dash="dot", line_color=head_color(h), opacity=0.4)
+    heads = [h for h in cd.HEADS if h in mrr]
+    for h in heads:
+        fig.add_trace(go.Scatter(x=mrr["step"], y=mrr[h], name=t(f"head.{h}"), mode="lines+markers",
+                                 line=dict(color=head_color(h))))
+    # Each head's step-0 score as a dotted line across the chart: the shapes add_hline makes, set in one
+    # go (add_hline took ~8 ms of CPU each).
+    fig.update_layout(shapes=[dict(type="line", xref="x domain", x0=0, x1=1, y0=float(mrr[h].iloc[0]),
+                                   y1=float(mrr[h].iloc[0]), line=dict(dash="dot", color=head_color(h)), opacity=0.4)
+                              for h in heads])
     st.plotly_chart(fig, width="stretch", key="mrr_chart")
     st.caption(t("train.baseline_note"))
 
