@@ -6,6 +6,8 @@ from typing import Iterable, Optional
 import numpy as np
 import pandas as pd
 
+from trainer.config import Mode
+
 HEADS = ("dense", "sparse", "colbert", "hybrid")
 MAX_POINTS = 2000
 MODE_COLORS = {"all": "#2563eb", "heads": "#d97706", "dense": "#059669"}
@@ -82,27 +84,15 @@ def progress(df: pd.DataFrame, total_steps: Optional[int]) -> tuple[float, Optio
     return fraction, max(0.0, (total_steps - step) * pace)
 
 
-def summary(run, df: pd.DataFrame) -> dict:
-    """Best main-head MRR@10, when it was reached, duration, throughput and peak memory of a run."""
-    main = "dense" if run.mode == "dense" else "hybrid"
-    mrr = series(df, f"{main}.mrr@10")
+def summary(run, stored) -> dict:
+    """A run's row in the Runs and Compare tables from its stored summary (trainer.store.Summary): the
+    main head's MRR@10 at step 0, at its best and when that was reached, duration, throughput, memory."""
+    score = stored.scores.get(f"{Mode(run.mode).main_metric}.mrr@10")
     start = run.started or run.created
-    end = run.ended or (float(df["time"].max()) if not df.empty else start)
-    out = {"run": run.name, "id": run.id, "mode": run.mode, "status": run.status,
-           "baseline_mrr": None, "best_mrr": None, "time_to_best_s": None,
-           "duration_s": max(0.0, end - start), "samples_per_s": None, "peak_mem_gib": None}
-    if not mrr.empty:
-        best = mrr.loc[mrr["value"].idxmax()]
-        out.update(baseline_mrr=float(mrr["value"].iloc[0]), best_mrr=float(best["value"]),
-                   time_to_best_s=max(0.0, float(best["time"]) - start))
-    sps = series(df, "samples_per_s")
-    if not sps.empty:
-        out["samples_per_s"] = float(sps["value"].median())
-    for name in ("peak_gpu_mem_gib", "peak_rss_gib"):
-        mem = series(df, name)
-        if not mem.empty:
-            out["peak_mem_gib"] = float(mem["value"].max())
-    return out
+    return {"run": run.name, "id": run.id, "mode": run.mode, "status": run.status,
+            "baseline_mrr": score.first if score else None, "best_mrr": score.best if score else None,
+            "time_to_best_s": max(0.0, score.best_time - start) if score else None,
+            "duration_s": stored.duration_s, "samples_per_s": stored.samples_per_s, "peak_mem_gib": stored.peak_mem_gib}
 
 
 def stacked(breakdowns: dict[str, dict[str, float]]) -> dict[str, list[float]]:

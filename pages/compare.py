@@ -10,9 +10,10 @@ store = get_store()
 st.title(t("compare.title"))
 runs = runs_or_stop(store)
 by_id = {r.id: r for r in runs}
+modes = labels("mode.{}.title")     # bound once: a thousand runs, three modes
 latest_per_mode = list({r.mode: r.id for r in reversed(runs)}.values())  # runs are newest first
 picked = st.multiselect(t("compare.pick"), list(by_id), default=latest_per_mode,
-                        format_func={i: f"{r.name} · {mode_name(r.mode)}" for i, r in by_id.items()}.get, key="compare_pick")
+                        format_func={i: f"{r.name} · {modes(r.mode)}" for i, r in by_id.items()}.get, key="compare_pick")
 head = st.selectbox(t("compare.head"), cd.HEADS, index=0, format_func=labels("head.{}"), key="compare_head")
 if not picked:
     st.stop()
@@ -34,8 +35,9 @@ for n, (metric, title) in enumerate(charts):
     cols[n % 2].plotly_chart(fig, width="stretch", key=f"cmp_{metric}")
 
 rows = []
+summaries = store.summaries(picked)
 for run_id in picked:
-    s = cd.summary(by_id[run_id], frames[run_id])
+    s = cd.summary(by_id[run_id], summaries[run_id])
     rows.append({t("compare.col.run"): s["run"], t("compare.col.mode"): mode_name(s["mode"]),
                  t("compare.col.status"): status_name(s["status"]),
                  t("compare.col.baseline"): s["baseline_mrr"], t("compare.col.best"): s["best_mrr"],

@@ -7,17 +7,32 @@ import streamlit as st
 from app import chart_data as cd
 from app.heldout import show_test_split
 from app.nav import page
-from app.ui import fmt_duration, get_store, mode_name, run_points, runs_or_stop, status_name, t
+from app.ui import fmt_duration, get_store, mode_name, runs_or_stop, status_name, t
 from trainer import gpus, reproduce
+from trainer.config import Mode
+from trainer.store import FINAL, LIVE
 
 MAX_DOWNLOAD_BYTES = 500 * 2**20    # larger archives are offered by path: the browser download holds it in memory
+PAGE_SIZE = 50                      # with more runs than this, the list is filtered and paged through
 
 store = get_store()
 st.title(t("runs.title"))
-runs = runs_or_stop(store)
+query = {}
+if store.count_runs() > PAGE_SIZE:
+    f = st.columns([1, 1, 2, 1])
+    mode = f[0].selectbox(t("runs.filter.mode"), ["", *(m.value for m in Mode)], key="runs_mode",
+                          format_func=lambda m: mode_name(m) if m else t("runs.filter.any"))
+    status = f[1].selectbox(t("runs.filter.status"), ["", *LIVE, *FINAL], key="runs_status",
+                            format_func=lambda s: status_name(s) if s else t("runs.filter.any"))
+    query = dict(mode=mode, status=[status] if status else [], name=f[2].text_input(t("runs.filter.name"), key="runs_name").strip())
+    pages = max(1, -(-store.count_runs(**query) // PAGE_SIZE))
+    number = f[3].number_input(t("runs.filter.page", n=pages), min_value=1, max_value=pages, key="runs_page")
+    query.update(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+runs = runs_or_stop(store, **query)
+summaries = store.summaries(r.id for r in runs)
 table = []
 for run in runs:
-    s = cd.summary(run, run_points(store, run.id))
+    s = cd.summary(run, summaries[run.id])
     table.append({t("compare.col.run"): run.name, "id": run.id, t("compare.col.mode"): mode_name(run.mode),
                   t("compare.col.status"): status_name(run.status), t("compare.col.best"): s["best_mrr"],
                   t("compare.col.duration"): fmt_duration(s["duration_s"])})

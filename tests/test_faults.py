@@ -2,6 +2,8 @@
 Each checks the final status, the message, and that every metric point written before is kept."""
 import os
 import signal
+import sqlite3
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -24,6 +26,15 @@ def steps(store, run_id):
     return [p.step for p in store.metrics(run_id) if p.name == "loss"]
 
 
+def summarised_at_its_end(store, run_id) -> bool:
+    """The summary the store kept when the run ended (read from its table, so nothing computes it
+    now) covers every point, and its median throughput is the points' own."""
+    with sqlite3.connect(store.path) as db:
+        kept = db.execute("SELECT last_point, samples_per_s FROM summaries WHERE run_id = ?", (run_id,)).fetchone()
+    every = store.metrics(run_id)
+    return kept == (every[-1].id, statistics.median(p.value for p in every if p.name == "samples_per_s"))
+
+
 def test_sigkill_mid_run_fails_it_in_words_and_keeps_every_point(tmp_path, tiny_config):
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=300, eval_data=None))
@@ -37,6 +48,7 @@ def test_sigkill_mid_run_fails_it_in_words_and_keeps_every_point(tmp_path, tiny_
     after = points(store, run_id)
     assert after[:len(before)] == before                        # nothing written before the kill is lost
     assert steps(store, run_id) == list(range(1, len(steps(store, run_id)) + 1))
+    assert summarised_at_its_end(store, run_id)                 # by the watcher's final word
 
 
 def test_out_of_memory_ends_failed_with_the_largest_batch_the_estimator_fits(tmp_path, tiny_config, monkeypatch):
@@ -71,6 +83,7 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
     assert launch.recover(Store(tmp_path / "runs")) == [run_id]
     run = store.get_run(run_id)
     assert run.status == INTERRUPTED and "restarted" in run.error
+    assert summarised_at_its_end(store, run_id)                 # by recover's
     # ... and it resumes from its last checkpoint under the same id, points kept.
     store.request_stop(run_id)                  # a stale flag must not survive the resume
     resumed_from = int(last_checkpoint(model_dir).name.split("-")[1])
@@ -83,6 +96,7 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
     wait_for(lambda: not store.get_run(run_id).live, 120, "the resumed run to stop")
     assert store.get_run(run_id).status == "stopped"
     assert points(store, run_id)[:len(before)] == before
+    assert summarised_at_its_end(store, run_id)                 # by the worker's own, with the new points
     # The resumed worker went on from the checkpoint's step, not from 0.
     resumed = steps(store, run_id)[done_before:]
     assert resumed == list(range(resumed_from + 1, resumed_from + 1 + len(resumed)))

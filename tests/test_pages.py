@@ -135,6 +135,26 @@ def test_runs_page_renames_and_deletes_after_asking(finished_runs, lang):
     assert any(c.value.startswith("torchrun --nproc_per_node 1 -m FlagEmbedding") for c in at.code)
 
 
+def test_runs_page_filters_and_pages_through_many_runs(finished_runs):
+    store, ids = finished_runs
+    many = [store.create_run(RunConfig(mode=Mode.HEADS, name=f"sweep {n}")) for n in range(55)]
+    at = open_page("runs", "en")
+    table = at.dataframe[0].value
+    assert len(table) == 50 and list(table["id"]) == many[::-1][:50]            # newest first, one page
+    assert at.number_input(key="runs_page").label == EN["runs.filter.page"].format(n=2)
+    at.number_input(key="runs_page").set_value(2).run()
+    assert list(at.dataframe[0].value["id"]) == many[::-1][50:] + ids[::-1]
+    at.selectbox(key="runs_mode").set_value("dense").run()
+    assert list(at.dataframe[0].value["id"]) == ids[:1] and at.number_input(key="runs_page").value == 1
+    assert at.dataframe[0].value[EN["compare.col.best"]].tolist() == [0.7]        # from the run's summary
+    at.selectbox(key="runs_mode").set_value("").run()
+    at.selectbox(key="runs_status").set_value("queued").run()
+    at.text_input(key="runs_name").set_value("SWEEP 1").run()
+    assert sorted(at.dataframe[0].value["id"]) == sorted(many[1:2] + many[10:20])
+    at.text_input(key="runs_name").set_value("no such run").run()
+    assert EN["runs.filter.none"] in [i.value for i in at.info]
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_tryit_page_without_a_saved_model_says_so(finished_runs, lang):
     at = open_page("tryit", lang)

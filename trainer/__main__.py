@@ -64,7 +64,7 @@ def _runs(ns) -> int:
         out = []
         for r in runs:
             item = dataclasses.asdict(r)
-            item["config"] = json.loads(r.config.to_json())
+            item["config"] = json.loads(item.pop("config_json"))
             out.append(item)
         print(json.dumps(out, indent=1))
     else:

@@ -75,7 +75,7 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def active_runs(store: Store) -> list[str]:
-    return [r.id for r in store.list_runs() if r.live and (r.pid is None or pid_alive(r.pid))]
+    return [r.id for r in store.list_runs(status=LIVE) if r.pid is None or pid_alive(r.pid)]
 
 
 def _refuse_if_busy(store: Store) -> None:
@@ -156,9 +156,9 @@ def log_tail(path: Path, size: int = 4000) -> str:
 def recover(store: Store) -> list[str]:
     """After an app restart: runs still marked live whose worker is gone become `interrupted`."""
     lost = []
-    for record in store.list_runs():
+    for record in store.list_runs(status=LIVE):
         just_created = record.pid is None and time.time() - record.created < 60
-        if record.live and not just_created and not pid_alive(record.pid):
+        if not just_created and not pid_alive(record.pid):
             if store.set_status(record.id, INTERRUPTED, error="the worker ended without a final status "
                                 "(the app or machine restarted)", only_if=LIVE):
                 lost.append(record.id)

@@ -1,19 +1,24 @@
 """The run store: one SQLite database (WAL) under the runs folder.
 
 It is the only contract between the dashboard and the worker: runs (status, config, pid, output
-dir, error) and metric points. Every call opens its own connection, so threads and processes
-can share one store safely.
+dir, error), metric points, and one summary per ended run (what the Runs and Compare tables show,
+computed once from the points, so a page never reads every point of every run). Every call opens
+its own connection, so threads and processes can share one store safely.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import sqlite3
+import statistics
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Optional
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from .config import RunConfig
 
@@ -48,7 +53,23 @@ CREATE TABLE IF NOT EXISTS metrics (
     time REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, id);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE INDEX IF NOT EXISTS runs_mode ON runs(mode, created);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created);
+CREATE TABLE IF NOT EXISTS summaries (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    last_point INTEGER NOT NULL,   -- the run's last metric row when computed, and its end time:
+    ended REAL,                    -- a run that gets new points or ends again is summarised again
+    duration_s REAL NOT NULL,
+    samples_per_s REAL,
+    peak_mem_gib REAL,
+    scores TEXT NOT NULL           -- JSON {metric: [first, best, best_step, best_time, final]}
+);
 """
+# Scores at a cut-off (dense.mrr@10, hybrid.ndcg@10, test.dense.mrr@10, ...): higher is better.
+SCORE = re.compile(r"@\d+$")
+THROUGHPUT = "samples_per_s"
+MEMORY = ("peak_gpu_mem_gib", "peak_rss_gib")    # GPU when there is one, else the worker's RSS
 
 
 @dataclass
@@ -58,7 +79,7 @@ class Run:
     created: float
     status: str
     mode: str
-    config: RunConfig
+    config_json: str = field(repr=False)
     error: Optional[str]
     pid: Optional[int]
     output_dir: str
@@ -71,6 +92,11 @@ class Run:
     def live(self) -> bool:
         return self.status in LIVE
 
+    @cached_property
+    def config(self) -> RunConfig:
+        """Parsed when asked for: a list of a thousand runs needs their names, not their settings."""
+        return RunConfig.from_json(self.config_json)
+
 
 class Point(NamedTuple):
     id: int
@@ -79,6 +105,55 @@ class Point(NamedTuple):
     name: str
     value: float
     time: float
+
+
+class Score(NamedTuple):
+    first: float
+    best: float
+    best_step: int
+    best_time: float
+    final: float
+
+
+@dataclass
+class Summary:
+    """What a run's points say, in a few numbers: the median throughput, peak memory, and for every
+    score metric its first, best and final value."""
+    run_id: str
+    last_point: int
+    ended: Optional[float]
+    duration_s: float
+    samples_per_s: Optional[float]
+    peak_mem_gib: Optional[float]
+    scores: dict[str, Score]
+
+
+def summarize(run: Mapping[str, Any], points: Iterable[Point]) -> Summary:
+    """A run's summary (from its `runs` row: id, created, started, ended) and its points, in the order
+    written. Points that are neither scores, throughput nor memory count only for the last one's time."""
+    scores: dict[str, Score] = {}
+    throughput: list[float] = []
+    memory: dict[str, float] = {}
+    last = Point(0, 0, None, "", 0.0, 0.0)
+    for p in points:
+        last = p
+        if SCORE.search(p.name):
+            old = scores.get(p.name)
+            if old is None:
+                scores[p.name] = Score(p.value, p.value, p.step, p.time, p.value)
+            elif p.value > old.best:
+                scores[p.name] = Score(old.first, p.value, p.step, p.time, p.value)
+            else:
+                scores[p.name] = old._replace(final=p.value)
+        elif p.name == THROUGHPUT:
+            throughput.append(p.value)
+        elif p.name in MEMORY:
+            memory[p.name] = max(p.value, memory.get(p.name, p.value))
+    start = run["started"] or run["created"]
+    end = run["ended"] or (last.time if last.id else start)
+    return Summary(run_id=run["id"], last_point=last.id, ended=run["ended"], duration_s=max(0.0, end - start),
+                   samples_per_s=statistics.median(throughput) if throughput else None,
+                   peak_mem_gib=next((memory[m] for m in MEMORY if m in memory), None), scores=scores)
 
 
 class Store:
@@ -104,16 +179,20 @@ class Store:
 
     # runs ---------------------------------------------------------------------------------
     def create_run(self, config: RunConfig) -> str:
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
-        output_dir = self.runs_dir / run_id
+        """A new queued run; its id is the creation second plus 6 random hex digits, readable and in
+        time order, and made unique in the insert itself: a taken id (a burst of runs in one second)
+        draws again."""
         name = config.name or f"{config.mode.value} {time.strftime('%m-%d %H:%M')}"
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, created, status, mode, config, output_dir)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, name, time.time(), QUEUED, config.mode.value, config.to_json(),
-                 str(output_dir)))
-        return run_id
+        for _ in range(100):
+            run_id = new_run_id()
+            with self._connect() as db:
+                if db.execute(
+                        "INSERT OR IGNORE INTO runs (id, name, created, status, mode, config, output_dir)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (run_id, name, time.time(), QUEUED, config.mode.value, config.to_json(),
+                         str(self.runs_dir / run_id))).rowcount == 1:
+                    return run_id
+        raise RuntimeError(f"no free run id after 100 draws in {self.path}")
 
     def get_run(self, run_id: str) -> Run:
         with self._connect() as db:
@@ -122,10 +201,20 @@ class Store:
             raise KeyError(f"no run {run_id!r} in {self.path}")
         return _run(row)
 
-    def list_runs(self) -> list[Run]:
+    def list_runs(self, *, mode: Optional[str] = None, status: Iterable[str] = (), name: str = "",
+                  limit: int = -1, offset: int = 0) -> list[Run]:
+        """Runs, newest first; only those of `mode`, of a status in `status`, whose name or id contains
+        `name` (any case) when given; `limit` of them from `offset` (-1: all)."""
+        where, args = _filter(mode, status, name)
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY created DESC").fetchall()
+            rows = db.execute(f"SELECT * FROM runs {where} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
+                              (*args, limit, offset)).fetchall()
         return [_run(r) for r in rows]
+
+    def count_runs(self, *, mode: Optional[str] = None, status: Iterable[str] = (), name: str = "") -> int:
+        where, args = _filter(mode, status, name)
+        with self._connect() as db:
+            return db.execute(f"SELECT COUNT(*) FROM runs {where}", args).fetchone()[0]
 
     def set_status(self, run_id: str, status: str, *, error: Optional[str] = None,
                    only_if: Iterable[str] = ()) -> bool:
@@ -145,7 +234,10 @@ class Store:
             sql += f" AND status IN ({','.join('?' * len(only_if))})"
             args.extend(only_if)
         with self._connect() as db:
-            return db.execute(sql, args).rowcount == 1
+            changed = db.execute(sql, args).rowcount == 1
+            if changed and status in FINAL:     # the run ended: summarise it once, now
+                self._summarize(db, db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
+            return changed
 
     def reopen(self, run_id: str, from_statuses: Iterable[str]) -> bool:
         """Queue an ended run again (to resume it); its metric points stay as they are."""
@@ -202,13 +294,76 @@ class Store:
                 " WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after_id)).fetchall()
         return list(map(Point._make, rows))
 
+    # summaries ----------------------------------------------------------------------------
+    def summaries(self, run_ids: Iterable[str]) -> dict[str, Summary]:
+        """The summaries of these runs. An ended run's is read as stored; one that is missing (a run
+        from before summaries) or stale (new points, or the run ended again after a resume) is
+        computed once and stored; a live run's is computed each time and not stored."""
+        run_ids = list(run_ids)
+        out: dict[str, Summary] = {}
+        with self._connect() as db:
+            for chunk in (run_ids[i:i + 500] for i in range(0, len(run_ids), 500)):
+                rows = db.execute(
+                    "SELECT r.*, s.last_point, s.ended AS summary_ended, s.duration_s, s.samples_per_s,"
+                    " s.peak_mem_gib, s.scores,"
+                    " (SELECT COALESCE(MAX(m.id), 0) FROM metrics m WHERE m.run_id = r.id) AS last_id"
+                    f" FROM runs r LEFT JOIN summaries s ON s.run_id = r.id WHERE r.id IN ({','.join('?' * len(chunk))})",
+                    chunk).fetchall()
+                for row in rows:
+                    fresh = row["scores"] is not None and row["last_point"] == row["last_id"] \
+                        and row["summary_ended"] == row["ended"]
+                    out[row["id"]] = _summary(row) if fresh else self._summarize(db, row)
+        return out
+
+    def _summarize(self, db: sqlite3.Connection, run: sqlite3.Row) -> Summary:
+        """Summarise a run from the points that matter (scores, throughput, memory, the last one);
+        store it when the run has ended."""
+        points = db.execute(
+            "SELECT id, step, epoch, name, value, time FROM metrics WHERE run_id = ? AND (name GLOB '*@[0-9]*'"
+            f" OR name IN ({','.join('?' * (1 + len(MEMORY)))})"
+            " OR id = (SELECT MAX(id) FROM metrics WHERE run_id = ?)) ORDER BY id",
+            (run["id"], THROUGHPUT, *MEMORY, run["id"])).fetchall()
+        summary = summarize(run, map(Point._make, points))
+        if run["status"] in FINAL:
+            db.execute("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (summary.run_id, summary.last_point, summary.ended, summary.duration_s,
+                        summary.samples_per_s, summary.peak_mem_gib,
+                        json.dumps({k: list(v) for k, v in summary.scores.items()})))
+        return summary
+
     def metric_count(self, run_id: str) -> int:
         with self._connect() as db:
             return db.execute("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run_id,)).fetchone()[0]
 
 
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def _filter(mode: Optional[str], status: Iterable[str], name: str) -> tuple[str, list]:
+    clauses, args = [], []
+    if mode:
+        clauses.append("mode = ?")
+        args.append(mode)
+    status = tuple(status)
+    if status:
+        clauses.append(f"status IN ({','.join('?' * len(status))})")
+        args.extend(status)
+    if name:
+        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", name) + "%"
+        clauses.append("(name LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\')")
+        args.extend([pattern, pattern])
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _summary(row: sqlite3.Row) -> Summary:
+    return Summary(run_id=row["id"], last_point=row["last_point"], ended=row["summary_ended"],
+                   duration_s=row["duration_s"], samples_per_s=row["samples_per_s"], peak_mem_gib=row["peak_mem_gib"],
+                   scores={k: Score(*v) for k, v in json.loads(row["scores"]).items()})
+
+
 def _run(row: sqlite3.Row) -> Run:
     data = dict(row)
-    data["config"] = RunConfig.from_json(data["config"])
+    data["config_json"] = data.pop("config")
     data["stop_requested"] = bool(data["stop_requested"])
     return Run(**data)
