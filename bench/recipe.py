@@ -37,6 +37,7 @@ from trainer.data import validate_train, write_jsonl  # noqa: E402
 from trainer.lengths import suggest_lengths  # noqa: E402
 from trainer.models import resolve_model  # noqa: E402
 from trainer.store import Store  # noqa: E402
+from trainer.suggest import with_suggestions  # noqa: E402
 
 DATA = Path(os.environ.get("M3_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DATASETS = {"cmrc2018": DATA / "cmrc2018" / "train.jsonl", "scifact": DATA / "scifact" / "train.jsonl"}
@@ -47,6 +48,15 @@ VARIANTS = {
     "no_self_distill": dict(mine="all", self_distill=False),
     "heads_lr_x10": dict(mine="all", heads_lr_scale=10.0),
     "lr_1e-5": dict(mine="all", learning_rate=1e-5),
+}
+# The demo: every default of `python -m trainer train --mode all` (the data's suggestions included),
+# its own validation and test questions; one change per variant.
+DEMO_VARIANTS = {
+    "default": dict(),
+    "no_self_distill": dict(self_distill=False),
+    "heads_lr_x10": dict(heads_lr_scale=10.0),
+    "heads_lr_x30": dict(heads_lr_scale=30.0),
+    "lr_1e-5": dict(learning_rate=1e-5),
 }
 HEADS = ("dense", "sparse", "colbert", "hybrid")
 METRICS = ("mrr@10", "recall@10", "ndcg@10")
@@ -61,9 +71,14 @@ def run_one(store: Store, cfg: RunConfig) -> dict:
     seconds = time.perf_counter() - started
     points = store.metrics(run_id)
     first_step = min(p.step for p in points if p.name.startswith("test."))
-    out = {"status": status, "error": store.get_run(run_id).error, "seconds": round(seconds, 1), "test": {}}
+    out = {"status": status, "error": store.get_run(run_id).error, "seconds": round(seconds, 1), "test": {}, "val": {}}
     for p in points:
-        if p.name.startswith("test.") and p.name.count(".") == 2:
+        if p.name.endswith("@10") and p.name.count(".") == 1:      # validation: first and last evaluation
+            out["val"].setdefault(p.name, {}).setdefault("before", round(p.value, 4))
+            out["val"][p.name]["after"] = round(p.value, 4)
+        if p.name == "test.queries":
+            out["heldout_test_queries"] = p.value
+        elif p.name.startswith("test.") and p.name.count(".") == 2:
             side = "before" if p.step == first_step else "after"
             out["test"].setdefault(p.name[5:], {})[side] = round(p.value, 4)
         elif p.step == 0 and p.name in ("train_rows", "heldout_test_queries", "heldout_val_queries",
@@ -81,6 +96,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--seeds", default="42")
+    parser.add_argument("--precision", default="auto", help="fp32 on a GPU gives what a CPU run computes")
     parser.add_argument("--out")
     parser.add_argument("--report", help="print the markdown table of a results file")
     ns = parser.parse_args()
@@ -95,12 +111,24 @@ def main() -> None:
     store = Store(work / "runs")
     limit = max_tokens(resolve_model(ns.model))
     for name in ns.datasets.split(","):
+        if name == "demo":
+            base = with_suggestions(RunConfig(mode=Mode.ALL, model=ns.model, precision=ns.precision), set())
+            for seed in (int(x) for x in ns.seeds.split(",")):
+                for variant, change in DEMO_VARIANTS.items():
+                    cfg = base.replace(name=f"demo/{variant}", seed=seed, **change)
+                    result = run_one(store, cfg)
+                    result.update(seed=seed, learning_rate=cfg.learning_rate, heads_lr_scale=cfg.heads_lr_scale)
+                    results["runs"][f"demo/{variant}/seed{seed}"] = result
+                    print(json.dumps({f"demo/{variant}/seed{seed}": result}), flush=True)
+                    if ns.out:
+                        Path(ns.out).write_text(json.dumps(results, indent=1))
+            continue
         rows = validate_train(DATASETS[name], 1).rows
         pairs = work / f"{name}-pairs.jsonl"
         write_jsonl(pairs, [{"query": r["query"], "pos": r["pos"]} for r in rows])
         lengths = suggest_lengths(rows, ns.model, limit)
         base = RunConfig(mode=Mode.ALL, model=ns.model, train_data=str(DATASETS[name]), eval_data=SPLIT,
-                         epochs=ns.epochs, batch_size=ns.batch, group_size=8, learning_rate=ns.lr,
+                         epochs=ns.epochs, batch_size=ns.batch, group_size=8, learning_rate=ns.lr, precision=ns.precision,
                          query_max_len=lengths.query_max_len, passage_max_len=lengths.passage_max_len)
         for seed in (int(x) for x in ns.seeds.split(",")):
             for variant in ns.variants.split(","):
@@ -135,6 +163,14 @@ def report(results: dict) -> str:
             after = sum(v.get("after", float("nan")) for v in vals) / len(vals)
             cells.append(f"{before:.3f} → {after:.3f} ({after - before:+.3f})")
         lines.append(f"| {name} | {len(runs)} | {int(runs[0].get('heldout_test_queries', 0))} | " + " | ".join(cells) + " |")
+        if name.startswith("demo/"):
+            val = []
+            for head in HEADS:
+                vals = [r["val"].get(f"{head}.mrr@10", {}) for r in runs]
+                before = sum(v.get("before", float("nan")) for v in vals) / len(vals)
+                after = sum(v.get("after", float("nan")) for v in vals) / len(vals)
+                val.append(f"{before:.3f} → {after:.3f} ({after - before:+.3f})")
+            lines.append(f"| {name} (validation) | {len(runs)} | 36 | " + " | ".join(val) + " |")
     return "\n".join(lines)
 
 
