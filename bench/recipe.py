@@ -56,6 +56,9 @@ DEMO_VARIANTS = {
     "no_self_distill": dict(self_distill=False),
     "heads_lr_x10": dict(heads_lr_scale=10.0),
     "heads_lr_x30": dict(heads_lr_scale=30.0),
+    "heads_lr_x100": dict(heads_lr_scale=100.0),
+    "heads_lr_x300": dict(heads_lr_scale=300.0),
+    "heads_lr_x1000": dict(heads_lr_scale=1000.0),
     "lr_1e-5": dict(learning_rate=1e-5),
 }
 HEADS = ("dense", "sparse", "colbert", "hybrid")
@@ -114,7 +117,8 @@ def main() -> None:
         if name == "demo":
             base = with_suggestions(RunConfig(mode=Mode.ALL, model=ns.model, precision=ns.precision), set())
             for seed in (int(x) for x in ns.seeds.split(",")):
-                for variant, change in DEMO_VARIANTS.items():
+                for variant in ns.variants.split(",") if ns.variants != ",".join(VARIANTS) else DEMO_VARIANTS:
+                    change = DEMO_VARIANTS[variant]
                     cfg = base.replace(name=f"demo/{variant}", seed=seed, **change)
                     result = run_one(store, cfg)
                     result.update(seed=seed, learning_rate=cfg.learning_rate, heads_lr_scale=cfg.heads_lr_scale)
