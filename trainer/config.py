@@ -79,6 +79,7 @@ class RunConfig:
     self_distill_start_step: int = 0
     teacher_scores: bool = False
     heads_lr_scale: float = 1.0         # sparse/ColBERT heads' LR = learning_rate x this
+    sparse_init: str = "random"         # a sparse head the model does not ship: random | uniform (weight 1)
     num_gpus: int = 1
     negatives_cross_device: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

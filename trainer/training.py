@@ -76,8 +76,9 @@ class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
 
 class StudioRunner(EncoderOnlyEmbedderM3Runner):
     def __init__(self, model_args, data_args, training_args, *, lean_sparse_head: bool, callbacks=(),
-                 heads_lr_scale: float = 1.0):
+                 heads_lr_scale: float = 1.0, sparse_init: str = "random"):
         self.lean_sparse_head = lean_sparse_head
+        self.sparse_init = sparse_init
         self.heads_lr_scale = heads_lr_scale
         self.callbacks = list(callbacks)
         super().__init__(model_args, data_args, training_args)
@@ -96,6 +97,13 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
                 # M3 pools from the last hidden state; the pooler never gets a gradient, and
                 # freezing it lets DDP skip its per-step search for unused parameters.
                 param.requires_grad = False
+        shipped = (Path(self.model_args.model_name_or_path) / "sparse_linear.pt").is_file()
+        if model.unified_finetuning and not shipped and self.sparse_init == "uniform":
+            # A model that ships no sparse head: every token starts at weight 1 (a plain lexical
+            # match) instead of FlagEmbedding's random projection; training then reweights tokens.
+            with torch.no_grad():
+                model.sparse_linear.weight.zero_()
+                model.sparse_linear.bias.fill_(1.0)
         if self.lean_sparse_head and model.unified_finetuning:
             # Same parameters and state; only the sparse-embedding method differs.
             model.__class__ = LeanSparseM3Model
@@ -134,7 +142,7 @@ class Outcome:
 
 
 def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False,
-          heads_lr_scale: float = 1.0) -> Outcome:
+          heads_lr_scale: float = 1.0, sparse_init: str = "random") -> Outcome:
     if not torch.cuda.is_available():
         # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
         args = {**args, "use_cpu": True}
@@ -145,7 +153,7 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     model_args, data_args, training_args = parse_arguments(args)
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
-                          callbacks=callbacks, heads_lr_scale=heads_lr_scale)
+                          callbacks=callbacks, heads_lr_scale=heads_lr_scale, sparse_init=sparse_init)
     if faults.active():
         runner.trainer.add_callback(faults.InjectedOutOfMemory())
     runner.run()  # trains, then saves the final checkpoint (also after a stop)

@@ -192,7 +192,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         callbacks.extend(extra_callbacks)
         callbacks.append(SyncStop())
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
-                                 progress=progress, heads_lr_scale=cfg.heads_lr_scale)
+                                 progress=progress, heads_lr_scale=cfg.heads_lr_scale, sparse_init=cfg.sparse_init)
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
         if main:
