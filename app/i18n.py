@@ -1,4 +1,5 @@
 """Every visible text of the dashboard, one table per language. Pages call app.ui.t(key)."""
+from trainer.models import NOTES
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
@@ -147,6 +148,8 @@ EN = {
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
     "configure.command": "Equivalent FlagEmbedding command",
+    # what a run does where the model leaves a choice open (the worker logs the same English text)
+    **{f"note.{key}": text for key, text in NOTES.items()},
 }
 
 ZH = {
@@ -281,6 +284,15 @@ ZH = {
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
     "configure.command": "等价的 FlagEmbedding 命令",
+    "note.hub_cached": "{model} 从 Hugging Face 缓存读取：{folder}",
+    "note.hub_download": "{model} 尚不在 Hugging Face 缓存（{cache}）中：运行会先从 Hub 下载它",
+    "note.hub_offline": "{model} 不在 Hugging Face 缓存（{cache}）中，且设置了 HF_HUB_OFFLINE，因此无法开始运行："
+    "请先联网下载一次（huggingface-cli download {model}）",
+    "note.no_pooling": "{folder} 没有 1_Pooling/config.json：本次运行按 BGE 模型的做法使用 CLS 池化",
+    "note.other_pooling": "{file} 既未指定 CLS 也未指定 mean 池化：本次运行按 BGE 模型的做法使用 CLS 池化",
+    "note.no_eos": "分词器没有 EOS token：由其 SEP token {sep} 代替，因此稀疏头不给 {sep} 任何权重",
+    "note.no_heads": "{folder} 缺少 {missing}：FlagEmbedding 只有在这两个文件都存在时才加载 ColBERT 头和稀疏头，"
+    "因此两者都从随机初始化开始（它们第 0 步的分数是随机基线）",
 }
 
 TEXTS = {"en": EN, "zh": ZH}

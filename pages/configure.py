@@ -8,7 +8,7 @@ from app.ui import get_store, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
-from trainer.models import model_shape
+from trainer.models import model_notes, model_shape
 
 store = get_store()
 st.title(t("configure.title"))
@@ -29,6 +29,7 @@ model_choice = left.radio(t("configure.model"), ["default", "custom"], horizonta
 model = DEFAULT_MODEL
 if model_choice == "custom":
     model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model").strip()
+notes_box = left.container()          # filled once the mode is known (heads notes depend on it)
 data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
                           format_func=labels("configure.data.{}"), key="cfg_data_choice")
 train_data, eval_data = DEMO_DATA, DEMO_DATA
@@ -105,6 +106,8 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
                    precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
                    early_stopping_min_epochs=int(min_epochs))
+for note in model_notes(config):
+    notes_box.info(t(f"note.{note.key}", **note.params))
 
 # 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
 st.subheader(t("configure.memory"))

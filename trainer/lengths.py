@@ -7,12 +7,13 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from .config import DEFAULT_MODEL
-from .models import resolve_model
+from .models import model_dir
 
 
 @lru_cache(maxsize=4)
 def _tokenizer(model: str) -> Tokenizer:
-    path = Path(resolve_model(model)) / "tokenizer.json"
+    folder = model_dir(model)
+    path = folder / "tokenizer.json" if folder else Path(model)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no fast tokenizer file to count tokens with")
     return Tokenizer.from_file(str(path))

@@ -17,7 +17,7 @@ from .config import RunConfig
 from .data import DataError, load_eval, resolve_eval, resolve_train, validate_train, write_jsonl
 from .early_stop import EarlyStopper
 from .flag_args import flag_arguments, schedule
-from .models import resolve_model
+from .models import fetch, is_hub_id, model_dir, model_notes
 from .store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
 
@@ -84,8 +84,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
     # Under torchrun every rank runs this; rank 0 alone writes status and metrics.
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     main = rank == 0
-    model_path = resolve_model(cfg.model)
-    if Path(model_path).exists():
+    if not is_hub_id(cfg.model):
         # A local model needs no hub; never let a library reach for one.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -98,6 +97,13 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         run_dir.mkdir(parents=True, exist_ok=True)
         train_file, rows = prepare_data(store, run_id, cfg, run_dir, main)
         evalset = load_eval(resolve_eval(cfg.eval_data)) if cfg.eval_data else None
+        folder = model_dir(cfg.model)
+        if folder is None:          # a hub id not in the cache (preflight saw the hub answer)
+            print(f"note: {model_notes(cfg)[0].text}", flush=True)
+            folder = fetch(cfg.model)
+        if main:
+            for note in model_notes(cfg):
+                print(f"note: {note.text}", flush=True)
 
         from . import training  # torch and FlagEmbedding load only after the checks above
         from .callbacks import StoreMetrics, SyncStop, Validation
@@ -108,6 +114,9 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
         # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
         args["ddp_find_unused_parameters"] = False
+        # The files on this machine (a hub id's cache snapshot): no library asks the hub for updates.
+        # The equivalent command keeps the name the user typed.
+        args["model_name_or_path"] = str(folder)
         checkpoint = last_checkpoint(run_dir / "model") if resume else None
         if resume and checkpoint is None:
             raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
