@@ -4,6 +4,8 @@ ColBERT and sparse heads, CLS pooling from 1_Pooling, laid out as a cache entry.
 import json
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -134,6 +136,14 @@ def test_a_hub_id_it_cannot_get_is_refused_before_a_run_is_stored(lookalike, tin
     (problem,) = checks.preflight(tiny_config(model="BAAI/not-downloaded"))
     assert problem.field == "model" and "and the hub cannot provide it: " in problem.message
     assert checks.preflight(tiny_config(model=HUB)) == []               # the cached id needs no hub
+
+
+def test_the_command_line_refuses_it_too(lookalike, tmp_path):
+    runs = tmp_path / "runs"
+    out = subprocess.run([sys.executable, "-m", "trainer", "train", "--model", "BAAI/not-downloaded", "--runs-dir",
+                          str(runs)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 2 and "'BAAI/not-downloaded' is not in the Hugging Face cache" in out.stderr, out.stderr
+    assert Store(runs).list_runs() == []
 
 
 def test_equivalent_command_names_the_hub_id_and_cls_pooling(lookalike, tmp_path):

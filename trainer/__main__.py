@@ -13,13 +13,17 @@ DEFAULT_RUNS_DIR = "runs"
 
 
 def _train(ns) -> int:
-    from . import worker
+    from . import checks, worker
 
     cfg = RunConfig(mode=Mode(ns.mode), model=ns.model, train_data=ns.train,
                     eval_data=None if ns.eval == "none" else ns.eval, name=ns.name or "")
     changes = {k: v for k, v in dict(epochs=ns.epochs, max_steps=ns.max_steps, batch_size=ns.batch_size,
                                      learning_rate=ns.lr, group_size=ns.group_size).items() if v is not None}
     cfg = cfg.replace(**changes)
+    problems = checks.preflight(cfg)      # as the dashboard: nothing is stored for a run that cannot train
+    if problems:
+        print("\n".join(str(p) for p in problems), file=sys.stderr)
+        return 2
     store = Store(ns.runs_dir)
     run_id = store.create_run(cfg)
     print(run_id, flush=True)
