@@ -106,8 +106,8 @@ EN = {
     "train.samples_per_s": "Samples/s", "train.peak_gpu": "Peak GPU memory (GiB)",
     "train.peak_rss": "Peak process memory (GiB)", "train.active_tokens": "Sparse active tokens",
     "train.baseline_mrr": "MRR@10 at step 0", "train.last_mrr": "MRR@10 now",
-    "train.baseline_note": "Dotted lines: each head's step-0 (zero-shot) score. Untrained sparse and ColBERT "
-                           "heads start from a random projection.",
+    "train.baseline_note": "Dotted lines: each head's step-0 (zero-shot) score.",
+    "train.random_heads": "This model ships no trained sparse and ColBERT heads: they start from a random projection.",
     "train.log": "Worker log (tail)", "train.log_empty": "(no output yet)",
     "train.finished": "Ended {when}.",
     # charts
@@ -249,7 +249,8 @@ ZH = {
     "train.samples_per_s": "样本/秒", "train.peak_gpu": "GPU 显存峰值（GiB）",
     "train.peak_rss": "进程内存峰值（GiB）", "train.active_tokens": "稀疏激活 token 数",
     "train.baseline_mrr": "第 0 步 MRR@10", "train.last_mrr": "当前 MRR@10",
-    "train.baseline_note": "虚线：各个头第 0 步（零样本）的分数。未训练的稀疏头和 ColBERT 头从随机投影开始。",
+    "train.baseline_note": "虚线：各个头第 0 步（零样本）的分数。",
+    "train.random_heads": "该模型没有自带训练好的稀疏头和 ColBERT 头：它们从随机投影开始。",
     "train.log": "训练进程日志（末尾）", "train.log_empty": "（暂无输出）",
     "train.finished": "结束于 {when}。",
     "chart.step": "步", "chart.loss": "损失", "chart.lr": "学习率", "chart.raw": "原始",

@@ -8,6 +8,7 @@ import streamlit as st
 from app import chart_data as cd
 from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import launch
+from trainer.models import model_notes
 from trainer.worker import last_checkpoint
 
 store = get_store()
@@ -23,6 +24,7 @@ run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in
                       format_func=names.get, key="train_pick")
 st.session_state["run_id"] = run_id
 smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, 0.6, 0.01, key="smoothing")
+random_heads = any(n.key == "no_heads" for n in model_notes(store.get_run(run_id).config))
 
 
 @st.fragment(run_every=2)
@@ -91,7 +93,7 @@ def live_view() -> None:
                                      line=dict(color=head_color(h))))
             fig.add_hline(y=float(mrr[h].iloc[0]), line_dash="dot", line_color=head_color(h), opacity=0.4)
     st.plotly_chart(fig, width="stretch", key="mrr_chart")
-    st.caption(t("train.baseline_note"))
+    st.caption(t("train.baseline_note") + (" " + t("train.random_heads") if random_heads else ""))
 
     with st.expander(t("train.log")):
         st.code(launch.log_tail(Path(run.output_dir) / launch.LOG_NAME, 3000) or t("train.log_empty"))

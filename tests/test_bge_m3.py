@@ -348,3 +348,23 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
     assert f"note: {NOTES['hub_cached'].format(model=HUB, folder=lookalike.snapshot)}" in log
     assert "FlagEmbedding loads" not in log
     assert {f"{h}.mrr@10" for h in HEADS} <= {p.name for p in store.metrics(run.id)}
+    at.run()                                     # the Train page Start switched to, now showing the ended run
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c.value for c in at.caption]
+    assert EN["train.baseline_note"] in captions                # shipped heads: no "random projection" claim
+
+
+def test_train_page_says_when_the_heads_started_at_random(tmp_path, monkeypatch):
+    from app.i18n import EN
+
+    monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
+    store = Store(tmp_path / "runs")
+    run_id = store.create_run(RunConfig(mode=Mode.ALL))         # the embedded MiniLM ships no heads
+    store.add_metrics(run_id, 0, 0.0, {"total_steps": 2, "dense.mrr@10": 0.5, "hybrid.mrr@10": 0.4})
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("../pages/train.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert EN["train.baseline_note"] + " " + EN["train.random_heads"] in [c.value for c in at.caption]
