@@ -77,9 +77,12 @@ except ValueError as unknown:
     st.caption(str(unknown))
 params = shape.encoder_params if shape else 568e6
 suggestion = advice.suggest_lr(params, rows or 1000)
+if state.get("cfg_lr_followed") != suggestion.learning_rate:
+    # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
+    state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggestion.learning_rate
 c1, c2, c3 = st.columns([1, 1, 2])
-lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, value=suggestion.learning_rate,
-                     format="%.1e", step=1e-6, key="cfg_learning_rate")
+lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%.1e", step=1e-6,
+                     key="cfg_learning_rate")
 c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
              params=f"{params / 1e6:.0f}"))
 found = gpus.detect()

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 import lookalike as builder
 from conftest import wait_for
 from trainer import checks, ir_metrics, launch, reproduce, worker
+from trainer.advice import suggest_lr
 from trainer.config import Mode, RunConfig
 from trainer.data import DEMO_DIR, load_eval
 from trainer.memory import BGE_M3, estimate, setup_for
@@ -333,6 +334,7 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
              if trace.get("mode") == "text"]
     assert [f"{estimate(setup_for(config.replace(mode=m), BGE_M3, 24.0)).total_gib:.1f} GiB" for m in Mode] in drawn
     assert any(f"a {BGE_M3.encoder_params / 1e6:.0f}M-parameter model" in c.value for c in at.caption)
+    assert at.number_input(key="cfg_learning_rate").value == suggest_lr(BGE_M3.encoder_params, 8).learning_rate
     command = next(c.value for c in at.code if "torchrun" in c.value)
     assert f"--model_name_or_path {HUB} " in command and "--sentence_pooling_method cls " in command
 
