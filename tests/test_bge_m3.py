@@ -51,6 +51,16 @@ def test_hub_id_resolves_offline_from_the_cache_as_after_a_download(lookalike):
     assert try_to_load_from_cache(HUB, "pytorch_model.bin") is None      # only what the "download" brought
     assert model_dir(HUB) == lookalike.snapshot and model_dir(str(lookalike.folder)) == lookalike.folder
     assert model_dir("BAAI/not-downloaded") is None
+
+
+def test_a_cache_entry_without_weights_is_not_a_model(lookalike, tmp_path):
+    """What AutoConfig alone leaves behind: config.json in a snapshot, no weights."""
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(lookalike.folder / "config.json", partial / "config.json")
+    builder.add_to_cache(partial, lookalike.cache, "test/config-only")
+    assert model_dir("test/config-only") is None
+    assert [n.key for n in model_notes(RunConfig(model="test/config-only"))] == ["hub_offline"]
     assert resolve_model(HUB) == HUB                                     # FlagEmbedding gets the id as typed
 
 

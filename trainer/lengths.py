@@ -12,8 +12,7 @@ from .models import model_dir
 
 @lru_cache(maxsize=4)
 def _tokenizer(model: str) -> Tokenizer:
-    folder = model_dir(model)
-    path = folder / "tokenizer.json" if folder else Path(model)
+    path = (model_dir(model) or Path(model)) / "tokenizer.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no fast tokenizer file to count tokens with")
     return Tokenizer.from_file(str(path))

@@ -32,15 +32,20 @@ def is_hub_id(name: str) -> bool:
     return name != DEFAULT_MODEL and not Path(name).expanduser().exists() and name.count("/") == 1
 
 
+WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
 def cached_snapshot(repo_id: str) -> Path | None:
-    """A hub id's folder in the local Hugging Face cache (HF_HUB_CACHE), as a download left it."""
+    """A hub id's folder in the local Hugging Face cache (HF_HUB_CACHE), as a download left it; None
+    if absent, or if only a few files were fetched (a config without weights trains nothing)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=True))
+        folder = Path(snapshot_download(repo_id, local_files_only=True))
     except (LocalEntryNotFoundError, HFValidationError):
         return None
+    return folder if (folder / "config.json").is_file() and any((folder / w).is_file() for w in WEIGHTS) else None
 
 
 def model_dir(name: str) -> Path | None:
