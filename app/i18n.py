@@ -1,4 +1,5 @@
 """Every visible text of the dashboard, one table per language. Pages call app.ui.t(key)."""
+from trainer.models import NOTES
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
@@ -105,8 +106,8 @@ EN = {
     "train.samples_per_s": "Samples/s", "train.peak_gpu": "Peak GPU memory (GiB)",
     "train.peak_rss": "Peak process memory (GiB)", "train.active_tokens": "Sparse active tokens",
     "train.baseline_mrr": "MRR@10 at step 0", "train.last_mrr": "MRR@10 now",
-    "train.baseline_note": "Dotted lines: each head's step-0 (zero-shot) score. Untrained sparse and ColBERT "
-                           "heads start from a random projection.",
+    "train.baseline_note": "Dotted lines: each head's step-0 (zero-shot) score.",
+    "train.random_heads": "This model ships no trained sparse and ColBERT heads: they start from a random projection.",
     "train.log": "Worker log (tail)", "train.log_empty": "(no output yet)",
     "train.finished": "Ended {when}.",
     # charts
@@ -182,6 +183,8 @@ EN = {
     "mine.col.kind": "Kind", "mine.col.score": "Score", "mine.col.text": "Passage",
     "mine.kind.pos": "✓ right", "mine.kind.neg": "✗ negative",
     "mine.use": "To train on these rows, give this file on Configure: {output}",
+    # what a run does where the model leaves a choice open (the worker logs the same English text)
+    **{f"note.{key}": text for key, text in NOTES.items()},
 }
 
 
@@ -282,7 +285,8 @@ ZH = {
     "train.samples_per_s": "样本/秒", "train.peak_gpu": "GPU 显存峰值（GiB）",
     "train.peak_rss": "进程内存峰值（GiB）", "train.active_tokens": "稀疏激活 token 数",
     "train.baseline_mrr": "第 0 步 MRR@10", "train.last_mrr": "当前 MRR@10",
-    "train.baseline_note": "虚线：各个头第 0 步（零样本）的分数。未训练的稀疏头和 ColBERT 头从随机投影开始。",
+    "train.baseline_note": "虚线：各个头第 0 步（零样本）的分数。",
+    "train.random_heads": "该模型没有自带训练好的稀疏头和 ColBERT 头：它们从随机投影开始。",
     "train.log": "训练进程日志（末尾）", "train.log_empty": "（暂无输出）",
     "train.finished": "结束于 {when}。",
     "chart.step": "步", "chart.loss": "损失", "chart.lr": "学习率", "chart.raw": "原始",
@@ -346,6 +350,15 @@ ZH = {
     "mine.col.kind": "类型", "mine.col.score": "得分", "mine.col.text": "段落",
     "mine.kind.pos": "✓ 正确", "mine.kind.neg": "✗ 负例",
     "mine.use": "要用这些行训练，请在“配置”页填写此文件：{output}",
+    "note.hub_cached": "{model} 从 Hugging Face 缓存读取：{folder}",
+    "note.hub_download": "{model} 尚不在 Hugging Face 缓存（{cache}）中：运行会先从 Hub 下载它",
+    "note.hub_offline": "{model} 不在 Hugging Face 缓存（{cache}）中，且设置了 HF_HUB_OFFLINE，因此无法开始运行："
+    "请先联网下载一次（huggingface-cli download {model}）",
+    "note.no_pooling": "{folder} 没有 1_Pooling/config.json：本次运行按 BGE 模型的做法使用 CLS 池化",
+    "note.other_pooling": "{file} 既未指定 CLS 也未指定 mean 池化：本次运行按 BGE 模型的做法使用 CLS 池化",
+    "note.no_eos": "分词器没有 EOS token：由其 SEP token {sep} 代替，因此稀疏头不给 {sep} 任何权重",
+    "note.no_heads": "{folder} 缺少 {missing}：FlagEmbedding 只有在这两个文件都存在时才加载 ColBERT 头和稀疏头，"
+    "因此两者都从随机初始化开始（它们第 0 步的分数是随机基线）",
 }
 
 

@@ -35,7 +35,7 @@ from trainer.checks import max_tokens  # noqa: E402
 from trainer.config import SPLIT, Mode, RunConfig  # noqa: E402
 from trainer.data import validate_train, write_jsonl  # noqa: E402
 from trainer.lengths import suggest_lengths  # noqa: E402
-from trainer.models import resolve_model  # noqa: E402
+from trainer.models import model_dir  # noqa: E402
 from trainer.store import Store  # noqa: E402
 from trainer.suggest import with_suggestions  # noqa: E402
 
@@ -115,7 +115,7 @@ def main() -> None:
                "torch": torch.__version__, "model": ns.model, "epochs": ns.epochs, "batch": ns.batch, "lr": ns.lr, "runs": {}}
     work = Path(tempfile.mkdtemp(prefix="recipe-"))
     store = Store(work / "runs")
-    limit = max_tokens(resolve_model(ns.model))
+    limit = max_tokens(model_dir(ns.model))
     for name in ns.datasets.split(","):
         if name == "demo":
             base = with_suggestions(RunConfig(mode=Mode.ALL, model=ns.model, precision=ns.precision), set())

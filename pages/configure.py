@@ -8,7 +8,7 @@ from app.ui import get_store, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
-from trainer.models import model_shape
+from trainer.models import model_notes, model_shape
 
 store = get_store()
 st.title(t("configure.title"))
@@ -29,6 +29,7 @@ model_choice = left.radio(t("configure.model"), ["default", "custom"], horizonta
 model = DEFAULT_MODEL
 if model_choice == "custom":
     model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model").strip()
+notes_box = left.container()          # filled once the mode is known (heads notes depend on it)
 data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
                           format_func=labels("configure.data.{}"), key="cfg_data_choice")
 train_data, eval_data = DEMO_DATA, DEMO_DATA
@@ -76,9 +77,12 @@ except ValueError as unknown:
     st.caption(str(unknown))
 params = shape.encoder_params if shape else 568e6
 suggestion = advice.suggest_lr(params, rows or 1000)
+if state.get("cfg_lr_followed") != suggestion.learning_rate:
+    # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
+    state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggestion.learning_rate
 c1, c2, c3 = st.columns([1, 1, 2])
-lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, value=suggestion.learning_rate,
-                     format="%.1e", step=1e-6, key="cfg_learning_rate")
+lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%.1e", step=1e-6,
+                     key="cfg_learning_rate")
 c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
              params=f"{params / 1e6:.0f}"))
 found = gpus.detect()
@@ -105,6 +109,8 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
                    precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
                    early_stopping_min_epochs=int(min_epochs))
+for note in model_notes(config):
+    notes_box.info(t(f"note.{note.key}", **note.params))
 
 # 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
 st.subheader(t("configure.memory"))

@@ -10,6 +10,7 @@ from app.heldout import show_test_split
 from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, line_figure, mode_name, run_points, runs_or_stop,
                     status_name, t)
 from trainer import launch
+from trainer.models import model_notes
 from trainer.worker import last_checkpoint
 
 store = get_store()
@@ -26,6 +27,7 @@ run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in
                       format_func=names.get, key="train_pick")
 st.session_state["run_id"] = run_id
 smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, 0.6, 0.01, key="smoothing")
+random_heads = any(n.key == "no_heads" for n in model_notes(store.get_run(run_id).config))
 
 
 @st.fragment(run_every=2)
@@ -98,7 +100,7 @@ def live_view() -> None:
                                    y1=float(mrr[h].iloc[0]), line=dict(dash="dot", color=head_color(h)), opacity=0.4)
                               for h in heads])
     st.plotly_chart(fig, width="stretch", key="mrr_chart")
-    st.caption(t("train.baseline_note"))
+    st.caption(t("train.baseline_note") + (" " + t("train.random_heads") if random_heads else ""))
     show_test_split(df)
 
     with st.expander(t("train.log")):

@@ -8,7 +8,7 @@ from app.search_client import SearchClient
 from app.tryit_view import highlight, rank_change
 from app.ui import get_store, mode_name, t
 from trainer.data import load_eval, resolve_eval
-from trainer.models import resolve_model, run_pooling
+from trainer.models import model_dir, run_pooling
 
 store = get_store()
 st.title(t("tryit.title"))
@@ -43,7 +43,7 @@ else:
 if not query:
     st.stop()
 
-base_dir = resolve_model(cfg.model)
+base_dir = str(model_dir(cfg.model) or cfg.model)   # a hub id: its snapshot in the Hugging Face cache
 common = dict(pooling=run_pooling(cfg), unified=cfg.mode.unified_finetuning, corpus=str(corpus), query=query,
               query_index=query_index, seed=cfg.seed, query_max_len=cfg.query_max_len,
               passage_max_len=cfg.passage_max_len)

@@ -98,3 +98,49 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
         browser.close()
+
+
+def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, small_train, app_url):
+    """`BAAI/bge-m3` typed as most users will, resolved offline from the Hugging Face cache (the
+    look-alike of tests/lookalike.py): Configure with its note and BGE-M3-sized memory bars, then Train."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from trainer.data import DEMO_DIR
+
+    url, runs_dir = app_url
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(url)
+        expect(page.get_by_text("Configure a fine-tuning run")).to_be_visible(timeout=60_000)
+        page.get_by_role("radiogroup", name="Model", exact=True).get_by_text("Local folder or hub id").click()
+        expect(page.get_by_label("Model folder or hub id")).to_have_value("BAAI/bge-m3", timeout=30_000)
+        expect(page.get_by_text("BAAI/bge-m3 is read from the Hugging Face cache")).to_be_visible(timeout=30_000)
+        page.get_by_role("radiogroup", name="Data", exact=True).get_by_text("Files on this machine").click()
+        for label, value in (("Training JSONL", small_train), ("Evaluation folder (BEIR-style, optional)",
+                                                               DEMO_DIR / "eval")):
+            page.get_by_label(label).fill(str(value))
+            page.get_by_label(label).press("Enter")
+            page.wait_for_timeout(800)
+        for label, value in (("Epochs", 1), ("Batch per device", 4), ("Group size", 2)):
+            page.get_by_label(label, exact=True).fill(str(value))
+            page.get_by_label(label, exact=True).press("Enter")
+            page.wait_for_timeout(800)
+        page.get_by_role("radiogroup", name="Module mode").get_by_text("All heads").click()
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "configure_bge_m3.png"), full_page=True)
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
+
+        store = Store(runs_dir)
+        wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
+        run = store.list_runs()[0]
+        assert (run.config.model, run.mode, run.config.epochs) == ("BAAI/bge-m3", "all", 1)
+        wait_for(lambda: not store.get_run(run.id).live, 300, "the bge-m3 run to end")
+        assert store.get_run(run.id).status == "completed", store.get_run(run.id).error
+        page.reload()
+        expect(page.get_by_text("Completed · All heads")).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(2500)
+        page.screenshot(path=str(ARTIFACTS / "train_bge_m3.png"), full_page=True)
+        browser.close()

@@ -14,7 +14,7 @@ DEFAULT_RUNS_DIR = "runs"
 
 
 def _train(ns) -> int:
-    from . import worker
+    from . import checks, worker
 
     cfg = RunConfig(mode=Mode(ns.mode), model=ns.model, train_data=ns.train,
                     eval_data=None if ns.eval == "none" else ns.eval, name=ns.name or "")
@@ -23,6 +23,10 @@ def _train(ns) -> int:
     cfg = cfg.replace(**changes)
     from .suggest import with_suggestions
     cfg = with_suggestions(cfg, {"learning_rate"} if ns.lr is not None else set())
+    problems = checks.preflight(cfg)      # as the dashboard: nothing is stored for a run that cannot train
+    if problems:
+        print("\n".join(str(p) for p in problems), file=sys.stderr)
+        return 2
     store = Store(ns.runs_dir)
     run_id = store.create_run(cfg)
     print(run_id, flush=True)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import DEFAULT_MODEL, RunConfig
+from .config import RunConfig
 from .data import Problem, resolve_eval, resolve_train, validate_eval, validate_train
-from .models import read_config, resolve_model
+from .models import hub_problem, is_hub_id, model_dir, read_config
 
 SETTINGS = "run settings"
 CHOICES = {"precision": ("auto", "fp32", "fp16", "bf16"), "pooling": ("auto", "cls", "mean"),
            "sparse_head": ("lean", "stock")}
 
 
-def max_tokens(model_path: str) -> int | None:
+def max_tokens(folder: Path | None) -> int | None:
     """The longest input the model's position embeddings allow (RoBERTa-style models keep 2 for padding)."""
-    cfg = read_config(model_path)
+    cfg = read_config(folder)
     positions = cfg.get("max_position_embeddings")
     if not isinstance(positions, int):
         return None
@@ -45,13 +45,15 @@ def check_config(cfg: RunConfig) -> list[Problem]:
     for fld, allowed in CHOICES.items():
         if getattr(cfg, fld) not in allowed:
             bad(fld, f"must be one of {', '.join(allowed)}, got {getattr(cfg, fld)!r}")
-    model_path = resolve_model(cfg.model)
-    limit = max_tokens(model_path)
+    folder = model_dir(cfg.model)
+    limit = max_tokens(folder)
     for fld in ("query_max_len", "passage_max_len"):
         if limit and isinstance(getattr(cfg, fld), int) and getattr(cfg, fld) > limit:
             bad(fld, f"{getattr(cfg, fld)} tokens is above the model's maximum of {limit}")
-    if cfg.model != DEFAULT_MODEL and not Path(model_path).exists() and cfg.model.count("/") != 1:
+    if folder is None and not is_hub_id(cfg.model):
         bad("model", f"{cfg.model!r} is neither a folder on this machine nor a hub id like 'BAAI/bge-m3'")
+    elif folder is None and (unreachable := hub_problem(cfg.model)):
+        bad("model", unreachable)     # refused before a run is stored, not minutes later in the worker
     return out
 
 

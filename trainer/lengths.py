@@ -10,7 +10,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from .config import DEFAULT_MODEL
-from .models import resolve_model
+from .models import model_dir
 
 COVER = 0.95                  # cover this share of the texts without truncation
 SAMPLE_ROWS = 2000            # rows whose texts are counted (the first ones: the file is not shuffled)
@@ -20,7 +20,7 @@ MIN_QUERY, MIN_PASSAGE = 32, 64
 
 @lru_cache(maxsize=4)
 def _tokenizer(model: str) -> Tokenizer:
-    path = Path(resolve_model(model)) / "tokenizer.json"
+    path = (model_dir(model) or Path(model)) / "tokenizer.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no fast tokenizer file to count tokens with")
     tok = Tokenizer.from_file(str(path))

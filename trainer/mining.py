@@ -196,7 +196,7 @@ def mine_file(input_path: str, output_path: str, model: str, settings: MineSetti
     from pathlib import Path
 
     from .data import DataError, read_corpus, validate_train, write_jsonl_atomic
-    from .models import detect_pooling, resolve_model
+    from .models import detect_pooling, model_dir
 
     report = validate_train(input_path, 1)
     problems = report.errors
@@ -206,10 +206,12 @@ def mine_file(input_path: str, output_path: str, model: str, settings: MineSetti
         problems += corpus_report.errors
     if problems:
         raise DataError(problems)
-    path = resolve_model(model)
-    pooling = detect_pooling(path) if pooling == "auto" else pooling
+    folder = model_dir(model)
+    if folder is None:
+        raise ValueError(f"{model!r} is neither a folder on this machine nor a model in the Hugging Face cache")
+    pooling = detect_pooling(folder)[0] if pooling == "auto" else pooling
     progress = write_progress(progress_path)
-    mined = mine(report.rows, st_encoder(path, pooling, device), settings, corpus=corpus,
+    mined = mine(report.rows, st_encoder(str(folder), pooling, device), settings, corpus=corpus,
                  only_missing=only_missing, progress=progress)
     write_jsonl_atomic(Path(output_path), mined.rows)
     summary = {**mined.stats, "output": str(output_path), "model": model, "pooling": pooling,

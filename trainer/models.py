@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import DEFAULT_MODEL
@@ -20,42 +21,163 @@ def embedded_model_dir() -> Path:
 
 
 def resolve_model(name: str) -> str:
-    """A local folder for the embedded default or a local path; a hub id is passed through."""
+    """What FlagEmbedding is given: a local folder for the embedded default or a local path; a hub
+    id as typed (FlagEmbedding finds it in the Hugging Face cache, and the command names it)."""
     if name == DEFAULT_MODEL:
         return str(embedded_model_dir())
     return str(Path(name).expanduser().resolve()) if Path(name).expanduser().exists() else name
 
 
-def detect_pooling(model_path: str) -> str:
-    """Follow the model: sentence-transformers records its pooling; BGE models use CLS."""
-    pooling_cfg = Path(model_path) / "1_Pooling" / "config.json"
-    if pooling_cfg.is_file():
-        cfg = json.loads(pooling_cfg.read_text())
-        if cfg.get("pooling_mode_mean_tokens"):
-            return "mean"
-        if cfg.get("pooling_mode_cls_token"):
-            return "cls"
-    return "cls"
+def is_hub_id(name: str) -> bool:
+    return name != DEFAULT_MODEL and not Path(name).expanduser().exists() and name.count("/") == 1
+
+
+WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
+def cached_snapshot(repo_id: str) -> Path | None:
+    """A hub id's folder in the local Hugging Face cache (HF_HUB_CACHE), as a download left it; None
+    if absent, or if only a few files were fetched (a config without weights trains nothing)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    try:
+        folder = Path(snapshot_download(repo_id, local_files_only=True))
+    except (LocalEntryNotFoundError, HFValidationError):
+        return None
+    return folder if (folder / "config.json").is_file() and any((folder / w).is_file() for w in WEIGHTS) else None
+
+
+def model_dir(name: str) -> Path | None:
+    """Where a model's files are on this machine: the embedded default, a local folder, or a hub
+    id's snapshot in the Hugging Face cache. None: not here (a hub id not downloaded yet)."""
+    if name == DEFAULT_MODEL:
+        return embedded_model_dir()
+    if Path(name).expanduser().exists():
+        return Path(name).expanduser().resolve()
+    return cached_snapshot(name) if is_hub_id(name) else None
+
+
+def hub_problem(repo_id: str) -> str | None:
+    """Why a hub id that is not in the cache cannot be fetched now, or None when the hub answers."""
+    from huggingface_hub import HfApi, constants
+
+    if constants.HF_HUB_OFFLINE:
+        return (f"{repo_id!r} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE is set: "
+                f"download it once with internet (huggingface-cli download {repo_id}) or give a local folder")
+    try:
+        HfApi().model_info(repo_id, timeout=10)
+    except Exception as exc:  # no network, no such repo, no access: all refuse the run, in the hub's words
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (f"{repo_id!r} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the hub cannot "
+                f"provide it: {reason}")
+    return None
+
+
+def fetch(repo_id: str) -> Path:
+    """Download a hub model into the Hugging Face cache (the worker does this before reading its files)."""
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(repo_id))
+
+
+# What a run does where the model leaves a choice open: shown on the Configure page (app.i18n
+# translates the keys) and written to the worker log in English.
+NOTES = {
+    "hub_cached": "{model} is read from the Hugging Face cache: {folder}",
+    "hub_download": "{model} is not in the Hugging Face cache ({cache}) yet: the run downloads it from the hub first",
+    "hub_offline": "{model} is not in the Hugging Face cache ({cache}) and HF_HUB_OFFLINE is set, so a run cannot "
+                   "start: download it once with internet (huggingface-cli download {model})",
+    "no_pooling": "{folder} has no 1_Pooling/config.json: the run pools with CLS, as BGE models do",
+    "other_pooling": "{file} names neither CLS nor mean pooling: the run pools with CLS, as BGE models do",
+    "no_eos": "The tokenizer has no EOS token: its SEP token {sep} stands in for it, so the sparse head gives "
+              "{sep} no weight",
+    "no_heads": "{folder} lacks {missing}: FlagEmbedding loads the ColBERT and sparse heads only when both files "
+                "are there, so both start at random (their step-0 scores are a random baseline)",
+}
+HEAD_FILES = ("colbert_linear.pt", "sparse_linear.pt")
+
+
+@dataclass(frozen=True)
+class Note:
+    key: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return NOTES[self.key].format(**self.params)
+
+
+def detect_pooling(folder: Path | None) -> tuple[str, Note | None]:
+    """Follow the model: sentence-transformers records its pooling in 1_Pooling; without it (or
+    with neither CLS nor mean there) CLS, as BGE models use, and a note that says so."""
+    cfg_path = folder / "1_Pooling" / "config.json" if folder else None
+    if cfg_path is None or not cfg_path.is_file():
+        return "cls", Note("no_pooling", {"folder": str(folder)})
+    cfg = json.loads(cfg_path.read_text())
+    if cfg.get("pooling_mode_mean_tokens"):
+        return "mean", None
+    if cfg.get("pooling_mode_cls_token"):
+        return "cls", None
+    return "cls", Note("other_pooling", {"file": str(cfg_path)})
 
 
 def run_pooling(cfg) -> str:
     """A run's pooling: as configured, or (auto) what its model uses."""
-    return detect_pooling(resolve_model(cfg.model)) if cfg.pooling == "auto" else cfg.pooling
+    return detect_pooling(model_dir(cfg.model))[0] if cfg.pooling == "auto" else cfg.pooling
 
 
-def read_config(model_path: str) -> dict:
-    path = Path(model_path) / "config.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+def read_config(folder: Path | None) -> dict:
+    path = Path(folder) / "config.json" if folder else None
+    return json.loads(path.read_text()) if path and path.is_file() else {}
 
 
 def model_shape(name: str):
-    """The encoder's shape for the memory estimate: built in for BGE-M3, else from config.json."""
+    """The encoder's shape for the memory estimate: built in for BGE-M3 (whatever the cache holds
+    under its id, so the estimate is the real model's), else from the model's config.json."""
     from .memory import BUILT_IN, Shape
 
-    path = resolve_model(name)
-    cfg = read_config(path)
-    if cfg:
-        return Shape.from_config(cfg)
     if name in BUILT_IN:
         return BUILT_IN[name]
+    cfg = read_config(model_dir(name))
+    if cfg:
+        return Shape.from_config(cfg)
     raise ValueError(f"{name}: no config.json found; give a local model folder or one of {', '.join(BUILT_IN)}")
+
+
+def special_tokens(folder: Path) -> dict:
+    """The tokenizer's named special tokens, from its saved files (no tokenizer is loaded)."""
+    found: dict = {}
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        path = folder / name
+        if path.is_file():
+            for key, value in json.loads(path.read_text()).items():
+                if key.endswith("_token") and value is not None:
+                    found.setdefault(key, value["content"] if isinstance(value, dict) else value)
+    return found
+
+
+def model_notes(cfg) -> list[Note]:
+    """Each place where the run falls back, in words: where the model comes from, pooling, the EOS
+    token the sparse head masks, heads that start at random."""
+    folder = model_dir(cfg.model)
+    if folder is None and not is_hub_id(cfg.model):
+        return []                 # neither a folder nor a hub id: trainer.checks refuses it
+    if folder is None:
+        from huggingface_hub import constants
+
+        where = {"model": cfg.model, "cache": constants.HF_HUB_CACHE}
+        return [Note("hub_offline" if constants.HF_HUB_OFFLINE else "hub_download", where)]
+    notes = [Note("hub_cached", {"model": cfg.model, "folder": str(folder)})] if is_hub_id(cfg.model) else []
+    pooling_note = detect_pooling(folder)[1]
+    if cfg.pooling == "auto" and pooling_note:
+        notes.append(pooling_note)
+    if not cfg.mode.unified_finetuning:
+        return notes              # dense only: no sparse head, no ColBERT head
+    tokens = special_tokens(folder)
+    if "eos_token" not in tokens:
+        notes.append(Note("no_eos", {"sep": tokens.get("sep_token", "?")}))
+    missing = [f for f in HEAD_FILES if not (folder / f).is_file()]
+    if missing:
+        notes.append(Note("no_heads", {"folder": str(folder), "missing": ", ".join(missing)}))
+    return notes

@@ -8,7 +8,7 @@ from .checks import max_tokens
 from .config import RunConfig
 from .data import resolve_train, validate_train
 from .lengths import suggest_lengths
-from .models import model_shape, resolve_model
+from .models import model_dir, model_shape
 
 SUGGESTED = ("learning_rate", "query_max_len", "passage_max_len")
 
@@ -26,7 +26,7 @@ def suggestions(cfg: RunConfig, rows: list[dict] | None = None) -> dict:
     except ValueError:
         pass
     try:
-        lengths = suggest_lengths(rows, cfg.model, max_tokens(resolve_model(cfg.model)))
+        lengths = suggest_lengths(rows, cfg.model, max_tokens(model_dir(cfg.model)))
         out.update(query_max_len=lengths.query_max_len, passage_max_len=lengths.passage_max_len)
     except (FileNotFoundError, OSError):
         pass

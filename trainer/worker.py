@@ -21,7 +21,7 @@ from .data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval
                    write_jsonl)
 from .early_stop import EarlyStopper
 from .flag_args import flag_arguments, schedule
-from .models import resolve_model, run_pooling
+from .models import fetch, is_hub_id, model_dir, model_notes, run_pooling
 from .split import passages, problems as split_problems, split_rows, write_beir
 from .store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
@@ -75,7 +75,7 @@ class Prepared:
     facts: dict               # what preparing did, stored as step-0 metric points
 
 
-def _mine(cfg: RunConfig, rows: list[dict]) -> tuple[list[dict], dict]:
+def _mine(cfg: RunConfig, rows: list[dict], folder: Path) -> tuple[list[dict], dict]:
     """Negatives for the rows that need them, mined with the run's base model (see trainer.mining)."""
     from .mining import MineSettings, mine, parse_range, st_encoder
 
@@ -83,7 +83,7 @@ def _mine(cfg: RunConfig, rows: list[dict]) -> tuple[list[dict], dict]:
     settings = MineSettings(negatives=cfg.mine_negatives, range_min=low, range_max=high, margin=cfg.mine_margin,
                             seed=cfg.seed, query_max_len=cfg.query_max_len, passage_max_len=cfg.passage_max_len)
     print(f"mining hard negatives ({cfg.mine}) with {cfg.model}: {settings}", flush=True)
-    mined = mine(rows, st_encoder(resolve_model(cfg.model), run_pooling(cfg)), settings,
+    mined = mine(rows, st_encoder(str(folder), run_pooling(cfg)), settings,
                  only_missing=cfg.mine == "missing")
     kept = [r for r in mined.rows if r.get("neg")]
     print(f"mined: {mined.stats}; {len(rows) - len(kept)} rows left without a negative are not trained on",
@@ -93,7 +93,7 @@ def _mine(cfg: RunConfig, rows: list[dict]) -> tuple[list[dict], dict]:
 
 
 def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main: bool = True,
-                 resume: bool = False) -> Prepared:
+                 resume: bool = False, model_folder: Optional[Path] = None) -> Prepared:
     """Validate the training file; hold out validation/test queries (eval_data == SPLIT); mine the
     negatives rows lack; write the rows the run trains on into the run folder (every rank writes the
     same rows and swaps them in atomically, so none reads a half-written file). A resumed run
@@ -126,7 +126,7 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main:
     needs_mining = cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1
                                          and any(not r.get("neg") for r in rows))
     if needs_mining:
-        rows, mined = _mine(cfg, rows)
+        rows, mined = _mine(cfg, rows, model_folder or model_dir(cfg.model))
         facts.update(mined)
     elif cfg.group_size > 1 and any(not r.get("neg") for r in rows):
         raise DataError([Problem(str(source), 0, "neg", "rows without negatives and mining is off: turn mining "
@@ -145,8 +145,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
     # Under torchrun every rank runs this; rank 0 alone writes status and metrics.
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     main = rank == 0
-    model_path = resolve_model(cfg.model)
-    if Path(model_path).exists():
+    if not is_hub_id(cfg.model):
         # A local model needs no hub; never let a library reach for one.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -157,7 +156,14 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
     try:
         run_dir = Path(record.output_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        data = prepare_data(store, run_id, cfg, run_dir, main, resume)
+        folder = model_dir(cfg.model)
+        if folder is None:          # a hub id not in the cache (preflight saw the hub answer)
+            print(f"note: {model_notes(cfg)[0].text}", flush=True)
+            folder = fetch(cfg.model)
+        if main:
+            for note in model_notes(cfg):
+                print(f"note: {note.text}", flush=True)
+        data = prepare_data(store, run_id, cfg, run_dir, main, resume, folder)
         train_file, rows = data.train_file, data.rows
         # Rank 0 alone evaluates (the split's folders are written by it); its stop decision is broadcast.
         evalset = load_eval(data.val) if data.val and main else None
@@ -172,6 +178,9 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
         # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
         args["ddp_find_unused_parameters"] = False
+        # The files on this machine (a hub id's cache snapshot): no library asks the hub for updates.
+        # The equivalent command keeps the name the user typed.
+        args["model_name_or_path"] = str(folder)
         checkpoint = last_checkpoint(run_dir / "model") if resume else None
         if resume and checkpoint is None:
             raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
