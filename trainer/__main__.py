@@ -62,6 +62,20 @@ def _mine(ns) -> int:
     return 0
 
 
+def _score(ns) -> int:
+    from .data import DataError
+    from .teacher import score_file
+
+    try:
+        summary = score_file(ns.input, ns.output, ns.reranker, ns.batch_size, ns.max_len)
+    except (DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary) if ns.json else f"scored {summary['pairs']} pairs of {summary['rows']} rows with "
+          f"{ns.reranker} -> {summary['output']} (train with teacher scores: --teacher-scores)")
+    return 0
+
+
 def _runs(ns) -> int:
     runs = Store(ns.runs_dir).list_runs()
     if ns.json:
@@ -154,6 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     mine.add_argument("--json", action="store_true", help="print the summary (with a preview) as JSON")
     mine.add_argument("--summary", help="also write the summary JSON to this file")
     mine.set_defaults(func=_mine)
+
+    score = sub.add_parser("score", help="teacher scores: a cross-encoder reranker scores each row's passages "
+                                         "(pos_scores / neg_scores, for knowledge distillation)")
+    score.add_argument("--input", required=True, help="training JSONL with negatives")
+    score.add_argument("--output", required=True, help="JSONL to write, with pos_scores and neg_scores")
+    score.add_argument("--reranker", required=True, help="local folder or cached hub id, e.g. BAAI/bge-reranker-v2-m3")
+    score.add_argument("--batch-size", type=int, default=32)
+    score.add_argument("--max-len", type=int, default=512)
+    score.add_argument("--json", action="store_true")
+    score.set_defaults(func=_score)
 
     runs = sub.add_parser("runs", help="list runs")
     runs.add_argument("--json", action="store_true")

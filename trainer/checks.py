@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import RunConfig
+from .config import SPLIT, RunConfig
 from .data import Problem, resolve_eval, resolve_train, validate_eval, validate_train
+from .mining import parse_range
+from .split import problems as split_problems, split_rows
 from .models import hub_problem, is_hub_id, model_dir, read_config
 
 SETTINGS = "run settings"
 CHOICES = {"precision": ("auto", "fp32", "fp16", "bf16"), "pooling": ("auto", "cls", "mean"),
-           "sparse_head": ("lean", "stock")}
+           "sparse_head": ("lean", "stock"), "mine": ("missing", "all", "off"), "sparse_init": ("random", "uniform")}
 
 
 def max_tokens(folder: Path | None) -> int | None:
@@ -40,6 +42,19 @@ def check_config(cfg: RunConfig) -> list[Problem]:
         value = getattr(cfg, fld)
         if not isinstance(value, (int, float)) or not 0 < value <= high:
             bad(fld, f"must be above 0 and at most {high:g}, got {value!r}")
+    for fld in ("val_fraction", "test_fraction"):
+        if not 0 < getattr(cfg, fld) < 0.5:
+            bad(fld, f"must be above 0 and below 0.5, got {getattr(cfg, fld)!r}")
+    if not isinstance(cfg.mine_negatives, int) or cfg.mine_negatives < 1:
+        bad("mine_negatives", f"must be a whole number ≥ 1, got {cfg.mine_negatives!r}")
+    if not 0 <= cfg.mine_margin < 1:
+        bad("mine_margin", f"must be at least 0 and below 1, got {cfg.mine_margin!r}")
+    try:
+        parse_range(cfg.mine_range)
+    except ValueError as e:
+        bad("mine_range", str(e))
+    if not 0 < cfg.heads_lr_scale <= 1e4:
+        bad("heads_lr_scale", f"must be above 0 and at most 10000, got {cfg.heads_lr_scale!r}")
     if not 0 <= cfg.weight_decay <= 1:
         bad("weight_decay", f"must be between 0 and 1, got {cfg.weight_decay!r}")
     for fld, allowed in CHOICES.items():
@@ -64,7 +79,22 @@ def preflight(cfg: RunConfig) -> list[Problem]:
     report = validate_train(resolve_train(cfg.train_data), max(cfg.group_size, 1))
     if report.errors and not (cfg.skip_bad_rows and report.rows):
         problems += report.errors
-    if cfg.eval_data:
+    name = str(resolve_train(cfg.train_data))
+    if cfg.eval_data == SPLIT and report.rows:
+        problems += [Problem(name, 0, "eval_data", why) for why in
+                     split_problems(split_rows(report.rows, cfg.val_fraction, cfg.test_fraction, cfg.seed), len(report.rows))]
+    elif cfg.eval_data:
         _, eval_report = validate_eval(resolve_eval(cfg.eval_data))
         problems += eval_report.errors
+    if cfg.mine == "off" and cfg.group_size > 1 and report.without_negatives:
+        problems.append(Problem(name, 0, "neg", f"{report.without_negatives} rows have no negatives and mining is off: "
+                                "turn mining on, or use group size 1 (in-batch negatives only)"))
+    if cfg.teacher_scores:
+        unscored = sum(1 for r in report.rows if "pos_scores" not in r or "neg_scores" not in r)
+        if unscored:
+            problems.append(Problem(name, 0, "pos_scores", f"{unscored} rows have no teacher scores (pos_scores and "
+                                    "neg_scores): score them first (python -m trainer score) or turn teacher scores off"))
+        if cfg.mine == "all":
+            problems.append(Problem(SETTINGS, 0, "mine", "re-mining every row would drop the teacher's scores: "
+                                    "use mine=missing or off with teacher scores"))
     return problems

@@ -1,0 +1,43 @@
+"""A file of (query, positive) pairs trains end to end from the command line: the product holds
+validation and test questions out, mines the negatives, and reports the test split before/after."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import write_jsonl
+
+from trainer.data import DEMO_DIR
+from trainer.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def test_pairs_only_file_trains_with_a_held_out_test_split(tmp_path):
+    rows = [json.loads(x) for x in (DEMO_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"query": r["query"], "pos": r["pos"]} for r in rows])
+    runs = tmp_path / "runs"
+    done = subprocess.run([sys.executable, "-m", "trainer", "train", "--mode", "all", "--train", str(pairs),
+                           "--eval", "split", "--max-steps", "2", "--batch-size", "4", "--group-size", "2",
+                           "--runs-dir", str(runs)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    store = Store(runs)
+    (run,) = store.list_runs()
+    assert run.status == "completed"
+    points = store.metrics(run.id)
+    facts = {p.name: p.value for p in points if p.step == 0}
+    assert facts["mined_rows"] == facts["train_rows"] + facts["mined_dropped_rows"]
+    assert facts["heldout_test_queries"] >= 5 and facts["heldout_val_queries"] >= 5
+    test_steps = sorted({p.step for p in points if p.name == "test.dense.mrr@10"})
+    assert test_steps == [0, 2]                                     # before and after, nothing in between
+    assert {p.name for p in points if p.name.startswith("test.")} >= {
+        f"test.{h}.{m}" for h in ("dense", "sparse", "colbert", "hybrid") for m in ("mrr@10", "recall@10", "ndcg@10")}
+    trained = [json.loads(x) for x in (Path(run.output_dir) / "train.jsonl").read_text().splitlines()]
+    assert all(r["neg"] and not set(r["neg"]) & set(r["pos"]) for r in trained)
+    test_queries = [json.loads(x)["text"] for x in (Path(run.output_dir) / "eval_test" / "queries.jsonl").open()]
+    assert not set(test_queries) & {r["query"] for r in trained}
+    test_answers = {r["pos"][0] for r in rows if r["query"] in test_queries}
+    assert not test_answers & {p for r in trained for p in r["pos"]}
