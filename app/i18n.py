@@ -67,9 +67,6 @@ EN = {
     "configure.memory": "GPU memory",
     "configure.gpus": "GPUs (torchrun processes)",
     "configure.cross_device": "Share negatives across GPUs (negatives_cross_device)",
-    "configure.cross_device.help": "Each query is also scored against the passages of the other GPUs' batches: "
-    "more negatives per step at almost no memory cost, usually a better contrastive signal. Off: each GPU "
-    "only sees its own in-batch negatives.",
     "configure.card": "GPU", "configure.card.detected": "This machine: {name} ({gib} GiB)",
     "configure.card_line": "usable on this card",
     "configure.memory_chart": "Estimated peak per training step and mode ({precision}, batch {batch}, {sparse} sparse head)",
@@ -147,6 +144,40 @@ EN = {
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
     "configure.command": "Equivalent FlagEmbedding command",
+    # one description per RunConfig field: the Configure page's help and `python -m trainer train --help`
+    "field.mode": "Which modules train: all (encoder + dense, sparse, ColBERT heads), heads (sparse + ColBERT "
+    "heads, encoder frozen) or dense (encoder, dense only).",
+    "field.model": "A local model folder or a hub id; 'default' is the embedded all-MiniLM-L6-v2.",
+    "field.train_data": "Training JSONL, one object a line: query, pos, neg; 'demo' is the built-in demo data.",
+    "field.eval_data": "BEIR-style validation folder (queries.jsonl, corpus.jsonl, qrels.tsv); 'demo' is the "
+    "demo's; none: no validation.",
+    "field.name": "A name for the run, shown in the run lists.",
+    "field.epochs": "Passes over the training rows.",
+    "field.max_steps": "Optimizer steps to train; above 0 it replaces the epochs.",
+    "field.batch_size": "Queries per device in one step.",
+    "field.group_size": "Passages per query: 1 positive and (group size - 1) negatives.",
+    "field.query_max_len": "Longest query in tokens; longer ones are cut.",
+    "field.passage_max_len": "Longest passage in tokens; longer ones are cut.",
+    "field.learning_rate": "Peak learning rate, reached after the warmup.",
+    "field.warmup_steps": "Steps from 1/10 of the learning rate up to it; -1: derived from the run's length.",
+    "field.weight_decay": "AdamW weight decay.",
+    "field.max_grad_norm": "Gradients are clipped to this norm.",
+    "field.temperature": "Temperature of the contrastive loss.",
+    "field.precision": "auto: bf16/fp16 AMP on a GPU, fp32 on a CPU; or fp32, fp16, bf16.",
+    "field.pooling": "Sentence pooling of the dense head: auto follows the model (CLS for BGE-M3); or cls, mean.",
+    "field.sparse_head": "lean: the sparse head's memory grows with batch × vocabulary; stock: FlagEmbedding's "
+    "own, batch × length × vocabulary. Same vectors, loss and gradients.",
+    "field.seed": "Random seed: data order and head initialisation.",
+    "field.eval_every_steps": "Also validate every N steps; 0: at step 0 and after each epoch only.",
+    "field.early_stopping_patience": "Stop after this many validations without improvement; 0: never stop early.",
+    "field.early_stopping_min_epochs": "Never stop early before this many epochs.",
+    "field.skip_bad_rows": "Train on the valid rows of a training file that also has invalid ones (their count is "
+    "kept with the run); without it such a file is refused.",
+    "field.num_gpus": "GPUs to train on, one torchrun process each.",
+    "field.negatives_cross_device": "Each query is also scored against the passages of the other GPUs' batches: "
+    "more negatives per step at almost no memory cost, usually a better contrastive signal. Off: each GPU "
+    "only sees its own in-batch negatives.",
+    "field.extra": "Further settings kept with the run, as a JSON object.",
 }
 
 ZH = {
@@ -211,8 +242,6 @@ ZH = {
     "configure.memory": "显存",
     "configure.gpus": "GPU 数量（torchrun 进程数）",
     "configure.cross_device": "跨 GPU 共享负例（negatives_cross_device）",
-    "configure.cross_device.help": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
-    "通常对比学习信号更好。关闭时每张 GPU 只用本批次内的负例。",
     "configure.card": "GPU", "configure.card.detected": "本机：{name}（{gib} GiB）",
     "configure.card_line": "此卡可用显存",
     "configure.memory_chart": "各模式每个训练步的显存峰值估计（{precision}，批次 {batch}，{sparse} 稀疏头）",
@@ -281,6 +310,38 @@ ZH = {
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
     "configure.command": "等价的 FlagEmbedding 命令",
+    # 每个 RunConfig 字段一条说明：配置页的提示与 `python -m trainer train --help` 共用
+    "field.mode": "训练哪些模块：all（编码器 + 稠密、稀疏、ColBERT 头）、heads（稀疏 + ColBERT 头，冻结编码器）"
+    "或 dense（编码器，仅稠密）。",
+    "field.model": "本地模型文件夹或 hub id；'default' 为内置的 all-MiniLM-L6-v2。",
+    "field.train_data": "训练 JSONL，每行一个对象：query、pos、neg；'demo' 为内置演示数据。",
+    "field.eval_data": "BEIR 格式的验证文件夹（queries.jsonl、corpus.jsonl、qrels.tsv）；'demo' 为演示数据的；"
+    "none：不验证。",
+    "field.name": "运行名称，显示在运行列表中。",
+    "field.epochs": "遍历训练数据的轮数。",
+    "field.max_steps": "训练的优化步数；大于 0 时取代轮数。",
+    "field.batch_size": "每张卡每步的查询数。",
+    "field.group_size": "每个查询的段落数：1 个正例和（组大小 - 1）个负例。",
+    "field.query_max_len": "查询的最大 token 数；更长的会被截断。",
+    "field.passage_max_len": "段落的最大 token 数；更长的会被截断。",
+    "field.learning_rate": "峰值学习率，预热结束时达到。",
+    "field.warmup_steps": "学习率从其 1/10 升到峰值的步数；-1：按运行长度推算。",
+    "field.weight_decay": "AdamW 权重衰减。",
+    "field.max_grad_norm": "梯度裁剪到此范数。",
+    "field.temperature": "对比损失的温度。",
+    "field.precision": "auto：GPU 上 bf16/fp16 混合精度，CPU 上 fp32；或 fp32、fp16、bf16。",
+    "field.pooling": "稠密头的句向量池化：auto 跟随模型（BGE-M3 为 CLS）；或 cls、mean。",
+    "field.sparse_head": "lean：稀疏头显存随 批次 × 词表 增长；stock：FlagEmbedding 原版，批次 × 长度 × 词表。"
+    "向量、损失与梯度相同。",
+    "field.seed": "随机种子：数据顺序与头的初始化。",
+    "field.eval_every_steps": "另外每 N 步验证一次；0：仅在第 0 步和每轮结束时。",
+    "field.early_stopping_patience": "连续这么多次验证没有提升就停止；0：从不提前停止。",
+    "field.early_stopping_min_epochs": "在这么多轮之前从不提前停止。",
+    "field.skip_bad_rows": "训练文件含无效行时，仅用有效行训练（跳过数随运行记录）；不选则拒绝该文件。",
+    "field.num_gpus": "训练用的 GPU 数量，每张一个 torchrun 进程。",
+    "field.negatives_cross_device": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
+    "通常对比学习信号更好。关闭时每张 GPU 只用本批次内的负例。",
+    "field.extra": "随运行保存的其他设置，JSON 对象。",
 }
 
 TEXTS = {"en": EN, "zh": ZH}

@@ -1,4 +1,7 @@
+import itertools
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -7,7 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 from trainer.config import RunConfig  # noqa: E402
 from trainer.data import DEMO_DIR  # noqa: E402
@@ -43,3 +45,64 @@ def write_jsonl(path: Path, rows) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n"
                             for r in rows), encoding="utf-8")
     return path
+
+
+# Every process a test starts (workers, torchrun and its ranks, the Streamlit app, search servers) inherits
+# this variable, also through a child that starts its own session; a test's teardown ends those carrying
+# its value, pass or fail. A pytest run inside a test nests its values under the outer test's.
+OWNER = "M3_TEST_OWNER"
+SESSION_OWNER = f"{os.environ[OWNER]}/{os.getpid()}" if OWNER in os.environ else str(os.getpid())
+_test_numbers = itertools.count(1)
+
+
+def owned_processes(owner: str) -> list[int]:
+    """Live processes (not zombies) whose environment at start carried `owner` or a value nested in it."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            zombie = ") Z " in (entry / "stat").read_text()
+        except OSError:             # gone already, or not ours to read
+            continue
+        values = [item.split(b"=", 1)[1].decode() for item in environ if item.startswith(OWNER.encode() + b"=")]
+        if not zombie and values and (values[0] == owner or values[0].startswith((owner + "/", owner + "."))):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_processes(owner: str) -> list[int]:
+    """SIGTERM, then SIGKILL after 15 s, to every process `owner` started and to its process group when it
+    has its own (workers start their own session); returns the pids that were found."""
+    found = owned_processes(owner)
+    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        for pid in owned_processes(owner):
+            try:
+                group = os.getpgid(pid)
+                if group == os.getpgrp():     # started without a session of its own: never signal ours
+                    os.kill(pid, sig)
+                else:
+                    os.killpg(group, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + grace
+        while owned_processes(owner) and time.time() < deadline:
+            time.sleep(0.2)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_session_processes():
+    os.environ[OWNER] = SESSION_OWNER
+    yield
+    stop_processes(SESSION_OWNER)
+
+
+@pytest.fixture(autouse=True)
+def _stop_test_processes():
+    owner = f"{SESSION_OWNER}.{next(_test_numbers)}"
+    os.environ[OWNER] = owner
+    yield
+    os.environ[OWNER] = SESSION_OWNER
+    stop_processes(owner)
