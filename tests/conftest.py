@@ -11,8 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.config import RunConfig  # noqa: E402
+from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.data import DEMO_DIR  # noqa: E402
+from trainer.store import Store  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,44 @@ def tiny_config(small_train):
                          query_max_len=32, passage_max_len=64, learning_rate=5e-5)
         return base.replace(**changes)
     return make
+
+
+def parameter_recorder():
+    """A callback that snapshots every parameter at the start and end of training (transformers loads here,
+    not when the conftest does)."""
+    from transformers import TrainerCallback
+
+    class Recorder(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            self.before = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+        def on_train_end(self, args, state, control, model=None, **kwargs):
+            self.after = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+        def changed(self):
+            return {k for k in self.before if not bool((self.before[k] == self.after[k]).all())}
+    return Recorder()
+
+
+def train(runs_dir: Path, config: RunConfig):
+    """A real run in this process, to its end: (store, run record, final status, parameter recorder)."""
+    from trainer import worker
+
+    store = Store(runs_dir)
+    run_id = store.create_run(config)
+    recorder = parameter_recorder()
+    status = worker.run(store, run_id, extra_callbacks=[recorder])
+    return store, store.get_run(run_id), status, recorder
+
+
+@pytest.fixture(scope="session")
+def all_heads_run(tmp_path_factory, tiny_config):
+    """The suite's one all-heads training, shared by the training, Try it and export tests: 2 epochs of 2
+    steps, warmup 3. Two GPUs with cross-device negatives only shape its equivalent command: the worker
+    runs here as one process."""
+    return train(tmp_path_factory.mktemp("all") / "runs",
+                 tiny_config(mode=Mode.ALL, epochs=2, warmup_steps=3, learning_rate=3e-5, num_gpus=2,
+                             negatives_cross_device=True, name="demo"))
 
 
 def wait_for(predicate, timeout: float, what: str, poll: float = 0.2) -> None:
