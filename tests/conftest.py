@@ -105,16 +105,15 @@ def owned_processes(owner: str) -> list[int]:
             zombie = ") Z " in (entry / "stat").read_text()
         except OSError:             # gone already, or not ours to read
             continue
-        values = [item.split(b"=", 1)[1].decode() for item in environ if item.startswith(OWNER.encode() + b"=")]
+        values = [item.split(b"=", 1)[1].decode(errors="replace") for item in environ if item.startswith(OWNER.encode() + b"=")]
         if not zombie and values and (values[0] == owner or values[0].startswith((owner + "/", owner + "."))):
             found.append(int(entry.name))
     return found
 
 
-def stop_processes(owner: str) -> list[int]:
-    """SIGTERM, then SIGKILL after 15 s, to every process `owner` started and to its process group when it
-    has its own (workers start their own session); returns the pids that were found."""
-    found = owned_processes(owner)
+def stop_processes(owner: str) -> None:
+    """SIGTERM, then SIGKILL after 15 s, to every process `owner` started, and to its process group when it
+    has one of its own (workers start their own session: torchrun's ranks go with it)."""
     for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
         for pid in owned_processes(owner):
             try:
@@ -128,7 +127,6 @@ def stop_processes(owner: str) -> list[int]:
         deadline = time.time() + grace
         while owned_processes(owner) and time.time() < deadline:
             time.sleep(0.2)
-    return found
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -77,9 +77,9 @@ def test_demo_run_live_reload_and_stop(app_url):
         expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible(
             timeout=60_000)
         idle()
-        mode = page.locator(".st-key-cfg_mode").get_by_role("radio", name="All heads", exact=True)
-        mode.check(force=True)            # Streamlit draws its own dot over the hidden input
-        expect(mode).to_be_checked()
+        modes = page.locator(".st-key-cfg_mode")
+        modes.get_by_text("All heads", exact=True).click()      # the label: Streamlit hides the input itself
+        expect(modes.get_by_role("radio", name="All heads", exact=True)).to_be_checked()
         idle()
         # A run that only Stop ends: as many epochs as the form allows, no early stopping.
         for key, value in (("cfg_epochs", "1000"), ("cfg_early_stopping_patience", "0")):
