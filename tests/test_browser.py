@@ -24,6 +24,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT = 120_000   # ms; a loaded 2-core machine can keep Chromium busy drawing charts for half a minute
 # the script has run to its end and the page is connected
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 # plotly charts whose title contains each given text and that have drawn at least one point
@@ -72,10 +73,11 @@ def test_demo_run_live_reload_and_stop(app_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        idle = lambda timeout=60_000: expect(page.locator(IDLE)).to_be_attached(timeout=timeout)  # noqa: E731
+        page.set_default_timeout(WAIT)
+        expect.set_options(timeout=WAIT)
+        idle = lambda: expect(page.locator(IDLE)).to_be_attached()  # noqa: E731
         page.goto(url)
-        expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible(
-            timeout=60_000)
+        expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
         idle()
         modes = page.locator(".st-key-cfg_mode")
         modes.get_by_text("All heads", exact=True).click()      # the label: Streamlit hides the input itself
@@ -90,8 +92,8 @@ def test_demo_run_live_reload_and_stop(app_url):
             expect(field).to_have_value(value)
         page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
         page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
-        page.wait_for_url(url + "/train", timeout=60_000)
-        expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible(timeout=60_000)
+        page.wait_for_url(url + "/train")
+        expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible()
 
         store = Store(runs_dir)
         wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
@@ -99,25 +101,25 @@ def test_demo_run_live_reload_and_stop(app_url):
         assert (run.mode, run.config.epochs, run.config.early_stopping_patience) == ("all", 1000, 0)
         names = lambda: {p.name for p in store.metrics(run.id)}  # noqa: E731
         wait_for(lambda: {"loss", "hybrid.mrr@10"} <= names(), 240, "loss and step-0 MRR points")
-        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"], timeout=60_000)
+        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"])
         page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
 
         page.reload()
-        expect(page.get_by_role("heading", name="Running · All heads", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("heading", name="Running · All heads", exact=True)).to_be_visible()
         page.locator(".st-key-stop").get_by_role("button", name="Stop", exact=True).click()
         expect(page.get_by_role("heading", name="Stopped · All heads", exact=True)).to_be_visible(timeout=180_000)
         assert store.get_run(run.id).status == "stopped"
 
         page.goto(url + "/compare")
-        expect(page.get_by_role("heading", name="Compare runs", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("heading", name="Compare runs", exact=True)).to_be_visible()
         idle()
-        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 ("], timeout=60_000)
+        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 ("])
         page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
 
         # The stopped run saved its model: base vs fine-tuned for the first validation query.
         page.goto(url + "/tryit")
-        expect(page.get_by_role("heading", name="Fine-tuned", exact=True)).to_be_visible(timeout=120_000)
-        expect(page.get_by_text("Rank of the right passage", exact=False)).to_be_visible(timeout=30_000)
-        idle(120_000)
+        expect(page.get_by_role("heading", name="Fine-tuned", exact=True)).to_be_visible()
+        expect(page.get_by_text("Rank of the right passage, base → fine-tuned:", exact=True)).to_be_visible()
+        idle()
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
         browser.close()
