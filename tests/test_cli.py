@@ -5,6 +5,7 @@ import enum
 import json
 import subprocess
 import sys
+import types
 import typing
 from pathlib import Path
 
@@ -23,7 +24,7 @@ GOOD = {"query": "how do I reset the hub", "pos": ["Hold the button for ten seco
 
 def other_value(name: str, hint, default):
     """A value of the field's type that is not its default, and how it is typed on the command line."""
-    if typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint):
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint):
         if default is not None:
             return None, "none"
         hint = next(a for a in typing.get_args(hint) if a is not type(None))

@@ -20,13 +20,17 @@ DEFAULT_RUNS_DIR = "runs"
 ALIASES = {"train_data": ["--train"], "eval_data": ["--eval"], "learning_rate": ["--lr"]}
 
 
+def _is_enum(hint) -> bool:
+    return isinstance(hint, type) and issubclass(hint, enum.Enum)
+
+
 def _parse(hint) -> typing.Callable[[str], typing.Any]:
     """How a flag's text becomes a value of the field's type: Optional[X] also takes 'none', containers JSON."""
     args = typing.get_args(hint)
     optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
     if optional:
         hint = next(a for a in args if a is not type(None))
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+    if _is_enum(hint):
         convert, what = hint, "one of " + ", ".join(str(m.value) for m in hint)
     elif hint in (int, float, str):
         convert, what = hint, hint.__name__
@@ -59,8 +63,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> 
             options["action"] = argparse.BooleanOptionalAction
         else:
             options["type"] = _parse(hint)
-            choices = [m.value for m in hint] if isinstance(hint, type) and issubclass(hint, enum.Enum) \
-                else CHOICES.get(f.name)
+            choices = [m.value for m in hint] if _is_enum(hint) else CHOICES.get(f.name)
             if choices:
                 options["metavar"] = "{" + ",".join(choices) + "}"
         parser.add_argument(f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, []), **options)
