@@ -68,9 +68,6 @@ EN = {
     "configure.memory": "GPU memory",
     "configure.gpus": "GPUs (torchrun processes)",
     "configure.cross_device": "Share negatives across GPUs (negatives_cross_device)",
-    "configure.cross_device.help": "Each query is also scored against the passages of the other GPUs' batches: "
-    "more negatives per step at almost no memory cost, usually a better contrastive signal. Off: each GPU "
-    "only sees its own in-batch negatives.",
     "configure.card": "GPU", "configure.card.detected": "This machine: {name} ({gib} GiB)",
     "configure.card_line": "usable on this card",
     "configure.memory_chart": "Estimated peak per training step and mode ({precision}, batch {batch}, {sparse} sparse head)",
@@ -185,6 +182,57 @@ EN = {
     "mine.use": "To train on these rows, give this file on Configure: {output}",
     # what a run does where the model leaves a choice open (the worker logs the same English text)
     **{f"note.{key}": text for key, text in NOTES.items()},
+    # one description per RunConfig field: the Configure page's help and `python -m trainer train --help`
+    "field.mode": "Which modules train: all (encoder + dense, sparse, ColBERT heads), heads (sparse + ColBERT "
+    "heads, encoder frozen) or dense (encoder, dense only).",
+    "field.model": "A local model folder or a hub id; 'default' is the embedded all-MiniLM-L6-v2.",
+    "field.train_data": "Training JSONL, one object a line: query, pos, neg (optional: rows without it get mined "
+    "negatives); or CSV/TSV with a query and a positive column; 'demo' is the built-in demo data.",
+    "field.eval_data": "BEIR-style validation folder (queries.jsonl, corpus.jsonl, qrels.tsv); 'demo' is the "
+    "demo's; none: no validation.",
+    "field.name": "A name for the run, shown in the run lists.",
+    "field.epochs": "Passes over the training rows.",
+    "field.max_steps": "Optimizer steps to train; above 0 it replaces the epochs.",
+    "field.batch_size": "Queries per device in one step.",
+    "field.group_size": "Passages per query: 1 positive and (group size - 1) negatives.",
+    "field.query_max_len": "Longest query in tokens; longer ones are cut.",
+    "field.passage_max_len": "Longest passage in tokens; longer ones are cut.",
+    "field.learning_rate": "Peak learning rate, reached after the warmup.",
+    "field.warmup_steps": "Steps from 1/10 of the learning rate up to it; -1: derived from the run's length.",
+    "field.weight_decay": "AdamW weight decay.",
+    "field.max_grad_norm": "Gradients are clipped to this norm.",
+    "field.temperature": "Temperature of the contrastive loss.",
+    "field.precision": "auto: bf16/fp16 AMP on a GPU, fp32 on a CPU; or fp32, fp16, bf16.",
+    "field.pooling": "Sentence pooling of the dense head: auto follows the model (CLS for BGE-M3); or cls, mean.",
+    "field.sparse_head": "lean: the sparse head's memory grows with batch × vocabulary; stock: FlagEmbedding's "
+    "own, batch × length × vocabulary. Same vectors, loss and gradients.",
+    "field.seed": "Random seed: data order and head initialisation.",
+    "field.eval_every_steps": "Also validate every N steps; 0: at step 0 and after each epoch only.",
+    "field.early_stopping_patience": "Stop after this many validations without improvement; 0: never stop early.",
+    "field.early_stopping_min_epochs": "Never stop early before this many epochs.",
+    "field.skip_bad_rows": "Train on the valid rows of a training file that also has invalid ones (their count is "
+    "kept with the run); without it such a file is refused.",
+    "field.num_gpus": "GPUs to train on, one torchrun process each.",
+    "field.negatives_cross_device": "Each query is also scored against the passages of the other GPUs' batches: "
+    "more negatives per step at almost no memory cost, usually a better contrastive signal. Off: each GPU "
+    "only sees its own in-batch negatives.",
+    "field.extra": "Further settings kept with the run, as a JSON object.",
+    "field.val_fraction": "With eval_data 'split': the share of your rows held out for validation (early stopping).",
+    "field.test_fraction": "With eval_data 'split': the share of your rows held out as a test set that no decision "
+    "uses; its scores before and after training are the run's honest result.",
+    "field.mine": "Hard negatives: 'missing' mines them for rows that have none, 'all' replaces every row's "
+    "negatives with mined ones, 'off' never mines.",
+    "field.mine_negatives": "Negatives mined per row.",
+    "field.mine_range": "Candidate ranks A-B, counted from 0 (FlagEmbedding's advice: 2-200).",
+    "field.mine_margin": "False-negative guard: drop candidates scoring above (1 − margin) × the positive's score.",
+    "field.self_distill": "FlagEmbedding's M3 recipe: each head also learns from the three heads' combined score "
+    "(use_self_distill; all-heads and heads modes).",
+    "field.self_distill_start_step": "Step from which self-distillation starts.",
+    "field.teacher_scores": "Distil from the rows' pos_scores/neg_scores (a reranker's, python -m trainer score) "
+    "with FlagEmbedding's m3_kd_loss.",
+    "field.heads_lr_scale": "The sparse and ColBERT heads train at the learning rate times this.",
+    "field.sparse_init": "A sparse head the model does not ship starts random (FlagEmbedding's way) or uniform "
+    "(every token weight 1).",
 }
 
 
@@ -250,8 +298,6 @@ ZH = {
     "configure.memory": "显存",
     "configure.gpus": "GPU 数量（torchrun 进程数）",
     "configure.cross_device": "跨 GPU 共享负例（negatives_cross_device）",
-    "configure.cross_device.help": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
-    "通常对比学习信号更好。关闭时每张 GPU 只用本批次内的负例。",
     "configure.card": "GPU", "configure.card.detected": "本机：{name}（{gib} GiB）",
     "configure.card_line": "此卡可用显存",
     "configure.memory_chart": "各模式每个训练步的显存峰值估计（{precision}，批次 {batch}，{sparse} 稀疏头）",
@@ -359,6 +405,49 @@ ZH = {
     "note.no_eos": "分词器没有 EOS token：由其 SEP token {sep} 代替，因此稀疏头不给 {sep} 任何权重",
     "note.no_heads": "{folder} 缺少 {missing}：FlagEmbedding 只有在这两个文件都存在时才加载 ColBERT 头和稀疏头，"
     "因此两者都从随机初始化开始（它们第 0 步的分数是随机基线）",
+    # 每个 RunConfig 字段一条说明：配置页的提示与 `python -m trainer train --help` 共用
+    "field.mode": "训练哪些模块：all（编码器 + 稠密、稀疏、ColBERT 头）、heads（稀疏 + ColBERT 头，冻结编码器）"
+    "或 dense（编码器，仅稠密）。",
+    "field.model": "本地模型文件夹或 hub id；'default' 为内置的 all-MiniLM-L6-v2。",
+    "field.train_data": "训练 JSONL，每行一个对象：query、pos、neg；'demo' 为内置演示数据。",
+    "field.eval_data": "BEIR 格式的验证文件夹（queries.jsonl、corpus.jsonl、qrels.tsv）；'demo' 为演示数据的；"
+    "none：不验证。",
+    "field.name": "运行名称，显示在运行列表中。",
+    "field.epochs": "遍历训练数据的轮数。",
+    "field.max_steps": "训练的优化步数；大于 0 时取代轮数。",
+    "field.batch_size": "每张卡每步的查询数。",
+    "field.group_size": "每个查询的段落数：1 个正例和（组大小 - 1）个负例。",
+    "field.query_max_len": "查询的最大 token 数；更长的会被截断。",
+    "field.passage_max_len": "段落的最大 token 数；更长的会被截断。",
+    "field.learning_rate": "峰值学习率，预热结束时达到。",
+    "field.warmup_steps": "学习率从其 1/10 升到峰值的步数；-1：按运行长度推算。",
+    "field.weight_decay": "AdamW 权重衰减。",
+    "field.max_grad_norm": "梯度裁剪到此范数。",
+    "field.temperature": "对比损失的温度。",
+    "field.precision": "auto：GPU 上 bf16/fp16 混合精度，CPU 上 fp32；或 fp32、fp16、bf16。",
+    "field.pooling": "稠密头的句向量池化：auto 跟随模型（BGE-M3 为 CLS）；或 cls、mean。",
+    "field.sparse_head": "lean：稀疏头显存随 批次 × 词表 增长；stock：FlagEmbedding 原版，批次 × 长度 × 词表。"
+    "向量、损失与梯度相同。",
+    "field.seed": "随机种子：数据顺序与头的初始化。",
+    "field.eval_every_steps": "另外每 N 步验证一次；0：仅在第 0 步和每轮结束时。",
+    "field.early_stopping_patience": "连续这么多次验证没有提升就停止；0：从不提前停止。",
+    "field.early_stopping_min_epochs": "在这么多轮之前从不提前停止。",
+    "field.skip_bad_rows": "训练文件含无效行时，仅用有效行训练（跳过数随运行记录）；不选则拒绝该文件。",
+    "field.num_gpus": "训练用的 GPU 数量，每张一个 torchrun 进程。",
+    "field.negatives_cross_device": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
+    "通常对比学习信号更好。关闭时每张 GPU 只用本批次内的负例。",
+    "field.extra": "随运行保存的其他设置，JSON 对象。",
+    "field.val_fraction": "评估数据为 'split' 时：留作验证（提前停止）的行的比例。",
+    "field.test_fraction": "评估数据为 'split' 时：留作测试集的行的比例，不参与任何决定；训练前后在其上的分数就是本次运行的真实结果。",
+    "field.mine": "难负例：'missing' 为没有负例的行挖掘，'all' 用挖掘结果替换所有行的负例，'off' 不挖掘。",
+    "field.mine_negatives": "每行挖掘的负例数。",
+    "field.mine_range": "候选名次 A-B，从 0 开始计（FlagEmbedding 建议 2-200）。",
+    "field.mine_margin": "假负例保护：丢弃得分高于 (1 − 边界) × 正例得分的候选。",
+    "field.self_distill": "FlagEmbedding 的 M3 训练方法：每个检索头也向三个头的综合得分学习（use_self_distill；全部头与仅头模式）。",
+    "field.self_distill_start_step": "自蒸馏开始的步数。",
+    "field.teacher_scores": "用行中的 pos_scores/neg_scores（重排模型给出，python -m trainer score）以 FlagEmbedding 的 m3_kd_loss 蒸馏。",
+    "field.heads_lr_scale": "稀疏与 ColBERT 头的学习率为学习率乘以此值。",
+    "field.sparse_init": "模型未自带的稀疏头：随机初始化（FlagEmbedding 的做法）或均匀（每个词权重为 1）。",
 }
 
 

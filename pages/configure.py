@@ -28,14 +28,15 @@ model_choice = left.radio(t("configure.model"), ["default", "custom"], horizonta
                           format_func=labels("configure.model.{}"), key="cfg_model_choice")
 model = DEFAULT_MODEL
 if model_choice == "custom":
-    model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model").strip()
+    model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model",
+                            help=t("field.model")).strip()
 notes_box = left.container()          # filled once the mode is known (heads notes depend on it)
 data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
                           format_func=labels("configure.data.{}"), key="cfg_data_choice")
 train_data, eval_data = DEMO_DATA, DEMO_DATA
 if data_choice == "path":
-    train_data = right.text_input(t("configure.train_path"), key="cfg_train").strip()
-    eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
+    train_data = right.text_input(t("configure.train_path"), key="cfg_train", help=t("field.train_data")).strip()
+    eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval", help=t("field.eval_data")).strip() or None
 
 # 2. Module mode as cards ------------------------------------------------------------------------
 st.subheader(t("configure.mode"))
@@ -49,7 +50,7 @@ for column, mode in zip(cards, Mode):
         st.write(t(f"mode.{mode.value}.when"))
 mode = Mode(st.radio(t("configure.mode_pick"), [m.value for m in Mode], horizontal=True,
                      format_func=labels("mode.{}.title"), key="cfg_mode",
-                     index=list(Mode).index(defaults.mode)))
+                     index=list(Mode).index(defaults.mode), help=t("field.mode")))
 
 # 3. Hyper-parameters ----------------------------------------------------------------------------
 st.subheader(t("configure.hyper"))
@@ -57,18 +58,23 @@ st.subheader(t("configure.hyper"))
 report = validate_train(resolve_train(train_data), 2) if train_data else None
 rows = len(report.rows) if report else None
 c1, c2, c3, c4 = st.columns(4)
-epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs")
-batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size")
-group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size")
+epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs",
+                         help=t("field.epochs"))
+batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size",
+                        help=t("field.batch_size"))
+group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size",
+                        help=t("field.group_size"))
 precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key="cfg_precision",
-                         format_func=labels("precision.{}"))
+                         format_func=labels("precision.{}"), help=t("field.precision"))
 c1, c2, c3, c4 = st.columns(4)
-qlen = c1.number_input(t("configure.query_len"), 8, 8192, defaults.query_max_len, key="cfg_query_max_len")
-plen = c2.number_input(t("configure.passage_len"), 8, 8192, defaults.passage_max_len, key="cfg_passage_max_len")
+qlen = c1.number_input(t("configure.query_len"), 8, 8192, defaults.query_max_len, key="cfg_query_max_len",
+                       help=t("field.query_max_len"))
+plen = c2.number_input(t("configure.passage_len"), 8, 8192, defaults.passage_max_len, key="cfg_passage_max_len",
+                       help=t("field.passage_max_len"))
 patience = c3.number_input(t("configure.patience"), 0, 100, defaults.early_stopping_patience,
-                           key="cfg_early_stopping_patience")
+                           key="cfg_early_stopping_patience", help=t("field.early_stopping_patience"))
 min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, defaults.early_stopping_min_epochs,
-                             key="cfg_early_stopping_min_epochs")
+                             key="cfg_early_stopping_min_epochs", help=t("field.early_stopping_min_epochs"))
 
 try:
     shape = model_shape(model or DEFAULT_MODEL)
@@ -82,26 +88,28 @@ if state.get("cfg_lr_followed") != suggestion.learning_rate:
     state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggestion.learning_rate
 c1, c2, c3 = st.columns([1, 1, 2])
 lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%.1e", step=1e-6,
-                     key="cfg_learning_rate")
+                     key="cfg_learning_rate", help=t("field.learning_rate"))
 c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
              params=f"{params / 1e6:.0f}"))
 found = gpus.detect()
 num_gpus, cross_device = 1, False
 if len(found) > 1:                    # torchrun --nproc_per_node N, one process per GPU
     g1, g2 = st.columns([1, 3])
-    num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus"))
+    num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus",
+                                   help=t("field.num_gpus")))
     if num_gpus > 1:
         cross_device = g2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
-                                   help=t("configure.cross_device.help"))
+                                   help=t("field.negatives_cross_device"))
 total = advice.total_steps(rows or 0, int(batch), int(epochs), num_gpus)
 warm_auto = c2.checkbox(t("configure.warmup_auto"), value=True, key="cfg_warmup_auto")
 warmup = advice.warmup_steps(total)
 if not warm_auto:
-    warmup = int(c2.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps"))
+    warmup = int(c2.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps",
+                                 help=t("field.warmup_steps")))
 sparse_head = "lean"
 if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
-                           format_func=labels("configure.sparse_head.{}"))
+                           format_func=labels("configure.sparse_head.{}"), help=t("field.sparse_head"))
 
 config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
                    epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
@@ -187,7 +195,7 @@ if report is not None and report.errors:
     st.error(t("configure.data_errors", count=report.bad_rows))
     st.code("\n".join(str(p) for p in report.errors[:10]))
     if report.rows and st.checkbox(t("configure.skip_bad", bad=report.bad_rows, good=len(report.rows)),
-                                   key="cfg_skip_bad_rows"):
+                                   key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
         config = config.replace(skip_bad_rows=True)
 if st.button(t("configure.start"), type="primary", key="start"):
     try:

@@ -1,6 +1,8 @@
+import itertools
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -10,7 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # The tests' own Hugging Face cache, offline: set before anything imports huggingface_hub (it reads
 # both at import), inherited by every worker and app the tests start. It holds only what the
@@ -19,8 +20,9 @@ HF_CACHE = Path(tempfile.mkdtemp(prefix="m3-test-hf-cache-"))
 os.environ["HF_HUB_CACHE"] = str(HF_CACHE)
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from trainer.config import RunConfig  # noqa: E402
+from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.data import DEMO_DIR  # noqa: E402
+from trainer.store import Store  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +56,42 @@ def lookalike(tmp_path_factory):
 
     assert constants.HF_HUB_CACHE == str(HF_CACHE) and constants.HF_HUB_OFFLINE, "huggingface_hub was imported first"
     return builder.build(tmp_path_factory.mktemp("lookalike"), HF_CACHE)
+def parameter_recorder():
+    """A callback that snapshots every parameter at the start and end of training (transformers loads here,
+    not when the conftest does)."""
+    from transformers import TrainerCallback
+
+    class Recorder(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            self.before = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+        def on_train_end(self, args, state, control, model=None, **kwargs):
+            self.after = {k: v.detach().clone() for k, v in model.named_parameters()}
+
+        def changed(self):
+            return {k for k in self.before if not bool((self.before[k] == self.after[k]).all())}
+    return Recorder()
+
+
+def train(runs_dir: Path, config: RunConfig):
+    """A real run in this process, to its end: (store, run record, final status, parameter recorder)."""
+    from trainer import worker
+
+    store = Store(runs_dir)
+    run_id = store.create_run(config)
+    recorder = parameter_recorder()
+    status = worker.run(store, run_id, extra_callbacks=[recorder])
+    return store, store.get_run(run_id), status, recorder
+
+
+@pytest.fixture(scope="session")
+def all_heads_run(tmp_path_factory, tiny_config):
+    """The suite's one all-heads training, shared by the training, Try it and export tests: 2 epochs of 2
+    steps, warmup 3. Two GPUs with cross-device negatives only shape its equivalent command: the worker
+    runs here as one process."""
+    return train(tmp_path_factory.mktemp("all") / "runs",
+                 tiny_config(mode=Mode.ALL, epochs=2, warmup_steps=3, learning_rate=3e-5, num_gpus=2,
+                             negatives_cross_device=True, name="demo"))
 
 
 def wait_for(predicate, timeout: float, what: str, poll: float = 0.2) -> None:
@@ -68,3 +106,62 @@ def write_jsonl(path: Path, rows) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n"
                             for r in rows), encoding="utf-8")
     return path
+
+
+# Every process a test starts (workers, torchrun and its ranks, the Streamlit app, search servers) inherits
+# this variable, also through a child that starts its own session; a test's teardown ends those carrying
+# its value, pass or fail. A pytest run inside a test nests its values under the outer test's.
+OWNER = "M3_TEST_OWNER"
+SESSION_OWNER = f"{os.environ[OWNER]}/{os.getpid()}" if OWNER in os.environ else str(os.getpid())
+_test_numbers = itertools.count(1)
+
+
+def owned_processes(owner: str) -> list[int]:
+    """Live processes (not zombies) whose environment at start carried `owner` or a value nested in it."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            zombie = ") Z " in (entry / "stat").read_text()
+        except OSError:             # gone already, or not ours to read
+            continue
+        values = [item.split(b"=", 1)[1].decode(errors="replace") for item in environ if item.startswith(OWNER.encode() + b"=")]
+        if not zombie and values and (values[0] == owner or values[0].startswith((owner + "/", owner + "."))):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_processes(owner: str) -> None:
+    """SIGTERM, then SIGKILL after 15 s, to every process `owner` started, and to its process group when it
+    has one of its own (workers start their own session: torchrun's ranks go with it)."""
+    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        for pid in owned_processes(owner):
+            try:
+                group = os.getpgid(pid)
+                if group == os.getpgrp():     # started without a session of its own: never signal ours
+                    os.kill(pid, sig)
+                else:
+                    os.killpg(group, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + grace
+        while owned_processes(owner) and time.time() < deadline:
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_session_processes():
+    os.environ[OWNER] = SESSION_OWNER
+    yield
+    stop_processes(SESSION_OWNER)
+
+
+@pytest.fixture(autouse=True)
+def _stop_test_processes():
+    owner = f"{SESSION_OWNER}.{next(_test_numbers)}"
+    os.environ[OWNER] = owner
+    yield
+    os.environ[OWNER] = SESSION_OWNER
+    stop_processes(owner)

@@ -1,11 +1,15 @@
 """One end-to-end run in Debian's Chromium: start the demo in all-heads mode, watch it live,
 reload, stop, then try the stopped run's model. Screenshots of Configure, Train, Compare and Try it go
-to test-artifacts/."""
+to test-artifacts/.
+
+Every locator names one element: widgets by their key (Streamlit gives each keyed element the CSS class
+`st-key-KEY`), headings by their exact text; Streamlit's own status widget has a "Stop" button too while a
+script reruns. Every wait is on a condition: the app idle (`data-test-script-state`), a widget's state,
+points in the store, traces drawn."""
 import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,12 +24,27 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT = 120_000   # ms; a loaded 2-core machine can keep Chromium busy drawing charts for half a minute
+# the script has run to its end and the page is connected
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+# plotly charts whose title contains each given text and that have drawn at least one point
+CHARTS_DRAWN = """(titles) => {
+    const plots = [...document.querySelectorAll('.js-plotly-plot')];
+    // plotly ships x as typed arrays; calcdata holds the points actually drawn
+    return titles.every(title => plots.some(p => (p.layout?.title?.text || '').includes(title)
+        && (p.calcdata || []).some(trace => trace.some(pt => Number.isFinite(pt.x)))));
+}"""
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture
@@ -37,15 +56,13 @@ def app_url(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}", tmp_path / "runs"
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        wait_for(lambda: listening(port) or proc.poll() is not None, 60, "the app to listen")
+        assert proc.poll() is None, f"streamlit exited with {proc.returncode}"
+        yield f"http://127.0.0.1:{port}", tmp_path / "runs"
+    finally:     # the conftest fixture also ends it and the workers it started, whatever happened
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def test_demo_run_live_reload_and_stop(app_url):
@@ -56,46 +73,54 @@ def test_demo_run_live_reload_and_stop(app_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(WAIT)
+        expect.set_options(timeout=WAIT)
+        idle = lambda: expect(page.locator(IDLE)).to_be_attached()  # noqa: E731
         page.goto(url)
-        expect(page.get_by_text("Configure a fine-tuning run")).to_be_visible(timeout=60_000)
-        page.wait_for_timeout(1500)
-        page.get_by_role("radiogroup", name="Module mode").get_by_text("All heads").click()
+        expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
+        idle()
+        modes = page.locator(".st-key-cfg_mode")
+        modes.get_by_text("All heads", exact=True).click()      # the label: Streamlit hides the input itself
+        expect(modes.get_by_role("radio", name="All heads", exact=True)).to_be_checked()
+        idle()
+        # A run that only Stop ends: as many epochs as the form allows, no early stopping.
+        for key, value in (("cfg_epochs", "1000"), ("cfg_early_stopping_patience", "0")):
+            field = page.locator(f".st-key-{key} input")
+            field.fill(value)
+            field.press("Enter")
+            idle()
+            expect(field).to_have_value(value)
         page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
-        page.get_by_role("button", name="Start training").click()
-        expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
+        page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
+        page.wait_for_url(url + "/train")
+        expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible()
 
         store = Store(runs_dir)
         wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
         run = store.list_runs()[0]
-        assert run.mode == "all"
+        assert (run.mode, run.config.epochs, run.config.early_stopping_patience) == ("all", 1000, 0)
         names = lambda: {p.name for p in store.metrics(run.id)}  # noqa: E731
         wait_for(lambda: {"loss", "hybrid.mrr@10"} <= names(), 240, "loss and step-0 MRR points")
-        # the charts have drawn them: plotly traces with points in the loss and MRR charts
-        page.wait_for_function("""() => {
-            const plots = [...document.querySelectorAll('.js-plotly-plot')];
-            // plotly ships x as typed arrays; calcdata holds the points actually drawn
-            const has = (title) => plots.some(p => (p.layout?.title?.text || '').includes(title)
-                && (p.calcdata || []).some(trace => trace.some(pt => Number.isFinite(pt.x))));
-            return has('Loss') && has('Validation MRR@10 per head');
-        }""", timeout=60_000)
+        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"])
         page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
 
         page.reload()
-        expect(page.get_by_text("Running · All heads")).to_be_visible(timeout=60_000)
-        page.get_by_role("button", name="Stop").click()
-        expect(page.get_by_text("Stopped · All heads")).to_be_visible(timeout=180_000)
+        expect(page.get_by_role("heading", name="Running · All heads", exact=True)).to_be_visible()
+        page.locator(".st-key-stop").get_by_role("button", name="Stop", exact=True).click()
+        expect(page.get_by_role("heading", name="Stopped · All heads", exact=True)).to_be_visible(timeout=180_000)
         assert store.get_run(run.id).status == "stopped"
 
         page.goto(url + "/compare")
-        expect(page.get_by_role("heading", name="Compare runs")).to_be_visible(timeout=60_000)
-        page.wait_for_timeout(2000)
+        expect(page.get_by_role("heading", name="Compare runs", exact=True)).to_be_visible()
+        idle()
+        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 ("])
         page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
 
         # The stopped run saved its model: base vs fine-tuned for the first validation query.
         page.goto(url + "/tryit")
-        expect(page.get_by_role("heading", name="Fine-tuned")).to_be_visible(timeout=120_000)
-        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=30_000)
-        page.wait_for_timeout(1500)
+        expect(page.get_by_role("heading", name="Fine-tuned", exact=True)).to_be_visible()
+        expect(page.get_by_text("Rank of the right passage, base → fine-tuned:", exact=True)).to_be_visible()
+        idle()
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
         browser.close()
 

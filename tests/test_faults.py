@@ -115,13 +115,3 @@ def test_disk_full_on_checkpoint_fails_clearly_and_keeps_the_previous_checkpoint
                          f"resume the run.")
     assert (kept / "trainer_state.json").is_file() and (kept / "model.safetensors").is_file()
     assert steps(store, run_id) == [1, 2, 3, 4]
-
-
-def test_start_twice_is_refused_in_words(tmp_path, tiny_config):
-    store = Store(tmp_path / "runs")
-    first = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=300, eval_data=None))
-    with pytest.raises(launch.RunBusy, match=f"run {first} is still training on this machine"):
-        launch.start(Store(tmp_path / "runs"), tiny_config())      # a second tab: another Store, same file
-    assert [r.id for r in store.list_runs()] == [first]
-    launch.request_stop(store, first)
-    wait_for(lambda: not store.get_run(first).live, 120, "the run to stop")

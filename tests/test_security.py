@@ -19,6 +19,12 @@ def test_server_binds_localhost_with_xsrf_and_an_upload_cap():
     assert 0 < server["maxUploadSize"] <= 200
 
 
+def test_the_toolbar_has_no_deploy_button():
+    # "viewer" hides Streamlit's developer options: Deploy, Rerun, Clear cache
+    client = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["client"]
+    assert client["toolbarMode"] in ("viewer", "minimal")
+
+
 def calls(name: str):
     for path in CODE:
         for node in ast.walk(ast.parse(path.read_text())):

@@ -1,12 +1,12 @@
 """Real FlagEmbedding training of the embedded default model, a few steps in each mode."""
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from transformers import TrainerCallback
 
-from trainer import advice, launch, worker
+from conftest import train, wait_for
+
+from trainer import advice, launch
 from trainer.config import Mode
 from trainer.store import COMPLETED, STOPPED, Store
 
@@ -14,38 +14,11 @@ pytestmark = pytest.mark.slow
 HEADS = ("dense", "sparse", "colbert", "hybrid")
 
 
-class Recorder(TrainerCallback):
-    """Snapshots every parameter at the start and end of training."""
-
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        self.before = {k: v.detach().clone() for k, v in model.named_parameters()}
-
-    def on_train_end(self, args, state, control, model=None, **kwargs):
-        self.after = {k: v.detach().clone() for k, v in model.named_parameters()}
-
-    def changed(self):
-        return {k for k in self.before if not bool((self.before[k] == self.after[k]).all())}
-
-
-def train(tmp_path, config):
-    store = Store(tmp_path / "runs")
-    run_id = store.create_run(config)
-    recorder = Recorder()
-    status = worker.run(store, run_id, extra_callbacks=[recorder])
-    return store, store.get_run(run_id), status, recorder
-
-
 def by_name(points):
     out = {}
     for p in points:
         out.setdefault(p.name, []).append(p)
     return out
-
-
-@pytest.fixture(scope="module")
-def all_heads_run(tmp_path_factory, tiny_config):
-    tmp = tmp_path_factory.mktemp("all")
-    return train(tmp, tiny_config(mode=Mode.ALL, epochs=2, warmup_steps=3))
 
 
 def test_all_heads_records_loss_and_warmup_lr_every_step(all_heads_run):
@@ -96,7 +69,7 @@ def test_checkpoint_loads_in_bgem3flagmodel_and_encodes(all_heads_run):
 
 
 def test_frozen_encoder_mode_trains_only_the_two_heads(tmp_path, tiny_config):
-    store, run, status, recorder = train(tmp_path, tiny_config(mode=Mode.HEADS))
+    store, run, status, recorder = train(tmp_path / "runs", tiny_config(mode=Mode.HEADS))
     assert status == COMPLETED, run.error
     changed = recorder.changed()
     assert changed == {"colbert_linear.weight", "colbert_linear.bias", "sparse_linear.weight",
@@ -106,7 +79,7 @@ def test_frozen_encoder_mode_trains_only_the_two_heads(tmp_path, tiny_config):
 
 
 def test_dense_only_mode_has_no_sparse_or_colbert_heads(tmp_path, tiny_config):
-    store, run, status, recorder = train(tmp_path, tiny_config(mode=Mode.DENSE))
+    store, run, status, recorder = train(tmp_path / "runs", tiny_config(mode=Mode.DENSE))
     assert status == COMPLETED, run.error
     assert not any("linear" in k and not k.startswith("model.") for k in recorder.before)
     assert any(k.startswith("model.encoder") for k in recorder.changed())
@@ -116,29 +89,28 @@ def test_dense_only_mode_has_no_sparse_or_colbert_heads(tmp_path, tiny_config):
 
 
 def test_early_stopping_fires_on_a_flat_metric_and_not_before_the_minimum(tmp_path, tiny_config):
-    cfg = tiny_config(mode=Mode.DENSE, epochs=8, learning_rate=0.0, early_stopping_patience=3,
-                      early_stopping_min_epochs=5)
-    store, run, status, _ = train(tmp_path, cfg)
-    assert status == COMPLETED and run.error == "early stopped at epoch 5"
+    # patience 1 runs out at epoch 1 already; the minimum holds the run until epoch 3
+    cfg = tiny_config(mode=Mode.DENSE, epochs=5, learning_rate=0.0, early_stopping_patience=1,
+                      early_stopping_min_epochs=3)
+    store, run, status, _ = train(tmp_path / "runs", cfg)
+    assert status == COMPLETED and run.error == "early stopped at epoch 3"
     evals = [p for p in store.metrics(run.id) if p.name == "dense.mrr@10"]
-    assert [p.epoch for p in evals] == [0, 1, 2, 3, 4, 5]
+    assert [p.epoch for p in evals] == [0, 1, 2, 3]
     assert len({round(p.value, 9) for p in evals}) == 1
 
 
 def test_stop_request_ends_a_background_run_as_stopped_with_a_checkpoint(tmp_path, tiny_config):
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=200, eval_data=None))
-    deadline = time.time() + 180
-    while not any(p.name == "loss" for p in store.metrics(run_id)):
-        assert time.time() < deadline, store.get_run(run_id)
-        assert store.get_run(run_id).live, store.get_run(run_id).error
-        time.sleep(0.2)
-    with pytest.raises(launch.RunBusy):
-        launch.start(store, tiny_config())
+    # one run per device: a second start, from another tab (another Store on the same file), is refused
+    with pytest.raises(launch.RunBusy, match=f"run {run_id} is still training on this machine"):
+        launch.start(Store(tmp_path / "runs"), tiny_config())
+    assert [r.id for r in store.list_runs()] == [run_id]
+    wait_for(lambda: any(p.name == "loss" for p in store.metrics(run_id)) or not store.get_run(run_id).live,
+             180, "a first step")
+    assert store.get_run(run_id).live, store.get_run(run_id).error
     launch.request_stop(store, run_id)
-    while store.get_run(run_id).live:
-        assert time.time() < deadline
-        time.sleep(0.2)
+    wait_for(lambda: not store.get_run(run_id).live, 180, "the run to stop")
     run = store.get_run(run_id)
     assert run.status == STOPPED, run.error
     assert (Path(run.output_dir) / "model" / "model.safetensors").is_file()

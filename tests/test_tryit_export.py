@@ -7,23 +7,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.tryit_view import highlight, rank_change
-from trainer import reproduce, worker
-from trainer.config import Mode
+from trainer import reproduce
 from trainer.data import DEMO_DIR, load_eval
-from trainer.store import COMPLETED, Store
+from trainer.store import COMPLETED
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory, tiny_config):
-    runs = tmp_path_factory.mktemp("tryit") / "runs"
-    store = Store(runs)
-    run_id = store.create_run(tiny_config(mode=Mode.ALL, epochs=1, num_gpus=2, negatives_cross_device=True,
-                                          learning_rate=3e-5, name="demo"))
-    # num_gpus only shapes the command here; the worker runs as one process.
-    assert worker.run(store, run_id) == COMPLETED, store.get_run(run_id).error
-    return store, store.get_run(run_id)
+def finished(all_heads_run):
+    store, run, status, _ = all_heads_run
+    assert status == COMPLETED, run.error
+    return store, run
 
 
 @pytest.mark.slow
@@ -60,6 +55,7 @@ def test_exported_folder_loads_in_bgem3flagmodel_with_the_dashboards_dense_score
     assert answer["query_tokens"] and all(w >= 0 for _, w in answer["query_tokens"])
 
 
+@pytest.mark.slow
 def test_equivalent_command_parses_into_the_runs_config(finished):
     from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
         EncoderOnlyEmbedderM3DataArguments, EncoderOnlyEmbedderM3ModelArguments,

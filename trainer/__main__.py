@@ -1,39 +1,105 @@
-"""Command line: `python -m trainer {train,runs,metrics}` (see --help)."""
+"""Command line: `python -m trainer {train,runs,metrics,vram}` (see --help). One function per subcommand;
+`train`'s flags are RunConfig's fields, generated, with the Configure page's help texts."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import json
 import sys
+import types
+import typing
 from pathlib import Path
 
-from .config import DEFAULT_MODEL, DEMO_DATA, Mode, RunConfig
+from . import launch
+from .checks import CHOICES
+from .config import DEFAULT_MODEL, Mode, RunConfig
 from .store import Store
 
 DEFAULT_RUNS_DIR = "runs"
+# Short names kept from earlier versions of the command, next to the generated --train-data etc.
+ALIASES = {"train_data": ["--train"], "eval_data": ["--eval"], "learning_rate": ["--lr"]}
+
+
+def _is_enum(hint) -> bool:
+    return isinstance(hint, type) and issubclass(hint, enum.Enum)
+
+
+def _parse(hint) -> typing.Callable[[str], typing.Any]:
+    """How a flag's text becomes a value of the field's type: Optional[X] also takes 'none', containers JSON."""
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
+    if optional:
+        hint = next(a for a in args if a is not type(None))
+    if _is_enum(hint):
+        convert, what = hint, "one of " + ", ".join(str(m.value) for m in hint)
+    elif hint in (int, float, str):
+        convert, what = hint, hint.__name__
+    else:
+        convert, what = json.loads, "JSON"
+
+    def parse(text: str):
+        if optional and text.lower() == "none":
+            return None
+        try:
+            return convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    return parse
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> None:
+    """One flag per dataclass field (`--batch-size` for batch_size); a new field gets its flag here. The help
+    is the field's description on the Configure page. A flag not given leaves the dataclass default."""
+    from app.i18n import EN    # the pages' text tables: plain dicts, no streamlit
+
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        shown = default.value if isinstance(default, enum.Enum) else default if default != "" else "''"
+        options = dict(dest=f.name, default=argparse.SUPPRESS,
+                       help=f"{EN.get(f'field.{f.name}', '')} (default: {shown})".replace("%", "%%"))
+        if hint is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = _parse(hint)
+            choices = [m.value for m in hint] if _is_enum(hint) else CHOICES.get(f.name)
+            if choices:
+                options["metavar"] = "{" + ",".join(choices) + "}"
+        parser.add_argument(f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, []), **options)
+
+
+def config_from(ns: argparse.Namespace, cls: type = RunConfig):
+    return cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)})
+
+
+def _create(store: Store, config) -> str | None:
+    """The page's checks before anything is stored: problems (file:line field) go to stderr, no traceback."""
+    try:
+        return launch.create(store, config)
+    except launch.InvalidRun as invalid:
+        print(f"error: not started, {len(invalid.problems)} problem(s); nothing was stored:\n{invalid}",
+              file=sys.stderr)
+    except launch.RunBusy as busy:
+        print(f"error: not started: {busy}", file=sys.stderr)
+    return None
 
 
 def _train(ns) -> int:
-    from . import checks, worker
-
-    cfg = RunConfig(mode=Mode(ns.mode), model=ns.model, train_data=ns.train,
-                    eval_data=None if ns.eval == "none" else ns.eval, name=ns.name or "")
-    changes = {k: v for k, v in dict(epochs=ns.epochs, max_steps=ns.max_steps, batch_size=ns.batch_size,
-                                     learning_rate=ns.lr, group_size=ns.group_size).items() if v is not None}
-    cfg = cfg.replace(**changes)
     from .suggest import with_suggestions
-    cfg = with_suggestions(cfg, {"learning_rate"} if ns.lr is not None else set())
-    problems = checks.preflight(cfg)      # as the dashboard: nothing is stored for a run that cannot train
-    if problems:
-        print("\n".join(str(p) for p in problems), file=sys.stderr)
-        return 2
+
     store = Store(ns.runs_dir)
-    run_id = store.create_run(cfg)
+    # Learning rate and lengths not given follow the data, as the Configure page suggests them.
+    config = with_suggestions(config_from(ns), {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)})
+    run_id = _create(store, config)
+    if run_id is None:
+        return 2
     print(run_id, flush=True)
-    status = worker.run(store, run_id, progress=True)
+    launch.run_in_foreground(store, run_id, config.num_gpus)
     record = store.get_run(run_id)
-    print(f"{run_id} {status}" + (f": {record.error}" if record.error else ""), file=sys.stderr)
-    return 0 if status in ("completed", "stopped") else 1
+    print(f"{run_id} {record.status}" + (f": {record.error}" if record.error else ""), file=sys.stderr)
+    return 0 if record.status in ("completed", "stopped") else 1
 
 
 def _mine(ns) -> int:
@@ -134,21 +200,14 @@ def _vram(ns) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train in the foreground and print the run id")
-    train.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.DENSE.value)
-    train.add_argument("--model", default=DEFAULT_MODEL, help="local folder or hub id (default: embedded MiniLM)")
-    train.add_argument("--train", default=DEMO_DATA, help="training JSONL (default: demo data)")
-    train.add_argument("--eval", default=DEMO_DATA, help="BEIR-style folder, or 'none'")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--max-steps", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--group-size", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--name")
+    train = sub.add_parser("train", help="check, then train in the foreground; prints the run id",
+                           description="Every setting of a run (RunConfig). Invalid settings or data exit with "
+                                       "status 2 and store nothing.")
+    add_config_flags(train)
     train.set_defaults(func=_train)
 
     mine = sub.add_parser("mine", help="add hard negatives to (query, positive) rows with a model's dense head")
@@ -205,8 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     vram.set_defaults(func=_vram)
 
     for p in (train, runs, metrics):
-        p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)
-    ns = parser.parse_args(argv)
+        p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="the run store's folder (default: runs)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
     return ns.func(ns)
 
 

@@ -84,17 +84,30 @@ def _refuse_if_busy(store: Store) -> None:
         raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
 
 
-def start(store: Store, config: RunConfig) -> str:
-    """Check everything, create the run and launch its worker in the background; returns the run id
-    at once. Raises InvalidRun (nothing stored) or RunBusy (one run per device)."""
+def create(store: Store, config: RunConfig) -> str:
+    """Check everything and create the run (`queued`, which already counts as busy). Raises InvalidRun
+    (nothing stored) or RunBusy (one run per device). The page and the command line both come here."""
     problems = checks.preflight(config)
     if problems:
         raise InvalidRun(problems)
     with _start_lock:
         _refuse_if_busy(store)
-        run_id = store.create_run(config)
-        _launch(store, run_id, config.num_gpus)
+        return store.create_run(config)
+
+
+def start(store: Store, config: RunConfig) -> str:
+    """`create`, then launch the worker in the background; returns the run id at once."""
+    run_id = create(store, config)
+    _launch(store, run_id, config.num_gpus)
     return run_id
+
+
+def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
+    """The command line's `train`: the same worker (torchrun for several GPUs), its progress on this
+    terminal, in this session so Ctrl-C reaches it; returns its exit code."""
+    return _follow(store, run_id, subprocess.Popen(worker_command(store, run_id, num_gpus) + ["--progress"],
+                                                   stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+                                                   env=worker_env(num_gpus)))
 
 
 def resume(store: Store, run_id: str) -> None:
@@ -126,10 +139,20 @@ def _watch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> No
         # An argument list, never a shell; a new session so a dashboard restart does not kill it.
         proc = subprocess.Popen(worker_command(store, run_id, num_gpus, resume), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    _follow(store, run_id, proc, log_path)
+
+
+def _follow(store: Store, run_id: str, proc: subprocess.Popen, log_path: Path | None = None) -> int:
+    """Wait for a worker; if it died without writing a final status, write `failed` with the reason."""
     store.set_pid(run_id, proc.pid)
-    code = proc.wait()
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:   # Ctrl-C at a terminal reached the worker too: it writes `interrupted` and ends
+        code = proc.wait()
     if code != 0:
-        store.set_status(run_id, FAILED, error=exit_reason(code, log_tail(log_path)), only_if=LIVE)
+        tail = log_tail(log_path) if log_path else ""
+        store.set_status(run_id, FAILED, error=exit_reason(code, tail), only_if=LIVE)
+    return code
 
 
 def exit_reason(code: int, tail: str) -> str:
