@@ -189,7 +189,7 @@ EN = {
     "field.train_data": "Training JSONL, one object a line: query, pos, neg (optional: rows without it get mined "
     "negatives); or CSV/TSV with a query and a positive column; 'demo' is the built-in demo data.",
     "field.eval_data": "BEIR-style validation folder (queries.jsonl, corpus.jsonl, qrels.tsv); 'demo' is the "
-    "demo's; none: no validation.",
+    "demo's; 'split' holds validation and test questions out of your training file; none: no validation.",
     "field.name": "A name for the run, shown in the run lists.",
     "field.epochs": "Passes over the training rows.",
     "field.max_steps": "Optimizer steps to train; above 0 it replaces the epochs.",
@@ -411,7 +411,7 @@ ZH = {
     "field.model": "本地模型文件夹或 hub id；'default' 为内置的 all-MiniLM-L6-v2。",
     "field.train_data": "训练 JSONL，每行一个对象：query、pos、neg；'demo' 为内置演示数据。",
     "field.eval_data": "BEIR 格式的验证文件夹（queries.jsonl、corpus.jsonl、qrels.tsv）；'demo' 为演示数据的；"
-    "none：不验证。",
+    "'split' 从训练文件中留出验证与测试问题；none：不验证。",
     "field.name": "运行名称，显示在运行列表中。",
     "field.epochs": "遍历训练数据的轮数。",
     "field.max_steps": "训练的优化步数；大于 0 时取代轮数。",

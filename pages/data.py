@@ -20,7 +20,8 @@ if source == "upload":
     if upload is None:
         st.stop()
     # The uploaded name is never used as a path: the file gets a fresh name in the runs folder.
-    suffix = upload.name.rsplit(".", 1)[-1].lower() if upload.name.lower().endswith((".csv", ".tsv")) else "jsonl"
+    # Only the kind of file is kept (by its MIME type), never any part of the uploaded name.
+    suffix = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(upload.type, "jsonl")
     target = store.runs_dir / "uploads" / f"{secrets.token_hex(8)}.{suffix}"
     target.parent.mkdir(exist_ok=True)
     target.write_bytes(upload.getvalue())

@@ -62,7 +62,7 @@ if st.session_state.get("confirm_delete") == run_id:
         st.session_state.pop("confirm_delete")
         st.rerun()
 
-show_test_split(run_points(store, run_id))
+show_test_split(cd.frame(store.metrics(run_id, prefix="test.")))
 
 # Export and reproduce ---------------------------------------------------------------------------
 st.subheader(t("runs.export"))

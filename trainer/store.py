@@ -285,13 +285,15 @@ class Store:
                 "INSERT INTO metrics (run_id, step, epoch, name, value, time) VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, step, epoch, k, float(v), now) for k, v in values.items()])
 
-    def metrics(self, run_id: str, after_id: int = 0) -> list[Point]:
-        """Metric points of a run with row id > after_id, in the order written."""
+    def metrics(self, run_id: str, after_id: int = 0, prefix: str = "") -> list[Point]:
+        """Metric points of a run with row id > after_id (and a name starting with `prefix`), in the
+        order written."""
         with self._connect() as db:
             db.row_factory = None  # plain tuples: a long run has 100k+ points
             rows = db.execute(
-                "SELECT id, step, epoch, name, value, time FROM metrics"
-                " WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after_id)).fetchall()
+                "SELECT id, step, epoch, name, value, time FROM metrics WHERE run_id = ? AND id > ?"
+                + (" AND substr(name, 1, ?) = ?" if prefix else "") + " ORDER BY id",
+                (run_id, after_id, len(prefix), prefix) if prefix else (run_id, after_id)).fetchall()
         return list(map(Point._make, rows))
 
     # summaries ----------------------------------------------------------------------------
