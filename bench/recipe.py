@@ -154,9 +154,9 @@ def main() -> None:
 
 def report(results: dict) -> str:
     """Test MRR@10 before → after per head, the mean over seeds of each dataset/variant."""
-    lines = [f"device: {results['device']}, model: {results['model']}, {results['epochs']} epochs, batch "
-             f"{results['batch']}, group 8, lr {results.get('lr', 1e-5):g}, all heads; held-out test MRR@10 "
-             "before → after (mean over seeds)", "",
+    lines = [f"device: {results['device']}, model: {results['model']}, all heads; shared datasets: "
+             f"{results['epochs']} epochs, batch {results['batch']}, group 8, lr {results.get('lr', 1e-5):g}; demo: every "
+             "default of `train --mode all`; held-out test MRR@10 before → after (mean over seeds)", "",
              "| dataset / variant | seeds | test queries | " + " | ".join(HEADS) + " |",
              "|---|---|---|" + "---|" * len(HEADS)]
     groups: dict[str, list[dict]] = {}
