@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer {train,runs,metrics}` (see --help)."""
+"""Command line: `python -m trainer {train,runs,metrics,vram,export}` (see --help)."""
 from __future__ import annotations
 
 import argparse
@@ -87,6 +87,29 @@ def _vram(ns) -> int:
     return 0
 
 
+def _export(ns) -> int:
+    from .export import export
+
+    try:
+        written = export(Store(ns.runs_dir), ns.run_id, ns.out, zip=ns.zip, onnx=ns.onnx)
+    except (KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(written))
+    return 0
+
+
+def add_export(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("export", help="write a run's model as a folder that sentence-transformers and "
+                                      "FlagEmbedding both load (model card, both heads, optional zip / ONNX)")
+    p.add_argument("run_id")
+    p.add_argument("--out", required=True, help="folder to write (an earlier export there is replaced)")
+    p.add_argument("--zip", action="store_true", help="also write OUT.zip")
+    p.add_argument("--onnx", action="store_true", help="also write onnx/model.onnx (sentence-transformers' ONNX backend)")
+    p.set_defaults(func=_export)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     vram.add_argument("--json", action="store_true")
     vram.set_defaults(func=_vram)
 
-    for p in (train, runs, metrics):
+    export = add_export(sub)
+
+    for p in (train, runs, metrics, export):
         p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)
     ns = parser.parse_args(argv)
     return ns.func(ns)

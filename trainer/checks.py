@@ -10,7 +10,7 @@ from .models import read_config, resolve_model
 
 SETTINGS = "run settings"
 CHOICES = {"precision": ("auto", "fp32", "fp16", "bf16"), "pooling": ("auto", "cls", "mean"),
-           "sparse_head": ("lean", "stock")}
+           "sparse_head": ("lean", "stock"), "report_to": ("none", "tensorboard", "mlflow")}
 
 
 def max_tokens(model_path: str) -> int | None:

@@ -65,6 +65,7 @@ class RunConfig:
     skip_bad_rows: bool = False
     num_gpus: int = 1
     negatives_cross_device: bool = False
+    report_to: str = "none"             # none | tensorboard | mlflow: HF's report_to, files inside the run folder
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
