@@ -6,6 +6,7 @@ from app.nav import page
 from app.chart_data import stacked
 from app.ui import get_store, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
+from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
 from trainer.models import model_shape
@@ -99,12 +100,15 @@ if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
                            format_func=labels("configure.sparse_head.{}"))
 
+report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key="cfg_report_to",
+                         format_func=labels("configure.report_to.{}"))
+
 config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
                    epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
                    passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
                    precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
-                   early_stopping_min_epochs=int(min_epochs))
+                   early_stopping_min_epochs=int(min_epochs), report_to=report_to)
 
 # 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
 st.subheader(t("configure.memory"))

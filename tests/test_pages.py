@@ -172,6 +172,8 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {"configure.model.default", "configure.model.custom", "configure.data.demo", "configure.data.path",
                  "configure.sparse_head.lean", "configure.sparse_head.stock", "data.source.demo",
                  "data.source.upload", "data.source.path"}
+    expanded |= {f"configure.report_to.{r}" for r in ("none", "tensorboard", "mlflow")}
+    expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
     assert not (expanded - EN.keys()), expanded - EN.keys()
     prefixes = {re.sub(r"\{.*", "", d.strip("f'\"")) for d in dynamic}
     assert prefixes, dynamic

@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer {train,runs,metrics,vram,export}` (see --help)."""
+"""Command line: `python -m trainer {train,runs,metrics,vram,export,merge}` (see --help)."""
 from __future__ import annotations
 
 import argparse
@@ -110,6 +110,28 @@ def add_export(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _merge(ns) -> int:
+    from .merge import merge
+
+    try:
+        written = merge(Store(ns.runs_dir), ns.run_id, ns.weight, ns.out, zip=ns.zip)
+    except (KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(written))
+    return 0
+
+
+def add_merge(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("merge", help="mix a run's model with its base (LM-Cocktail; heads averaged by the same weight)")
+    p.add_argument("run_id")
+    p.add_argument("--weight", type=float, required=True, help="the fine-tuned model's share, 0 (base) to 1 (fine-tuned)")
+    p.add_argument("--out", required=True, help="folder to write (an earlier export there is replaced)")
+    p.add_argument("--zip", action="store_true", help="also write OUT.zip")
+    p.set_defaults(func=_merge)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     vram.add_argument("--json", action="store_true")
     vram.set_defaults(func=_vram)
 
-    export = add_export(sub)
+    export, merge = add_export(sub), add_merge(sub)
 
-    for p in (train, runs, metrics, export):
+    for p in (train, runs, metrics, export, merge):
         p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)
     ns = parser.parse_args(argv)
     return ns.func(ns)

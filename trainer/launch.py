@@ -168,17 +168,36 @@ def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: 
                  precision: str, sparse_head: str, timeout: float = 600) -> dict:
     """A few real training steps on this machine's GPU in a child process (so the dashboard never
     holds GPU memory), with the estimate: `python -m trainer vram --measure --json`."""
-    argv = [sys.executable, "-m", "trainer", "vram", "--model", model, "--mode", mode, "--batch", str(batch),
-            "--group-size", str(group_size), "--query-len", str(query_len), "--passage-len", str(passage_len),
-            "--precision", precision, "--sparse-head", sparse_head, "--measure", "--json"]
+    answer = trainer_command(["vram", "--model", model, "--mode", mode, "--batch", str(batch),
+                              "--group-size", str(group_size), "--query-len", str(query_len), "--passage-len",
+                              str(passage_len), "--precision", precision, "--sparse-head", sparse_head, "--measure",
+                              "--json"], timeout)
+    return {"measured": {"status": "error", "detail": answer["error"]}} if "error" in answer else answer
+
+
+def trainer_command(args: list[str], timeout: float) -> dict:
+    """`python -m trainer ARGS` in a child process (the dashboard never loads torch): its JSON answer
+    (the last line it prints), or {"error": what went wrong}."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout,
-                              env=worker_env(1))
+        done = subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True,
+                              cwd=PROJECT_ROOT, timeout=timeout, env=worker_env(1), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return {"measured": {"status": "error", "detail": f"no answer in {timeout:.0f} s"}}
+        return {"error": f"no answer in {timeout:.0f} s"}
     if done.returncode != 0:
-        return {"measured": {"status": "error", "detail": (done.stderr or done.stdout)[-800:]}}
+        return {"error": (done.stderr or done.stdout)[-800:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def export_model(store: Store, run_id: str, out: Path, *, onnx: bool = False, timeout: float = 1800) -> dict:
+    """`python -m trainer export RUN_ID --zip [--onnx]` into `out`; the paths written, or {"error": ...}."""
+    return trainer_command(["export", run_id, "--runs-dir", str(store.runs_dir), "--out", str(out), "--zip"]
+                           + (["--onnx"] if onnx else []), timeout)
+
+
+def merge_model(store: Store, run_id: str, weight: float, out: Path, timeout: float = 1800) -> dict:
+    """`python -m trainer merge RUN_ID --weight W --zip` into `out`; the paths written, or {"error": ...}."""
+    return trainer_command(["merge", run_id, "--runs-dir", str(store.runs_dir), "--weight", str(weight),
+                            "--out", str(out), "--zip"], timeout)
 
 
 def request_stop(store: Store, run_id: str) -> None:
