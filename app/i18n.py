@@ -66,6 +66,10 @@ EN = {
     "configure.invalid": "Not started: {count} problems (nothing was stored).",
     "train.skipped": "{n} invalid training rows were skipped, as chosen when the run started.",
     "train.resume": "Resume from {checkpoint}",
+    "configure.compare_modes": "Compare the three modes",
+    "configure.compare_modes.help": "Queues three runs with these data and settings, one per mode (all heads, sparse + "
+    "ColBERT heads, dense only); they train one after another, and Compare overlays them.",
+    "configure.waiting": "Waiting in the queue, in this order: {runs} (remove one on the Runs page).",
     "configure.start": "Start training", "configure.busy": "Not started: {detail}",
     "configure.memory": "GPU memory",
     "configure.gpus": "GPUs (torchrun processes)",
@@ -118,7 +122,7 @@ EN = {
     "chart.mrr_head": "Validation MRR@10 ({head})",
     "head.dense": "dense", "head.sparse": "sparse", "head.colbert": "ColBERT", "head.hybrid": "hybrid",
     # statuses
-    "status.queued": "Queued", "status.running": "Running", "status.completed": "Completed",
+    "status.waiting": "Waiting in queue", "status.queued": "Queued", "status.running": "Running", "status.completed": "Completed",
     "status.stopped": "Stopped", "status.failed": "Failed", "status.interrupted": "Interrupted",
     # compare
     "compare.title": "Compare runs", "compare.pick": "Runs", "compare.head": "Head for the MRR chart",
@@ -223,6 +227,10 @@ ZH = {
     "configure.invalid": "未启动：{count} 个问题（未保存任何内容）。",
     "train.skipped": "按启动时的选择，跳过了 {n} 行无效训练数据。",
     "train.resume": "从 {checkpoint} 继续训练",
+    "configure.compare_modes": "比较三种模式",
+    "configure.compare_modes.help": "用相同的数据和设置排队三个运行，每种模式一个（全部头、稀疏 + ColBERT 头、仅稠密）；"
+    "它们依次训练，在“比较”页叠加显示。",
+    "configure.waiting": "队列中等待（按顺序）：{runs}（可在“运行记录”页移除）。",
     "configure.start": "开始训练", "configure.busy": "未启动：{detail}",
     "configure.memory": "显存",
     "configure.gpus": "GPU 数量（torchrun 进程数）",
@@ -269,7 +277,7 @@ ZH = {
     "chart.smoothed": "平滑", "chart.mrr": "各个头的验证 MRR@10",
     "chart.mrr_head": "验证 MRR@10（{head}）",
     "head.dense": "稠密", "head.sparse": "稀疏", "head.colbert": "ColBERT", "head.hybrid": "混合",
-    "status.queued": "排队中", "status.running": "运行中", "status.completed": "已完成",
+    "status.waiting": "队列中等待", "status.queued": "排队中", "status.running": "运行中", "status.completed": "已完成",
     "status.stopped": "已停止", "status.failed": "失败", "status.interrupted": "已中断",
     "compare.title": "对比运行", "compare.pick": "运行", "compare.head": "MRR 图使用的头",
     "compare.col.run": "运行", "compare.col.mode": "模式", "compare.col.status": "状态",

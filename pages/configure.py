@@ -10,6 +10,7 @@ from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
 from trainer.models import model_shape
+from trainer.store import WAITING
 
 store = get_store()
 st.title(t("configure.title"))
@@ -187,14 +188,21 @@ if report is not None and report.errors:
     if report.rows and st.checkbox(t("configure.skip_bad", bad=report.bad_rows, good=len(report.rows)),
                                    key="cfg_skip_bad_rows"):
         config = config.replace(skip_bad_rows=True)
-if st.button(t("configure.start"), type="primary", key="start"):
-    try:
+start, compare = st.columns([1, 3])
+try:
+    run_id = None
+    if start.button(t("configure.start"), type="primary", key="start"):
         run_id = launch.start(store, config)
-    except launch.RunBusy as busy:
-        st.warning(t("configure.busy", detail=str(busy)))
-    except launch.InvalidRun as invalid:
-        st.error(t("configure.invalid", count=len(invalid.problems)))
-        st.code(str(invalid))
-    else:
-        state["run_id"] = run_id
-        st.switch_page(page("train"))
+    if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help")):
+        run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode])[0]
+except launch.RunBusy as busy:
+    st.warning(t("configure.busy", detail=str(busy)))
+except launch.InvalidRun as invalid:
+    st.error(t("configure.invalid", count=len(invalid.problems)))
+    st.code(str(invalid))
+if run_id:
+    state["run_id"] = run_id
+    st.switch_page(page("train"))
+waiting = [r.name for r in reversed(store.list_runs()) if r.status == WAITING]
+if waiting:
+    st.caption(t("configure.waiting", runs=", ".join(waiting)))

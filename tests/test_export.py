@@ -115,7 +115,8 @@ def test_export_replaces_an_earlier_export_but_never_another_folder(trained, tmp
 
 
 def encoder_and_heads(folder: Path) -> dict[str, torch.Tensor]:
-    state = {f"encoder.{k}": v for k, v in load_file(folder / "model.safetensors").items()}
+    # position_ids is a buffer older checkpoints (the embedded model) still store; not a weight.
+    state = {f"encoder.{k}": v for k, v in load_file(folder / "model.safetensors").items() if k != "embeddings.position_ids"}
     for name in HEADS:
         if (folder / name).is_file():
             state.update({f"{name}.{k}": v for k, v in torch.load(folder / name, weights_only=True).items()})

@@ -5,22 +5,54 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 
 from .config import DEFAULT_MODEL, DEMO_DATA, Mode, RunConfig
-from .store import Store
+from .store import WAITING, Store
 
 DEFAULT_RUNS_DIR = "runs"
+
+
+def modes(text: str) -> list[Mode]:
+    """`all`, or several in the order to train them: `all,heads,dense`."""
+    try:
+        return [Mode(m.strip()) for m in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: modes are {', '.join(m.value for m in Mode)}, comma-separated")
+
+
+def _train_queue(store: Store, configs: list[RunConfig]) -> int:
+    """Several modes, one after another, as queued runs in the store (the dashboard shows the queue;
+    a run another process is training first is waited for)."""
+    from . import launch, worker
+
+    launch.recover(store)
+    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    print(" ".join(ids), flush=True)
+    failed = 0
+    for run_id in ids:
+        while store.take_waiting([run_id]) is None:
+            if not any(r.id == run_id and r.status == WAITING for r in store.list_runs()):
+                break                                        # removed from the queue meanwhile
+            time.sleep(5)
+        else:
+            status = worker.run(store, run_id, progress=True)
+            print(f"{run_id} {status}", file=sys.stderr)
+            failed += status not in ("completed", "stopped")
+    return 1 if failed else 0
 
 
 def _train(ns) -> int:
     from . import worker
 
-    cfg = RunConfig(mode=Mode(ns.mode), model=ns.model, train_data=ns.train,
+    cfg = RunConfig(mode=ns.mode[0], model=ns.model, train_data=ns.train,
                     eval_data=None if ns.eval == "none" else ns.eval, name=ns.name or "")
     changes = {k: v for k, v in dict(epochs=ns.epochs, max_steps=ns.max_steps, batch_size=ns.batch_size,
                                      learning_rate=ns.lr, group_size=ns.group_size).items() if v is not None}
     cfg = cfg.replace(**changes)
     store = Store(ns.runs_dir)
+    if len(ns.mode) > 1:
+        return _train_queue(store, [cfg.replace(mode=m) for m in ns.mode])
     run_id = store.create_run(cfg)
     print(run_id, flush=True)
     status = worker.run(store, run_id, progress=True)
@@ -137,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train in the foreground and print the run id")
-    train.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.DENSE.value)
+    train.add_argument("--mode", type=modes, default=[Mode.DENSE], help="all|heads|dense, or several to train "
+                       "one after another: all,heads,dense")
     train.add_argument("--model", default=DEFAULT_MODEL, help="local folder or hub id (default: embedded MiniLM)")
     train.add_argument("--train", default=DEMO_DATA, help="training JSONL (default: demo data)")
     train.add_argument("--eval", default=DEMO_DATA, help="BEIR-style folder, or 'none'")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import checks, gpus
 from .config import RunConfig
-from .store import FAILED, INTERRUPTED, LIVE, Store
+from .store import FAILED, INTERRUPTED, LIVE, WAITING, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_NAME = "worker.log"
@@ -96,6 +96,36 @@ def start(store: Store, config: RunConfig) -> str:
     return run_id
 
 
+def enqueue(store: Store, configs: list[RunConfig]) -> list[str]:
+    """Queue runs to train one after another (one run per device), in this order, and start the first
+    if the device is free. Every config is checked first: one invalid config queues none."""
+    problems = [p for cfg in configs for p in checks.preflight(cfg)]
+    if problems:
+        raise InvalidRun(problems)
+    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    start_next(store)
+    return ids
+
+
+def start_next(store: Store) -> str | None:
+    """Start the first waiting run if no other run is live (the store decides, atomically)."""
+    with _start_lock:
+        run_id = store.take_waiting()
+        if run_id:
+            _launch(store, run_id, store.get_run(run_id).config.num_gpus)
+    return run_id
+
+
+def keep_queue(store: Store, every_s: float = 5.0) -> None:
+    """The queue goes on without a watcher (an app restarted while a queued run trained): a daemon
+    thread asks the store every few seconds."""
+    def loop() -> None:
+        while store.path.is_file():       # ends with its runs folder
+            time.sleep(every_s)
+            start_next(store)
+    threading.Thread(target=loop, name="queue", daemon=True).start()
+
+
 def resume(store: Store, run_id: str) -> None:
     """Continue an interrupted or failed run from its last checkpoint, under the same id: its metric
     points so far stay, new ones follow."""
@@ -129,6 +159,7 @@ def _watch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> No
     code = proc.wait()
     if code != 0:
         store.set_status(run_id, FAILED, error=exit_reason(code, log_tail(log_path)), only_if=LIVE)
+    start_next(store)
 
 
 def exit_reason(code: int, tail: str) -> str:

@@ -19,6 +19,7 @@ from .config import RunConfig
 
 QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "queued", "running", "completed", "stopped", "failed", "interrupted")
+WAITING = "waiting"   # in the queue (trainer.launch.enqueue): starts when the device is free, in creation order
 LIVE = (QUEUED, RUNNING)
 FINAL = (COMPLETED, STOPPED, FAILED, INTERRUPTED)
 
@@ -103,7 +104,7 @@ class Store:
             db.close()
 
     # runs ---------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig) -> str:
+    def create_run(self, config: RunConfig, status: str = QUEUED) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
         output_dir = self.runs_dir / run_id
         name = config.name or f"{config.mode.value} {time.strftime('%m-%d %H:%M')}"
@@ -111,7 +112,7 @@ class Store:
             db.execute(
                 "INSERT INTO runs (id, name, created, status, mode, config, output_dir)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, name, time.time(), QUEUED, config.mode.value, config.to_json(),
+                (run_id, name, time.time(), status, config.mode.value, config.to_json(),
                  str(output_dir)))
         return run_id
 
@@ -146,6 +147,18 @@ class Store:
             args.extend(only_if)
         with self._connect() as db:
             return db.execute(sql, args).rowcount == 1
+
+    def take_waiting(self, among: Iterable[str] = ()) -> Optional[str]:
+        """The first waiting run (of `among`, if given), now queued to start; None while another run is
+        queued or running, or none waits. One transaction, so two callers never start two runs."""
+        among = tuple(among)
+        pick = f" AND id IN ({','.join('?' * len(among))})" if among else ""
+        with self._connect() as db:
+            row = db.execute(
+                f"UPDATE runs SET status = ? WHERE id = (SELECT id FROM runs WHERE status = ?{pick}"
+                f" ORDER BY created, rowid LIMIT 1) AND NOT EXISTS (SELECT 1 FROM runs WHERE status IN (?, ?))"
+                f" RETURNING id", (QUEUED, WAITING, *among, *LIVE)).fetchone()
+        return row[0] if row else None
 
     def reopen(self, run_id: str, from_statuses: Iterable[str]) -> bool:
         """Queue an ended run again (to resume it); its metric points stay as they are."""
