@@ -161,6 +161,13 @@ EN = {
     "runs.merge.heads.kept": "Weight {weight:g}: the base model has no sparse or ColBERT head, so the fine-tuned "
     "heads are kept whole.",
     "runs.merge.heads.none": "Weight {weight:g}: a dense-only run has no heads of its own; only the encoder was mixed.",
+    "runs.curve.make": "Score a few weights (slow)",
+    "runs.curve.help": "Merges at weights 0, 0.25, 0.5, 0.75 and 1 and scores each on this run's validation set and "
+    "on an out-of-domain check shipped with the product (53 SciFact claims, CC BY 4.0 / ODC-By): pick the weight "
+    "that keeps most of both.", "runs.curve.running": "Merging and scoring five weights…",
+    "runs.curve.title": "Merged model by weight ({metric})", "runs.curve.weight": "weight of the fine-tuned model",
+    "runs.curve.validation": "this run's validation set ({n} queries)",
+    "runs.curve.general": "out-of-domain check, SciFact ({n} queries)",
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
     "configure.command": "Equivalent FlagEmbedding command",
@@ -311,6 +318,13 @@ ZH = {
     "runs.merge.heads.averaged": "权重 {weight:g}：稀疏头与 ColBERT 头按同一权重平均。",
     "runs.merge.heads.kept": "权重 {weight:g}：基础模型没有稀疏头和 ColBERT 头，保留微调后的头不变。",
     "runs.merge.heads.none": "权重 {weight:g}：仅稠密训练的运行没有自己的头，只融合了编码器。",
+    "runs.curve.make": "评估几个权重（较慢）",
+    "runs.curve.help": "以权重 0、0.25、0.5、0.75 和 1 融合，并分别在本运行的验证集和产品自带的领域外检查集"
+    "（53 条 SciFact 论断，CC BY 4.0 / ODC-By）上评分：选两者都保留得最多的权重。",
+    "runs.curve.running": "正在融合并评估五个权重…",
+    "runs.curve.title": "按权重的融合模型（{metric}）", "runs.curve.weight": "微调模型的权重",
+    "runs.curve.validation": "本运行的验证集（{n} 个查询）",
+    "runs.curve.general": "领域外检查，SciFact（{n} 个查询）",
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
     "configure.command": "等价的 FlagEmbedding 命令",

@@ -1,12 +1,14 @@
 """History of runs: open, rename, delete, export, merge with the base model, reproduce."""
+import json
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
 from app.nav import page
-from app.ui import fmt_duration, get_store, mode_name, run_points, runs_or_stop, status_name, t
+from app.ui import fmt_duration, get_store, line_figure, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import gpus, launch, reproduce
 
 MAX_DOWNLOAD_BYTES = 500 * 2**20    # larger archives are offered by path: the browser download holds it in memory
@@ -64,6 +66,21 @@ else:
         with st.spinner(t("runs.merge.running")):
             st.session_state["runs_written"] = (run_id, launch.merge_model(
                 store, run_id, weight, Path(run.output_dir) / "merged" / f"{run_id}-w{weight:.2f}"))
+    if right.button(t("runs.curve.make"), key="runs_curve", disabled=run.live or not run.config.eval_data,
+                    help=t("runs.curve.help")):
+        with st.spinner(t("runs.curve.running")):
+            answer = launch.merge_curve(store, run_id)
+        if "error" in answer:
+            right.error(t("runs.export.failed", detail=answer["error"]))
+    curve_file = Path(run.output_dir) / "merge_curve.json"
+    if curve_file.is_file():
+        curve = json.loads(curve_file.read_text(encoding="utf-8"))
+        fig = line_figure(t("runs.curve.title", metric=curve["metric"]), "MRR@10")
+        fig.update_layout(xaxis_title=t("runs.curve.weight"))
+        for name in ("validation", "general"):
+            fig.add_trace(go.Scatter(x=[p["weight"] for p in curve["points"]], y=[p[name] for p in curve["points"]],
+                                     mode="lines+markers", name=t(f"runs.curve.{name}", n=curve["queries"][name])))
+        right.plotly_chart(fig, width="stretch", key="runs_curve_chart")
     shown, written = st.session_state.get("runs_written", (None, {}))
     if shown == run_id and "error" in written:
         st.error(t("runs.export.failed", detail=written["error"]))

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 from trainer import worker
 from trainer.config import Mode
 from trainer.export import HEADS, export
-from trainer.merge import merge
+from trainer.data import DEMO_DIR, load_eval
+from trainer.merge import GENERAL_DIR, curve, merge
 from trainer.models import embedded_model_dir
 from trainer.store import COMPLETED, Store
 
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_config):
     store = Store(tmp_path_factory.mktemp("tools") / "runs")
-    run_id = store.create_run(tiny_config(mode=Mode.ALL, eval_data=None, report_to="tensorboard", name="tools"))
+    run_id = store.create_run(tiny_config(mode=Mode.ALL, report_to="tensorboard", name="tools"))
     assert worker.run(store, run_id) == COMPLETED, store.get_run(run_id).error
     return store, store.get_run(run_id)
 
@@ -158,6 +159,19 @@ def test_merge_at_weights_0_and_1_gives_base_and_tuned_heads_too(trained, tmp_pa
     assert json.loads((Path(written["folder"]) / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"]
 
 
+def test_merge_curve_at_weight_1_gives_the_runs_own_final_validation_score(trained):
+    store, run = trained
+    result = curve(store, run.id, [1.0])
+    final = [p.value for p in store.metrics(run.id) if p.name == "hybrid.mrr@10"][-1]
+    assert result["metric"] == "hybrid.mrr@10"
+    assert result["queries"] == {"validation": len(load_eval(DEMO_DIR / "eval").queries),
+                                 "general": len(load_eval(GENERAL_DIR).queries)}
+    [point] = result["points"]
+    assert abs(point["validation"] - final) < 1e-6 and 0 < point["general"] <= 1
+    assert json.loads((Path(run.output_dir) / "merge_curve.json").read_text()) == result
+    assert not (Path(run.output_dir) / "merge_curve").exists()
+
+
 def test_tensorboard_holds_the_losses_the_store_holds(trained):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -207,3 +221,4 @@ def test_runs_page_exports_and_merges_through_child_processes(trained, monkeypat
     assert "Weight 0.3: the base model has no sparse or ColBERT head, so the fine-tuned heads are kept whole." \
         in captions, captions
     assert (Path(run.output_dir) / "merged" / f"{run.id}-w0.30" / "model.safetensors").is_file()
+    assert at.get("plotly_chart"), "the merge curve written by the test above is drawn"

@@ -174,6 +174,7 @@ def test_every_text_key_used_in_the_ui_exists():
                  "data.source.upload", "data.source.path"}
     expanded |= {f"configure.report_to.{r}" for r in ("none", "tensorboard", "mlflow")}
     expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
+    expanded |= {f"runs.curve.{name}" for name in ("validation", "general")}
     assert not (expanded - EN.keys()), expanded - EN.keys()
     prefixes = {re.sub(r"\{.*", "", d.strip("f'\"")) for d in dynamic}
     assert prefixes, dynamic

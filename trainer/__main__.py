@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer {train,runs,metrics,vram,export,merge}` (see --help)."""
+"""Command line: `python -m trainer {train,runs,metrics,vram,export,merge,merge-curve}` (see --help)."""
 from __future__ import annotations
 
 import argparse
@@ -164,6 +164,27 @@ def add_merge(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _merge_curve(ns) -> int:
+    from .merge import curve
+
+    try:
+        result = curve(Store(ns.runs_dir), ns.run_id, [float(w) for w in ns.weights.split(",")])
+    except (KeyError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+def add_merge_curve(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("merge-curve", help="score merges at a few weights: the run's validation set vs an "
+                                           "out-of-domain check (SciFact slice); kept in the run folder")
+    p.add_argument("run_id")
+    p.add_argument("--weights", default="0,0.25,0.5,0.75,1", help="comma-separated, 0 (base) to 1 (fine-tuned)")
+    p.set_defaults(func=_merge_curve)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     vram.add_argument("--json", action="store_true")
     vram.set_defaults(func=_vram)
 
-    export, merge = add_export(sub), add_merge(sub)
+    export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)
 
-    for p in (train, runs, metrics, export, merge):
+    for p in (train, runs, metrics, export, merge, merge_curve):
         p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)
     ns = parser.parse_args(argv)
     return ns.func(ns)

@@ -225,6 +225,11 @@ def export_model(store: Store, run_id: str, out: Path, *, onnx: bool = False, ti
                            + (["--onnx"] if onnx else []), timeout)
 
 
+def merge_curve(store: Store, run_id: str, timeout: float = 3600) -> dict:
+    """`python -m trainer merge-curve RUN_ID`: the curve (also kept in the run folder), or {"error": ...}."""
+    return trainer_command(["merge-curve", run_id, "--runs-dir", str(store.runs_dir)], timeout)
+
+
 def merge_model(store: Store, run_id: str, weight: float, out: Path, timeout: float = 1800) -> dict:
     """`python -m trainer merge RUN_ID --weight W --zip` into `out`; the paths written, or {"error": ...}."""
     return trainer_command(["merge", run_id, "--runs-dir", str(store.runs_dir), "--weight", str(weight),

@@ -5,18 +5,25 @@ model, 1 - W for the base); LM-Cocktail merges only the encoder, so the M3 heads
 (colbert_linear.pt, sparse_linear.pt) are averaged here by the same weight. A base without heads
 (MiniLM, any plain encoder) keeps the fine-tuned heads. The result is an exported folder
 (trainer.export): sentence-transformers files with the run's pooling, model card, optional zip.
+`curve` scores a few weights on the run's validation set and on an out-of-domain check shipped
+with the product (trainer/general/, a SciFact slice): the trade-off a user picks a weight from.
 """
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import shutil
 from pathlib import Path
 
 import torch
 
 from .export import HEADS, clear_previous, finish_folder, saved_model, zip_folder
-from .models import resolve_model
+from .models import resolve_model, run_pooling
 from .store import Store
+
+GENERAL_DIR = Path(__file__).parent / "general"
+CURVE_FILE = "merge_curve.json"
 
 # What happened to the heads: a code for the pages, words for the model card.
 HEAD_NOTES = {"averaged": "averaged by the same weight", "kept": "the fine-tuned heads, kept whole (the base has none)",
@@ -62,3 +69,30 @@ def merge(store: Store, run_id: str, weight: float, out: Path, *, zip: bool = Fa
     if zip:
         written["zip"] = str(zip_folder(out))
     return written
+
+
+def curve(store: Store, run_id: str, weights: list[float]) -> dict:
+    """MRR@10 of the mode's main head (hybrid, or dense for dense-only runs) for each weight, on the
+    run's validation set and on the out-of-domain check; kept as merge_curve.json in the run folder."""
+    from .data import load_eval, resolve_eval
+    from .evaluate import evaluate
+    from .search import load_checkpoint
+
+    run = store.get_run(run_id)
+    cfg = run.config
+    if not cfg.eval_data:
+        raise ValueError(f"run {run_id} has no validation set: the curve needs the run's own score")
+    sets = {"validation": load_eval(resolve_eval(cfg.eval_data)), "general": load_eval(GENERAL_DIR)}
+    metric = f"{cfg.mode.main_metric}.mrr@10"
+    work = Path(run.output_dir) / "merge_curve"
+    points = []
+    for weight in weights:
+        merge(store, run_id, weight, work)
+        ckpt = load_checkpoint(str(work), run_pooling(cfg), cfg.mode.unified_finetuning)
+        points.append({"weight": weight, **{name: evaluate(ckpt.model, ckpt.tokenizer, evalset, cfg.query_max_len,
+                                                           cfg.passage_max_len)[metric]
+                                             for name, evalset in sets.items()}})
+    shutil.rmtree(work)
+    result = {"metric": metric, "queries": {name: len(s.queries) for name, s in sets.items()}, "points": points}
+    (Path(run.output_dir) / CURVE_FILE).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return result
