@@ -10,6 +10,7 @@ the ONNX step does, and runs in `python -m trainer export` (a child process of t
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import zipfile
 from importlib.metadata import PackageNotFoundError, version
@@ -110,6 +111,8 @@ def write_onnx(folder: Path) -> Path:
     `SentenceTransformer(folder, backend="onnx")` loads (pooling and Normalize stay in modules.json)."""
     from sentence_transformers import SentenceTransformer
 
+    # Its hint to save the fresh export is answered on the next line.
+    logging.getLogger("sentence_transformers.backend.utils").setLevel(logging.ERROR)
     model = SentenceTransformer(str(folder), backend="onnx", device="cpu", model_kwargs={"export": True})
     model[0].auto_model.save_pretrained(str(folder))
     return folder / "onnx" / "model.onnx"
