@@ -9,7 +9,6 @@ from pathlib import Path
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
-from .models import run_pooling
 from .store import Run, Store
 
 # What the dashboard adds on top of FlagEmbedding's own trainer; the command cannot carry these.
