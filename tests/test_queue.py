@@ -52,6 +52,7 @@ def test_compare_the_three_modes_queues_them_and_an_app_restart_goes_on(tmp_path
     at.session_state["lang"] = "en"
     at.run()
     at.number_input(key="cfg_epochs").set_value(2)
+    at.selectbox(key="cfg_report_to").set_value("tensorboard")
     at.button(key="compare_modes").click().run()
     assert not at.exception, [e.value for e in at.exception]
     store = Store(tmp_path / "runs")
@@ -59,7 +60,7 @@ def test_compare_the_three_modes_queues_them_and_an_app_restart_goes_on(tmp_path
     assert [r.mode for r in runs] == ["all", "heads", "dense"] and launched == [runs[0].id]
     assert {r.config.replace(mode=Mode.ALL, name="").to_json() for r in runs} == \
         {runs[0].config.replace(name="").to_json()}                   # the same data and settings
-    assert runs[0].config.epochs == 2 and statuses(store, [r.id for r in runs]) == [QUEUED, WAITING, WAITING]
+    assert runs[0].config.epochs == 2 and runs[0].config.report_to == "tensorboard" and statuses(store, [r.id for r in runs]) == [QUEUED, WAITING, WAITING]
     # The app restarts while the first run's worker ends: the new app process starts the next one.
     store.set_status(runs[0].id, COMPLETED)
     st.cache_resource.clear()                                         # what a new app process starts from
