@@ -25,6 +25,8 @@ def get_store() -> Store:
 def _open_store(runs_dir: str) -> Store:
     store = Store(runs_dir)
     launch.recover(store)  # once per app process: runs whose worker died with the app
+    launch.start_next(store)  # and the queue goes on where it was
+    launch.keep_queue(store)
     return store
 
 

@@ -6,9 +6,11 @@ from app.nav import page
 from app.chart_data import stacked
 from app.ui import get_store, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
+from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
 from trainer.models import model_notes, model_shape
+from trainer.store import WAITING
 
 store = get_store()
 st.title(t("configure.title"))
@@ -111,12 +113,15 @@ if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
                            format_func=labels("configure.sparse_head.{}"), help=t("field.sparse_head"))
 
+report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key="cfg_report_to",
+                         format_func=labels("configure.report_to.{}"))
+
 config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
                    epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
                    passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
                    precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
-                   early_stopping_min_epochs=int(min_epochs))
+                   early_stopping_min_epochs=int(min_epochs), report_to=report_to)
 for note in model_notes(config):
     notes_box.info(t(f"note.{note.key}", **note.params))
 
@@ -197,14 +202,21 @@ if report is not None and report.errors:
     if report.rows and st.checkbox(t("configure.skip_bad", bad=report.bad_rows, good=len(report.rows)),
                                    key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
         config = config.replace(skip_bad_rows=True)
-if st.button(t("configure.start"), type="primary", key="start"):
-    try:
+start, compare = st.columns([1, 3])
+try:
+    run_id = None
+    if start.button(t("configure.start"), type="primary", key="start"):
         run_id = launch.start(store, config)
-    except launch.RunBusy as busy:
-        st.warning(t("configure.busy", detail=str(busy)))
-    except launch.InvalidRun as invalid:
-        st.error(t("configure.invalid", count=len(invalid.problems)))
-        st.code(str(invalid))
-    else:
-        state["run_id"] = run_id
-        st.switch_page(page("train"))
+    if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help")):
+        run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode])[0]
+except launch.RunBusy as busy:
+    st.warning(t("configure.busy", detail=str(busy)))
+except launch.InvalidRun as invalid:
+    st.error(t("configure.invalid", count=len(invalid.problems)))
+    st.code(str(invalid))
+if run_id:
+    state["run_id"] = run_id
+    st.switch_page(page("train"))
+waiting = [r.name for r in reversed(store.list_runs()) if r.status == WAITING]
+if waiting:
+    st.caption(t("configure.waiting", runs=", ".join(waiting)))

@@ -1,14 +1,16 @@
-"""History of runs: open, rename, delete, export, reproduce."""
+"""History of runs: open, rename, delete, export, merge with the base model, reproduce."""
+import json
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
 from app.heldout import show_test_split
 from app.nav import page
-from app.ui import fmt_duration, get_store, mode_name, runs_or_stop, status_name, t
-from trainer import gpus, reproduce
+from app.ui import fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
+from trainer import gpus, launch, reproduce
 from trainer.config import Mode
 from trainer.store import FINAL, LIVE
 
@@ -64,18 +66,50 @@ if st.session_state.get("confirm_delete") == run_id:
 
 show_test_split(cd.frame(store.metrics(run_id, prefix="test.")))
 
-# Export and reproduce ---------------------------------------------------------------------------
+# Export, merge and reproduce: heavy work in `python -m trainer export|merge` child processes -----------
 st.subheader(t("runs.export"))
 has_model = (Path(run.output_dir) / "model" / "config.json").is_file()
 if not has_model:
     st.caption(t("runs.export.none"))
-elif st.button(t("runs.export.make"), key="runs_export", disabled=run.live):
-    archive = reproduce.export(store, run_id)
-    size = archive.stat().st_size
-    if size <= MAX_DOWNLOAD_BYTES:
-        st.download_button(t("runs.export.download", mb=size / 2**20), archive.read_bytes(), file_name=archive.name,
-                           mime="application/zip", key="runs_download")
-    st.caption(t("runs.export.where", path=str(archive)))
+else:
+    left, right = st.columns(2)
+    onnx = left.checkbox(t("runs.export.onnx"), key="runs_onnx")
+    if left.button(t("runs.export.make"), key="runs_export", disabled=run.live):
+        with st.spinner(t("runs.export.running")):
+            st.session_state["runs_written"] = (run_id, launch.export_model(
+                store, run_id, Path(run.output_dir) / "export" / run_id, onnx=onnx))
+    weight = right.slider(t("runs.merge.weight"), 0.0, 1.0, 0.5, 0.05, key="runs_merge_weight",
+                          help=t("runs.merge.help"))
+    if right.button(t("runs.merge.make"), key="runs_merge", disabled=run.live):
+        with st.spinner(t("runs.merge.running")):
+            st.session_state["runs_written"] = (run_id, launch.merge_model(
+                store, run_id, weight, Path(run.output_dir) / "merged" / f"{run_id}-w{weight:.2f}"))
+    if right.button(t("runs.curve.make"), key="runs_curve", disabled=run.live or not run.config.eval_data,
+                    help=t("runs.curve.help")):
+        with st.spinner(t("runs.curve.running")):
+            answer = launch.merge_curve(store, run_id)
+        if "error" in answer:
+            right.error(t("runs.export.failed", detail=answer["error"]))
+    curve_file = Path(run.output_dir) / "merge_curve.json"
+    if curve_file.is_file():
+        curve = json.loads(curve_file.read_text(encoding="utf-8"))
+        fig = line_figure(t("runs.curve.title", metric=curve["metric"]), "MRR@10")
+        fig.update_layout(xaxis_title=t("runs.curve.weight"))
+        for name in ("validation", "general"):
+            fig.add_trace(go.Scatter(x=[p["weight"] for p in curve["points"]], y=[p[name] for p in curve["points"]],
+                                     mode="lines+markers", name=t(f"runs.curve.{name}", n=curve["queries"][name])))
+        right.plotly_chart(fig, width="stretch", key="runs_curve_chart")
+    shown, written = st.session_state.get("runs_written", (None, {}))
+    if shown == run_id and "error" in written:
+        st.error(t("runs.export.failed", detail=written["error"]))
+    elif shown == run_id:
+        st.caption(t("runs.export.where", path=written["folder"]))
+        if "heads" in written:
+            st.caption(t(f"runs.merge.heads.{written['heads']}", weight=written["weight"]))
+        archive = Path(written["zip"])
+        if archive.stat().st_size <= MAX_DOWNLOAD_BYTES:
+            st.download_button(t("runs.export.download", mb=archive.stat().st_size / 2**20), archive.read_bytes(),
+                               file_name=archive.name, mime="application/zip", key="runs_download")
 with st.expander(t("runs.command")):
     st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision))),
             language="bash")

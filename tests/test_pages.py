@@ -175,7 +175,7 @@ def test_every_text_key_used_in_the_ui_exists():
     assert used and not (used - EN.keys()), used - EN.keys()
     # dynamic keys are built from these enumerations
     expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "flags", "trains", "cost", "when")}
-    expanded |= {f"status.{s}" for s in ("queued", "running", "completed", "stopped", "failed", "interrupted")}
+    expanded |= {f"status.{s}" for s in ("waiting", "queued", "running", "completed", "stopped", "failed", "interrupted")}
     expanded |= {f"head.{h}" for h in ("dense", "sparse", "colbert", "hybrid")}
     expanded |= {f"precision.{p}" for p in ("auto", "fp32", "bf16", "fp16")} | {"preset.dense", "preset.full"}
     expanded |= {f"nav.{n}" for n in PAGES}
@@ -187,6 +187,9 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {"configure.model.default", "configure.model.custom", "configure.data.demo", "configure.data.path",
                  "configure.sparse_head.lean", "configure.sparse_head.stock", "data.source.demo",
                  "data.source.upload", "data.source.path"}
+    expanded |= {f"configure.report_to.{r}" for r in ("none", "tensorboard", "mlflow")}
+    expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
+    expanded |= {f"runs.curve.{name}" for name in ("validation", "general")}
     assert not (expanded - EN.keys()), expanded - EN.keys()
     prefixes = {re.sub(r"\{.*", "", d.strip("f'\"")) for d in dynamic}
     assert prefixes, dynamic

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 from app.tryit_view import highlight, rank_change
 from trainer import reproduce
 from trainer.data import DEMO_DIR, load_eval
-from trainer.store import COMPLETED
+from trainer.export import export
+from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +29,7 @@ def test_exported_folder_loads_in_bgem3flagmodel_with_the_dashboards_dense_score
     from trainer.search import Searcher
 
     store, run = finished
-    archive = reproduce.export(store, run.id)
+    archive = export(store, run.id, tmp_path / "export" / run.id, zip=True)["zip"]
     with zipfile.ZipFile(archive) as zf:
         names = set(zf.namelist())
         zf.extractall(tmp_path)

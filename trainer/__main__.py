@@ -1,5 +1,6 @@
-"""Command line: `python -m trainer {train,runs,metrics,vram}` (see --help). One function per subcommand;
-`train`'s flags are RunConfig's fields, generated, with the Configure page's help texts."""
+"""Command line: `python -m trainer {train,mine,score,export,merge,merge-curve,runs,metrics,vram}` (see
+--help). One function per subcommand; `train`'s flags are RunConfig's fields, generated, with the
+Configure page's help texts."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import dataclasses
 import enum
 import json
 import sys
+import time
 import types
 import typing
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 from . import launch
 from .checks import CHOICES
 from .config import DEFAULT_MODEL, Mode, RunConfig
-from .store import Store
+from .store import WAITING, Store
 
 DEFAULT_RUNS_DIR = "runs"
 # Short names kept from earlier versions of the command, next to the generated --train-data etc.
@@ -63,7 +65,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> 
         if hint is bool:
             options["action"] = argparse.BooleanOptionalAction
         else:
-            options["type"] = _parse(hint)
+            options["type"] = modes if f.name == "mode" else _parse(hint)
             choices = [m.value for m in hint] if _is_enum(hint) else CHOICES.get(f.name)
             if choices:
                 options["metavar"] = "{" + ",".join(choices) + "}"
@@ -86,12 +88,51 @@ def _create(store: Store, config) -> str | None:
     return None
 
 
+def modes(text: str) -> list[Mode]:
+    """`all`, or several in the order to train them: `all,heads,dense`."""
+    try:
+        return [Mode(m.strip()) for m in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: modes are {', '.join(m.value for m in Mode)}, comma-separated")
+
+
+def _train_queue(store: Store, configs: list[RunConfig]) -> int:
+    """Several modes, one after another, as queued runs in the store (the dashboard shows the queue;
+    a run another process is training first is waited for). Every config is checked first."""
+    from . import checks, worker
+
+    problems = [p for cfg in configs for p in checks.preflight(cfg)]
+    if problems:
+        print(f"error: not started, {len(problems)} problem(s); nothing was stored:\n"
+              + "\n".join(str(p) for p in problems[:20]), file=sys.stderr)
+        return 2
+    launch.recover(store)
+    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    print(" ".join(ids), flush=True)
+    failed = 0
+    for run_id in ids:
+        while store.take_waiting([run_id]) is None:
+            if not any(r.id == run_id and r.status == WAITING for r in store.list_runs()):
+                break                                        # removed from the queue meanwhile
+            time.sleep(5)
+        else:
+            status = worker.run(store, run_id, progress=True)
+            print(f"{run_id} {status}", file=sys.stderr)
+            failed += status not in ("completed", "stopped")
+    return 1 if failed else 0
+
+
 def _train(ns) -> int:
     from .suggest import with_suggestions
 
     store = Store(ns.runs_dir)
+    chosen = vars(ns).pop("mode", [RunConfig.mode])          # several: trained one after another
+    given = {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)} | {"mode"}
     # Learning rate and lengths not given follow the data, as the Configure page suggests them.
-    config = with_suggestions(config_from(ns), {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)})
+    config = with_suggestions(config_from(ns), given)
+    if len(chosen) > 1:
+        return _train_queue(store, [config.replace(mode=m) for m in chosen])
+    config = config.replace(mode=chosen[0])
     run_id = _create(store, config)
     if run_id is None:
         return 2
@@ -200,6 +241,72 @@ def _vram(ns) -> int:
     return 0
 
 
+def _export(ns) -> int:
+    from .export import export
+
+    try:
+        written = export(Store(ns.runs_dir), ns.run_id, ns.out, zip=ns.zip, onnx=ns.onnx)
+    except (KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(written))
+    return 0
+
+
+def add_export(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("export", help="write a run's model as a folder that sentence-transformers and "
+                                      "FlagEmbedding both load (model card, both heads, optional zip / ONNX)")
+    p.add_argument("run_id")
+    p.add_argument("--out", required=True, help="folder to write (an earlier export there is replaced)")
+    p.add_argument("--zip", action="store_true", help="also write OUT.zip")
+    p.add_argument("--onnx", action="store_true", help="also write onnx/model.onnx (sentence-transformers' ONNX backend)")
+    p.set_defaults(func=_export)
+    return p
+
+
+def _merge(ns) -> int:
+    from .merge import merge
+
+    try:
+        written = merge(Store(ns.runs_dir), ns.run_id, ns.weight, ns.out, zip=ns.zip)
+    except (KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(written))
+    return 0
+
+
+def add_merge(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("merge", help="mix a run's model with its base (LM-Cocktail; heads averaged by the same weight)")
+    p.add_argument("run_id")
+    p.add_argument("--weight", type=float, required=True, help="the fine-tuned model's share, 0 (base) to 1 (fine-tuned)")
+    p.add_argument("--out", required=True, help="folder to write (an earlier export there is replaced)")
+    p.add_argument("--zip", action="store_true", help="also write OUT.zip")
+    p.set_defaults(func=_merge)
+    return p
+
+
+def _merge_curve(ns) -> int:
+    from .merge import curve
+
+    try:
+        result = curve(Store(ns.runs_dir), ns.run_id, [float(w) for w in ns.weights.split(",")])
+    except (KeyError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+def add_merge_curve(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("merge-curve", help="score merges at a few weights: the run's validation set vs an "
+                                           "out-of-domain check (SciFact slice); kept in the run folder")
+    p.add_argument("run_id")
+    p.add_argument("--weights", default="0,0.25,0.5,0.75,1", help="comma-separated, 0 (base) to 1 (fine-tuned)")
+    p.set_defaults(func=_merge_curve)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -263,7 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     vram.add_argument("--json", action="store_true")
     vram.set_defaults(func=_vram)
 
-    for p in (train, runs, metrics):
+    export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)
+    for p in (train, runs, metrics, export, merge, merge_curve):
         p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="the run store's folder (default: runs)")
     return parser
 

@@ -12,7 +12,8 @@ from .models import hub_problem, is_hub_id, model_dir, read_config
 
 SETTINGS = "run settings"
 CHOICES = {"precision": ("auto", "fp32", "fp16", "bf16"), "pooling": ("auto", "cls", "mean"),
-           "sparse_head": ("lean", "stock"), "mine": ("missing", "all", "off"), "sparse_init": ("random", "uniform")}
+           "sparse_head": ("lean", "stock"), "mine": ("missing", "all", "off"), "sparse_init": ("random", "uniform"),
+           "report_to": ("none", "tensorboard", "mlflow")}
 
 
 def max_tokens(folder: Path | None) -> int | None:

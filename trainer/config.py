@@ -82,6 +82,7 @@ class RunConfig:
     sparse_init: str = "random"         # a sparse head the model does not ship: random | uniform (weight 1)
     num_gpus: int = 1
     negatives_cross_device: bool = False
+    report_to: str = "none"             # none | tensorboard | mlflow: HF's report_to, files inside the run folder
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -58,7 +58,7 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
         # A checkpoint each epoch (the last one kept) is what an interrupted run resumes from.
         "save_strategy": "epoch",
         "save_total_limit": 1,
-        "report_to": "none",
+        "report_to": cfg.report_to,
         "dataloader_drop_last": False,
     }
 

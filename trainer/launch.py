@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import checks, gpus
 from .config import RunConfig
-from .store import FAILED, INTERRUPTED, LIVE, Store
+from .store import FAILED, INTERRUPTED, LIVE, WAITING, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_NAME = "worker.log"
@@ -110,6 +110,36 @@ def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
                                                    env=worker_env(num_gpus)))
 
 
+def enqueue(store: Store, configs: list[RunConfig]) -> list[str]:
+    """Queue runs to train one after another (one run per device), in this order, and start the first
+    if the device is free. Every config is checked first: one invalid config queues none."""
+    problems = [p for cfg in configs for p in checks.preflight(cfg)]
+    if problems:
+        raise InvalidRun(problems)
+    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    start_next(store)
+    return ids
+
+
+def start_next(store: Store) -> str | None:
+    """Start the first waiting run if no other run is live (the store decides, atomically)."""
+    with _start_lock:
+        run_id = store.take_waiting()
+        if run_id:
+            _launch(store, run_id, store.get_run(run_id).config.num_gpus)
+    return run_id
+
+
+def keep_queue(store: Store, every_s: float = 5.0) -> None:
+    """The queue goes on without a watcher (an app restarted while a queued run trained): a daemon
+    thread asks the store every few seconds."""
+    def loop() -> None:
+        while store.path.is_file():       # ends with its runs folder
+            time.sleep(every_s)
+            start_next(store)
+    threading.Thread(target=loop, name="queue", daemon=True).start()
+
+
 def resume(store: Store, run_id: str) -> None:
     """Continue an interrupted or failed run from its last checkpoint, under the same id: its metric
     points so far stay, new ones follow."""
@@ -140,6 +170,7 @@ def _watch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> No
         proc = subprocess.Popen(worker_command(store, run_id, num_gpus, resume), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=env, start_new_session=True)
     _follow(store, run_id, proc, log_path)
+    start_next(store)           # the queue goes on
 
 
 def _follow(store: Store, run_id: str, proc: subprocess.Popen, log_path: Path | None = None) -> int:
@@ -192,17 +223,41 @@ def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: 
                  precision: str, sparse_head: str, timeout: float = 600) -> dict:
     """A few real training steps on this machine's GPU in a child process (so the dashboard never
     holds GPU memory), with the estimate: `python -m trainer vram --measure --json`."""
-    argv = [sys.executable, "-m", "trainer", "vram", "--model", model, "--mode", mode, "--batch", str(batch),
-            "--group-size", str(group_size), "--query-len", str(query_len), "--passage-len", str(passage_len),
-            "--precision", precision, "--sparse-head", sparse_head, "--measure", "--json"]
+    answer = trainer_command(["vram", "--model", model, "--mode", mode, "--batch", str(batch),
+                              "--group-size", str(group_size), "--query-len", str(query_len), "--passage-len",
+                              str(passage_len), "--precision", precision, "--sparse-head", sparse_head, "--measure",
+                              "--json"], timeout)
+    return {"measured": {"status": "error", "detail": answer["error"]}} if "error" in answer else answer
+
+
+def trainer_command(args: list[str], timeout: float) -> dict:
+    """`python -m trainer ARGS` in a child process (the dashboard never loads torch): its JSON answer
+    (the last line it prints), or {"error": what went wrong}."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout,
-                              env=worker_env(1))
+        done = subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True,
+                              cwd=PROJECT_ROOT, timeout=timeout, env=worker_env(1), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return {"measured": {"status": "error", "detail": f"no answer in {timeout:.0f} s"}}
+        return {"error": f"no answer in {timeout:.0f} s"}
     if done.returncode != 0:
-        return {"measured": {"status": "error", "detail": (done.stderr or done.stdout)[-800:]}}
+        return {"error": (done.stderr or done.stdout)[-800:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def export_model(store: Store, run_id: str, out: Path, *, onnx: bool = False, timeout: float = 1800) -> dict:
+    """`python -m trainer export RUN_ID --zip [--onnx]` into `out`; the paths written, or {"error": ...}."""
+    return trainer_command(["export", run_id, "--runs-dir", str(store.runs_dir), "--out", str(out), "--zip"]
+                           + (["--onnx"] if onnx else []), timeout)
+
+
+def merge_curve(store: Store, run_id: str, timeout: float = 3600) -> dict:
+    """`python -m trainer merge-curve RUN_ID`: the curve (also kept in the run folder), or {"error": ...}."""
+    return trainer_command(["merge-curve", run_id, "--runs-dir", str(store.runs_dir)], timeout)
+
+
+def merge_model(store: Store, run_id: str, weight: float, out: Path, timeout: float = 1800) -> dict:
+    """`python -m trainer merge RUN_ID --weight W --zip` into `out`; the paths written, or {"error": ...}."""
+    return trainer_command(["merge", run_id, "--runs-dir", str(store.runs_dir), "--weight", str(weight),
+                            "--out", str(out), "--zip"], timeout)
 
 
 def request_stop(store: Store, run_id: str) -> None:

@@ -1,17 +1,14 @@
-"""What leaves the dashboard: the plain FlagEmbedding command that reproduces a run, and a model
-folder (zipped, with a model card) that FlagEmbedding's BGEM3FlagModel loads. No torch."""
+"""The plain FlagEmbedding command that reproduces a run, and the model card that goes with an
+exported model (trainer.export). No torch."""
 from __future__ import annotations
 
-import json
 import shlex
 import time
-import zipfile
 from pathlib import Path
 
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
-from .models import run_pooling
 from .store import Run, Store
 
 # What the dashboard adds on top of FlagEmbedding's own trainer; the command cannot carry these.
@@ -74,7 +71,10 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
     lines += ["", "## Use", "", "```python", "from FlagEmbedding import BGEM3FlagModel",
               f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')",
               "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)",
-              "```", ""]
+              "```", "", f"Dense vectors only, the same ones ({pooling} pooling, normalised), through sentence-transformers:",
+              "", "```python", "from sentence_transformers import SentenceTransformer",
+              "model = SentenceTransformer('path/to/this/folder')  # backend='onnx' where onnx/model.onnx was exported",
+              "vectors = model.encode(['a query'])", "```", ""]
     if not cfg.mode.unified_finetuning:
         lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use `return_dense`.", ""]
     return "\n".join(lines)
@@ -104,23 +104,3 @@ def test_before_after(store: Store, run_id: str) -> dict[str, tuple[float, float
     if not first or steps == {0}:
         return {}
     return {k: (first[k], last[k][1]) for k in first}
-
-
-def export(store: Store, run_id: str) -> Path:
-    """Zip the run's model folder with a model card; returns the zip's path (inside the run folder)."""
-    run = store.get_run(run_id)
-    model_dir = Path(run.output_dir) / "model"
-    if not (model_dir / "config.json").is_file():
-        raise FileNotFoundError(f"run {run_id} has no saved model yet (status {run.status})")
-    card = model_card(run, *mrr_before_after(store, run_id), run_pooling(run.config), test_before_after(store, run_id))
-    (model_dir / "README.md").write_text(card, encoding="utf-8")
-    (model_dir / "m3_studio_run.json").write_text(json.dumps({"run_id": run.id, "config": json.loads(run.config.to_json())},
-                                                             indent=1), encoding="utf-8")
-    target = Path(run.output_dir) / f"{run.id}-model.zip"
-    partial = target.with_suffix(".zip.partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(model_dir.rglob("*")):
-            if path.is_file() and not path.relative_to(model_dir).parts[0].startswith("checkpoint-"):
-                zf.write(path, Path(run.id) / path.relative_to(model_dir))
-    partial.replace(target)
-    return target

@@ -24,6 +24,7 @@ from .config import RunConfig
 
 QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "queued", "running", "completed", "stopped", "failed", "interrupted")
+WAITING = "waiting"   # in the queue (trainer.launch.enqueue): starts when the device is free, in creation order
 LIVE = (QUEUED, RUNNING)
 FINAL = (COMPLETED, STOPPED, FAILED, INTERRUPTED)
 
@@ -178,7 +179,7 @@ class Store:
             db.close()
 
     # runs ---------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig) -> str:
+    def create_run(self, config: RunConfig, status: str = QUEUED) -> str:
         """A new queued run; its id is the creation second plus 6 random hex digits, readable and in
         time order, and made unique in the insert itself: a taken id (a burst of runs in one second)
         draws again."""
@@ -189,7 +190,7 @@ class Store:
                 if db.execute(
                         "INSERT OR IGNORE INTO runs (id, name, created, status, mode, config, output_dir)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (run_id, name, time.time(), QUEUED, config.mode.value, config.to_json(),
+                        (run_id, name, time.time(), status, config.mode.value, config.to_json(),
                          str(self.runs_dir / run_id))).rowcount == 1:
                     return run_id
         raise RuntimeError(f"no free run id after 100 draws in {self.path}")
@@ -238,6 +239,18 @@ class Store:
             if changed and status in FINAL:     # the run ended: summarise it once, now
                 self._summarize(db, db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
             return changed
+
+    def take_waiting(self, among: Iterable[str] = ()) -> Optional[str]:
+        """The first waiting run (of `among`, if given), now queued to start; None while another run is
+        queued or running, or none waits. One transaction, so two callers never start two runs."""
+        among = tuple(among)
+        pick = f" AND id IN ({','.join('?' * len(among))})" if among else ""
+        with self._connect() as db:
+            row = db.execute(
+                f"UPDATE runs SET status = ? WHERE id = (SELECT id FROM runs WHERE status = ?{pick}"
+                f" ORDER BY created, rowid LIMIT 1) AND NOT EXISTS (SELECT 1 FROM runs WHERE status IN (?, ?))"
+                f" RETURNING id", (QUEUED, WAITING, *among, *LIVE)).fetchone()
+        return row[0] if row else None
 
     def reopen(self, run_id: str, from_statuses: Iterable[str]) -> bool:
         """Queue an ended run again (to resume it); its metric points stay as they are."""

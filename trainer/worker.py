@@ -66,6 +66,17 @@ def describe_error(exc: BaseException, cfg: RunConfig, model_dir: Path | None = 
     return text[:4000]
 
 
+def tracking(report_to: str, run_dir: Path, run_id: str) -> dict:
+    """Opt-in TensorBoard / MLflow through HF's own callbacks, their files inside the run folder:
+    event files in tensorboard/, a local MLflow file store in mlruns/ (no server; MLflow 3 keeps
+    that store in maintenance mode and asks for this opt-in)."""
+    if report_to == "mlflow":
+        os.environ["MLFLOW_TRACKING_URI"] = (run_dir / "mlruns").as_uri()
+        os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+        os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "m3-studio")
+    return {"logging_dir": str(run_dir / "tensorboard"), "run_name": run_id}
+
+
 @dataclass
 class Prepared:
     train_file: Path
@@ -185,6 +196,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         if resume and checkpoint is None:
             raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
         args["resume_from_checkpoint"] = str(checkpoint) if checkpoint else None
+        args.update(tracking(cfg.report_to, run_dir, run_id))
         if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
             args["negatives_cross_device"] = False
         if main and not resume:

@@ -1,0 +1,92 @@
+"""The queue of runs (Compare the three modes; `train --mode all,heads,dense`): rows in the store, in
+order, one run at a time, surviving an app restart, removable. Workers are recorded, not started."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from trainer import __main__ as cli
+from trainer import launch, worker
+from trainer.config import Mode, RunConfig
+from trainer.store import COMPLETED, QUEUED, WAITING, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """Run ids handed to a worker, in order (no process starts)."""
+    started = []
+    monkeypatch.setattr(launch, "_launch", lambda store, run_id, num_gpus, resume=False: started.append(run_id))
+    return started
+
+
+def statuses(store: Store, ids) -> list[str]:
+    return [store.get_run(i).status for i in ids]
+
+
+def test_queued_runs_start_in_order_one_at_a_time_and_a_removed_one_never(tmp_path, launched):
+    store = Store(tmp_path / "runs")
+    ids = launch.enqueue(store, [RunConfig(mode=m, eval_data=None) for m in Mode])
+    assert [store.get_run(i).mode for i in ids] == ["all", "heads", "dense"]
+    assert launched == ids[:1] and statuses(store, ids) == [QUEUED, WAITING, WAITING]
+    assert launch.start_next(store) is None and launched == ids[:1]      # the device is busy
+    store.delete(ids[1])                                                 # removed from the queue
+    store.set_status(ids[0], COMPLETED)
+    assert launch.start_next(store) == ids[2] and launched == [ids[0], ids[2]]
+    store.set_status(ids[2], COMPLETED)
+    assert launch.start_next(store) is None
+
+
+def test_one_invalid_config_queues_nothing(tmp_path, launched):
+    store = Store(tmp_path / "runs")
+    with pytest.raises(launch.InvalidRun, match="batch_size"):
+        launch.enqueue(store, [RunConfig(mode=Mode.ALL), RunConfig(mode=Mode.DENSE, batch_size=0)])
+    assert store.list_runs() == [] and launched == []
+
+
+def test_compare_the_three_modes_queues_them_and_an_app_restart_goes_on(tmp_path, monkeypatch, launched):
+    monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.number_input(key="cfg_epochs").set_value(2)
+    at.selectbox(key="cfg_report_to").set_value("tensorboard")
+    at.button(key="compare_modes").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    store = Store(tmp_path / "runs")
+    runs = sorted(store.list_runs(), key=lambda r: r.created)
+    assert [r.mode for r in runs] == ["all", "heads", "dense"] and launched == [runs[0].id]
+    assert {r.config.replace(mode=Mode.ALL, name="").to_json() for r in runs} == \
+        {runs[0].config.replace(name="").to_json()}                   # the same data and settings
+    assert runs[0].config.epochs == 2 and runs[0].config.report_to == "tensorboard" and statuses(store, [r.id for r in runs]) == [QUEUED, WAITING, WAITING]
+    # The app restarts while the first run's worker ends: the new app process starts the next one.
+    store.set_status(runs[0].id, COMPLETED)
+    st.cache_resource.clear()                                         # what a new app process starts from
+    again = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
+    again.session_state["lang"] = "en"
+    again.run()
+    assert launched == [runs[0].id, runs[1].id]
+    captions = [c.value for c in again.caption]
+    assert "Waiting in the queue, in this order: " + runs[2].name + " (remove one on the Runs page)." in captions, \
+        captions
+
+
+def test_train_with_several_modes_runs_them_in_order(tmp_path, monkeypatch, capsys):
+    trained = []
+
+    def fake_run(store, run_id, progress=False):
+        trained.append(store.get_run(run_id).mode)
+        assert statuses(store, [run_id]) == [QUEUED]
+        store.set_status(run_id, COMPLETED)
+        return COMPLETED
+    monkeypatch.setattr(worker, "run", fake_run)
+    assert cli.main(["train", "--mode", "all,heads,dense", "--eval", "none", "--epochs", "2",
+                     "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert trained == ["all", "heads", "dense"]
+    runs = Store(tmp_path / "runs").list_runs()
+    assert {r.config.epochs for r in runs} == {2} and {r.status for r in runs} == {COMPLETED}
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--mode", "all,sparse"])
+    assert "modes are all, heads, dense" in capsys.readouterr().err

@@ -1,0 +1,142 @@
+"""What leaves the dashboard as a model: one folder that FlagEmbedding's BGEM3FlagModel and
+sentence-transformers both load the same way (modules.json, the pooling the run trained with, a
+Normalize module), with the tokenizer, both M3 heads and a model card; optionally zipped, and
+optionally with an ONNX dense model (`onnx/model.onnx`, sentence-transformers' ONNX backend).
+
+FlagEmbedding's M3 trainer writes no sentence-transformers files, so `SentenceTransformer(folder)`
+would silently fall back to mean pooling without normalising. Writing the folder imports no torch;
+the ONNX step does, and runs in `python -m trainer export` (a child process of the dashboard).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import zipfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .models import read_config, resolve_model, run_pooling
+from .reproduce import model_card, mrr_before_after, test_before_after
+from .store import Run, Store
+
+HEADS = ("colbert_linear.pt", "sparse_linear.pt")
+POOLING_FLAGS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}
+
+
+def saved_model(run: Run) -> Path:
+    """The run's final model folder (FlagEmbedding's save: encoder, tokenizer, head files)."""
+    model_dir = Path(run.output_dir) / "model"
+    if not (model_dir / "config.json").is_file():
+        raise FileNotFoundError(f"run {run.id} has no saved model yet (status {run.status})")
+    return model_dir
+
+
+def copy_model(model_dir: Path, out: Path) -> None:
+    """The model's own files: not the resumable checkpoints (folders) nor the trainer's pickled arguments."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in model_dir.iterdir():
+        if path.is_file() and path.name != "training_args.bin":
+            shutil.copy2(path, out / path.name)
+
+
+def max_seq_length(base: str, folder: Path) -> int:
+    """The base model's sentence-transformers length if it has one, else what its tokenizer allows."""
+    st_cfg = Path(base) / "sentence_bert_config.json"
+    if st_cfg.is_file():
+        return int(json.loads(st_cfg.read_text())["max_seq_length"])
+    tok = folder / "tokenizer_config.json"
+    limit = json.loads(tok.read_text()).get("model_max_length", 0) if tok.is_file() else 0
+    positions = read_config(str(folder)).get("max_position_embeddings", 512)
+    return int(limit) if 0 < limit <= positions else positions
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def write_sentence_transformers(folder: Path, pooling: str, max_len: int) -> None:
+    """The classic sentence-transformers layout (read by every version, and by serving stacks that
+    read 1_Pooling/config.json): Transformer -> Pooling (the run's) -> Normalize."""
+    if pooling not in POOLING_FLAGS:
+        raise ValueError(f"pooling {pooling!r}: sentence-transformers export knows {', '.join(POOLING_FLAGS)}")
+    modules = [("", "Transformer"), ("1_Pooling", "Pooling"), ("2_Normalize", "Normalize")]
+    write_json(folder / "modules.json", [{"idx": i, "name": str(i), "path": path,
+                                          "type": f"sentence_transformers.models.{kind}"}
+                                         for i, (path, kind) in enumerate(modules)])
+    flags = {flag: False for flag in ("pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",
+                                      "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
+                                      "pooling_mode_lasttoken")}
+    flags[POOLING_FLAGS[pooling]] = True
+    write_json(folder / "1_Pooling" / "config.json",
+               {"word_embedding_dimension": read_config(str(folder))["hidden_size"], **flags, "include_prompt": True})
+    (folder / "2_Normalize").mkdir(exist_ok=True)
+    write_json(folder / "sentence_bert_config.json", {"max_seq_length": max_len, "do_lower_case": False})
+    write_json(folder / "config_sentence_transformers.json", {
+        "__version__": {p: _version(p) for p in ("sentence_transformers", "transformers", "torch")},
+        "prompts": {}, "default_prompt_name": None, "similarity_fn_name": "cosine"})
+
+
+def write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def finish_folder(store: Store, run: Run, folder: Path, note: str = "") -> None:
+    """Everything but the weights: sentence-transformers files, model card, the run's config."""
+    pooling = run_pooling(run.config)
+    write_sentence_transformers(folder, pooling, max_seq_length(resolve_model(run.config.model), folder))
+    card = model_card(run, *mrr_before_after(store, run.id), pooling, test_before_after(store, run.id))
+    (folder / "README.md").write_text(card + (f"\n{note}\n" if note else ""), encoding="utf-8")
+    write_json(folder / "m3_studio_run.json", {"run_id": run.id, "config": json.loads(run.config.to_json())})
+
+
+def zip_folder(folder: Path) -> Path:
+    """FOLDER.zip beside it, its files under FOLDER's name; written whole or not at all."""
+    target = folder.with_name(folder.name + ".zip")
+    partial = target.with_name(target.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, Path(folder.name) / path.relative_to(folder))
+    partial.replace(target)
+    return target
+
+
+def write_onnx(folder: Path) -> Path:
+    """The dense model in ONNX through sentence-transformers' backend: `onnx/model.onnx`, which
+    `SentenceTransformer(folder, backend="onnx")` loads (pooling and Normalize stay in modules.json)."""
+    from sentence_transformers import SentenceTransformer
+
+    # Its hint to save the fresh export is answered on the next line.
+    logging.getLogger("sentence_transformers.backend.utils").setLevel(logging.ERROR)
+    model = SentenceTransformer(str(folder), backend="onnx", device="cpu", model_kwargs={"export": True})
+    model[0].auto_model.save_pretrained(str(folder))
+    return folder / "onnx" / "model.onnx"
+
+
+def clear_previous(out: Path) -> None:
+    """An earlier export in `out` is replaced; any other non-empty folder is left alone (an error)."""
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "m3_studio_run.json").is_file():
+            raise FileExistsError(f"{out} is not empty and holds no earlier export; give a new folder")
+        shutil.rmtree(out)
+
+
+def export(store: Store, run_id: str, out: Path, *, zip: bool = False, onnx: bool = False) -> dict[str, str]:
+    """Write the run's model to `out` (replacing an earlier export there); returns the paths written."""
+    run = store.get_run(run_id)
+    model_dir = saved_model(run)
+    out = Path(out).resolve()
+    clear_previous(out)
+    copy_model(model_dir, out)
+    finish_folder(store, run, out)
+    written = {"folder": str(out)}
+    if onnx:
+        written["onnx"] = str(write_onnx(out))
+    if zip:
+        written["zip"] = str(zip_folder(out))
+    return written
