@@ -257,6 +257,7 @@ EN = {
     "field.heads_lr_scale": "The sparse and ColBERT heads train at the learning rate times this.",
     "field.sparse_init": "A sparse head the model does not ship starts random (FlagEmbedding's way) or uniform "
     "(every token weight 1).",
+    "field.report_to": "Also log to TensorBoard or MLflow (files inside the run folder, no server), or none.",
 }
 
 
@@ -495,6 +496,7 @@ ZH = {
     "field.teacher_scores": "用行中的 pos_scores/neg_scores（重排模型给出，python -m trainer score）以 FlagEmbedding 的 m3_kd_loss 蒸馏。",
     "field.heads_lr_scale": "稀疏与 ColBERT 头的学习率为学习率乘以此值。",
     "field.sparse_init": "模型未自带的稀疏头：随机初始化（FlagEmbedding 的做法）或均匀（每个词权重为 1）。",
+    "field.report_to": "同时记录到 TensorBoard 或 MLflow（文件在运行文件夹内，无需服务器），或不记录。",
 }
 
 

@@ -73,7 +73,12 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> 
 
 
 def config_from(ns: argparse.Namespace, cls: type = RunConfig):
-    return cls(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)})
+    """The dataclass from the flags given. `--mode` takes a list (`all,heads,dense` queues one run
+    each, see _train): the config gets its first."""
+    values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
+    if isinstance(values.get("mode"), list):
+        values["mode"] = values["mode"][0]
+    return cls(**values)
 
 
 def _create(store: Store, config) -> str | None:
@@ -93,7 +98,8 @@ def modes(text: str) -> list[Mode]:
     try:
         return [Mode(m.strip()) for m in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: modes are {', '.join(m.value for m in Mode)}, comma-separated")
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(m.value for m in Mode)} (several: "
+                                         f"comma-separated, trained in that order), got {text!r}") from None
 
 
 def _train_queue(store: Store, configs: list[RunConfig]) -> int:
@@ -126,8 +132,8 @@ def _train(ns) -> int:
     from .suggest import with_suggestions
 
     store = Store(ns.runs_dir)
-    chosen = vars(ns).pop("mode", [RunConfig.mode])          # several: trained one after another
-    given = {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)} | {"mode"}
+    chosen = getattr(ns, "mode", [RunConfig.mode])           # several: trained one after another
+    given = {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)}
     # Learning rate and lengths not given follow the data, as the Configure page suggests them.
     config = with_suggestions(config_from(ns), given)
     if len(chosen) > 1:
