@@ -62,6 +62,14 @@ def mrr_frame(df: pd.DataFrame, metric: str = "mrr@10") -> pd.DataFrame:
     return wide.reset_index()[["step", "epoch"] + [h for h in HEADS if h in wide.columns]]
 
 
+def mrr_range(values: pd.Series) -> list[float]:
+    """A y range for one head's MRR@10: its data with some room, at least 0.1 tall, within 0-1."""
+    low, high = float(values.min()), float(values.max())
+    pad = max(0.05, (high - low) * 0.25)
+    low, high = max(0.0, low - pad), min(1.0, high + pad)
+    return [low, high] if high > low else [0.0, 1.0]
+
+
 def latest(df: pd.DataFrame, name: str) -> Optional[float]:
     sub = df.loc[df["name"] == name, "value"]
     return None if sub.empty else float(sub.iloc[-1])
@@ -95,6 +103,13 @@ def summary(run, df: pd.DataFrame) -> dict:
         best = mrr.loc[mrr["value"].idxmax()]
         out.update(baseline_mrr=float(mrr["value"].iloc[0]), best_mrr=float(best["value"]),
                    time_to_best_s=max(0.0, float(best["time"]) - start))
+    out["heads"] = {}                 # per head: step-0 and best MRR@10, and when the best came
+    for h in HEADS:
+        s = series(df, f"{h}.mrr@10")
+        if not s.empty:
+            best = s.loc[s["value"].idxmax()]
+            out["heads"][h] = {"baseline": float(s["value"].iloc[0]), "best": float(best["value"]),
+                               "time_to_best_s": max(0.0, float(best["time"]) - start)}
     sps = series(df, "samples_per_s")
     if not sps.empty:
         out["samples_per_s"] = float(sps["value"].median())

@@ -14,7 +14,7 @@ EN = {
     "tryit.right_passage": "Rank of the right passage, base → fine-tuned:",
     "tryit.random_heads": "The base model ships no sparse or ColBERT head: its sparse and ColBERT scores come from "
     "untrained, randomly initialised heads.",
-    "tryit.query_weights": "Sparse token weights of the query (darker = heavier), base | fine-tuned:",
+    "tryit.query_weights": "Sparse weights over the query's own words (darker = heavier; hover a word for its weight):",
     "tryit.seconds": "{s:.2f} s · ranked by {main}", "tryit.relevant": "right passage",
     # modes
     "mode.all.title": "All heads",
@@ -30,23 +30,23 @@ EN = {
     "mode.dense.title": "Dense only",
     "mode.dense.flags": "fix_encoder=False, unified_finetuning=False",
     "mode.dense.trains": "Trains the encoder for dense (single-vector) retrieval only.",
-    "mode.dense.cost": "Less memory than all heads; larger batches fit.",
+    "mode.dense.cost": "Memory: about the same as All heads with the lean sparse head, far less than with FlagEmbedding's stock head (see Claims vs measured).",
     "mode.dense.when": "Pick it when you serve dense vectors only.",
-    "preset.dense": "Preset: dense-only (lr 3e-6, batch 32, warmup 1500)",
-    "preset.full": "Preset: full (lr 2e-6, batch 16, clip 1.0)",
+    "preset.dense": "Preset: Dense only (lr 3e-6, batch 32, automatic warmup)",
+    "preset.full": "Preset: All heads (lr 2e-6, batch 16, automatic warmup)",
     "precision.auto": "auto (bf16/fp16 AMP on GPU, fp32 on CPU)", "precision.fp32": "fp32",
     "precision.bf16": "bf16 AMP", "precision.fp16": "fp16 AMP",
     # configure
     "configure.title": "Configure a fine-tuning run",
-    "configure.model_data": "Model and data",
+    "configure.model_data": "1. Model and data",
     "configure.model": "Model", "configure.model.default": "Embedded default (all-MiniLM-L6-v2)",
     "configure.model.custom": "Local folder or hub id",
     "configure.model_path": "Model folder or hub id",
     "configure.data": "Data", "configure.data.demo": "Demo data (help centre, English + Chinese)",
     "configure.data.path": "Files on this machine",
     "configure.train_path": "Training JSONL", "configure.eval_path": "Evaluation folder (BEIR-style, optional)",
-    "configure.mode": "Which modules to train", "configure.mode_pick": "Module mode",
-    "configure.hyper": "Hyper-parameters",
+    "configure.mode": "2. Which modules to train",
+    "configure.hyper": "3. Settings",
     "configure.epochs": "Epochs", "configure.batch": "Batch per device", "configure.group": "Group size",
     "configure.precision": "Precision", "configure.query_len": "Query max tokens",
     "configure.passage_len": "Passage max tokens", "configure.patience": "Early stop: patience (evaluations)",
@@ -64,7 +64,7 @@ EN = {
     "train.skipped": "{n} invalid training rows were skipped, as chosen when the run started.",
     "train.resume": "Resume from {checkpoint}",
     "configure.start": "Start training", "configure.busy": "Not started: {detail}",
-    "configure.memory": "GPU memory",
+    "configure.memory": "4. Memory",
     "configure.gpus": "GPUs (torchrun processes)",
     "configure.cross_device": "Share negatives across GPUs (negatives_cross_device)",
     "configure.cross_device.help": "Each query is also scored against the passages of the other GPUs' batches: "
@@ -102,10 +102,11 @@ EN = {
     "train.pick": "Run", "train.smoothing": "Loss smoothing",
     "train.stop": "Stop", "train.stopping": "Stopping after the current step; the checkpoint is saved.",
     "train.progress": "Step {step} of {total} · about {eta} left",
-    "train.samples_per_s": "Samples/s", "train.peak_gpu": "Peak GPU memory (GiB)",
+    "train.samples_per_s": "Samples/s (median)", "train.peak_gpu": "Peak GPU memory (GiB)",
     "train.peak_rss": "Peak process memory (GiB)", "train.active_tokens": "Sparse active tokens",
-    "train.baseline_mrr": "MRR@10 at step 0", "train.last_mrr": "MRR@10 now",
-    "train.baseline_note": "Dotted lines: each head's step-0 (zero-shot) score. Untrained sparse and ColBERT "
+    "train.baseline_mrr": "{head} MRR@10 at step 0", "train.last_mrr": "{head} MRR@10 now",
+    "train.baseline_note": "One panel per head, each on its own scale; the dotted line is the head's step-0 "
+                           "(zero-shot) score. Untrained sparse and ColBERT "
                            "heads start from a random projection.",
     "train.log": "Worker log (tail)", "train.log_empty": "(no output yet)",
     "train.finished": "Ended {when}.",
@@ -120,11 +121,11 @@ EN = {
     # compare
     "compare.title": "Compare runs", "compare.pick": "Runs", "compare.head": "Head for the MRR chart",
     "compare.col.run": "Run", "compare.col.mode": "Mode", "compare.col.status": "Status",
-    "compare.col.baseline": "MRR@10 step 0", "compare.col.best": "Best MRR@10",
-    "compare.col.time_to_best": "Time to best", "compare.col.duration": "Duration",
+    "compare.col.best": "Best MRR@10", "compare.col.head": "{head} MRR@10 (step 0 → best)",
+    "compare.col.duration": "Duration",
     "compare.col.samples": "Samples/s (median)", "compare.col.memory": "Peak memory (GiB)",
-    "compare.note": "Colour = mode; line style = run. Best MRR@10 is on the mode's main head "
-                    "(hybrid, or dense for dense-only).",
+    "compare.note": "Colour = mode; line style = run. Each run is scored on the heads it trains: dense-only runs "
+                    "have no sparse, ColBERT or hybrid score.",
     # data
     "data.title": "Check data", "data.source": "Training file",
     "data.source.demo": "Demo", "data.source.upload": "Upload", "data.source.path": "Path on this machine",
@@ -147,6 +148,66 @@ EN = {
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
     "configure.command": "Equivalent FlagEmbedding command",
+    # story (Train, Compare, Try it)
+    "story.title": "What fine-tuning changed (validation queries, step 0 → step {step})",
+    "story.line": "**{head}**: search got better for {improved} of {queries} validation queries, worse for {worse}; "
+                  "the right answer moved from rank {before:.1f} to {after:.1f} on average.",
+    "story.pending": "The per-query story appears after the first validation that follows step 0.",
+    "story.mrr": "MRR@10 says how high the right answer ranks: 1.0 means it always comes first, 0.5 about second, "
+                 "0 never in the top 10.",
+    "story.mrr_formula": "MRR@10 = (1/|Q|) · Σ over queries q of 1/rank(q), where rank(q) is the position of the "
+                         "first right passage for q; a query whose right passage is not in the top 10 adds 0.",
+    # configure, guided
+    "configure.start_here": "**Start here**, top to bottom: 1. model and data → 2. which modules to train → "
+                            "3. settings → 4. memory → [5. Start](#start). The defaults train the demo data.",
+    "configure.terms": "Dense: one vector per text, compared as a whole. Sparse: a learned weight per word, like a "
+                       "keyword search. ColBERT: one vector per token; each query word finds its best match in the "
+                       "passage. Hybrid: dense + 0.3 × sparse + ColBERT, the score M3 ranks by.",
+    "configure.mode_choose": "Choose", "configure.mode_chosen": "✓ Chosen",
+    "configure.mode_flags": "FlagEmbedding flags: {flags}",
+    "configure.lr_far": "Learning rate {lr} is far from the suggestion {suggested} for {rows} examples; presets "
+                        "follow the article's large datasets.",
+    "configure.preset_applied": "Applied “{preset}”: warmup is automatic, {warmup} of {total} steps.",
+    "configure.warmup_long": "Warmup {warmup} steps of a {total}-step run: the learning rate only reaches {reach} "
+                             "of its target.",
+    "configure.card_far": "The card has {usable:.0f} GiB usable, far above these bars.",
+    "configure.no_gpu": "No NVIDIA GPU on this machine: training runs on the CPU in fp32 ({cores} cores, "
+                        "{ram:.0f} GiB RAM).",
+    "configure.cpu_estimate": "Estimated training memory for this run in fp32: {need:.1f} GiB of {ram:.0f} GiB RAM.",
+    "configure.plan_gpu": "Plan for a GPU: estimated GPU memory per mode",
+    "configure.start_section": "5. Start",
+    "configure.summary": "{mode} · {epochs} epochs · {steps} steps · batch {batch} · learning rate {lr}",
+    # train states
+    "train.starting": "Starting: loading the model and scoring the base model on the validation queries…",
+    "train.progress_first": "Step {step} of {total}",
+    "train.progress_ended": "{status} at step {step} of {total}.",
+    "train.samples_help": "The median over the logged steps; a single step's figure swings with the machine's load.",
+    "train.waiting_loss": "The loss and learning-rate charts start with the first training step.",
+    "train.waiting_mrr": "The validation chart starts when the base model has been scored (step 0).",
+    "train.no_eval": "This run has no validation folder: no MRR@10.",
+    # compare verdict
+    "compare.verdict": "Verdict",
+    "compare.verdict.line": "**{head}**: best is {mode} (“{run}”), {before} → {best} in {when}; cost {duration} in "
+                            "all, {memory} GiB peak, {samples} samples/s (median).",
+    "compare.verdict.none": "**{head}**: no run improved it.",
+    "compare.why.all.dense": "Why: All heads trains the encoder too, so the dense score moves with it.",
+    "compare.why.all.heads": "Why: All heads trains the encoder together with the sparse and ColBERT heads.",
+    "compare.why.heads.dense": "Why: this mode freezes the encoder, so its dense score is the base model's.",
+    "compare.why.heads.heads": "Why: the sparse and ColBERT heads learn on a frozen encoder, the cheapest way to adapt them.",
+    "compare.why.dense.dense": "Why: Dense only spends every step on the dense score alone.",
+    # try it
+    "tryit.sorted": "Queries where the right passage moved come first ({head} rank, step 0 → last validation): "
+                    "▲ better, ▼ worse, = unchanged.",
+    "tryit.heaviest": "Heaviest words:", "tryit.score": "{head} score",
+    # data
+    "data.file_problem": "{file}: {message}", "data.count": "count",
+    # the equivalent command
+    "command.diff.warmup": "warmup: the dashboard starts at 1/10 of the target learning rate; FlagEmbedding's "
+                           "linear warmup starts at 0",
+    "command.diff.sparse_head": "sparse head: the dashboard's lean head needs less memory; FlagEmbedding uses its "
+                                "stock head (same scores, loss and gradients)",
+    "command.diff.validation": "validation and early stopping: the dashboard evaluates each epoch and can stop "
+                               "early; the command trains every epoch without evaluation",
 }
 
 ZH = {
@@ -160,7 +221,7 @@ ZH = {
     "tryit.searching": "正在检索验证语料……", "tryit.base": "基础模型", "tryit.tuned": "微调后",
     "tryit.right_passage": "正确段落的排名（基础 → 微调后）：",
     "tryit.random_heads": "基础模型没有自带稀疏头和 ColBERT 头：其稀疏与 ColBERT 分数来自未训练、随机初始化的头。",
-    "tryit.query_weights": "查询的稀疏 token 权重（越深越重），基础 | 微调后：",
+    "tryit.query_weights": "查询原文上的稀疏权重（颜色越深权重越大；鼠标悬停可看数值）：",
     "tryit.seconds": "{s:.2f} 秒 · 按 {main} 排序", "tryit.relevant": "正确段落",
     "mode.all.title": "全部模块",
     "mode.all.flags": "fix_encoder=False, unified_finetuning=True",
@@ -175,22 +236,22 @@ ZH = {
     "mode.dense.title": "仅稠密",
     "mode.dense.flags": "fix_encoder=False, unified_finetuning=False",
     "mode.dense.trains": "只为稠密（单向量）检索训练编码器。",
-    "mode.dense.cost": "显存比全部模块少，可用更大的批次。",
+    "mode.dense.cost": "显存：与使用精简稀疏头的全部模块相当，比 FlagEmbedding 原版稀疏头少得多（见“宣称 vs 实测”）。",
     "mode.dense.when": "只使用稠密向量检索时选它。",
-    "preset.dense": "预设：仅稠密（学习率 3e-6，批次 32，预热 1500）",
-    "preset.full": "预设：全部模块（学习率 2e-6，批次 16，裁剪 1.0）",
+    "preset.dense": "预设：仅稠密（学习率 3e-6，批次 32，自动预热）",
+    "preset.full": "预设：全部模块（学习率 2e-6，批次 16，自动预热）",
     "precision.auto": "自动（GPU 上 bf16/fp16 混合精度，CPU 上 fp32）", "precision.fp32": "fp32",
     "precision.bf16": "bf16 混合精度", "precision.fp16": "fp16 混合精度",
     "configure.title": "配置微调任务",
-    "configure.model_data": "模型与数据",
+    "configure.model_data": "1. 模型与数据",
     "configure.model": "模型", "configure.model.default": "内置默认模型（all-MiniLM-L6-v2）",
     "configure.model.custom": "本地目录或 Hub 模型名",
     "configure.model_path": "模型目录或 Hub 模型名",
     "configure.data": "数据", "configure.data.demo": "演示数据（帮助中心，中英文）",
     "configure.data.path": "本机文件",
     "configure.train_path": "训练 JSONL", "configure.eval_path": "评测目录（BEIR 格式，可选）",
-    "configure.mode": "训练哪些模块", "configure.mode_pick": "模块模式",
-    "configure.hyper": "超参数",
+    "configure.mode": "2. 训练哪些模块",
+    "configure.hyper": "3. 训练设置",
     "configure.epochs": "轮数", "configure.batch": "每卡批次", "configure.group": "组大小",
     "configure.precision": "精度", "configure.query_len": "查询最大 token 数",
     "configure.passage_len": "段落最大 token 数", "configure.patience": "早停：耐心（评测次数）",
@@ -208,7 +269,7 @@ ZH = {
     "train.skipped": "按启动时的选择，跳过了 {n} 行无效训练数据。",
     "train.resume": "从 {checkpoint} 继续训练",
     "configure.start": "开始训练", "configure.busy": "未启动：{detail}",
-    "configure.memory": "显存",
+    "configure.memory": "4. 内存与显存",
     "configure.gpus": "GPU 数量（torchrun 进程数）",
     "configure.cross_device": "跨 GPU 共享负例（negatives_cross_device）",
     "configure.cross_device.help": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
@@ -243,10 +304,10 @@ ZH = {
     "train.pick": "运行", "train.smoothing": "损失平滑",
     "train.stop": "停止", "train.stopping": "将在当前步结束后停止，并保存检查点。",
     "train.progress": "第 {step} / {total} 步 · 预计还需 {eta}",
-    "train.samples_per_s": "样本/秒", "train.peak_gpu": "GPU 显存峰值（GiB）",
+    "train.samples_per_s": "样本/秒（中位数）", "train.peak_gpu": "GPU 显存峰值（GiB）",
     "train.peak_rss": "进程内存峰值（GiB）", "train.active_tokens": "稀疏激活 token 数",
-    "train.baseline_mrr": "第 0 步 MRR@10", "train.last_mrr": "当前 MRR@10",
-    "train.baseline_note": "虚线：各个头第 0 步（零样本）的分数。未训练的稀疏头和 ColBERT 头从随机投影开始。",
+    "train.baseline_mrr": "{head} 第 0 步 MRR@10", "train.last_mrr": "{head} 当前 MRR@10",
+    "train.baseline_note": "每个头一个小图，各用自己的纵轴；虚线是该头第 0 步（零样本）的分数。未训练的稀疏头和 ColBERT 头从随机投影开始。",
     "train.log": "训练进程日志（末尾）", "train.log_empty": "（暂无输出）",
     "train.finished": "结束于 {when}。",
     "chart.step": "步", "chart.loss": "损失", "chart.lr": "学习率", "chart.raw": "原始",
@@ -257,10 +318,10 @@ ZH = {
     "status.stopped": "已停止", "status.failed": "失败", "status.interrupted": "已中断",
     "compare.title": "对比运行", "compare.pick": "运行", "compare.head": "MRR 图使用的头",
     "compare.col.run": "运行", "compare.col.mode": "模式", "compare.col.status": "状态",
-    "compare.col.baseline": "第 0 步 MRR@10", "compare.col.best": "最佳 MRR@10",
-    "compare.col.time_to_best": "达到最佳用时", "compare.col.duration": "总用时",
+    "compare.col.best": "最佳 MRR@10", "compare.col.head": "{head} MRR@10（第 0 步 → 最佳）",
+    "compare.col.duration": "总用时",
     "compare.col.samples": "样本/秒（中位数）", "compare.col.memory": "内存峰值（GiB）",
-    "compare.note": "颜色表示模式，线型表示运行。最佳 MRR@10 取该模式的主分数（混合；仅稠密模式为稠密）。",
+    "compare.note": "颜色表示模式，线型表示运行。每个运行只在它训练的头上评分：仅稠密运行没有稀疏、ColBERT 和混合分数。",
     "data.title": "检查数据", "data.source": "训练文件",
     "data.source.demo": "演示", "data.source.upload": "上传", "data.source.path": "本机路径",
     "data.upload": "训练 JSONL", "data.saved_as": "已保存为 {path}", "data.path": "路径",
@@ -281,6 +342,51 @@ ZH = {
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
     "configure.command": "等价的 FlagEmbedding 命令",
+    "story.title": "微调带来的变化（验证查询，第 0 步 → 第 {step} 步）",
+    "story.line": "**{head}**：{queries} 个验证查询中，{improved} 个的搜索结果变好，{worse} 个变差；"
+                  "正确答案的平均排名从 {before:.1f} 变为 {after:.1f}。",
+    "story.pending": "第 0 步之后的第一次验证完成后，这里会显示每个查询的变化。",
+    "story.mrr": "MRR@10 衡量正确答案排得多靠前：1.0 表示总是第一，0.5 大约第二，0 表示从未进入前 10。",
+    "story.mrr_formula": "MRR@10 = (1/|Q|) · Σ_q 1/rank(q)，rank(q) 是查询 q 第一个正确段落的名次；"
+                         "正确段落不在前 10 的查询记为 0。",
+    "configure.start_here": "**从这里开始**，自上而下：1. 模型与数据 → 2. 训练哪些模块 → 3. 训练设置 → "
+                            "4. 内存与显存 → [5. 开始](#start)。默认设置即可训练演示数据。",
+    "configure.terms": "稠密：每段文本一个向量，整体比较。稀疏：为每个词学习一个权重，类似关键词检索。"
+                       "ColBERT：每个 token 一个向量，查询中的每个词在段落中找最匹配的词。"
+                       "混合：稠密 + 0.3 × 稀疏 + ColBERT，M3 用它排序。",
+    "configure.mode_choose": "选择", "configure.mode_chosen": "✓ 已选择",
+    "configure.mode_flags": "FlagEmbedding 参数：{flags}",
+    "configure.lr_far": "学习率 {lr} 与针对 {rows} 条样本的建议值 {suggested} 相差较大；预设值来自文章中的大数据集。",
+    "configure.preset_applied": "已应用“{preset}”：预热为自动，共 {total} 步中预热 {warmup} 步。",
+    "configure.warmup_long": "{total} 步的运行预热 {warmup} 步：学习率最多只达到目标值的 {reach}。",
+    "configure.card_far": "此卡可用 {usable:.0f} GiB，远高于这些柱形。",
+    "configure.no_gpu": "本机没有 NVIDIA GPU：训练在 CPU 上以 fp32 运行（{cores} 核，{ram:.0f} GiB 内存）。",
+    "configure.cpu_estimate": "此运行以 fp32 训练的内存估计：{need:.1f} GiB，本机内存 {ram:.0f} GiB。",
+    "configure.plan_gpu": "为 GPU 做规划：各模式的显存估计",
+    "configure.start_section": "5. 开始",
+    "configure.summary": "{mode} · {epochs} 轮 · {steps} 步 · 批次 {batch} · 学习率 {lr}",
+    "train.starting": "正在启动：加载模型，并在验证查询上为基础模型打分……",
+    "train.progress_first": "第 {step} / {total} 步",
+    "train.progress_ended": "{status}：第 {step} / {total} 步。",
+    "train.samples_help": "所有记录步的中位数；单步数值会随机器负载波动。",
+    "train.waiting_loss": "损失和学习率图从第一个训练步开始显示。",
+    "train.waiting_mrr": "基础模型打分（第 0 步）完成后显示验证图。",
+    "train.no_eval": "此运行没有验证目录：没有 MRR@10。",
+    "compare.verdict": "结论",
+    "compare.verdict.line": "**{head}**：最佳为{mode}（“{run}”），{before} → {best}，用时 {when}；代价：总用时 {duration}，"
+                            "峰值 {memory} GiB，{samples} 样本/秒（中位数）。",
+    "compare.verdict.none": "**{head}**：没有运行提升该分数。",
+    "compare.why.all.dense": "原因：全部模块模式也训练编码器，稠密分数随之变化。",
+    "compare.why.all.heads": "原因：全部模块模式同时训练编码器、稀疏头和 ColBERT 头。",
+    "compare.why.heads.dense": "原因：此模式冻结编码器，稠密分数与基础模型相同。",
+    "compare.why.heads.heads": "原因：稀疏头和 ColBERT 头在冻结的编码器上学习，是调整它们最省的方式。",
+    "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
+    "tryit.sorted": "正确段落名次有变化的查询排在前面（{head} 名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
+    "tryit.heaviest": "权重最大的词：", "tryit.score": "{head} 分数",
+    "data.file_problem": "{file}：{message}", "data.count": "数量",
+    "command.diff.warmup": "预热：仪表盘从目标学习率的 1/10 开始；FlagEmbedding 的线性预热从 0 开始",
+    "command.diff.sparse_head": "稀疏头：仪表盘的精简稀疏头更省显存；FlagEmbedding 使用原版稀疏头（分数、损失和梯度相同）",
+    "command.diff.validation": "验证与早停：仪表盘每轮评测并可提前停止；该命令训练全部轮数且不评测",
 }
 
 TEXTS = {"en": EN, "zh": ZH}

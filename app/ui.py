@@ -78,6 +78,11 @@ def language_picker() -> None:
         st.rerun()
 
 
+def differences() -> str:
+    """What a dashboard run adds over the plain FlagEmbedding command, as a markdown list."""
+    return "\n".join(f"- {t(f'command.diff.{d}')}" for d in ("warmup", "sparse_head", "validation"))
+
+
 def mode_name(mode: str) -> str:
     return t(f"mode.{mode}.title")
 

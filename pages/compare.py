@@ -1,10 +1,12 @@
-"""Overlay runs: loss, LR, MRR per head, throughput and memory, one colour per mode."""
+"""Overlay runs and say which mode won which head, at what cost and why."""
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
-from app.ui import fmt_duration, get_store, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
+from app.story import explain_mrr, line, validations
+from app.ui import fmt_duration, fmt_num, get_store, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
+from trainer import query_ranks
 
 store = get_store()
 st.title(t("compare.title"))
@@ -13,11 +15,53 @@ by_id = {r.id: r for r in runs}
 latest_per_mode = list({r.mode: r.id for r in reversed(runs)}.values())  # runs are newest first
 picked = st.multiselect(t("compare.pick"), list(by_id), default=latest_per_mode,
                         format_func={i: f"{r.name} · {mode_name(r.mode)}" for i, r in by_id.items()}.get, key="compare_pick")
-head = st.selectbox(t("compare.head"), cd.HEADS, index=0, format_func=labels("head.{}"), key="compare_head")
 if not picked:
     st.stop()
 
 frames = {i: run_points(store, i) for i in picked}
+summaries = {i: cd.summary(by_id[i], frames[i]) for i in picked}
+stories = {i: query_ranks.stories(validations(by_id[i])) for i in picked}
+
+# The verdict: per head, the run that reached the best score, its cost, and why -------------------
+st.subheader(t("compare.verdict"))
+lines = []
+for h in cd.HEADS:
+    scored = {i: s["heads"][h] for i, s in summaries.items() if h in s["heads"]}
+    if not scored:
+        continue
+    win = max(scored, key=lambda i: (scored[i]["best"], scored[i]["best"] - scored[i]["baseline"]))
+    s, score, mode = summaries[win], scored[win], by_id[win].mode
+    if score["best"] <= score["baseline"]:
+        lines.append(f"- {t('compare.verdict.none', head=t(f'head.{h}'))}")
+        continue
+    lines.append("- " + t("compare.verdict.line", head=t(f"head.{h}"), mode=mode_name(mode), run=s["run"],
+                          before=fmt_num(score["baseline"]), best=fmt_num(score["best"]),
+                          when=fmt_duration(score["time_to_best_s"]), duration=fmt_duration(s["duration_s"]),
+                          memory=fmt_num(s["peak_mem_gib"], 2), samples=fmt_num(s["samples_per_s"], 1))
+                 + " " + t(f"compare.why.{mode}.{'dense' if h == 'dense' else 'heads'}"))
+    if h in stories[win]:
+        lines.append(f"  - {line(h, stories[win][h])}")
+st.markdown("\n".join(lines))
+explain_mrr()
+
+# One row per run: every score labelled with its head; one rounding per unit --------------------
+rows = []
+for run_id in picked:
+    s = summaries[run_id]
+    row = {t("compare.col.run"): s["run"], t("compare.col.mode"): mode_name(s["mode"]),
+           t("compare.col.status"): status_name(s["status"])}
+    for h in cd.HEADS:
+        score = s["heads"].get(h)
+        row[t("compare.col.head", head=t(f"head.{h}"))] = \
+            f"{score['baseline']:.3f} → {score['best']:.3f}" if score else "–"
+    row.update({t("compare.col.duration"): fmt_duration(s["duration_s"]),
+                t("compare.col.samples"): fmt_num(s["samples_per_s"], 1),
+                t("compare.col.memory"): fmt_num(s["peak_mem_gib"], 2)})
+    rows.append(row)
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.caption(t("compare.note"))
+
+head = st.selectbox(t("compare.head"), cd.HEADS, index=0, format_func=labels("head.{}"), key="compare_head")
 dashes = ["solid", "dash", "dot", "dashdot", "longdash"]
 charts = [("loss", t("chart.loss")), ("lr", t("chart.lr")), (f"{head}.mrr@10", t("chart.mrr_head", head=t(f"head.{head}"))),
           ("samples_per_s", t("train.samples_per_s"))]
@@ -31,16 +75,5 @@ for n, (metric, title) in enumerate(charts):
             s["value"] = cd.smooth(s["value"], 0.6).to_numpy()
         fig.add_trace(go.Scatter(x=s["step"], y=s["value"], name=run.name, mode="lines+markers" if "mrr" in metric else "lines",
                                  line=dict(color=mode_color(run.mode), dash=dashes[k % len(dashes)])))
+    fig.update_xaxes(rangemode="tozero")
     cols[n % 2].plotly_chart(fig, width="stretch", key=f"cmp_{metric}")
-
-rows = []
-for run_id in picked:
-    s = cd.summary(by_id[run_id], frames[run_id])
-    rows.append({t("compare.col.run"): s["run"], t("compare.col.mode"): mode_name(s["mode"]),
-                 t("compare.col.status"): status_name(s["status"]),
-                 t("compare.col.baseline"): s["baseline_mrr"], t("compare.col.best"): s["best_mrr"],
-                 t("compare.col.time_to_best"): fmt_duration(s["time_to_best_s"]),
-                 t("compare.col.duration"): fmt_duration(s["duration_s"]),
-                 t("compare.col.samples"): s["samples_per_s"], t("compare.col.memory"): s["peak_mem_gib"]})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-st.caption(t("compare.note"))

@@ -1,10 +1,10 @@
-"""Configure and start a run."""
+"""Configure and start a run, top to bottom: model and data → mode → settings → memory → Start."""
 import plotly.graph_objects as go
 import streamlit as st
 
 from app.nav import page
 from app.chart_data import stacked
-from app.ui import get_store, line_figure, labels, t
+from app.ui import differences, get_store, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
@@ -14,12 +14,20 @@ store = get_store()
 st.title(t("configure.title"))
 defaults = RunConfig()
 state = st.session_state
+state.setdefault("cfg_mode", defaults.mode.value)
+st.markdown(t("configure.start_here"))
 
-for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
-    if column.button(t(f"preset.{preset}"), key=f"preset_{preset}"):
-        for field, value in PRESETS[preset].items():
-            state[f"cfg_{field}"] = value.value if isinstance(value, Mode) else value
-        state["cfg_warmup_auto"] = "warmup_steps" not in PRESETS[preset]
+
+def choose_mode(value: str) -> None:
+    state["cfg_mode"] = value
+
+
+def apply_preset(name: str) -> None:
+    for field, value in PRESETS[name].items():
+        state[f"cfg_{field}"] = value.value if isinstance(value, Mode) else value
+    state["cfg_warmup_auto"] = True
+    state["preset_applied"] = name
+
 
 # 1. Model and data -----------------------------------------------------------------------------
 st.subheader(t("configure.model_data"))
@@ -36,22 +44,27 @@ if data_choice == "path":
     train_data = right.text_input(t("configure.train_path"), key="cfg_train").strip()
     eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
 
-# 2. Module mode as cards ------------------------------------------------------------------------
+# 2. Module mode: clickable cards, the chosen one highlighted; the four scores in plain words ---
 st.subheader(t("configure.mode"))
-cards = st.columns(3)
-for column, mode in zip(cards, Mode):
-    with column.container(border=True):
-        st.markdown(f"**{t(f'mode.{mode.value}.title')}**")
-        st.caption(t(f"mode.{mode.value}.flags"))
-        st.write(t(f"mode.{mode.value}.trains"))
-        st.write(t(f"mode.{mode.value}.cost"))
-        st.write(t(f"mode.{mode.value}.when"))
-mode = Mode(st.radio(t("configure.mode_pick"), [m.value for m in Mode], horizontal=True,
-                     format_func=labels("mode.{}.title"), key="cfg_mode",
-                     index=list(Mode).index(defaults.mode)))
+st.caption(t("configure.terms"))
+mode = Mode(state["cfg_mode"])
+st.markdown(f"<style>.st-key-card_{mode.value} {{border: 2px solid #2563eb !important; "
+            "background: rgba(37, 99, 235, 0.06)}}</style>", unsafe_allow_html=True)
+for column, m in zip(st.columns(3), Mode):
+    with column.container(border=True, key=f"card_{m.value}"):
+        st.markdown(f"**{t(f'mode.{m.value}.title')}**")
+        st.write(t(f"mode.{m.value}.trains"))
+        st.write(t(f"mode.{m.value}.cost"))
+        st.write(t(f"mode.{m.value}.when"))
+        chosen = m is mode
+        st.button(t("configure.mode_chosen") if chosen else t("configure.mode_choose"), key=f"mode_{m.value}",
+                  type="primary" if chosen else "secondary", on_click=choose_mode, args=(m.value,),
+                  help=t("configure.mode_flags", flags=t(f"mode.{m.value}.flags")), width="stretch")
 
-# 3. Hyper-parameters ----------------------------------------------------------------------------
+# 3. Settings ------------------------------------------------------------------------------------
 st.subheader(t("configure.hyper"))
+for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
+    column.button(t(f"preset.{preset}"), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
 # validate_train reports an unreadable file as a problem; it does not raise.
 report = validate_train(resolve_train(train_data), 2) if train_data else None
 rows = len(report.rows) if report else None
@@ -81,6 +94,8 @@ lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, value=sug
                      format="%.1e", step=1e-6, key="cfg_learning_rate")
 c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
              params=f"{params / 1e6:.0f}"))
+if lr > 0 and not 0.5 <= lr / suggestion.learning_rate <= 2:
+    c3.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggestion.learning_rate:.1e}", rows=rows or 0))
 found = gpus.detect()
 num_gpus, cross_device = 1, False
 if len(found) > 1:                    # torchrun --nproc_per_node N, one process per GPU
@@ -98,6 +113,9 @@ sparse_head = "lean"
 if mode.unified_finetuning:
     sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
                            format_func=labels("configure.sparse_head.{}"))
+if state.get("preset_applied"):
+    st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,
+                 total=total))
 
 config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
                    epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
@@ -106,14 +124,27 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
                    early_stopping_min_epochs=int(min_epochs))
 
-# 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
-st.subheader(t("configure.memory"))
-cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
-c1, c2 = st.columns([1, 3])
-card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
-    "configure.card.detected", name=found[0].name, gib=c.split(":")[1]) if c.startswith("detected") else f"{c} GB")
-gpu_gib = float(card.split(":")[1]) if card.startswith("detected") else float(card)
-if shape is not None:
+# The schedule this run will follow, and a word when warmup eats most of it
+if total > 0:
+    curve = advice.lr_curve(lr, warmup, total)
+    reach = max(v for _, v in curve) / lr if lr else 1.0
+    if reach < 0.99:
+        st.warning(t("configure.warmup_long", warmup=warmup, total=total, reach=f"{reach:.0%}"))
+    fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
+    fig.add_trace(go.Scatter(x=[s for s, _ in curve], y=[v for _, v in curve], mode="lines", name=t("chart.lr")))
+    fig.update_layout(height=240)
+    st.plotly_chart(fig, width="stretch")
+elif rows is None:
+    st.info(t("configure.no_rows"))
+
+
+# 4. Memory: no GPU says so first, with this machine's facts; then the estimate per mode for a card --
+def gpu_plan(container) -> None:
+    cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
+    c1, c2 = container.columns([1, 3])
+    card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
+        "configure.card.detected", name=found[0].name, gib=c.split(":")[1]) if c.startswith("detected") else f"{c} GB")
+    gpu_gib = float(card.split(":")[1]) if card.startswith("detected") else float(card)
     est_precision = memory.setup_for(config, shape, gpu_gib).precision
     estimates = {m: memory.estimate(memory.setup_for(config.replace(mode=m), shape, gpu_gib)) for m in Mode}
     bars = go.Figure()
@@ -122,8 +153,12 @@ if shape is not None:
         bars.add_trace(go.Bar(x=names, y=values, name=t(f"memory.{part}")))
     bars.add_trace(go.Scatter(x=names, y=[e.total_gib for e in estimates.values()], mode="text", showlegend=False,
                               text=[f"{e.total_gib:.1f} GiB" for e in estimates.values()], textposition="top center"))
-    bars.add_hline(y=estimates[mode].usable_gib, line_dash="dot", annotation_text=t("configure.card_line"))
-    bars.update_layout(barmode="stack", height=340, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+    usable, top = estimates[mode].usable_gib, max(e.total_gib for e in estimates.values())
+    if usable <= 3 * top:             # else the card's line would squash the bars to slivers
+        bars.add_hline(y=usable, line_dash="dot", annotation_text=t("configure.card_line"))
+    else:
+        c1.caption(t("configure.card_far", usable=usable))
+    bars.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
                        yaxis_title="GiB", title=t("configure.memory_chart", precision=est_precision,
                                                   batch=int(batch), sparse=sparse_head))
     c2.plotly_chart(bars, width="stretch")
@@ -131,8 +166,8 @@ if shape is not None:
                           for m, e in estimates.items()))
     chosen = estimates[mode]
     if not chosen.fits:
-        st.warning(t("configure.wont_fit", need=chosen.total_gib + chosen.headroom_gib, have=chosen.usable_gib,
-                     n=chosen.max_batch))
+        container.warning(t("configure.wont_fit", need=chosen.total_gib + chosen.headroom_gib,
+                            have=chosen.usable_gib, n=chosen.max_batch))
     if c1.button(t("configure.measure"), key="measure"):
         if not found:
             c1.info(t("configure.measure.no_gpu"))
@@ -151,6 +186,17 @@ if shape is not None:
         else:
             c1.warning(t(f"configure.measure.{probe.get('status', 'error')}", detail=probe.get("detail", "")))
 
+
+st.subheader(t("configure.memory"))
+if not found:
+    cores, ram = gpus.cpu_facts()
+    st.info(t("configure.no_gpu", cores=cores, ram=ram))
+    if shape is not None:
+        cpu = memory.estimate(memory.setup_for(config.replace(precision="fp32"), shape, ram))
+        st.caption(t("configure.cpu_estimate", need=cpu.total_gib, ram=ram))
+if shape is not None:
+    gpu_plan(st.expander(t("configure.plan_gpu")) if not found else st.container())
+
 with st.expander(t("claims.title")):
     cells, speed, device = claims.load()
     if not cells:
@@ -162,21 +208,10 @@ with st.expander(t("claims.title")):
                    t("claims.col.stock"): pct(row["measured"]["stock"]),
                    t("claims.col.lean"): pct(row["measured"]["lean"])} for row in claims.claims(cells, speed)])
 
-# 5. Warmup preview ------------------------------------------------------------------------------
-if total > 0:
-    curve = advice.lr_curve(lr, warmup, total)
-    fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
-    fig.add_trace(go.Scatter(x=[s for s, _ in curve], y=[v for _, v in curve], mode="lines", name=t("chart.lr")))
-    st.plotly_chart(fig, width="stretch")
-elif rows is None:
-    st.info(t("configure.no_rows"))
-
-# 6. Start ---------------------------------------------------------------------------------------
-with st.expander(t("configure.command")):
-    st.code(reproduce.shell(reproduce.command_for(
-        config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",
-        output_dir="OUTPUT_DIR", precision=gpus.planned_precision(precision), rows=rows)), language="bash")
-    st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))
+# 5. Start ---------------------------------------------------------------------------------------
+st.subheader(t("configure.start_section"), anchor="start")
+st.caption(t("configure.summary", mode=t(f"mode.{mode.value}.title"), steps=total, lr=f"{lr:.1e}",
+             batch=int(batch), epochs=int(epochs)))
 if report is not None and report.errors:
     st.error(t("configure.data_errors", count=report.bad_rows))
     st.code("\n".join(str(p) for p in report.errors[:10]))
@@ -194,3 +229,8 @@ if st.button(t("configure.start"), type="primary", key="start"):
     else:
         state["run_id"] = run_id
         st.switch_page(page("train"))
+with st.expander(t("configure.command")):
+    st.code(reproduce.shell(reproduce.command_for(
+        config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",
+        output_dir="OUTPUT_DIR", precision=gpus.planned_precision(precision), rows=rows)), language="bash")
+    st.markdown(differences())

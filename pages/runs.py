@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import chart_data as cd
 from app.nav import page
-from app.ui import fmt_duration, get_store, mode_name, run_points, runs_or_stop, status_name, t
+from app.ui import differences, fmt_duration, get_store, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import gpus, reproduce
 
 MAX_DOWNLOAD_BYTES = 500 * 2**20    # larger archives are offered by path: the browser download holds it in memory
@@ -23,7 +23,11 @@ for run in runs:
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 by_id = {r.id: r for r in runs}
-run_id = st.selectbox(t("runs.pick"), list(by_id), format_func=lambda i: f"{by_id[i].name} · {i}", key="runs_pick")
+ids = list(by_id)
+kept = st.session_state.get("runs_chosen")     # the widget's own key is dropped when the page is left
+run_id = st.selectbox(t("runs.pick"), ids, index=ids.index(kept) if kept in ids else 0,
+                      format_func=lambda i: f"{by_id[i].name} · {i}", key="runs_pick")
+st.session_state["runs_chosen"] = run_id
 run = by_id[run_id]
 c = st.columns(3)
 if c[0].button(t("runs.open"), key="runs_open"):
@@ -62,4 +66,4 @@ with st.expander(t("runs.command")):
     st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision))),
             language="bash")
     st.caption(t("runs.command.files", train=str(Path(run.output_dir) / "train.jsonl")))
-    st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))
+    st.markdown(differences())

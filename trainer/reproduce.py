@@ -11,18 +11,8 @@ from pathlib import Path
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
-from .models import run_pooling
+from .models import display_name, run_pooling
 from .store import Run, Store
-
-# What the dashboard adds on top of FlagEmbedding's own trainer; the command cannot carry these.
-DIFFERENCES = (
-    "warmup: the dashboard starts at 1/10 of the target learning rate; FlagEmbedding's linear warmup starts at 0",
-    "sparse head: the dashboard's lean head needs less memory; FlagEmbedding uses its stock head (same scores, loss "
-    "and gradients)",
-    "validation and early stopping: the dashboard evaluates each epoch and can stop early; the command trains "
-    "every epoch without evaluation",
-)
-
 
 def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None) -> list[str]:
     """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv for a config."""
@@ -50,7 +40,7 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
     lines = [f"# {run.name}", "",
              f"Fine-tuned with M3 Studio on FlagEmbedding's M3 trainer ({time.strftime('%Y-%m-%d', time.localtime(run.created))}).",
              "", "| | |", "|---|---|",
-             f"| base model | `{cfg.model}` |", f"| module mode | {cfg.mode.value} (fix_encoder={cfg.mode.fix_encoder}, "
+             f"| base model | `{display_name(cfg.model)}` |", f"| module mode | {cfg.mode.value} (fix_encoder={cfg.mode.fix_encoder}, "
              f"unified_finetuning={cfg.mode.unified_finetuning}) |",
              f"| training data | `{cfg.train_data}` |", f"| validation data | `{cfg.eval_data}` |",
              f"| epochs / batch per device / group size | {cfg.epochs} / {cfg.batch_size} / {cfg.group_size} |",
@@ -62,12 +52,15 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
     for head in ("dense", "sparse", "colbert", "hybrid"):
         if head in before:
             lines.append(f"| {head} | {before[head]:.3f} | {after.get(head, before[head]):.3f} |")
+    if cfg.mode.unified_finetuning:
+        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)"
+    else:
+        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=False, return_colbert_vecs=False)"
     lines += ["", "## Use", "", "```python", "from FlagEmbedding import BGEM3FlagModel",
-              f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')",
-              "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)",
-              "```", ""]
+              f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')", encode, "```", ""]
     if not cfg.mode.unified_finetuning:
-        lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use `return_dense`.", ""]
+        lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use the dense "
+                  "vectors (`out['dense_vecs']`) only.", ""]
     return "\n".join(lines)
 
 
