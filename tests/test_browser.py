@@ -59,7 +59,8 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.goto(url)
         expect(page.get_by_text("Configure a fine-tuning run")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(1500)
-        page.get_by_role("radiogroup", name="Module mode").get_by_text("All heads").click()
+        page.locator(".st-key-mode_all button").click()          # the All heads card's Choose button
+        expect(page.locator(".st-key-mode_all button")).to_have_text("✓ Chosen")
         page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
         page.get_by_role("button", name="Start training").click()
         expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
@@ -97,4 +98,52 @@ def test_demo_run_live_reload_and_stop(app_url):
         expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=30_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
+        browser.close()
+
+
+def train_cli(runs_dir: Path, mode: str, steps: int) -> None:
+    """A short finished run of the demo, through the command line (the app shows what it stored)."""
+    subprocess.run([sys.executable, "-m", "trainer", "train", "--mode", mode, "--max-steps", str(steps),
+                    "--runs-dir", str(runs_dir), "--name", f"{mode} demo"], cwd=ROOT, check=True, timeout=600,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
+    """Three finished runs, one per mode: Compare's verdict, Train's finished state, and Try it on the
+    all-heads run in English and Chinese (Debian's fonts-noto-cjk draws the Chinese)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs_dir = app_url
+    ARTIFACTS.mkdir(exist_ok=True)
+    for mode in ("dense", "heads", "all"):
+        train_cli(runs_dir, mode, 6)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url + "/train")
+        expect(page.get_by_text("Completed at step 6 of 6.")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("search got better for").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "train_finished.png"), full_page=True)
+
+        page.goto(url + "/compare")
+        expect(page.get_by_role("heading", name="Verdict")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Why: Dense only spends every step")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "compare_modes.png"), full_page=True)
+
+        page.goto(url + "/tryit")
+        expect(page.get_by_text("Fine-tuned run")).to_be_visible(timeout=60_000)
+        page.get_by_label("Fine-tuned run").click()
+        page.get_by_role("option", name="all demo").click()
+        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=180_000)
+        expect(page.get_by_text("all demo")).to_be_visible()
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "tryit_all_en.png"), full_page=True)
+
+        page.get_by_label("Language").click()
+        page.get_by_role("option", name="简体中文").click()
+        expect(page.get_by_text("正确段落的排名")).to_be_visible(timeout=180_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "tryit_all_zh.png"), full_page=True)
         browser.close()
