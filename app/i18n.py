@@ -150,8 +150,9 @@ EN = {
     "configure.command": "Equivalent FlagEmbedding command",
     # story (Train, Compare, Try it)
     "story.title": "What fine-tuning changed (validation queries, step 0 → step {step})",
-    "story.line": "**{head}**: search got better for {improved} of {queries} validation queries, worse for {worse}; "
-                  "the right answer moved from rank {before:.1f} to {after:.1f} on average.",
+    "story.head": "**{head}**: ",
+    "story.moved": "search got better for {improved} of {queries} validation queries, worse for {worse}; "
+                   "the right answer moved from rank {before:.1f} to {after:.1f} on average.",
     "story.pending": "The per-query story appears after the first validation that follows step 0.",
     "story.mrr": "MRR@10 says how high the right answer ranks: 1.0 means it always comes first, 0.5 about second, "
                  "0 never in the top 10.",
@@ -199,6 +200,8 @@ EN = {
     "tryit.sorted": "Queries where the right passage moved come first ({head} rank, step 0 → last validation): "
                     "▲ better, ▼ worse, = unchanged.",
     "tryit.heaviest": "Heaviest words:", "tryit.score": "{head} score",
+    "tryit.no_weights": "No word of this query has a sparse weight: the model's tokenizer reads its characters as "
+                        "unknown ([UNK]), or the head weighs them 0.",
     # data
     "data.file_problem": "{file}: {message}", "data.count": "count",
     # the equivalent command
@@ -343,8 +346,9 @@ ZH = {
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
     "configure.command": "等价的 FlagEmbedding 命令",
     "story.title": "微调带来的变化（验证查询，第 0 步 → 第 {step} 步）",
-    "story.line": "**{head}**：{queries} 个验证查询中，{improved} 个的搜索结果变好，{worse} 个变差；"
-                  "正确答案的平均排名从 {before:.1f} 变为 {after:.1f}。",
+    "story.head": "**{head}**：",
+    "story.moved": "{queries} 个验证查询中，{improved} 个的搜索结果变好，{worse} 个变差；"
+                   "正确答案的平均排名从 {before:.1f} 变为 {after:.1f}。",
     "story.pending": "第 0 步之后的第一次验证完成后，这里会显示每个查询的变化。",
     "story.mrr": "MRR@10 衡量正确答案排得多靠前：1.0 表示总是第一，0.5 大约第二，0 表示从未进入前 10。",
     "story.mrr_formula": "MRR@10 = (1/|Q|) · Σ_q 1/rank(q)，rank(q) 是查询 q 第一个正确段落的名次；"
@@ -383,6 +387,7 @@ ZH = {
     "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
     "tryit.sorted": "正确段落名次有变化的查询排在前面（{head} 名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
     "tryit.heaviest": "权重最大的词：", "tryit.score": "{head} 分数",
+    "tryit.no_weights": "此查询没有任何词获得稀疏权重：模型的分词器把这些字符识别为未知（[UNK]），或稀疏头给它们的权重为 0。",
     "data.file_problem": "{file}：{message}", "data.count": "数量",
     "command.diff.warmup": "预热：仪表盘从目标学习率的 1/10 开始；FlagEmbedding 的线性预热从 0 开始",
     "command.diff.sparse_head": "稀疏头：仪表盘的精简稀疏头更省显存；FlagEmbedding 使用原版稀疏头（分数、损失和梯度相同）",

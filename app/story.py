@@ -15,9 +15,14 @@ def validations(run) -> list[dict]:
     return query_ranks.load(Path(run.output_dir))
 
 
+def moved(story: query_ranks.Story) -> str:
+    """'search got better for N of M validation queries, worse for K; …' for one head."""
+    return t("story.moved", improved=story.improved, queries=story.queries, worse=story.worse,
+             before=story.mean_before, after=story.mean_after)
+
+
 def line(head: str, story: query_ranks.Story) -> str:
-    return t("story.line", head=t(f"head.{head}"), improved=story.improved, queries=story.queries,
-             worse=story.worse, before=story.mean_before, after=story.mean_after)
+    return t("story.head", head=t(f"head.{head}")) + moved(story)
 
 
 def explain_mrr() -> None:

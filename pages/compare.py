@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
-from app.story import explain_mrr, line, validations
+from app.story import explain_mrr, moved, validations
 from app.ui import fmt_duration, fmt_num, get_store, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
 from trainer import query_ranks
 
@@ -40,25 +40,24 @@ for h in cd.HEADS:
                           memory=fmt_num(s["peak_mem_gib"], 2), samples=fmt_num(s["samples_per_s"], 1))
                  + " " + t(f"compare.why.{mode}.{'dense' if h == 'dense' else 'heads'}"))
     if h in stories[win]:
-        lines.append(f"  - {line(h, stories[win][h])}")
+        lines.append(f"  - {moved(stories[win][h])}")
 st.markdown("\n".join(lines))
 explain_mrr()
 
-# One row per run: every score labelled with its head; one rounding per unit --------------------
-rows = []
-for run_id in picked:
-    s = summaries[run_id]
-    row = {t("compare.col.run"): s["run"], t("compare.col.mode"): mode_name(s["mode"]),
-           t("compare.col.status"): status_name(s["status"])}
-    for h in cd.HEADS:
-        score = s["heads"].get(h)
-        row[t("compare.col.head", head=t(f"head.{h}"))] = \
-            f"{score['baseline']:.3f} → {score['best']:.3f}" if score else "–"
-    row.update({t("compare.col.duration"): fmt_duration(s["duration_s"]),
-                t("compare.col.samples"): fmt_num(s["samples_per_s"], 1),
-                t("compare.col.memory"): fmt_num(s["peak_mem_gib"], 2)})
-    rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+# One column per run (a row per run would push the last columns out of sight); every score is
+# labelled with its head, and each unit has one rounding ----------------------------------------
+names = [s["run"] for s in summaries.values()]
+columns = {i: s["run"] if names.count(s["run"]) == 1 else f"{s['run']} · {i}" for i, s in summaries.items()}
+table = {t("compare.col.mode"): {i: mode_name(s["mode"]) for i, s in summaries.items()},
+         t("compare.col.status"): {i: status_name(s["status"]) for i, s in summaries.items()}}
+for h in cd.HEADS:
+    table[t("compare.col.head", head=t(f"head.{h}"))] = {
+        i: f"{s['heads'][h]['baseline']:.3f} → {s['heads'][h]['best']:.3f}" if h in s["heads"] else "–"
+        for i, s in summaries.items()}
+table[t("compare.col.duration")] = {i: fmt_duration(s["duration_s"]) for i, s in summaries.items()}
+table[t("compare.col.samples")] = {i: fmt_num(s["samples_per_s"], 1) for i, s in summaries.items()}
+table[t("compare.col.memory")] = {i: fmt_num(s["peak_mem_gib"], 2) for i, s in summaries.items()}
+st.dataframe(pd.DataFrame(table).T.rename(columns=columns), width="stretch")
 st.caption(t("compare.note"))
 
 head = st.selectbox(t("compare.head"), cd.HEADS, index=0, format_func=labels("head.{}"), key="compare_head")

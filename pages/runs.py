@@ -17,8 +17,9 @@ runs = runs_or_stop(store)
 table = []
 for run in runs:
     s = cd.summary(run, run_points(store, run.id))
+    best = "–" if s["best_mrr"] is None else f"{s['best_mrr']:.3f} ({t(f'head.{run.config.mode.main_metric}')})"
     table.append({t("compare.col.run"): run.name, "id": run.id, t("compare.col.mode"): mode_name(run.mode),
-                  t("compare.col.status"): status_name(run.status), t("compare.col.best"): s["best_mrr"],
+                  t("compare.col.status"): status_name(run.status), t("compare.col.best"): best,
                   t("compare.col.duration"): fmt_duration(s["duration_s"])})
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 

@@ -92,9 +92,11 @@ if "query_tokens" in answers["tuned"]:
     st.markdown(t("tryit.query_weights"))
     for col, side in zip(st.columns(2), answers):
         spans = answers[side].get("query_tokens")
-        if spans:
+        if spans is not None:
             col.markdown(f"{t(f'tryit.{side}')}: {highlight(query, spans)}", unsafe_allow_html=True)
-            col.caption(t("tryit.heaviest") + " " + " · ".join(f"{w} {v:.2f}" for w, v in heaviest(query, spans)))
+            top = heaviest(query, spans)
+            col.caption(t("tryit.heaviest") + " " + " · ".join(f"{w} {v:.2f}" for w, v in top) if top
+                        else t("tryit.no_weights"))
 
 relevant = evalset.relevance[query_index] if query_index is not None else {}
 for col, side in zip(st.columns(2), answers):

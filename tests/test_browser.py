@@ -59,8 +59,8 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.goto(url)
         expect(page.get_by_text("Configure a fine-tuning run")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(1500)
-        page.locator(".st-key-mode_all button").click()          # the All heads card's Choose button
-        expect(page.locator(".st-key-mode_all button")).to_have_text("✓ Chosen")
+        page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
+        expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
         page.get_by_role("button", name="Start training").click()
         expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
@@ -94,8 +94,9 @@ def test_demo_run_live_reload_and_stop(app_url):
 
         # The stopped run saved its model: base vs fine-tuned for the first validation query.
         page.goto(url + "/tryit")
-        expect(page.get_by_role("heading", name="Fine-tuned")).to_be_visible(timeout=120_000)
-        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=30_000)
+        # the first search starts the search process, loads both models and encodes the corpus
+        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=240_000)
+        expect(page.get_by_role("heading", name="Fine-tuned", exact=True)).to_be_visible(timeout=30_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
         browser.close()
@@ -129,6 +130,7 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
         page.goto(url + "/compare")
         expect(page.get_by_role("heading", name="Verdict")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Why: Dense only spends every step")).to_be_visible(timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(ARTIFACTS / "compare_modes.png"), full_page=True)
 
@@ -136,8 +138,7 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
         expect(page.get_by_text("Fine-tuned run")).to_be_visible(timeout=60_000)
         page.get_by_label("Fine-tuned run").click()
         page.get_by_role("option", name="all demo").click()
-        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=180_000)
-        expect(page.get_by_text("all demo")).to_be_visible()
+        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=240_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(ARTIFACTS / "tryit_all_en.png"), full_page=True)
 

@@ -158,7 +158,8 @@ def test_train_page_shows_status_metrics_and_charts(finished_runs, lang):
     texts = [p.proto.text for p in at.get("progress")]
     assert texts == [T["train.progress_ended"].format(status=T["status.completed"], step=4, total=4)]
     # the story, per head, in plain words, and what MRR@10 means
-    story = T["story.line"].format(head=T["head.hybrid"], improved=1, queries=3, worse=1, before=14 / 3, after=4)
+    story = T["story.head"].format(head=T["head.hybrid"]) + T["story.moved"].format(
+        improved=1, queries=3, worse=1, before=14 / 3, after=4)
     assert any(story in m.value for m in at.markdown), [m.value for m in at.markdown]
     assert T["story.mrr"] in [c.value for c in at.caption]
 
@@ -191,18 +192,19 @@ def test_compare_page_overlays_runs_and_tabulates(finished_runs, lang):
     assert at.title[0].value == T["compare.title"]
     assert len(at.multiselect(key="compare_pick").value) == 2
     assert len(at.get("plotly_chart")) == 4
-    table = at.dataframe[0].value.set_index(T["compare.col.mode"])
+    table = at.dataframe[0].value                   # one column per run, one row per measure
+    by_mode = {table.loc[T["compare.col.mode"], c]: table[c] for c in table.columns}
+    dense_run, all_run = by_mode[T["mode.dense.title"]], by_mode[T["mode.all.title"]]
     dense, hybrid = (T["compare.col.head"].format(head=T[f"head.{h}"]) for h in ("dense", "hybrid"))
-    assert table.loc[T["mode.dense.title"], dense] == "0.500 → 0.700" and table.loc[T["mode.dense.title"], hybrid] == "–"
-    assert table.loc[T["mode.all.title"], hybrid] == "0.400 → 0.600"
+    assert dense_run[dense] == "0.500 → 0.700" and dense_run[hybrid] == "–" and all_run[hybrid] == "0.400 → 0.600"
     # samples/s medians, one decimal; memory two decimals
-    assert list(table[T["compare.col.samples"]]) == ["7.5", "3.9"] and set(table[T["compare.col.memory"]]) == {"1.20"}
+    samples, memory = T["compare.col.samples"], T["compare.col.memory"]
+    assert (dense_run[samples], all_run[samples]) == ("7.5", "3.9") and dense_run[memory] == all_run[memory] == "1.20"
     # the verdict: one line per head, naming the mode that won it, its cost and why
     verdict = next(m.value for m in at.markdown if T["compare.why.dense.dense"] in m.value or
                    T["compare.why.all.dense"] in m.value)
     assert T["compare.why.all.heads"] in verdict and T["mode.all.title"] in verdict
-    assert T["story.line"].format(head=T["head.hybrid"], improved=1, queries=3, worse=1, before=14 / 3,
-                                  after=4) in verdict
+    assert T["story.moved"].format(improved=1, queries=3, worse=1, before=14 / 3, after=4) in verdict
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -245,6 +247,9 @@ def test_runs_page_renames_and_deletes_after_asking(finished_runs, lang):
     at = open_page("runs", lang)
     T = TEXTS[lang]
     assert at.title[0].value == T["runs.title"]
+    best = at.dataframe[0].value.set_index(T["compare.col.mode"])[T["compare.col.best"]]    # labelled with its head
+    assert best[T["mode.all.title"]] == f"0.600 ({T['head.hybrid']})" and best[T["mode.dense.title"]] == "0.700 (" \
+        + T["head.dense"] + ")"
     run_id = at.selectbox(key="runs_pick").value
     at.text_input(key=f"rename_{run_id}").set_value("renamed").run()
     assert store.get_run(run_id).name == "renamed"
