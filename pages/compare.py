@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import chart_data as cd
 from app.story import explain_mrr, moved, validations
-from app.ui import fmt_duration, fmt_num, get_store, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
+from app.ui import fmt_duration, fmt_num, get_store, lang_key, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
 from trainer import query_ranks
 
 store = get_store()
@@ -14,7 +14,7 @@ runs = runs_or_stop(store)
 by_id = {r.id: r for r in runs}
 latest_per_mode = list({r.mode: r.id for r in reversed(runs)}.values())  # runs are newest first
 picked = st.multiselect(t("compare.pick"), list(by_id), default=latest_per_mode,
-                        format_func={i: f"{r.name} · {mode_name(r.mode)}" for i, r in by_id.items()}.get, key="compare_pick")
+                        format_func={i: f"{r.name} · {mode_name(r.mode)}" for i, r in by_id.items()}.get, key=lang_key("compare_pick", carry=False))
 if not picked:
     st.stop()
 
@@ -60,7 +60,7 @@ table[t("compare.col.memory")] = {i: fmt_num(s["peak_mem_gib"], 2) for i, s in s
 st.dataframe(pd.DataFrame(table).T.rename(columns=columns), width="stretch")
 st.caption(t("compare.note"))
 
-head = st.selectbox(t("compare.head"), cd.HEADS, index=0, format_func=labels("head.{}"), key="compare_head")
+head = st.selectbox(t("compare.head"), cd.HEADS, format_func=labels("head.{}"), key=lang_key("compare_head"))
 dashes = ["solid", "dash", "dot", "dashdot", "longdash"]
 charts = [("loss", t("chart.loss")), ("lr", t("chart.lr")), (f"{head}.mrr@10", t("chart.mrr_head", head=t(f"head.{head}"))),
           ("samples_per_s", t("train.samples_per_s"))]

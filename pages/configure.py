@@ -4,7 +4,7 @@ import streamlit as st
 
 from app.nav import page
 from app.chart_data import stacked
-from app.ui import differences, get_store, line_figure, labels, t
+from app.ui import differences, get_store, lang_key, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
@@ -33,12 +33,12 @@ def apply_preset(name: str) -> None:
 st.subheader(t("configure.model_data"))
 left, right = st.columns(2)
 model_choice = left.radio(t("configure.model"), ["default", "custom"], horizontal=True,
-                          format_func=labels("configure.model.{}"), key="cfg_model_choice")
+                          format_func=labels("configure.model.{}"), key=lang_key("cfg_model_choice"))
 model = DEFAULT_MODEL
 if model_choice == "custom":
     model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model").strip()
 data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
-                          format_func=labels("configure.data.{}"), key="cfg_data_choice")
+                          format_func=labels("configure.data.{}"), key=lang_key("cfg_data_choice"))
 train_data, eval_data = DEMO_DATA, DEMO_DATA
 if data_choice == "path":
     train_data = right.text_input(t("configure.train_path"), key="cfg_train").strip()
@@ -72,7 +72,7 @@ c1, c2, c3, c4 = st.columns(4)
 epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs")
 batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size")
 group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size")
-precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key="cfg_precision",
+precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key=lang_key("cfg_precision"),
                          format_func=labels("precision.{}"))
 c1, c2, c3, c4 = st.columns(4)
 qlen = c1.number_input(t("configure.query_len"), 8, 8192, defaults.query_max_len, key="cfg_query_max_len")
@@ -111,7 +111,7 @@ if not warm_auto:
     warmup = int(c2.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps"))
 sparse_head = "lean"
 if mode.unified_finetuning:
-    sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
+    sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key=lang_key("cfg_sparse_head"),
                            format_func=labels("configure.sparse_head.{}"))
 if state.get("preset_applied"):
     st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,

@@ -5,14 +5,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app.ui import get_store, labels, t
+from app.ui import get_store, labels, lang_key, t
 from trainer.data import DEMO_DIR, validate_eval, validate_train
 from trainer.lengths import token_lengths
 
 store = get_store()
 st.title(t("data.title"))
 source = st.radio(t("data.source"), ["demo", "upload", "path"], horizontal=True,
-                  format_func=labels("data.source.{}"), key="data_source")
+                  format_func=labels("data.source.{}"), key=lang_key("data_source"))
 path = str(DEMO_DIR / "train.jsonl")
 if source == "upload":
     upload = st.file_uploader(t("data.upload"), type=["jsonl", "json"], key="data_upload")

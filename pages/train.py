@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from app import chart_data as cd
 from app.story import headline
-from app.ui import fmt_duration, fmt_num, get_store, head_color, line_figure, mode_name, run_points, runs_or_stop, status_name, t
+from app.ui import fmt_duration, lang_key, fmt_num, get_store, head_color, line_figure, mode_name, run_points, runs_or_stop, status_name, t
 from trainer import launch
 from trainer.worker import last_checkpoint
 
@@ -22,7 +22,7 @@ ids = [r.id for r in runs]
 wanted = st.session_state.get("run_id") or (live[0] if live else ids[0])
 names = {r.id: f"{r.name} · {mode_name(r.mode)} · {r.id}" for r in runs}
 run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in ids else 0,
-                      format_func=names.get, key="train_pick")
+                      format_func=names.get, key=lang_key("train_pick", carry=False))
 st.session_state["run_id"] = run_id
 smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, 0.6, 0.01, key="smoothing")
 
@@ -82,8 +82,7 @@ def live_view() -> None:
 
     m = st.columns(5)
     sps = cd.series(df, "samples_per_s")
-    m[0].metric(t("train.samples_per_s"), fmt_num(float(sps["value"].median()) if not sps.empty else None, 1),
-                help=t("train.samples_help"))
+    m[0].metric(t("train.samples_per_s"), fmt_num(float(sps["value"].median()) if not sps.empty else None, 1))
     mem = cd.latest(df, "peak_gpu_mem_gib")
     m[1].metric(t("train.peak_gpu") if mem is not None else t("train.peak_rss"),
                 fmt_num(mem if mem is not None else cd.latest(df, "peak_rss_gib"), 2))

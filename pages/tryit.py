@@ -8,7 +8,7 @@ from app import chart_data as cd
 from app.search_client import SearchClient
 from app.story import headline, validations
 from app.tryit_view import heaviest, highlight, rank_change
-from app.ui import get_store, mode_name, run_points, status_name, t
+from app.ui import get_store, lang_key, mode_name, run_points, status_name, t
 from trainer import query_ranks
 from trainer.data import load_eval, resolve_eval
 from trainer.models import resolve_model, run_pooling
@@ -41,7 +41,8 @@ ids = list(names)
 chosen = state.get("tryit_chosen")
 if chosen not in ids:
     chosen = max(runs, key=gain).id
-run_id = st.selectbox(t("tryit.run"), ids, index=ids.index(chosen), format_func=names.get, key="tryit_run")
+run_id = st.selectbox(t("tryit.run"), ids, index=ids.index(chosen), format_func=names.get,
+                      key=lang_key("tryit_run", carry=False))
 state["tryit_chosen"] = run_id
 run = next(r for r in runs if r.id == run_id)
 cfg = run.config
@@ -49,7 +50,7 @@ corpus = resolve_eval(cfg.eval_data)
 evalset = load_eval(corpus)
 headline(run)
 
-source = st.radio(t("tryit.source"), ["pick", "type"], horizontal=True, key="tryit_source",
+source = st.radio(t("tryit.source"), ["pick", "type"], horizontal=True, key=lang_key("tryit_source"),
                   format_func=lambda s: t(f"tryit.source.{s}"))
 query_index = None
 if source == "pick":

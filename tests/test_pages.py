@@ -85,7 +85,7 @@ def test_configure_page_shows_modes_presets_and_start(runs_dir, lang):
     chosen = lambda: [b.key for b in at.button if b.label == T["configure.mode_chosen"]]  # noqa: E731
     assert chosen() == ["mode_dense"]
     at.button(key="mode_all").click().run()
-    assert chosen() == ["mode_all"] and at.radio(key="cfg_sparse_head") is not None
+    assert chosen() == ["mode_all"] and at.radio(key=f"cfg_sparse_head__{lang}") is not None
     # presets fill the form, keep warmup automatic and say what they did
     at.button(key="preset_dense").click().run()
     assert at.number_input(key="cfg_batch_size").value == 32 and chosen() == ["mode_dense"]
@@ -147,7 +147,7 @@ def test_train_page_shows_status_metrics_and_charts(finished_runs, lang):
     at = open_page("train", lang)
     T = TEXTS[lang]
     assert at.title[0].value == T["train.title"]
-    assert at.selectbox(key="train_pick") is not None
+    assert at.selectbox(key=f"train_pick__{lang}") is not None
     assert any(T["status.completed"] in m.value for m in at.markdown)
     metrics = {m.label: m for m in at.metric}
     head = T["head.dense"]                         # the newest run is all heads; its main head is hybrid
@@ -190,7 +190,7 @@ def test_compare_page_overlays_runs_and_tabulates(finished_runs, lang):
     at = open_page("compare", lang)
     T = TEXTS[lang]
     assert at.title[0].value == T["compare.title"]
-    assert len(at.multiselect(key="compare_pick").value) == 2
+    assert len(at.multiselect(key=f"compare_pick__{lang}").value) == 2
     assert len(at.get("plotly_chart")) == 4
     table = at.dataframe[0].value                   # one column per run, one row per measure
     by_mode = {table.loc[T["compare.col.mode"], c]: table[c] for c in table.columns}
@@ -232,7 +232,7 @@ def test_token_lengths_count_tokens_without_the_tokenizers_padding():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_data_page_names_a_missing_file_once_as_a_file_problem(runs_dir, tmp_path, lang):
     at = open_page("data", lang)
-    at.radio(key="data_source").set_value("path").run()
+    at.radio(key=f"data_source__{lang}").set_value("path").run()
     missing = str(tmp_path / "nope.jsonl")
     at.text_input(key="data_path").set_value(missing).run()
     T = TEXTS[lang]
@@ -377,3 +377,14 @@ def test_an_interrupted_run_with_a_checkpoint_offers_resume(finished_runs):
     at.switch_page("../pages/train.py")
     at.run()
     assert at.button(key="resume").label == "Resume from checkpoint-4"
+
+
+def test_switching_language_gives_translated_widgets_fresh_keys_and_keeps_the_choice(runs_dir):
+    at = open_page("configure", "en")
+    at.button(key="mode_all").click().run()
+    at.radio(key="cfg_sparse_head__en").set_value("stock").run()
+    at.selectbox(key="lang_picker").set_value("zh").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == ZH["configure.title"]
+    assert at.radio(key="cfg_sparse_head__zh").value == "stock"
+    assert ZH["configure.sparse_head.stock"] in at.radio(key="cfg_sparse_head__zh").options
