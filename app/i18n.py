@@ -199,6 +199,8 @@ EN = {
     "tryit.sorted": "Queries where the right passage moved come first ({head} rank, step 0 → last validation): "
                     "▲ better, ▼ worse, = unchanged.",
     "tryit.heaviest": "Heaviest words:", "tryit.score": "{head} score",
+    "tryit.typed_change": "For your query, {same} of the top {k} passages are the same for both models; {first}",
+    "tryit.first_same": "the first result did not change.", "tryit.first_changed": "the first result changed.",
     "tryit.no_weights": "No word of this query has a sparse weight: the model's tokenizer reads its characters as "
                         "unknown ([UNK]), or the head weighs them 0.",
     # data
@@ -385,6 +387,8 @@ ZH = {
     "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
     "tryit.sorted": "正确段落名次有变化的查询排在前面（{head} 名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
     "tryit.heaviest": "权重最大的词：", "tryit.score": "{head} 分数",
+    "tryit.typed_change": "对你的查询，两个模型的前 {k} 个段落中有 {same} 个相同；{first}",
+    "tryit.first_same": "第一个结果没有变化。", "tryit.first_changed": "第一个结果变了。",
     "tryit.no_weights": "此查询没有任何词获得稀疏权重：模型的分词器把这些字符识别为未知（[UNK]），或稀疏头给它们的权重为 0。",
     "data.file_problem": "{file}：{message}", "data.count": "数量",
     "command.diff.warmup": "预热：仪表盘从目标学习率的 1/10 开始；FlagEmbedding 的线性预热从 0 开始",

@@ -86,6 +86,10 @@ if query_index is not None:
     base_ranks, tuned_ranks = answers["base"]["relevant_rank"], answers["tuned"]["relevant_rank"]
     st.markdown("**" + t("tryit.right_passage") + "** " + " · ".join(
         f"{t(f'head.{h}')}: {rank_change(base_ranks.get(h), tuned_ranks.get(h))[0]}" for h in tuned_ranks))
+else:                      # no right passage is known for a typed query: say how the results moved
+    base_top, tuned_top = ([hit["doc"] for hit in answers[side]["top"]] for side in ("base", "tuned"))
+    st.markdown(t("tryit.typed_change", same=len(set(base_top) & set(tuned_top)), k=len(tuned_top),
+                  first=t("tryit.first_same") if base_top[:1] == tuned_top[:1] else t("tryit.first_changed")))
 if cfg.mode.unified_finetuning and not (Path(base_dir) / "sparse_linear.pt").is_file():
     st.caption(t("tryit.random_heads"))
 

@@ -115,6 +115,12 @@ def test_tryit_page_shows_both_result_lists(finished, monkeypatch):
     assert len(moves) == 36 and any("search got better for" in m.value for m in at.markdown)
     opening = at.selectbox(key=f"tryit_pick_{run.id}").value
     assert moves[opening] == max(moves) or max(moves) <= 0
+    # a typed query has no known right passage: the page says how the two result lists differ
+    at.radio(key="tryit_source__en").set_value("type").run()
+    at.text_input(key="tryit_query").set_value("how do I reset the hub").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.value.startswith("For your query, ") and " of the top 5 passages are the same" in m.value
+               for m in at.markdown)
 
 
 def test_highlight_shades_the_real_text_and_escapes_it():
