@@ -113,7 +113,7 @@ EN = {
     # charts
     "chart.step": "step", "chart.loss": "Loss", "chart.lr": "Learning rate", "chart.raw": "raw",
     "chart.smoothed": "smoothed", "chart.mrr": "Validation MRR@10 per head",
-    "chart.mrr_head": "Validation MRR@10 ({head})",
+    "chart.mrr_head": "Validation MRR@10 ({head})", "chart.samples": "Samples/s per step",
     "head.dense": "dense", "head.sparse": "sparse", "head.colbert": "ColBERT", "head.hybrid": "hybrid",
     # statuses
     "status.queued": "Queued", "status.running": "Running", "status.completed": "Completed",
@@ -316,7 +316,7 @@ ZH = {
     "train.finished": "结束于 {when}。",
     "chart.step": "步", "chart.loss": "损失", "chart.lr": "学习率", "chart.raw": "原始",
     "chart.smoothed": "平滑", "chart.mrr": "各个头的验证 MRR@10",
-    "chart.mrr_head": "验证 MRR@10（{head}）",
+    "chart.mrr_head": "验证 MRR@10（{head}）", "chart.samples": "每步样本/秒",
     "head.dense": "稠密", "head.sparse": "稀疏", "head.colbert": "ColBERT", "head.hybrid": "混合",
     "status.queued": "排队中", "status.running": "运行中", "status.completed": "已完成",
     "status.stopped": "已停止", "status.failed": "失败", "status.interrupted": "已中断",
@@ -386,7 +386,7 @@ ZH = {
     "compare.why.heads.heads": "原因：稀疏头和 ColBERT 头在冻结的编码器上学习，是调整它们最省的方式。",
     "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
     "tryit.sorted": "正确段落名次有变化的查询排在前面（{head} 名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
-    "tryit.heaviest": "权重最大的词：", "tryit.score": "{head} 分数",
+    "tryit.heaviest": "权重最大的词：", "tryit.score": "{head}分数",
     "tryit.typed_change": "对你的查询，两个模型的前 {k} 个段落中有 {same} 个相同；{first}",
     "tryit.first_same": "第一个结果没有变化。", "tryit.first_changed": "第一个结果变了。",
     "tryit.no_weights": "此查询没有任何词获得稀疏权重：模型的分词器把这些字符识别为未知（[UNK]），或稀疏头给它们的权重为 0。",

@@ -63,7 +63,7 @@ st.caption(t("compare.note"))
 head = st.selectbox(t("compare.head"), cd.HEADS, format_func=labels("head.{}"), key=lang_key("compare_head"))
 dashes = ["solid", "dash", "dot", "dashdot", "longdash"]
 charts = [("loss", t("chart.loss")), ("lr", t("chart.lr")), (f"{head}.mrr@10", t("chart.mrr_head", head=t(f"head.{head}"))),
-          ("samples_per_s", t("train.samples_per_s"))]
+          ("samples_per_s", t("chart.samples"))]
 cols = st.columns(2)
 for n, (metric, title) in enumerate(charts):
     fig = line_figure(title, title)
