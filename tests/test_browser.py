@@ -147,4 +147,12 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
         expect(page.get_by_text("正确段落的排名")).to_be_visible(timeout=180_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(ARTIFACTS / "tryit_all_zh.png"), full_page=True)
+
+        # a typed English query: sparse weights shaded over its own words, and how the two lists differ
+        page.get_by_text("自己输入").click()
+        page.get_by_label("你的查询").fill("how do I reset the hub")
+        page.get_by_label("你的查询").press("Enter")
+        expect(page.get_by_text("对你的查询")).to_be_visible(timeout=120_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "tryit_typed_zh.png"), full_page=True)
         browser.close()

@@ -1,6 +1,7 @@
 """Every page under AppTest, in both languages."""
 import ast
 import base64
+import json
 import re
 import time
 from pathlib import Path
@@ -122,6 +123,11 @@ def test_without_a_gpu_the_memory_section_says_so_first_with_cpu_facts(runs_dir,
     assert at.info[0].value == T["configure.no_gpu"].format(cores=cores, ram=ram)
     assert any(c.value.startswith(T["configure.cpu_estimate"].split("{")[0]) for c in at.caption)
     assert T["configure.plan_gpu"] in [e.label for e in at.expander]
+    # the small model's ~1 GiB bars are not squashed under a 24 GB card's line: the card is named instead
+    assert any(c.value.startswith(T["configure.card_far"].split("{")[0]) for c in at.caption)
+    bars = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")
+            if "GiB" in json.dumps(json.loads(c.proto.spec)["layout"].get("yaxis", {}))]
+    assert len(bars) == 1 and not bars[0].get("shapes")
 
 
 @pytest.mark.slow
@@ -165,7 +171,6 @@ def test_train_page_shows_status_metrics_and_charts(finished_runs, lang):
 
 
 def test_train_charts_start_at_step_zero_and_each_head_keeps_its_own_readable_range(finished_runs):
-    import json
     at = open_page("train", "en")
     charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)["layout"]
               for c in at.get("plotly_chart")}
@@ -209,7 +214,6 @@ def test_compare_page_overlays_runs_and_tabulates(finished_runs, lang):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_data_page_validates_the_demo_file(runs_dir, lang):
-    import json
     at = open_page("data", lang)
     T = TEXTS[lang]
     metrics = {m.label: m.value for m in at.metric}
