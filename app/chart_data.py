@@ -64,6 +64,14 @@ def mrr_frame(df: pd.DataFrame, metric: str = "mrr@10") -> pd.DataFrame:
     return wide.reset_index()[["step", "epoch"] + [h for h in HEADS if h in wide.columns]]
 
 
+def mrr_range(values: pd.Series) -> list[float]:
+    """A y range for one head's MRR@10: its data with some room, at least 0.1 tall, within 0-1."""
+    low, high = float(values.min()), float(values.max())
+    pad = max(0.05, (high - low) * 0.25)
+    low, high = max(0.0, low - pad), min(1.0, high + pad)
+    return [low, high] if high > low else [0.0, 1.0]
+
+
 def latest(df: pd.DataFrame, name: str) -> Optional[float]:
     sub = df.loc[df["name"] == name, "value"]
     return None if sub.empty else float(sub.iloc[-1])
@@ -89,10 +97,16 @@ def summary(run, stored) -> dict:
     main head's MRR@10 at step 0, at its best and when that was reached, duration, throughput, memory."""
     score = stored.scores.get(f"{Mode(run.mode).main_metric}.mrr@10")
     start = run.started or run.created
-    return {"run": run.name, "id": run.id, "mode": run.mode, "status": run.status,
-            "baseline_mrr": score.first if score else None, "best_mrr": score.best if score else None,
-            "time_to_best_s": max(0.0, score.best_time - start) if score else None,
-            "duration_s": stored.duration_s, "samples_per_s": stored.samples_per_s, "peak_mem_gib": stored.peak_mem_gib}
+    out = {"run": run.name, "id": run.id, "mode": run.mode, "status": run.status,
+           "baseline_mrr": score.first if score else None, "best_mrr": score.best if score else None,
+           "time_to_best_s": max(0.0, score.best_time - start) if score else None,
+           "duration_s": stored.duration_s, "samples_per_s": stored.samples_per_s, "peak_mem_gib": stored.peak_mem_gib}
+    out["heads"] = {}                 # per head: step-0 and best MRR@10, and when the best came
+    for h in HEADS:
+        s = stored.scores.get(f"{h}.mrr@10")
+        if s is not None:
+            out["heads"][h] = {"baseline": s.first, "best": s.best, "time_to_best_s": max(0.0, s.best_time - start)}
+    return out
 
 
 def stacked(breakdowns: dict[str, dict[str, float]]) -> dict[str, list[float]]:

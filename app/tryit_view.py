@@ -5,22 +5,26 @@ import html
 from typing import Optional, Sequence
 
 
-def highlight(tokens: Sequence[tuple[str, float]]) -> str:
-    """Tokens as spans shaded by their sparse weight (darkest = the text's largest weight).
-    WordPiece '##' pieces join the previous token; SentencePiece '▁' starts a word. Text is escaped."""
-    top = max((w for _, w in tokens), default=0.0) or 1.0
-    parts = []
-    for i, (token, weight) in enumerate(tokens):
-        if token.startswith("##"):
-            token, space = token[2:], ""
-        elif token.startswith("▁"):
-            token, space = token[1:], " " if i else ""
-        else:
-            space = " " if i else ""
-        alpha = round(min(1.0, max(0.0, weight / top)), 2)
-        parts.append(f'{space}<span title="{weight:.3f}" style="background: rgba(37, 99, 235, {alpha}); '
-                     f'border-radius: 3px">{html.escape(token)}</span>')
+def highlight(text: str, spans: Sequence[tuple[int, int, float]], limit: int = 600) -> str:
+    """`text` (escaped, cut at `limit` characters) with each weighted span shaded by its sparse weight
+    (darkest = the text's largest weight); a light amber under dark text stays readable."""
+    top = max((w for _, _, w in spans), default=0.0) or 1.0
+    parts, at = [], 0
+    for start, end, weight in sorted(spans):
+        if start < at or start >= limit:
+            continue
+        alpha = round(0.15 + 0.6 * min(1.0, max(0.0, weight / top)), 2) if weight > 0 else 0.0
+        parts.append(html.escape(text[at:start]))
+        parts.append(f'<span title="{weight:.3f}" style="background: rgba(251, 191, 36, {alpha}); color: #111827; '
+                     f'border-radius: 3px">{html.escape(text[start:end])}</span>' if alpha else html.escape(text[start:end]))
+        at = end
+    parts.append(html.escape(text[at:limit]) + ("…" if len(text) > limit else ""))
     return "".join(parts)
+
+
+def heaviest(text: str, spans: Sequence[tuple[int, int, float]], n: int = 8) -> list[tuple[str, float]]:
+    """The n heaviest tokens of a text as (its characters, weight), heaviest first."""
+    return [(text[s:e], w) for s, e, w in sorted(spans, key=lambda x: -x[2])[:n] if w > 0]
 
 
 def rank_change(base: Optional[int], tuned: Optional[int]) -> tuple[str, int]:

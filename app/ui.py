@@ -75,13 +75,32 @@ def labels(pattern: str):
     return lambda value: table[pattern.format(value)]
 
 
+def lang_key(name: str, carry: bool = True) -> str:
+    """The key of a widget whose choices are shown in the current language. The browser keeps a select's
+    or radio's value as its shown words, so after a language switch a select would keep the old words and a
+    radio would show nothing chosen; one key per language gives a fresh widget. With `carry`, the choice
+    moves to the new language's widget (for widgets created without an explicit default)."""
+    if carry:
+        st.session_state.setdefault("_carried_keys", set()).add(name)
+    return f"{name}__{language()}"
+
+
 def language_picker() -> None:
     current = language()
     choice = st.sidebar.selectbox(t("sidebar.language"), list(LANGUAGES), index=list(LANGUAGES).index(current),
                                   format_func=LANGUAGES.get, key="lang_picker")
     if choice != current:
+        state = st.session_state
+        for name in state.get("_carried_keys", ()):
+            if f"{name}__{current}" in state:
+                state[f"{name}__{choice}"] = state[f"{name}__{current}"]
         set_language(choice)
         st.rerun()
+
+
+def differences() -> str:
+    """What a dashboard run adds over the plain FlagEmbedding command, as a markdown list."""
+    return "\n".join(f"- {t(f'command.diff.{d}')}" for d in ("warmup", "sparse_head", "validation", "data", "heads_lr"))
 
 
 def mode_name(mode: str) -> str:

@@ -1,10 +1,10 @@
-"""Configure and start a run."""
+"""Configure and start a run, top to bottom: model and data → mode → settings → memory → Start."""
 import plotly.graph_objects as go
 import streamlit as st
 
 from app.nav import page
 from app.chart_data import stacked
-from app.ui import get_store, line_figure, labels, t
+from app.ui import differences, get_store, lang_key, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
 from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
@@ -16,46 +16,59 @@ store = get_store()
 st.title(t("configure.title"))
 defaults = RunConfig()
 state = st.session_state
+state.setdefault("cfg_mode", defaults.mode.value)
+st.markdown(t("configure.start_here"))
 
-for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
-    if column.button(t(f"preset.{preset}"), key=f"preset_{preset}"):
-        for field, value in PRESETS[preset].items():
-            state[f"cfg_{field}"] = value.value if isinstance(value, Mode) else value
-        state["cfg_warmup_auto"] = "warmup_steps" not in PRESETS[preset]
+
+def choose_mode(value: str) -> None:
+    state["cfg_mode"] = value
+
+
+def apply_preset(name: str) -> None:
+    for field, value in PRESETS[name].items():
+        state[f"cfg_{field}"] = value.value if isinstance(value, Mode) else value
+    state["cfg_warmup_auto"] = True
+    state["preset_applied"] = name
+
 
 # 1. Model and data -----------------------------------------------------------------------------
 st.subheader(t("configure.model_data"))
 left, right = st.columns(2)
 model_choice = left.radio(t("configure.model"), ["default", "custom"], horizontal=True,
-                          format_func=labels("configure.model.{}"), key="cfg_model_choice")
+                          format_func=labels("configure.model.{}"), key=lang_key("cfg_model_choice"))
 model = DEFAULT_MODEL
 if model_choice == "custom":
     model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model",
                             help=t("field.model")).strip()
 notes_box = left.container()          # filled once the mode is known (heads notes depend on it)
 data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
-                          format_func=labels("configure.data.{}"), key="cfg_data_choice")
+                          format_func=labels("configure.data.{}"), key=lang_key("cfg_data_choice"))
 train_data, eval_data = DEMO_DATA, DEMO_DATA
 if data_choice == "path":
     train_data = right.text_input(t("configure.train_path"), key="cfg_train", help=t("field.train_data")).strip()
     eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval", help=t("field.eval_data")).strip() or None
 
-# 2. Module mode as cards ------------------------------------------------------------------------
+# 2. Module mode: clickable cards, the chosen one highlighted; the four scores in plain words ---
 st.subheader(t("configure.mode"))
-cards = st.columns(3)
-for column, mode in zip(cards, Mode):
-    with column.container(border=True):
-        st.markdown(f"**{t(f'mode.{mode.value}.title')}**")
-        st.caption(t(f"mode.{mode.value}.flags"))
-        st.write(t(f"mode.{mode.value}.trains"))
-        st.write(t(f"mode.{mode.value}.cost"))
-        st.write(t(f"mode.{mode.value}.when"))
-mode = Mode(st.radio(t("configure.mode_pick"), [m.value for m in Mode], horizontal=True,
-                     format_func=labels("mode.{}.title"), key="cfg_mode",
-                     index=list(Mode).index(defaults.mode), help=t("field.mode")))
+st.caption(t("configure.terms"))
+mode = Mode(state["cfg_mode"])
+st.markdown(f"<style>.st-key-card_{mode.value} {{border: 2px solid #2563eb !important; "
+            "background: rgba(37, 99, 235, 0.06)}}</style>", unsafe_allow_html=True)
+for column, m in zip(st.columns(3), Mode):
+    with column.container(border=True, key=f"card_{m.value}"):
+        st.markdown(f"**{t(f'mode.{m.value}.title')}**")
+        st.write(t(f"mode.{m.value}.trains"))
+        st.write(t(f"mode.{m.value}.cost"))
+        st.write(t(f"mode.{m.value}.when"))
+        chosen = m is mode
+        st.button(t("configure.mode_chosen") if chosen else t("configure.mode_choose"), key=f"mode_{m.value}",
+                  type="primary" if chosen else "secondary", on_click=choose_mode, args=(m.value,),
+                  help=t("configure.mode_flags", flags=t(f"mode.{m.value}.flags")), width="stretch")
 
-# 3. Hyper-parameters ----------------------------------------------------------------------------
+# 3. Settings ------------------------------------------------------------------------------------
 st.subheader(t("configure.hyper"))
+for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
+    column.button(t(f"preset.{preset}"), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
 # validate_train reports an unreadable file as a problem; it does not raise.
 report = validate_train(resolve_train(train_data), 2) if train_data else None
 rows = len(report.rows) if report else None
@@ -66,7 +79,7 @@ batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key=
                         help=t("field.batch_size"))
 group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size",
                         help=t("field.group_size"))
-precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key="cfg_precision",
+precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key=lang_key("cfg_precision"),
                          format_func=labels("precision.{}"), help=t("field.precision"))
 c1, c2, c3, c4 = st.columns(4)
 qlen = c1.number_input(t("configure.query_len"), 8, 8192, defaults.query_max_len, key="cfg_query_max_len",
@@ -93,6 +106,8 @@ lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%
                      key="cfg_learning_rate", help=t("field.learning_rate"))
 c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
              params=f"{params / 1e6:.0f}"))
+if lr > 0 and not 0.5 <= lr / suggestion.learning_rate <= 2:
+    c3.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggestion.learning_rate:.1e}", rows=rows or 0))
 found = gpus.detect()
 num_gpus, cross_device = 1, False
 if len(found) > 1:                    # torchrun --nproc_per_node N, one process per GPU
@@ -110,11 +125,14 @@ if not warm_auto:
                                  help=t("field.warmup_steps")))
 sparse_head = "lean"
 if mode.unified_finetuning:
-    sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True, key="cfg_sparse_head",
-                           format_func=labels("configure.sparse_head.{}"), help=t("field.sparse_head"))
-
-report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key="cfg_report_to",
-                         format_func=labels("configure.report_to.{}"))
+    sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True,
+                           key=lang_key("cfg_sparse_head"), format_func=labels("configure.sparse_head.{}"),
+                           help=t("field.sparse_head"))
+report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key=lang_key("cfg_report_to"),
+                         format_func=labels("configure.report_to.{}"), help=t("field.report_to"))
+if state.get("preset_applied"):
+    st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,
+                 total=total))
 
 config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
                    epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
@@ -125,14 +143,27 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
 for note in model_notes(config):
     notes_box.info(t(f"note.{note.key}", **note.params))
 
-# 4. GPU memory: the estimate per mode, the chosen card, and a real measurement ------------------
-st.subheader(t("configure.memory"))
-cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
-c1, c2 = st.columns([1, 3])
-card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
-    "configure.card.detected", name=found[0].name, gib=c.split(":")[1]) if c.startswith("detected") else f"{c} GB")
-gpu_gib = float(card.split(":")[1]) if card.startswith("detected") else float(card)
-if shape is not None:
+# The schedule this run will follow, and a word when warmup eats most of it
+if total > 0:
+    curve = advice.lr_curve(lr, warmup, total)
+    reach = max(v for _, v in curve) / lr if lr else 1.0
+    if reach < 0.99:
+        st.warning(t("configure.warmup_long", warmup=warmup, total=total, reach=f"{reach:.0%}"))
+    fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
+    fig.add_trace(go.Scatter(x=[s for s, _ in curve], y=[v for _, v in curve], mode="lines", name=t("chart.lr")))
+    fig.update_layout(height=240)
+    st.plotly_chart(fig, width="stretch")
+elif rows is None:
+    st.info(t("configure.no_rows"))
+
+
+# 4. Memory: no GPU says so first, with this machine's facts; then the estimate per mode for a card --
+def gpu_plan(container) -> None:
+    cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
+    c1, c2 = container.columns([1, 3])
+    card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
+        "configure.card.detected", name=found[0].name, gib=c.split(":")[1]) if c.startswith("detected") else f"{c} GB")
+    gpu_gib = float(card.split(":")[1]) if card.startswith("detected") else float(card)
     est_precision = memory.setup_for(config, shape, gpu_gib).precision
     estimates = {m: memory.estimate(memory.setup_for(config.replace(mode=m), shape, gpu_gib)) for m in Mode}
     bars = go.Figure()
@@ -141,8 +172,12 @@ if shape is not None:
         bars.add_trace(go.Bar(x=names, y=values, name=t(f"memory.{part}")))
     bars.add_trace(go.Scatter(x=names, y=[e.total_gib for e in estimates.values()], mode="text", showlegend=False,
                               text=[f"{e.total_gib:.1f} GiB" for e in estimates.values()], textposition="top center"))
-    bars.add_hline(y=estimates[mode].usable_gib, line_dash="dot", annotation_text=t("configure.card_line"))
-    bars.update_layout(barmode="stack", height=340, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+    usable, top = estimates[mode].usable_gib, max(e.total_gib for e in estimates.values())
+    if usable <= 3 * top:             # else the card's line would squash the bars to slivers
+        bars.add_hline(y=usable, line_dash="dot", annotation_text=t("configure.card_line"))
+    else:
+        c1.caption(t("configure.card_far", usable=usable))
+    bars.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
                        yaxis_title="GiB", title=t("configure.memory_chart", precision=est_precision,
                                                   batch=int(batch), sparse=sparse_head))
     c2.plotly_chart(bars, width="stretch")
@@ -150,8 +185,8 @@ if shape is not None:
                           for m, e in estimates.items()))
     chosen = estimates[mode]
     if not chosen.fits:
-        st.warning(t("configure.wont_fit", need=chosen.total_gib + chosen.headroom_gib, have=chosen.usable_gib,
-                     n=chosen.max_batch))
+        container.warning(t("configure.wont_fit", need=chosen.total_gib + chosen.headroom_gib,
+                            have=chosen.usable_gib, n=chosen.max_batch))
     if c1.button(t("configure.measure"), key="measure"):
         if not found:
             c1.info(t("configure.measure.no_gpu"))
@@ -170,6 +205,17 @@ if shape is not None:
         else:
             c1.warning(t(f"configure.measure.{probe.get('status', 'error')}", detail=probe.get("detail", "")))
 
+
+st.subheader(t("configure.memory"))
+if not found:
+    cores, ram = gpus.cpu_facts()
+    st.info(t("configure.no_gpu", cores=cores, ram=ram))
+    if shape is not None:
+        cpu = memory.estimate(memory.setup_for(config.replace(precision="fp32"), shape, ram))
+        st.caption(t("configure.cpu_estimate", need=cpu.total_gib, ram=ram))
+if shape is not None:
+    gpu_plan(st.expander(t("configure.plan_gpu")) if not found else st.container())
+
 with st.expander(t("claims.title")):
     cells, speed, device = claims.load()
     if not cells:
@@ -181,21 +227,10 @@ with st.expander(t("claims.title")):
                    t("claims.col.stock"): pct(row["measured"]["stock"]),
                    t("claims.col.lean"): pct(row["measured"]["lean"])} for row in claims.claims(cells, speed)])
 
-# 5. Warmup preview ------------------------------------------------------------------------------
-if total > 0:
-    curve = advice.lr_curve(lr, warmup, total)
-    fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
-    fig.add_trace(go.Scatter(x=[s for s, _ in curve], y=[v for _, v in curve], mode="lines", name=t("chart.lr")))
-    st.plotly_chart(fig, width="stretch")
-elif rows is None:
-    st.info(t("configure.no_rows"))
-
-# 6. Start ---------------------------------------------------------------------------------------
-with st.expander(t("configure.command")):
-    st.code(reproduce.shell(reproduce.command_for(
-        config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",
-        output_dir="OUTPUT_DIR", precision=gpus.planned_precision(precision), rows=rows)), language="bash")
-    st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))
+# 5. Start ---------------------------------------------------------------------------------------
+st.subheader(t("configure.start_section"), anchor="start")
+st.caption(t("configure.summary", mode=t(f"mode.{mode.value}.title"), steps=total, lr=f"{lr:.1e}",
+             batch=int(batch), epochs=int(epochs)))
 if report is not None and report.errors:
     st.error(t("configure.data_errors", count=report.bad_rows))
     st.code("\n".join(str(p) for p in report.errors[:10]))
@@ -220,3 +255,8 @@ if run_id:
 waiting = [r.name for r in reversed(store.list_runs()) if r.status == WAITING]
 if waiting:
     st.caption(t("configure.waiting", runs=", ".join(waiting)))
+with st.expander(t("configure.command")):
+    st.code(reproduce.shell(reproduce.command_for(
+        config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",
+        output_dir="OUTPUT_DIR", precision=gpus.planned_precision(precision), rows=rows)), language="bash")
+    st.markdown(differences())

@@ -9,7 +9,7 @@ import streamlit as st
 from app import chart_data as cd
 from app.heldout import show_test_split
 from app.nav import page
-from app.ui import fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
+from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
 from trainer import gpus, launch, reproduce
 from trainer.config import Mode
 from trainer.store import FINAL, LIVE
@@ -35,13 +35,18 @@ summaries = store.summaries(r.id for r in runs)
 table = []
 for run in runs:
     s = cd.summary(run, summaries[run.id])
+    best = "–" if s["best_mrr"] is None else f"{s['best_mrr']:.3f} ({t(f'head.{run.config.mode.main_metric}')})"
     table.append({t("compare.col.run"): run.name, "id": run.id, t("compare.col.mode"): mode_name(run.mode),
-                  t("compare.col.status"): status_name(run.status), t("compare.col.best"): s["best_mrr"],
+                  t("compare.col.status"): status_name(run.status), t("compare.col.best"): best,
                   t("compare.col.duration"): fmt_duration(s["duration_s"])})
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 by_id = {r.id: r for r in runs}
-run_id = st.selectbox(t("runs.pick"), list(by_id), format_func=lambda i: f"{by_id[i].name} · {i}", key="runs_pick")
+ids = list(by_id)
+kept = st.session_state.get("runs_chosen")     # the widget's own key is dropped when the page is left
+run_id = st.selectbox(t("runs.pick"), ids, index=ids.index(kept) if kept in ids else 0,
+                      format_func=lambda i: f"{by_id[i].name} · {i}", key="runs_pick")
+st.session_state["runs_chosen"] = run_id
 run = by_id[run_id]
 c = st.columns(3)
 if c[0].button(t("runs.open"), key="runs_open"):
@@ -114,4 +119,4 @@ with st.expander(t("runs.command")):
     st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision))),
             language="bash")
     st.caption(t("runs.command.files", train=str(Path(run.output_dir) / "train.jsonl")))
-    st.markdown("\n".join(f"- {d}" for d in reproduce.DIFFERENCES))
+    st.markdown(differences())

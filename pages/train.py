@@ -4,11 +4,13 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from app import chart_data as cd
 from app.heldout import show_test_split
-from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, line_figure, mode_name, run_points, runs_or_stop,
-                    status_name, t)
+from app.story import headline
+from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_key, line_figure, mode_name, run_points,
+                    runs_or_stop, status_name, t)
 from trainer import launch
 from trainer.models import model_notes
 from trainer.worker import last_checkpoint
@@ -24,10 +26,28 @@ wanted = st.session_state.get("run_id") or (live[0] if live else ids[0])
 modes = labels("mode.{}.title")     # bound once: a thousand runs, three modes
 names = {r.id: f"{r.name} · {modes(r.mode)} · {r.id}" for r in runs}
 run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in ids else 0,
-                      format_func=names.get, key="train_pick")
+                      format_func=names.get, key=lang_key("train_pick", carry=False))
 st.session_state["run_id"] = run_id
 smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, 0.6, 0.01, key="smoothing")
 random_heads = any(n.key == "no_heads" for n in model_notes(store.get_run(run_id).config))
+
+
+def mrr_figure(mrr, x_range) -> go.Figure:
+    """One panel per head, each on its own MRR range (within 0-1), so a head near 0.3 does not flatten
+    the others; the dotted line is the head's step-0 score."""
+    heads = [h for h in cd.HEADS if h in mrr]
+    fig = make_subplots(rows=1, cols=len(heads), subplot_titles=[
+        f"{t(f'head.{h}')}: {mrr[h].iloc[0]:.3f} → {mrr[h].iloc[-1]:.3f}" for h in heads])
+    for n, h in enumerate(heads, start=1):
+        fig.add_trace(go.Scatter(x=mrr["step"], y=mrr[h], name=t(f"head.{h}"), mode="lines+markers",
+                                 line=dict(color=head_color(h))), row=1, col=n)
+        fig.add_hline(y=float(mrr[h].iloc[0]), line_dash="dot", line_color=head_color(h), opacity=0.5, row=1, col=n)
+        fig.update_yaxes(range=cd.mrr_range(mrr[h]), row=1, col=n)
+        fig.update_xaxes(range=x_range, title_text=t("chart.step"), row=1, col=n)
+    fig.update_yaxes(title_text="MRR@10", row=1, col=1)
+    fig.update_layout(title=t("chart.mrr"), height=320, margin=dict(l=10, r=10, t=60, b=10), showlegend=False,
+                      template="plotly_white")
+    return fig
 
 
 @st.fragment(run_every=2)
@@ -52,55 +72,63 @@ def live_view() -> None:
     if run.skipped_rows:
         st.caption(t("train.skipped", n=run.skipped_rows))
 
-    total = cd.latest(df, "total_steps")
-    fraction, eta = cd.progress(df, int(total) if total else None)
-    step = int(df.loc[df["name"] == "loss", "step"].max()) if (df["name"] == "loss").any() else 0
-    st.progress(fraction if run.live else (1.0 if run.status == "completed" else fraction),
-                text=t("train.progress", step=step, total=int(total or 0),
-                       eta=fmt_duration(eta) if run.live else "–"))
+    total = int(cd.latest(df, "total_steps") or 0)
+    fraction, eta = cd.progress(df, total or None)
+    has_loss = (df["name"] == "loss").any()
+    step = int(df.loc[df["name"] == "loss", "step"].max()) if has_loss else 0
+    if not total:
+        text = t("train.starting")
+    elif run.live:
+        text = t("train.progress", step=step, total=total, eta=fmt_duration(eta)) if eta is not None \
+            else t("train.progress_first", step=step, total=total)
+    else:
+        text = t("train.progress_ended", status=status_name(run.status), step=step, total=total)
+    st.progress(1.0 if run.status == "completed" else fraction, text=text)
 
     m = st.columns(5)
-    m[0].metric(t("train.samples_per_s"), fmt_num(cd.latest(df, "samples_per_s"), 1))
+    sps = cd.series(df, "samples_per_s")
+    m[0].metric(t("train.samples_per_s"), fmt_num(float(sps["value"].median()) if not sps.empty else None, 1))
     mem = cd.latest(df, "peak_gpu_mem_gib")
     m[1].metric(t("train.peak_gpu") if mem is not None else t("train.peak_rss"),
                 fmt_num(mem if mem is not None else cd.latest(df, "peak_rss_gib"), 2))
     m[2].metric(t("train.active_tokens"), fmt_num(cd.latest(df, "sparse.active_tokens"), 1))
     mrr = cd.mrr_frame(df)
-    main = "dense" if run.mode == "dense" else "hybrid"
+    main = run.config.mode.main_metric
     if main in mrr:
-        m[3].metric(t("train.baseline_mrr"), fmt_num(float(mrr[main].iloc[0])))
-        m[4].metric(t("train.last_mrr"), fmt_num(float(mrr[main].iloc[-1])),
-                    delta=fmt_num(float(mrr[main].iloc[-1] - mrr[main].iloc[0])))
+        head_name = t(f"head.{main}")
+        first, now = float(mrr[main].iloc[0]), float(mrr[main].iloc[-1])
+        change = round(now - first, 3)
+        m[3].metric(t("train.baseline_mrr", head=head_name), fmt_num(first))
+        m[4].metric(t("train.last_mrr", head=head_name), fmt_num(now), delta=f"{change:+.3f}" if change else None)
+    headline(run)
 
+    x_range = [0, max(total, step, 1)]       # steps from 0 to the run's length, from the first point on
     left, right = st.columns(2)
-    loss = cd.loss_frame(df, smoothing)
-    fig = line_figure(t("chart.loss"), t("chart.loss"))
-    mode = "lines+markers" if len(loss) < 30 else "lines"  # a young run's few points stay visible
-    fig.add_trace(go.Scatter(x=loss["step"], y=loss["value"], name=t("chart.raw"), mode=mode,
-                             line=dict(color="#94a3b8", width=1)))
-    fig.add_trace(go.Scatter(x=loss["step"], y=loss["smoothed"], name=t("chart.smoothed"), mode=mode,
-                             line=dict(color="#2563eb", width=2)))
-    left.plotly_chart(fig, width="stretch", key="loss_chart")
-    lr = cd.thin(cd.series(df, "lr"))
-    fig = line_figure(t("chart.lr"), t("chart.lr"))
-    fig.add_trace(go.Scatter(x=lr["step"], y=lr["value"], name=t("chart.lr"), mode=mode))
-    # The schedule never exceeds the target LR; a fixed axis keeps a young run's first point (1/10 of
-    # the target) from sitting on plotly's default ±1 range, where it reads as 0.
-    fig.update_yaxes(range=[0, run.config.learning_rate * 1.1], exponentformat="e")
-    right.plotly_chart(fig, width="stretch", key="lr_chart")
-
-    fig = line_figure(t("chart.mrr"), "MRR@10")
-    heads = [h for h in cd.HEADS if h in mrr]
-    for h in heads:
-        fig.add_trace(go.Scatter(x=mrr["step"], y=mrr[h], name=t(f"head.{h}"), mode="lines+markers",
-                                 line=dict(color=head_color(h))))
-    # Each head's step-0 score as a dotted line across the chart: the shapes add_hline makes, set in one
-    # go (add_hline took ~8 ms of CPU each).
-    fig.update_layout(shapes=[dict(type="line", xref="x domain", x0=0, x1=1, y0=float(mrr[h].iloc[0]),
-                                   y1=float(mrr[h].iloc[0]), line=dict(dash="dot", color=head_color(h)), opacity=0.4)
-                              for h in heads])
-    st.plotly_chart(fig, width="stretch", key="mrr_chart")
-    st.caption(t("train.baseline_note") + (" " + t("train.random_heads") if random_heads else ""))
+    if has_loss:
+        loss = cd.loss_frame(df, smoothing)
+        fig = line_figure(t("chart.loss"), t("chart.loss"))
+        mode = "lines+markers" if len(loss) < 30 else "lines"  # a young run's few points stay visible
+        fig.add_trace(go.Scatter(x=loss["step"], y=loss["value"], name=t("chart.raw"), mode=mode,
+                                 line=dict(color="#94a3b8", width=1)))
+        fig.add_trace(go.Scatter(x=loss["step"], y=loss["smoothed"], name=t("chart.smoothed"), mode=mode,
+                                 line=dict(color="#2563eb", width=2)))
+        fig.update_xaxes(range=x_range)
+        left.plotly_chart(fig, width="stretch", key="loss_chart")
+        lr = cd.thin(cd.series(df, "lr"))
+        fig = line_figure(t("chart.lr"), t("chart.lr"))
+        fig.add_trace(go.Scatter(x=lr["step"], y=lr["value"], name=t("chart.lr"), mode=mode))
+        # The schedule never exceeds the target LR; a fixed axis keeps a young run's first point (1/10 of
+        # the target) from sitting on plotly's default ±1 range, where it reads as 0.
+        fig.update_yaxes(range=[0, run.config.learning_rate * 1.1], exponentformat="e")
+        fig.update_xaxes(range=x_range)
+        right.plotly_chart(fig, width="stretch", key="lr_chart")
+    else:
+        left.info(t("train.waiting_loss"))
+    if len(mrr):
+        st.plotly_chart(mrr_figure(mrr, x_range), width="stretch", key="mrr_chart")
+        st.caption(t("train.baseline_note") + (" " + t("train.random_heads") if random_heads else ""))
+    else:
+        st.info(t("train.waiting_mrr") if run.config.eval_data else t("train.no_eval"))
     show_test_split(df)
 
     with st.expander(t("train.log")):

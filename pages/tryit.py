@@ -4,13 +4,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app import chart_data as cd
 from app.search_client import SearchClient
-from app.tryit_view import highlight, rank_change
-from app.ui import get_store, mode_name, t
+from app.story import headline, validations
+from app.tryit_view import heaviest, highlight, rank_change
+from app.ui import get_store, lang_key, mode_name, run_points, status_name, t
+from trainer import query_ranks
 from trainer.data import load_eval, resolve_eval
 from trainer.models import model_dir, run_pooling
 
 store = get_store()
+state = st.session_state
 st.title(t("tryit.title"))
 
 
@@ -24,19 +28,41 @@ runs = [r for r in store.list_runs() if (Path(r.output_dir) / "model" / "config.
 if not runs:
     st.info(t("tryit.no_runs"))
     st.stop()
-names = {r.id: f"{r.name} · {mode_name(r.mode)} · {r.id}" for r in runs}
-run_id = st.selectbox(t("tryit.run"), list(names), format_func=names.get, key="tryit_run")
+
+
+def gain(run) -> tuple:
+    """Opening choice: completed runs first, then the largest step-0 → best gain on the run's main head."""
+    s = cd.summary(run, run_points(store, run.id))
+    return run.status == "completed", (s["best_mrr"] or 0.0) - (s["baseline_mrr"] or 0.0)
+
+
+names = {r.id: f"{r.name} · {mode_name(r.mode)} · {status_name(r.status)}" for r in runs}
+ids = list(names)
+chosen = state.get("tryit_chosen")
+if chosen not in ids:
+    chosen = max(runs, key=gain).id
+run_id = st.selectbox(t("tryit.run"), ids, index=ids.index(chosen), format_func=names.get,
+                      key=lang_key("tryit_run", carry=False))
+state["tryit_chosen"] = run_id
 run = next(r for r in runs if r.id == run_id)
 cfg = run.config
 corpus = resolve_eval(cfg.eval_data)
 evalset = load_eval(corpus)
+headline(run)
 
-source = st.radio(t("tryit.source"), ["pick", "type"], horizontal=True, key="tryit_source",
+source = st.radio(t("tryit.source"), ["pick", "type"], horizontal=True, key=lang_key("tryit_source"),
                   format_func=lambda s: t(f"tryit.source.{s}"))
 query_index = None
 if source == "pick":
-    query_index = st.selectbox(t("tryit.pick"), range(len(evalset.queries)), key="tryit_pick",
-                               format_func=lambda i: evalset.queries[i])
+    # The queries where the right passage moved come first: most improved, then worse, then unchanged.
+    moved = query_ranks.moves(validations(run), cfg.mode.main_metric)
+    if len(moved) != len(evalset.queries):
+        moved = [(None, None)] * len(evalset.queries)
+    changes = [rank_change(b, a) for b, a in moved]
+    order = sorted(range(len(evalset.queries)), key=lambda i: (changes[i][1] <= 0, changes[i][1] == 0, -abs(changes[i][1])))
+    st.caption(t("tryit.sorted", head=t(f"head.{cfg.mode.main_metric}")))
+    query_index = st.selectbox(t("tryit.pick"), order, key=f"tryit_pick_{run_id}",
+                               format_func=lambda i: f"{changes[i][0]} · {evalset.queries[i]}")
     query = evalset.queries[query_index]
 else:
     query = st.text_input(t("tryit.query"), key="tryit_query").strip()
@@ -60,15 +86,22 @@ if query_index is not None:
     base_ranks, tuned_ranks = answers["base"]["relevant_rank"], answers["tuned"]["relevant_rank"]
     st.markdown("**" + t("tryit.right_passage") + "** " + " · ".join(
         f"{t(f'head.{h}')}: {rank_change(base_ranks.get(h), tuned_ranks.get(h))[0]}" for h in tuned_ranks))
+else:                      # no right passage is known for a typed query: say how the results moved
+    base_top, tuned_top = ([hit["doc"] for hit in answers[side]["top"]] for side in ("base", "tuned"))
+    st.markdown(t("tryit.typed_change", same=len(set(base_top) & set(tuned_top)), k=len(tuned_top),
+                  first=t("tryit.first_same") if base_top[:1] == tuned_top[:1] else t("tryit.first_changed")))
 if cfg.mode.unified_finetuning and not (Path(base_dir) / "sparse_linear.pt").is_file():
     st.caption(t("tryit.random_heads"))
 
 if "query_tokens" in answers["tuned"]:
     st.markdown(t("tryit.query_weights"))
-    cols = st.columns(2)
-    for col, side in zip(cols, answers):
-        if "query_tokens" in answers[side]:
-            col.markdown(highlight(answers[side]["query_tokens"]), unsafe_allow_html=True)
+    for col, side in zip(st.columns(2), answers):
+        spans = answers[side].get("query_tokens")
+        if spans is not None:
+            col.markdown(f"{t(f'tryit.{side}')}: {highlight(query, spans)}", unsafe_allow_html=True)
+            top = heaviest(query, spans)
+            col.caption(t("tryit.heaviest") + " " + " · ".join(f"{w} {v:.2f}" for w, v in top) if top
+                        else t("tryit.no_weights"))
 
 relevant = evalset.relevance[query_index] if query_index is not None else {}
 for col, side in zip(st.columns(2), answers):
@@ -79,7 +112,7 @@ for col, side in zip(st.columns(2), answers):
         mark = f" · :green[{t('tryit.relevant')}]" if relevant.get(hit["doc"], 0) > 0 else ""
         box = col.container(border=True, key=f"hit_{side}_{rank}")
         box.markdown(f"**{rank}. {hit['id']}**{mark}")
-        tokens = answer.get("doc_tokens", {}).get(str(hit["doc"]))
-        box.markdown(highlight(tokens) if tokens else hit["text"][:600], unsafe_allow_html=bool(tokens))
-        box.dataframe(pd.DataFrame([{t(f"head.{h}"): round(v, 4) for h, v in hit["scores"].items()}]),
+        spans = answer.get("doc_tokens", {}).get(str(hit["doc"]), [])
+        box.markdown(highlight(hit["text"], spans), unsafe_allow_html=True)
+        box.dataframe(pd.DataFrame([{t("tryit.score", head=t(f"head.{h}")): round(v, 3) for h, v in hit["scores"].items()}]),
                       hide_index=True, key=f"scores_{side}_{rank}")

@@ -79,9 +79,8 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.goto(url)
         expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
         idle()
-        modes = page.locator(".st-key-cfg_mode")
-        modes.get_by_text("All heads", exact=True).click()      # the label: Streamlit hides the input itself
-        expect(modes.get_by_role("radio", name="All heads", exact=True)).to_be_checked()
+        page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
+        expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
         idle()
         # A run that only Stop ends: as many epochs as the form allows, no early stopping.
         for key, value in (("cfg_epochs", "1000"), ("cfg_early_stopping_patience", "0")):
@@ -119,7 +118,7 @@ def test_demo_run_live_reload_and_stop(app_url):
         # The stopped run saved its model: base vs fine-tuned for the first validation query.
         page.goto(url + "/tryit")
         expect(page.get_by_role("heading", name="Fine-tuned", exact=True)).to_be_visible()
-        expect(page.get_by_text("Rank of the right passage, base → fine-tuned:", exact=True)).to_be_visible()
+        expect(page.get_by_text("Rank of the right passage").first).to_be_visible()
         idle()
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
         browser.close()
@@ -152,7 +151,8 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
             page.get_by_label(label, exact=True).fill(str(value))
             page.get_by_label(label, exact=True).press("Enter")
             page.wait_for_timeout(800)
-        page.get_by_role("radiogroup", name="Module mode").get_by_text("All heads").click()
+        page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
+        expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
         page.wait_for_timeout(2000)
         page.screenshot(path=str(ARTIFACTS / "configure_bge_m3.png"), full_page=True)
         page.get_by_role("button", name="Start training").click()
@@ -168,4 +168,60 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         expect(page.get_by_text("Completed · All heads")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(2500)
         page.screenshot(path=str(ARTIFACTS / "train_bge_m3.png"), full_page=True)
+        browser.close()
+
+
+def train_cli(runs_dir: Path, mode: str, steps: int) -> None:
+    """A short finished run of the demo, through the command line (the app shows what it stored)."""
+    subprocess.run([sys.executable, "-m", "trainer", "train", "--mode", mode, "--max-steps", str(steps),
+                    "--runs-dir", str(runs_dir), "--name", f"{mode} demo"], cwd=ROOT, check=True, timeout=600,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
+    """Three finished runs, one per mode: Compare's verdict, Train's finished state, and Try it on the
+    all-heads run in English and Chinese (Debian's fonts-noto-cjk draws the Chinese)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs_dir = app_url
+    ARTIFACTS.mkdir(exist_ok=True)
+    for mode in ("dense", "heads", "all"):
+        train_cli(runs_dir, mode, 6)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url + "/train")
+        expect(page.get_by_text("Completed at step 6 of 6.")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("search got better for").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "train_finished.png"), full_page=True)
+
+        page.goto(url + "/compare")
+        expect(page.get_by_role("heading", name="Verdict")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Why: Dense only spends every step")).to_be_visible(timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "compare_modes.png"), full_page=True)
+
+        page.goto(url + "/tryit")
+        expect(page.get_by_text("Fine-tuned run")).to_be_visible(timeout=60_000)
+        page.get_by_label("Fine-tuned run").click()
+        page.get_by_role("option", name="all demo").click()
+        expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=240_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "tryit_all_en.png"), full_page=True)
+
+        page.get_by_label("Language").click()
+        page.get_by_role("option", name="简体中文").click()
+        expect(page.get_by_text("正确段落的排名")).to_be_visible(timeout=180_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "tryit_all_zh.png"), full_page=True)
+
+        # a typed English query: sparse weights shaded over its own words, and how the two lists differ
+        page.get_by_text("自己输入").click()
+        page.get_by_label("你的查询").fill("how do I reset the hub")
+        page.get_by_label("你的查询").press("Enter")
+        expect(page.get_by_text("对你的查询")).to_be_visible(timeout=120_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "tryit_typed_zh.png"), full_page=True)
         browser.close()

@@ -55,3 +55,20 @@ def test_first_relevant_rank_agrees_with_a_stable_sort():
         expected = min(order.index(d) for d in relevant) + 1
         assert ir_metrics.first_relevant_rank(scores, relevant) == expected
     assert ir_metrics.first_relevant_rank(np.array([0.1, 0.2]), {}) is None
+
+
+def test_per_query_ranks_tell_which_queries_moved(tmp_path):
+    from trainer import query_ranks
+    scores = np.array([[0.1, 0.9, 0.5], [0.8, 0.2, 0.3]])
+    assert ir_metrics.first_relevant_ranks(scores, [{2: 1}, {0: 1}]) == [2, 1]
+    query_ranks.append(tmp_path, 0, 0.0, {"dense": [6, 7, 1, 3], "hybrid": [2, 2, 2, 2]})
+    query_ranks.append(tmp_path, 9, 1.0, {"dense": [2, 9, 1, 3], "hybrid": [1, 2, 2, 2]})
+    with open(tmp_path / query_ranks.FILE, "a") as f:
+        f.write('{"step": 12, "ranks": {"den')                  # a line the worker is still writing
+    validations = query_ranks.load(tmp_path)
+    assert [v["step"] for v in validations] == [0, 9]
+    dense = query_ranks.stories(validations)["dense"]
+    assert (dense.queries, dense.improved, dense.worse, dense.unchanged) == (4, 1, 1, 2)
+    assert (dense.mean_before, dense.mean_after) == (17 / 4, 15 / 4)
+    assert query_ranks.moves(validations, "hybrid") == [(2, 1), (2, 2), (2, 2), (2, 2)]
+    assert query_ranks.stories(validations[:1]) == {} and query_ranks.load(tmp_path / "none") == []

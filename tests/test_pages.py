@@ -1,12 +1,16 @@
 """Every page under AppTest, in both languages."""
 import ast
+import base64
+import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.i18n import EN, TEXTS, ZH
+from trainer import query_ranks
 from trainer.config import Mode, RunConfig
 from trainer.store import COMPLETED, Store
 
@@ -21,19 +25,32 @@ def runs_dir(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
+# Per-query ranks of the right passage at step 0 and at the end: query 0 improves 6 → 2, query 1 gets
+# worse 7 → 9, query 2 stays first; on average 14/3 → 4.
+RANKS_BEFORE, RANKS_AFTER = [6, 7, 1], [2, 9, 1]
+
+
 @pytest.fixture
 def finished_runs(runs_dir):
-    """Two finished runs with real-looking points, written straight into the store."""
+    """Two finished runs with real-looking points and per-query ranks, written straight into the store."""
     store = Store(runs_dir)
     ids = []
-    for mode in (Mode.DENSE, Mode.ALL):
+    # samples/s per step: the last step's figure is not the median (Train and Compare show the median)
+    for mode, sps in ((Mode.DENSE, (9.0, 11.5487, 3.0, 6.0)), (Mode.ALL, (3.72, 3.5, 4.0, 10.9))):
         run_id = store.create_run(RunConfig(mode=mode))
         store.set_status(run_id, "running")
-        store.add_metrics(run_id, 0, 0.0, {"total_steps": 4, "dense.mrr@10": 0.5, "hybrid.mrr@10": 0.4})
+        heads = ("dense",) if mode is Mode.DENSE else ("dense", "hybrid")
+        before = {f"{h}.mrr@10": v for h, v in (("dense", 0.5), ("hybrid", 0.4)) if h in heads}
+        after = {f"{h}.mrr@10": v for h, v in (("dense", 0.7), ("hybrid", 0.6)) if h in heads}
+        store.add_metrics(run_id, 0, 0.0, {"total_steps": 4, **before})
         for step in range(1, 5):
-            store.add_metrics(run_id, step, step / 4, {"loss": 2.0 / step, "lr": 1e-5, "samples_per_s": 10.0,
-                                                       "peak_rss_gib": 1.2})
-        store.add_metrics(run_id, 4, 1.0, {"dense.mrr@10": 0.7, "hybrid.mrr@10": 0.6})
+            store.add_metrics(run_id, step, step / 4, {"loss": 2.0 / step, "lr": 1e-5,
+                                                       "samples_per_s": sps[step - 1], "peak_rss_gib": 1.2})
+        store.add_metrics(run_id, 4, 1.0, after)
+        run_dir = Path(store.get_run(run_id).output_dir)
+        run_dir.mkdir(parents=True)
+        query_ranks.append(run_dir, 0, 0.0, {h: RANKS_BEFORE for h in heads})
+        query_ranks.append(run_dir, 4, 1.0, {h: RANKS_AFTER for h in heads})
         store.set_status(run_id, COMPLETED)
         ids.append(run_id)
     return store, ids
@@ -57,13 +74,59 @@ def test_configure_page_shows_modes_presets_and_start(runs_dir, lang):
     assert at.title[0].value == T["configure.title"]
     labels = [b.label for b in at.button]
     assert T["configure.start"] in labels and T["preset.dense"] in labels and T["preset.full"] in labels
-    assert {r.label for r in at.radio} >= {T["configure.mode_pick"], T["configure.model"], T["configure.data"]}
+    assert {r.label for r in at.radio} >= {T["configure.model"], T["configure.data"]}
     for mode in Mode:
         assert any(T[f"mode.{mode.value}.trains"] in m.value for m in at.markdown)
-    # presets fill the form
+    # the sections read as a guided path, Start last, and the four scores are explained
+    assert [h.value for h in at.subheader] == [T["configure.model_data"], T["configure.mode"], T["configure.hyper"],
+                                               T["configure.memory"], T["configure.start_section"]]
+    assert "(#start)" in at.markdown[0].value and T["configure.terms"] in [c.value for c in at.caption]
+    # the mode cards are the control: the chosen card's button is the highlighted one
+    chosen = lambda: [b.key for b in at.button if b.label == T["configure.mode_chosen"]]  # noqa: E731
+    assert chosen() == ["mode_dense"]
+    at.button(key="mode_all").click().run()
+    assert chosen() == ["mode_all"] and at.radio(key=f"cfg_sparse_head__{lang}") is not None
+    # presets fill the form, keep warmup automatic and say what they did
     at.button(key="preset_dense").click().run()
-    assert at.number_input(key="cfg_batch_size").value == 32
-    assert at.radio(key="cfg_mode").value == "dense"
+    assert at.number_input(key="cfg_batch_size").value == 32 and chosen() == ["mode_dense"]
+    assert at.checkbox(key="cfg_warmup_auto").value is True
+    assert any(c.value.startswith(T["configure.preset_applied"].split("“")[0]) for c in at.caption)
+
+
+def test_presets_are_honest_about_the_run_they_make(runs_dir):
+    from trainer.config import PRESETS
+    for preset in PRESETS.values():
+        assert set(preset) <= {"mode", "learning_rate", "batch_size"}    # only fields the form has
+    for lang in ("en", "zh"):
+        for key in ("preset.dense", "preset.full"):
+            assert "clip" not in TEXTS[lang][key] and "1500" not in TEXTS[lang][key]
+    at = open_page("configure", "en")
+    at.button(key="preset_dense").click().run()
+    # the preset's 3e-6 is meant for large data: the 108 demo rows suggest 1e-5, and the page says so
+    assert any(w.value.startswith("Learning rate 3.0e-06 is far from the suggestion 1.0e-05") for w in at.warning)
+    assert not any("Warmup" in w.value for w in at.warning)
+    # a warmup longer than the run warns how far the learning rate gets
+    at.checkbox(key="cfg_warmup_auto").uncheck().run()
+    at.number_input(key="cfg_warmup_steps").set_value(1500).run()
+    assert any(w.value.startswith("Warmup 1500 steps of a 20-step run") for w in at.warning), \
+        [w.value for w in at.warning]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_without_a_gpu_the_memory_section_says_so_first_with_cpu_facts(runs_dir, monkeypatch, lang):
+    from trainer import gpus
+    monkeypatch.setattr(gpus, "detect", lambda: [])
+    at = open_page("configure", lang)
+    T = TEXTS[lang]
+    cores, ram = gpus.cpu_facts()
+    assert at.info[0].value == T["configure.no_gpu"].format(cores=cores, ram=ram)
+    assert any(c.value.startswith(T["configure.cpu_estimate"].split("{")[0]) for c in at.caption)
+    assert T["configure.plan_gpu"] in [e.label for e in at.expander]
+    # the small model's ~1 GiB bars are not squashed under a 24 GB card's line: the card is named instead
+    assert any(c.value.startswith(T["configure.card_far"].split("{")[0]) for c in at.caption)
+    bars = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")
+            if "GiB" in json.dumps(json.loads(c.proto.spec)["layout"].get("yaxis", {}))]
+    assert len(bars) == 1 and not bars[0].get("shapes")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -85,11 +148,40 @@ def test_train_page_shows_status_metrics_and_charts(finished_runs, lang):
     at = open_page("train", lang)
     T = TEXTS[lang]
     assert at.title[0].value == T["train.title"]
-    assert at.selectbox(key="train_pick") is not None
+    assert at.selectbox(key=f"train_pick__{lang}") is not None
     assert any(T["status.completed"] in m.value for m in at.markdown)
-    metric_labels = [m.label for m in at.metric]
-    assert T["train.samples_per_s"] in metric_labels and T["train.baseline_mrr"] in metric_labels
+    metrics = {m.label: m for m in at.metric}       # the newest run is all heads; its main head is hybrid
+    assert metrics[T["train.samples_per_s"]].value == "3.9"                  # the median, not the last step
+    assert metrics[T["train.baseline_mrr"].format(head=T["head.hybrid"])].value == "0.400"
     assert len(at.get("plotly_chart")) == 3
+    # a finished run says where it ended, not how long is left
+    texts = [p.proto.text for p in at.get("progress")]
+    assert texts == [T["train.progress_ended"].format(status=T["status.completed"], step=4, total=4)]
+    # the story, per head, in plain words, and what MRR@10 means
+    story = T["story.head"].format(head=T["head.hybrid"]) + T["story.moved"].format(
+        improved=1, queries=3, worse=1, before=14 / 3, after=4)
+    assert any(story in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert T["story.mrr"] in [c.value for c in at.caption]
+
+
+def test_train_charts_start_at_step_zero_and_each_head_keeps_its_own_readable_range(finished_runs):
+    at = open_page("train", "en")
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)["layout"]
+              for c in at.get("plotly_chart")}
+    assert charts["Loss"]["xaxis"]["range"] == [0, 4]
+    mrr = charts["Validation MRR@10 per head"]
+    ranges = [mrr[k]["range"] for k in mrr if k.startswith("yaxis")]
+    assert len(ranges) == 2 and all(0 <= low < high <= 1 for low, high in ranges)
+    assert ranges[1][0] < 0.4 and ranges[1][1] > 0.6   # hybrid's 0.4 → 0.6 fills its own panel
+
+
+def test_train_page_of_a_run_without_points_waits_in_words(runs_dir):
+    store = Store(runs_dir)
+    store.create_run(RunConfig(mode=Mode.ALL))
+    at = open_page("train", "en")
+    assert [p.proto.text for p in at.get("progress")] == [EN["train.starting"]]
+    assert {i.value for i in at.info} == {EN["train.waiting_loss"], EN["train.waiting_mrr"]}
+    assert not at.get("plotly_chart") and not [m for m in at.metric if "MRR" in m.label]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -97,10 +189,21 @@ def test_compare_page_overlays_runs_and_tabulates(finished_runs, lang):
     at = open_page("compare", lang)
     T = TEXTS[lang]
     assert at.title[0].value == T["compare.title"]
-    assert len(at.multiselect(key="compare_pick").value) == 2
+    assert len(at.multiselect(key=f"compare_pick__{lang}").value) == 2
     assert len(at.get("plotly_chart")) == 4
-    table = at.dataframe[0].value
-    assert list(table[T["compare.col.best"]]) == [0.7, 0.6] or sorted(table[T["compare.col.best"]]) == [0.6, 0.7]
+    table = at.dataframe[0].value                   # one column per run, one row per measure
+    by_mode = {table.loc[T["compare.col.mode"], c]: table[c] for c in table.columns}
+    dense_run, all_run = by_mode[T["mode.dense.title"]], by_mode[T["mode.all.title"]]
+    dense, hybrid = (T["compare.col.head"].format(head=T[f"head.{h}"]) for h in ("dense", "hybrid"))
+    assert dense_run[dense] == "0.500 → 0.700" and dense_run[hybrid] == "–" and all_run[hybrid] == "0.400 → 0.600"
+    # samples/s medians, one decimal; memory two decimals
+    samples, memory = T["compare.col.samples"], T["compare.col.memory"]
+    assert (dense_run[samples], all_run[samples]) == ("7.5", "3.9") and dense_run[memory] == all_run[memory] == "1.20"
+    # the verdict: one line per head, naming the mode that won it, its cost and why
+    verdict = next(m.value for m in at.markdown if T["compare.why.dense.dense"] in m.value or
+                   T["compare.why.all.dense"] in m.value)
+    assert T["compare.why.all.heads"] in verdict and T["mode.all.title"] in verdict
+    assert T["story.moved"].format(improved=1, queries=3, worse=1, before=14 / 3, after=4) in verdict
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -109,8 +212,31 @@ def test_data_page_validates_the_demo_file(runs_dir, lang):
     T = TEXTS[lang]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[T["data.rows_ok"]] == "108" and metrics[T["data.rows_bad"]] == "0"
-    assert len(at.get("plotly_chart")) == 3
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 3 and all(c["layout"]["yaxis"]["title"]["text"] == T["data.count"] for c in charts)
+    x = charts[1]["data"][0]["x"]               # plotly ships the values as a typed array
+    queries = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else x
+    # real token counts: short, varied, under the 64-token cap (not one bar at the padded 128)
+    assert max(queries) < 64 and len(set(queries)) > 3
     assert any("36" in s.value for s in at.success)
+
+
+def test_token_lengths_count_tokens_without_the_tokenizers_padding():
+    from trainer.lengths import token_lengths
+    short, longer = token_lengths(["reset the hub", "how do I reset the hub when the status ring blinks red"])
+    assert 3 <= short < longer < 20
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_data_page_names_a_missing_file_once_as_a_file_problem(runs_dir, tmp_path, lang):
+    at = open_page("data", lang)
+    at.radio(key=f"data_source__{lang}").set_value("path").run()
+    missing = str(tmp_path / "nope.jsonl")
+    at.text_input(key="data_path").set_value(missing).run()
+    T = TEXTS[lang]
+    assert [e.value for e in at.error] == [T["data.file_problem"].format(
+        file=missing, message="cannot read: No such file or directory")]
+    assert not at.metric and not at.dataframe             # no 'Bad rows 0', no 'Line 0'
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -119,6 +245,9 @@ def test_runs_page_renames_and_deletes_after_asking(finished_runs, lang):
     at = open_page("runs", lang)
     T = TEXTS[lang]
     assert at.title[0].value == T["runs.title"]
+    best = at.dataframe[0].value.set_index(T["compare.col.mode"])[T["compare.col.best"]]    # labelled with its head
+    assert best[T["mode.all.title"]] == f"0.600 ({T['head.hybrid']})" and best[T["mode.dense.title"]] == "0.700 (" \
+        + T["head.dense"] + ")"
     run_id = at.selectbox(key="runs_pick").value
     at.text_input(key=f"rename_{run_id}").set_value("renamed").run()
     assert store.get_run(run_id).name == "renamed"
@@ -128,6 +257,17 @@ def test_runs_page_renames_and_deletes_after_asking(finished_runs, lang):
     assert [r.id for r in store.list_runs()] == [i for i in ids if i != run_id]
     assert T["runs.export.none"] in [c.value for c in at.caption]      # these runs saved no model
     assert any(c.value.startswith("torchrun --nproc_per_node 1 -m FlagEmbedding") for c in at.code)
+    assert any(T["command.diff.warmup"] in m.value for m in at.markdown)
+
+
+def test_runs_page_keeps_the_chosen_run_across_visits(finished_runs):
+    store, ids = finished_runs
+    at = open_page("runs", "en")
+    older = ids[0]                               # the list opens on the newest run
+    at.selectbox(key="runs_pick").set_value(older).run()
+    at.switch_page("../pages/compare.py").run()
+    at.switch_page("../pages/runs.py").run()
+    assert at.selectbox(key="runs_pick").value == older
 
 
 def test_runs_page_filters_and_pages_through_many_runs(finished_runs):
@@ -175,6 +315,9 @@ def test_every_text_key_used_in_the_ui_exists():
     assert used and not (used - EN.keys()), used - EN.keys()
     # dynamic keys are built from these enumerations
     expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "flags", "trains", "cost", "when")}
+    expanded |= {f"compare.why.{m}.{h}" for m in ("all", "heads") for h in ("dense", "heads")}
+    expanded |= {"compare.why.dense.dense"} | {f"command.diff.{d}" for d in ("warmup", "sparse_head", "validation",
+                                                                              "data", "heads_lr")}
     expanded |= {f"status.{s}" for s in ("waiting", "queued", "running", "completed", "stopped", "failed", "interrupted")}
     expanded |= {f"head.{h}" for h in ("dense", "sparse", "colbert", "hybrid")}
     expanded |= {f"precision.{p}" for p in ("auto", "fp32", "bf16", "fp16")} | {"preset.dense", "preset.full"}
@@ -256,3 +399,14 @@ def test_an_interrupted_run_with_a_checkpoint_offers_resume(finished_runs):
     at.switch_page("../pages/train.py")
     at.run()
     assert at.button(key="resume").label == "Resume from checkpoint-4"
+
+
+def test_switching_language_gives_translated_widgets_fresh_keys_and_keeps_the_choice(runs_dir):
+    at = open_page("configure", "en")
+    at.button(key="mode_all").click().run()
+    at.radio(key="cfg_sparse_head__en").set_value("stock").run()
+    at.selectbox(key="lang_picker").set_value("zh").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == ZH["configure.title"]
+    assert at.radio(key="cfg_sparse_head__zh").value == "stock"
+    assert ZH["configure.sparse_head.stock"] in at.radio(key="cfg_sparse_head__zh").options

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import train, wait_for
 
-from trainer import advice, launch
+from trainer import advice, launch, query_ranks, worker
 from trainer.config import Mode
 from trainer.store import COMPLETED, STOPPED, Store
 
@@ -51,6 +51,15 @@ def test_validation_per_head_at_step_zero_and_each_epoch(all_heads_run):
         assert all(0.0 <= p.value <= 1.0 for p in points)
         assert f"{head}.recall@10" in metrics and f"{head}.ndcg@10" in metrics
     assert metrics["sparse.active_tokens"][0].value > 0
+    # each validation also stored, per head and query, the rank of the right passage; MRR@10 follows from them
+    validations = query_ranks.load(Path(run.output_dir))
+    assert [v["step"] for v in validations] == [0, 2, 4]
+    for v, n in zip(validations, range(3)):
+        for head in HEADS:
+            ranks = v["ranks"][head]
+            assert len(ranks) == 36 and all(r >= 1 for r in ranks)
+            mrr = sum(1 / r for r in ranks if r <= 10) / len(ranks)
+            assert mrr == pytest.approx(metrics[f"{head}.mrr@10"][n].value)
 
 
 def test_checkpoint_loads_in_bgem3flagmodel_and_encodes(all_heads_run):
@@ -114,4 +123,8 @@ def test_stop_request_ends_a_background_run_as_stopped_with_a_checkpoint(tmp_pat
     run = store.get_run(run_id)
     assert run.status == STOPPED, run.error
     assert (Path(run.output_dir) / "model" / "model.safetensors").is_file()
-    assert max(p.step for p in store.metrics(run_id)) < 200 * 2
+    last = max(p.step for p in store.metrics(run_id))
+    assert last < 200 * 2
+    # the saved weights were validated, so the scores and per-query ranks describe the model Try it loads
+    assert query_ranks.load(Path(run.output_dir))[-1]["step"] == last
+    assert max(p.step for p in store.metrics(run_id) if p.name == "dense.mrr@10") == last

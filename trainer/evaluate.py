@@ -93,14 +93,18 @@ def head_scores(q: Encoded, p: Encoded, device=None) -> dict[str, np.ndarray]:
     return scores
 
 
-def evaluate(model, tokenizer, evalset: EvalSet, query_max_len: int, passage_max_len: int) -> dict[str, float]:
-    """Metric name -> value, e.g. 'dense.mrr@10', 'hybrid.ndcg@10', 'sparse.active_tokens'."""
+def evaluate(model, tokenizer, evalset: EvalSet, query_max_len: int, passage_max_len: int,
+             ranks: dict | None = None) -> dict[str, float]:
+    """Metric name -> value, e.g. 'dense.mrr@10', 'hybrid.ndcg@10', 'sparse.active_tokens'. With `ranks`,
+    it is filled with {head: per query, the rank of its first relevant passage}."""
     q = encode(model, tokenizer, evalset.queries, query_max_len)
     p = encode(model, tokenizer, evalset.docs, passage_max_len)
     out: dict[str, float] = {}
     for head, scores in head_scores(q, p, next(model.parameters()).device).items():
         for name, value in ir_metrics.rank_metrics(scores, evalset.relevance, K).items():
             out[f"{head}.{name}"] = value
+        if ranks is not None:
+            ranks[head] = ir_metrics.first_relevant_ranks(scores, evalset.relevance)
     if p.sparse is not None:
         out["sparse.active_tokens"] = float(np.mean([len(w) for w in p.sparse]))
     return out

@@ -33,6 +33,11 @@ def detect() -> list[Gpu]:
     return list(gpus.values())
 
 
+def cpu_facts() -> tuple[int, float]:
+    """CPU cores and RAM (GiB) of this machine: what a run without a GPU trains on."""
+    return os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
 def planned_precision(requested: str) -> str:
     """What 'auto' will mean for a run started on this machine: bf16 AMP on a GPU, fp32 on CPU."""
     return requested if requested != "auto" else ("bf16" if detect() else "fp32")

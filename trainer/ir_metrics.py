@@ -93,3 +93,8 @@ def first_relevant_rank(scores: np.ndarray, relevance: Mapping[int, float]) -> i
     # Ties rank in document order, as argsort(kind="stable") does.
     first = min(d for d in relevant if scores[d] == best)
     return int(np.sum(scores > best) + np.sum(scores[:first] == best)) + 1
+
+
+def first_relevant_ranks(scores: np.ndarray, relevance: Sequence[Mapping[int, float]]) -> list[int | None]:
+    """first_relevant_rank for each query of scores [Q, D]."""
+    return [first_relevant_rank(scores[i], rel) for i, rel in enumerate(relevance)]

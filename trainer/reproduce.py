@@ -9,20 +9,8 @@ from pathlib import Path
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
+from .models import display_name, run_pooling
 from .store import Run, Store
-
-# What the dashboard adds on top of FlagEmbedding's own trainer; the command cannot carry these.
-DIFFERENCES = (
-    "warmup: the dashboard starts at 1/10 of the target learning rate; FlagEmbedding's linear warmup starts at 0",
-    "sparse head: the dashboard's lean head needs less memory; FlagEmbedding uses its stock head (same scores, loss "
-    "and gradients)",
-    "validation and early stopping: the dashboard evaluates each epoch and can stop early; the command trains "
-    "every epoch without evaluation",
-    "data: the dashboard holds validation and test questions out of your file and mines the negatives rows lack; "
-    "the command trains on the run's own train.jsonl, where that was already done",
-    "heads learning rate: a run with a heads LR scale other than 1 trains the sparse/ColBERT heads faster; the "
-    "command has no such flag",
-)
 
 
 def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None) -> list[str]:
@@ -52,7 +40,7 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
     lines = [f"# {run.name}", "",
              f"Fine-tuned with M3 Studio on FlagEmbedding's M3 trainer ({time.strftime('%Y-%m-%d', time.localtime(run.created))}).",
              "", "| | |", "|---|---|",
-             f"| base model | `{cfg.model}` |", f"| module mode | {cfg.mode.value} (fix_encoder={cfg.mode.fix_encoder}, "
+             f"| base model | `{display_name(cfg.model)}` |", f"| module mode | {cfg.mode.value} (fix_encoder={cfg.mode.fix_encoder}, "
              f"unified_finetuning={cfg.mode.unified_finetuning}) |",
              f"| training data | `{cfg.train_data}` |", f"| validation data | `{cfg.eval_data}` |",
              f"| epochs / batch per device / group size | {cfg.epochs} / {cfg.batch_size} / {cfg.group_size} |",
@@ -68,15 +56,19 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
         lines += ["", f"## Held-out test MRR@10 ({test.pop('queries', (0, 0))[0]:.0f} questions never used in training "
                       "or for any decision)", "", "| head | before | after |", "|---|---|---|"]
         lines += [f"| {head} | {b:.3f} | {a:.3f} |" for head, (b, a) in test.items()]
+    if cfg.mode.unified_finetuning:
+        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)"
+    else:
+        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=False, return_colbert_vecs=False)"
     lines += ["", "## Use", "", "```python", "from FlagEmbedding import BGEM3FlagModel",
-              f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')",
-              "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)",
+              f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')", encode,
               "```", "", f"Dense vectors only, the same ones ({pooling} pooling, normalised), through sentence-transformers:",
               "", "```python", "from sentence_transformers import SentenceTransformer",
               "model = SentenceTransformer('path/to/this/folder')  # backend='onnx' where onnx/model.onnx was exported",
               "vectors = model.encode(['a query'])", "```", ""]
     if not cfg.mode.unified_finetuning:
-        lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use `return_dense`.", ""]
+        lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use the dense "
+                  "vectors (`out['dense_vecs']`) only.", ""]
     return "\n".join(lines)
 
 

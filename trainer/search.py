@@ -39,16 +39,18 @@ def load_checkpoint(model_dir: str, pooling: str, unified: bool, seed: int = 42)
 
 
 @torch.no_grad()
-def token_weights(ckpt: Checkpoint, text: str, max_len: int) -> list[tuple[str, float]]:
-    """Each token of `text` with the sparse head's weight for it (0 for special tokens)."""
+def token_weights(ckpt: Checkpoint, text: str, max_len: int) -> list[tuple[int, int, float]]:
+    """(start, end, weight) per token of `text`: the character span it covers in `text` itself (so
+    the page shows the real text, not the tokenizer's lowercased pieces) and the sparse head's weight.
+    Special and unknown tokens are left out."""
     tok = ckpt.tokenizer
-    batch = tok([text], truncation=True, max_length=max_len, return_tensors="pt")
+    batch = tok([text], truncation=True, max_length=max_len, return_tensors="pt", return_offsets_mapping=True)
+    offsets = batch.pop("offset_mapping")[0].tolist()
     hidden = ckpt.model.model(**batch, return_dict=True).last_hidden_state
     weights = torch.relu(ckpt.model.sparse_linear(hidden)).squeeze(-1)[0].tolist()
-    ids = batch["input_ids"][0].tolist()
     skip = special_token_ids(tok) | {tok.sep_token_id}
-    return [(t, 0.0 if i in skip else w) for t, i, w in zip(tok.convert_ids_to_tokens(ids), ids, weights)
-            if i not in skip]
+    return [(start, end, w) for (start, end), i, w in zip(offsets, batch["input_ids"][0].tolist(), weights)
+            if i not in skip and end > start]
 
 
 class Searcher:
