@@ -181,7 +181,7 @@ def test_configure_page_shows_the_notes_of_the_embedded_model(tmp_path, monkeypa
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
     at.session_state["lang"] = lang
     at.run()
-    at.radio(key="cfg_mode").set_value("all").run()
+    at.button(key="mode_all").click().run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [i.value for i in at.info]
     for note in model_notes(RunConfig(mode=Mode.ALL)):
@@ -326,12 +326,12 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
     at.session_state["lang"] = "en"
     at.run()
-    at.radio(key="cfg_model_choice").set_value("custom").run()
+    at.radio(key="cfg_model_choice__en").set_value("custom").run()
     assert at.text_input(key="cfg_model").value == HUB
-    at.radio(key="cfg_data_choice").set_value("path").run()
+    at.radio(key="cfg_data_choice__en").set_value("path").run()
     at.text_input(key="cfg_train").set_value(str(small_train))
     at.text_input(key="cfg_eval").set_value(str(DEMO_DIR / "eval"))
-    at.radio(key="cfg_mode").set_value("all")
+    at.button(key="mode_all").click()
     for key, value in (("cfg_epochs", 1), ("cfg_batch_size", 4), ("cfg_group_size", 2), ("cfg_query_max_len", 32),
                        ("cfg_passage_max_len", 64)):
         at.number_input(key=key).set_value(value)

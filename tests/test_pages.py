@@ -102,8 +102,8 @@ def test_presets_are_honest_about_the_run_they_make(runs_dir):
             assert "clip" not in TEXTS[lang][key] and "1500" not in TEXTS[lang][key]
     at = open_page("configure", "en")
     at.button(key="preset_dense").click().run()
-    # the preset's 3e-6 is meant for large data: the 108 demo rows suggest 1e-5, and the page says so
-    assert any(w.value.startswith("Learning rate 3.0e-06 is far from the suggestion 1.0e-05") for w in at.warning)
+    # the preset's 3e-6 is meant for large data: the 108 demo rows suggest 2e-5 (a small model), and the page says so
+    assert any(w.value.startswith("Learning rate 3.0e-06 is far from the suggestion 2.0e-05") for w in at.warning)
     assert not any("Warmup" in w.value for w in at.warning)
     # a warmup longer than the run warns how far the learning rate gets
     at.checkbox(key="cfg_warmup_auto").uncheck().run()
@@ -281,7 +281,7 @@ def test_runs_page_filters_and_pages_through_many_runs(finished_runs):
     assert list(at.dataframe[0].value["id"]) == many[::-1][50:] + ids[::-1]
     at.selectbox(key="runs_mode").set_value("dense").run()
     assert list(at.dataframe[0].value["id"]) == ids[:1] and at.number_input(key="runs_page").value == 1
-    assert at.dataframe[0].value[EN["compare.col.best"]].tolist() == [0.7]        # from the run's summary
+    assert at.dataframe[0].value[EN["compare.col.best"]].tolist() == ["0.700 (dense)"]   # from the run's summary
     at.selectbox(key="runs_mode").set_value("").run()
     at.selectbox(key="runs_status").set_value("queued").run()
     at.text_input(key="runs_name").set_value("SWEEP 1").run()
