@@ -7,7 +7,7 @@ from app.chart_data import stacked
 from app.ui import differences, get_store, lang_key, line_figure, labels, t
 from trainer import advice, claims, gpus, launch, memory, reproduce
 from trainer.checks import CHOICES
-from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, Mode, RunConfig
+from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
 from trainer.models import model_notes, model_shape
 from trainer.store import WAITING
@@ -17,7 +17,31 @@ st.title(t("configure.title"))
 defaults = RunConfig()
 state = st.session_state
 state.setdefault("cfg_mode", defaults.mode.value)
+state.setdefault("cfg_query_max_len", defaults.query_max_len)
+state.setdefault("cfg_passage_max_len", defaults.passage_max_len)
 st.markdown(t("configure.start_here"))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _lengths(train_data: str, model: str, mtime: float) -> tuple[int, int, int, int] | None:
+    """The data's suggested query/passage lengths and their 95th percentiles (cached per file version)."""
+    from trainer.checks import max_tokens
+    from trainer.lengths import suggest_lengths
+    from trainer.models import model_dir
+
+    try:
+        tip = suggest_lengths(validate_train(resolve_train(train_data), 1).rows, model, max_tokens(model_dir(model)))
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+    return tip.query_max_len, tip.passage_max_len, tip.query_p95, tip.passage_p95
+
+
+def suggested_lengths(train_data: str, model: str) -> tuple[int, int, int, int] | None:
+    try:
+        mtime = resolve_train(train_data).stat().st_mtime
+    except OSError:
+        return None
+    return _lengths(train_data, model, mtime)
 
 
 def choose_mode(value: str) -> None:
@@ -46,7 +70,13 @@ data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True
 train_data, eval_data = DEMO_DATA, DEMO_DATA
 if data_choice == "path":
     train_data = right.text_input(t("configure.train_path"), key="cfg_train", help=t("field.train_data")).strip()
-    eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval", help=t("field.eval_data")).strip() or None
+    # Held out of the user's own file by default: validation for early stopping, a test split for the result.
+    eval_choice = right.radio(t("configure.eval_choice"), ["split", "folder", "none"], horizontal=True,
+                              format_func=labels("configure.eval_choice.{}"), key=lang_key("cfg_eval_choice"),
+                              help=t("field.eval_data"))
+    eval_data = SPLIT if eval_choice == "split" else None
+    if eval_choice == "folder":
+        eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
 
 # 2. Module mode: clickable cards, the chosen one highlighted; the four scores in plain words ---
 st.subheader(t("configure.mode"))
@@ -81,11 +111,17 @@ group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="c
                         help=t("field.group_size"))
 precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key=lang_key("cfg_precision"),
                          format_func=labels("precision.{}"), help=t("field.precision"))
+lengths = suggested_lengths(train_data, model or DEFAULT_MODEL) if report is not None and report.rows else None
+if lengths and state.get("cfg_len_followed") != lengths:
+    # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
+    state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
+    state["cfg_len_followed"] = lengths
 c1, c2, c3, c4 = st.columns(4)
-qlen = c1.number_input(t("configure.query_len"), 8, 8192, defaults.query_max_len, key="cfg_query_max_len",
-                       help=t("field.query_max_len"))
-plen = c2.number_input(t("configure.passage_len"), 8, 8192, defaults.passage_max_len, key="cfg_passage_max_len",
+qlen = c1.number_input(t("configure.query_len"), 8, 8192, key="cfg_query_max_len", help=t("field.query_max_len"))
+plen = c2.number_input(t("configure.passage_len"), 8, 8192, key="cfg_passage_max_len",
                        help=t("field.passage_max_len"))
+if lengths:
+    st.caption(t("configure.lengths_suggested", q=lengths[0], p=lengths[1], qp95=lengths[2], pp95=lengths[3]))
 patience = c3.number_input(t("configure.patience"), 0, 100, defaults.early_stopping_patience,
                            key="cfg_early_stopping_patience", help=t("field.early_stopping_patience"))
 min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, defaults.early_stopping_min_epochs,
@@ -130,6 +166,21 @@ if mode.unified_finetuning:
                            help=t("field.sparse_head"))
 report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key=lang_key("cfg_report_to"),
                          format_func=labels("configure.report_to.{}"), help=t("field.report_to"))
+with st.expander(t("configure.recipe")):
+    r1, r2, r3 = st.columns(3)
+    mine = r1.selectbox(t("configure.mine"), CHOICES["mine"], key=lang_key("cfg_mine"),
+                        format_func=labels("configure.mine.{}"), help=t("field.mine"))
+    self_distill = r2.checkbox(t("configure.self_distill"), value=defaults.self_distill, key="cfg_self_distill",
+                               help=t("field.self_distill"), disabled=not mode.unified_finetuning)
+    scored = bool(report and report.rows) and all("pos_scores" in r and "neg_scores" in r for r in report.rows)
+    teacher = r3.checkbox(t("configure.teacher"), value=scored, key=f"cfg_teacher_scores_{scored}",
+                          help=t("field.teacher_scores"), disabled=not scored)
+    heads_lr_scale = r1.number_input(t("configure.heads_lr_scale"), 0.1, 1000.0, defaults.heads_lr_scale,
+                                     key="cfg_heads_lr_scale", help=t("field.heads_lr_scale"),
+                                     disabled=not mode.unified_finetuning)
+    st.caption(t("configure.recipe_measured"))
+if report is not None and report.without_negatives:
+    st.info(t("configure.pairs", n=report.without_negatives, total=len(report.rows)))
 if state.get("preset_applied"):
     st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,
                  total=total))
@@ -139,7 +190,8 @@ config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_dat
                    passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
                    precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
                    num_gpus=num_gpus, negatives_cross_device=cross_device,
-                   early_stopping_min_epochs=int(min_epochs), report_to=report_to)
+                   early_stopping_min_epochs=int(min_epochs), report_to=report_to, mine=mine,
+                   self_distill=bool(self_distill), teacher_scores=bool(teacher), heads_lr_scale=float(heads_lr_scale))
 for note in model_notes(config):
     notes_box.info(t(f"note.{note.key}", **note.params))
 

@@ -41,3 +41,36 @@ def test_pairs_only_file_trains_with_a_held_out_test_split(tmp_path):
     assert not set(test_queries) & {r["query"] for r in trained}
     test_answers = {r["pos"][0] for r in rows if r["query"] in test_queries}
     assert not test_answers & {p for r in trained for p in r["pos"]}
+
+
+def test_pairs_only_file_trains_from_the_configure_page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from app.i18n import EN
+    from conftest import wait_for
+
+    rows = [json.loads(x) for x in (DEMO_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("question,answer\n" + "".join(f'"{r["query"]}","{r["pos"][0]}"\n' for r in rows), encoding="utf-8")
+    monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.radio(key="cfg_data_choice__en").set_value("path").run()
+    at.text_input(key="cfg_train").set_value(str(pairs)).run()
+    assert at.radio(key="cfg_eval_choice__en").value == "split"                   # held out by default
+    assert EN["configure.pairs"].format(n=len(rows), total=len(rows)) in [i.value for i in at.info]
+    assert at.number_input(key="cfg_passage_max_len").value == 64                  # the data's suggestion
+    at.button(key="mode_all").click()
+    for key, value in (("cfg_epochs", 1), ("cfg_batch_size", 8), ("cfg_group_size", 2)):
+        at.number_input(key=key).set_value(value)
+    at.run()
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    store = Store(tmp_path / "runs")
+    (run,) = store.list_runs()
+    assert run.config.eval_data == "split" and run.config.mine == "missing" and run.config.self_distill
+    wait_for(lambda: not store.get_run(run.id).live, 600, "the pairs run to end")
+    assert store.get_run(run.id).status == "completed", store.get_run(run.id).error
+    names = {p.name for p in store.metrics(run.id)}
+    assert {"mined_rows", "heldout_test_queries", "test.hybrid.mrr@10", "hybrid.mrr@10"} <= names
