@@ -8,7 +8,7 @@ from app import chart_data as cd
 from app.search_client import SearchClient
 from app.story import headline, validations
 from app.tryit_view import heaviest, highlight, rank_change
-from app.ui import get_store, lang_key, mode_name, run_points, status_name, t
+from app.ui import get_store, lang_key, mode_name, status_name, t
 from trainer import query_ranks
 from trainer.data import load_eval, resolve_eval
 from trainer.models import model_dir, run_pooling
@@ -30,9 +30,12 @@ if not runs:
     st.stop()
 
 
+stored = store.summaries(r.id for r in runs)
+
+
 def gain(run) -> tuple:
     """Opening choice: completed runs first, then the largest step-0 → best gain on the run's main head."""
-    s = cd.summary(run, run_points(store, run.id))
+    s = cd.summary(run, stored[run.id])
     return run.status == "completed", (s["best_mrr"] or 0.0) - (s["baseline_mrr"] or 0.0)
 
 

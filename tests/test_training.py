@@ -110,7 +110,7 @@ def test_early_stopping_fires_on_a_flat_metric_and_not_before_the_minimum(tmp_pa
 
 def test_stop_request_ends_a_background_run_as_stopped_with_a_checkpoint(tmp_path, tiny_config):
     store = Store(tmp_path / "runs")
-    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=200, eval_data=None))
+    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=200))
     # one run per device: a second start, from another tab (another Store on the same file), is refused
     with pytest.raises(launch.RunBusy, match=f"run {run_id} is still training on this machine"):
         launch.start(Store(tmp_path / "runs"), tiny_config())
