@@ -152,6 +152,14 @@ def main() -> None:
     print(report(results))
 
 
+def _mean_change(runs: list[dict], split: str, head: str) -> str:
+    """'before → after (change)' of a head's MRR@10 on a split, averaged over the runs (seeds)."""
+    vals = [r[split].get(f"{head}.mrr@10", {}) for r in runs]
+    before = sum(v.get("before", float("nan")) for v in vals) / len(vals)
+    after = sum(v.get("after", float("nan")) for v in vals) / len(vals)
+    return f"{before:.3f} → {after:.3f} ({after - before:+.3f})"
+
+
 def report(results: dict) -> str:
     """Test MRR@10 before → after per head, the mean over seeds of each dataset/variant."""
     lines = [f"device: {results['device']}, model: {results['model']}, all heads; shared datasets: "
@@ -163,21 +171,11 @@ def report(results: dict) -> str:
     for name, r in results["runs"].items():
         groups.setdefault(name.split("/seed")[0], []).append(r)
     for name, runs in groups.items():
-        cells = []
-        for head in HEADS:
-            vals = [r["test"].get(f"{head}.mrr@10", {}) for r in runs]
-            before = sum(v.get("before", float("nan")) for v in vals) / len(vals)
-            after = sum(v.get("after", float("nan")) for v in vals) / len(vals)
-            cells.append(f"{before:.3f} → {after:.3f} ({after - before:+.3f})")
-        lines.append(f"| {name} | {len(runs)} | {int(runs[0].get('heldout_test_queries', 0))} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {len(runs)} | {int(runs[0].get('heldout_test_queries', 0))} | "
+                     + " | ".join(_mean_change(runs, "test", head) for head in HEADS) + " |")
         if name.startswith("demo/"):
-            val = []
-            for head in HEADS:
-                vals = [r["val"].get(f"{head}.mrr@10", {}) for r in runs]
-                before = sum(v.get("before", float("nan")) for v in vals) / len(vals)
-                after = sum(v.get("after", float("nan")) for v in vals) / len(vals)
-                val.append(f"{before:.3f} → {after:.3f} ({after - before:+.3f})")
-            lines.append(f"| {name} (validation) | {len(runs)} | 36 | " + " | ".join(val) + " |")
+            lines.append(f"| {name} (validation) | {len(runs)} | 36 | "
+                         + " | ".join(_mean_change(runs, "val", head) for head in HEADS) + " |")
     return "\n".join(lines)
 
 

@@ -247,16 +247,21 @@ def _vram(ns) -> int:
     return 0
 
 
-def _export(ns) -> int:
-    from .export import export
-
+def _json_result(call) -> int:
+    """Print what `call()` returns as JSON (status 0), or the reason it refused (status 2, no traceback)."""
     try:
-        written = export(Store(ns.runs_dir), ns.run_id, ns.out, zip=ns.zip, onnx=ns.onnx)
+        result = call()
     except (KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(written))
+    print(json.dumps(result))
     return 0
+
+
+def _export(ns) -> int:
+    from .export import export
+
+    return _json_result(lambda: export(Store(ns.runs_dir), ns.run_id, ns.out, zip=ns.zip, onnx=ns.onnx))
 
 
 def add_export(sub) -> argparse.ArgumentParser:
@@ -273,13 +278,7 @@ def add_export(sub) -> argparse.ArgumentParser:
 def _merge(ns) -> int:
     from .merge import merge
 
-    try:
-        written = merge(Store(ns.runs_dir), ns.run_id, ns.weight, ns.out, zip=ns.zip)
-    except (KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(written))
-    return 0
+    return _json_result(lambda: merge(Store(ns.runs_dir), ns.run_id, ns.weight, ns.out, zip=ns.zip))
 
 
 def add_merge(sub) -> argparse.ArgumentParser:
@@ -295,13 +294,7 @@ def add_merge(sub) -> argparse.ArgumentParser:
 def _merge_curve(ns) -> int:
     from .merge import curve
 
-    try:
-        result = curve(Store(ns.runs_dir), ns.run_id, [float(w) for w in ns.weights.split(",")])
-    except (KeyError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(result))
-    return 0
+    return _json_result(lambda: curve(Store(ns.runs_dir), ns.run_id, [float(w) for w in ns.weights.split(",")]))
 
 
 def add_merge_curve(sub) -> argparse.ArgumentParser:
