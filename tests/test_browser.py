@@ -136,27 +136,39 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(WAIT)
+        expect.set_options(timeout=WAIT)
+        idle = lambda: expect(page.locator(IDLE)).to_be_attached()  # noqa: E731
+
+        def fill(key: str, value) -> None:
+            field = page.locator(f".st-key-{key} input")
+            field.fill(str(value))
+            field.press("Enter")
+            idle()
+            expect(field).to_have_value(str(value))
+
         page.goto(url)
-        expect(page.get_by_text("Configure a fine-tuning run")).to_be_visible(timeout=60_000)
-        page.get_by_role("radiogroup", name="Model", exact=True).get_by_text("Local folder or hub id").click()
-        expect(page.get_by_label("Model folder or hub id")).to_have_value("BAAI/bge-m3", timeout=30_000)
-        expect(page.get_by_text("BAAI/bge-m3 is read from the Hugging Face cache")).to_be_visible(timeout=30_000)
-        page.get_by_role("radiogroup", name="Data", exact=True).get_by_text("Files on this machine").click()
-        for label, value in (("Training JSONL", small_train), ("Evaluation folder (BEIR-style, optional)",
-                                                               DEMO_DIR / "eval")):
-            page.get_by_label(label).fill(str(value))
-            page.get_by_label(label).press("Enter")
-            page.wait_for_timeout(800)
-        for label, value in (("Epochs", 1), ("Batch per device", 4), ("Group size", 2)):
-            page.get_by_label(label, exact=True).fill(str(value))
-            page.get_by_label(label, exact=True).press("Enter")
-            page.wait_for_timeout(800)
+        expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
+        idle()
+        page.locator(".st-key-cfg_model_choice__en").get_by_text("Local folder or hub id", exact=True).click()
+        expect(page.locator(".st-key-cfg_model input")).to_have_value("BAAI/bge-m3")
+        expect(page.get_by_text("BAAI/bge-m3 is read from the Hugging Face cache")).to_be_visible()
+        idle()
+        page.locator(".st-key-cfg_data_choice__en").get_by_text("Files on this machine", exact=True).click()
+        idle()
+        fill("cfg_train", small_train)
+        page.locator(".st-key-cfg_eval_choice__en").get_by_text("An evaluation folder", exact=True).click()
+        idle()
+        fill("cfg_eval", DEMO_DIR / "eval")
+        for key, value in (("cfg_epochs", 1), ("cfg_batch_size", 4), ("cfg_group_size", 2)):
+            fill(key, value)
         page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
         expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
-        page.wait_for_timeout(2000)
+        idle()
         page.screenshot(path=str(ARTIFACTS / "configure_bge_m3.png"), full_page=True)
-        page.get_by_role("button", name="Start training").click()
-        expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
+        page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
+        page.wait_for_url(url + "/train")
+        expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible()
 
         store = Store(runs_dir)
         wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
@@ -165,8 +177,8 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         wait_for(lambda: not store.get_run(run.id).live, 300, "the bge-m3 run to end")
         assert store.get_run(run.id).status == "completed", store.get_run(run.id).error
         page.reload()
-        expect(page.get_by_text("Completed · All heads")).to_be_visible(timeout=60_000)
-        page.wait_for_timeout(2500)
+        expect(page.get_by_role("heading", name="Completed · All heads", exact=True)).to_be_visible()
+        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"])
         page.screenshot(path=str(ARTIFACTS / "train_bge_m3.png"), full_page=True)
         browser.close()
 
