@@ -18,8 +18,10 @@ function, so tests run them without a model. Torch loads only in `st_encoder`.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -175,9 +177,6 @@ def write_progress(path: Optional[str]) -> Optional[Progress]:
     """A progress callback that keeps `path` holding {"phase", "done", "total"} (written atomically)."""
     if not path:
         return None
-    import json
-    from pathlib import Path
-
     target = Path(path)
 
     def report(phase: str, done: int, total: int) -> None:
@@ -193,8 +192,6 @@ def mine_file(input_path: str, output_path: str, model: str, settings: MineSetti
               device: Optional[str] = None) -> dict:
     """Validate, mine and write; returns the summary (stats + preview). Bad input raises DataError
     (file, line, field) before anything is written."""
-    from pathlib import Path
-
     from .data import DataError, read_corpus, validate_train, write_jsonl_atomic
     from .models import detect_pooling, model_dir
 
