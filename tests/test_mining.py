@@ -107,3 +107,37 @@ def test_cli_mines_a_csv_of_pairs_with_the_embedded_model(tmp_path):
         assert 1 <= len(r["neg"]) <= 3 and r["pos"][0] not in r["neg"]
     assert summary["preview"][0]["pos_score"] > max(n["score"] for n in summary["preview"][0]["neg"])
     assert json.loads(progress.read_text())["phase"] == "done"
+
+
+@pytest.mark.slow
+def test_data_page_mines_in_a_child_process_with_progress_and_a_preview(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from app.i18n import EN
+    from conftest import wait_for
+    from trainer import launch
+    from trainer.store import Store
+
+    rows = [json.loads(x) for x in (ROOT / "trainer" / "demo" / "train.jsonl").read_text().splitlines()[:24]]
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"query": r["query"], "pos": r["pos"]} for r in rows])
+    monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("../pages/data.py")
+    at.run()
+    at.radio(key="data_source__en").set_value("path").run()
+    at.text_input(key="data_path").set_value(str(pairs)).run()
+    assert EN["mine.missing"].format(n=24, total=24) in [i.value for i in at.info]
+    at.button(key="mine_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = launch.latest_mining_job(Store(tmp_path / "runs"))          # the page only started it
+    assert job is not None and job.pid()
+    wait_for(lambda: not job.running, 300, "the mining child process to end")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    done = [s.value for s in at.success]
+    assert done and done[0].startswith("Mined negatives for 24 rows")
+    mined = [json.loads(x) for x in job.output.read_text().splitlines()]
+    assert len(mined) == 24 and all(r["neg"] and r["pos"][0] not in r["neg"] for r in mined)
+    assert len(at.dataframe) >= 1                                    # the preview: right passage and negatives
