@@ -10,6 +10,7 @@ from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from trainer.data import resolve_train, validate_train
 from trainer.models import model_notes, model_shape
+from trainer.suggest import length_advice
 from trainer.store import WAITING
 
 store = get_store()
@@ -25,15 +26,8 @@ st.markdown(t("configure.start_here"))
 @st.cache_data(max_entries=8, show_spinner=False)
 def _lengths(train_data: str, model: str, mtime: float) -> tuple[int, int, int, int] | None:
     """The data's suggested query/passage lengths and their 95th percentiles (cached per file version)."""
-    from trainer.checks import max_tokens
-    from trainer.lengths import suggest_lengths
-    from trainer.models import model_dir
-
-    try:
-        tip = suggest_lengths(validate_train(resolve_train(train_data), 1).rows, model, max_tokens(model_dir(model)))
-    except (FileNotFoundError, OSError, ValueError):
-        return None
-    return tip.query_max_len, tip.passage_max_len, tip.query_p95, tip.passage_p95
+    tip = length_advice(validate_train(resolve_train(train_data), 1).rows, model)
+    return (tip.query_max_len, tip.passage_max_len, tip.query_p95, tip.passage_p95) if tip else None
 
 
 def suggested_lengths(train_data: str, model: str) -> tuple[int, int, int, int] | None:

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -357,7 +358,8 @@ def read_corpus(path: str | Path) -> tuple[list[str], Report]:
 
 
 def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    """Write next to `path`, then rename: a reader never sees half a file."""
-    partial = path.with_name(f"{path.name}.partial")
+    """Write next to `path`, then rename: a reader never sees half a file, and processes writing the
+    same file at once (every torchrun rank) each swap in a whole one."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     write_jsonl(partial, rows)
     partial.replace(path)

@@ -295,14 +295,7 @@ class MiningJob:
 
     @property
     def running(self) -> bool:
-        pid = self.pid()
-        if not pid or self.summary():
-            return False
-        try:
-            os.kill(pid, 0)
-            return ") Z " not in Path(f"/proc/{pid}/stat").read_text()
-        except (OSError, ProcessLookupError):
-            return False
+        return not self.summary() and pid_alive(self.pid())
 
     def error(self) -> str:
         """The child's last words when it ended without a summary (bad input, a crash, a stop)."""

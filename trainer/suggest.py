@@ -7,15 +7,22 @@ from .advice import suggest_lr
 from .checks import max_tokens
 from .config import RunConfig
 from .data import resolve_train, validate_train
-from .lengths import suggest_lengths
+from .lengths import LengthAdvice, suggest_lengths
 from .models import model_dir, model_shape
 
-SUGGESTED = ("learning_rate", "query_max_len", "passage_max_len")
+def length_advice(rows: list[dict], model: str) -> LengthAdvice | None:
+    """Lengths covering ~95 % of the rows' texts, capped at the model's maximum; None without a local
+    tokenizer to count with."""
+    try:
+        return suggest_lengths(rows, model, max_tokens(model_dir(model)))
+    except (OSError, ValueError):
+        return None
 
 
 def suggestions(cfg: RunConfig, rows: list[dict] | None = None) -> dict:
-    """{field: value} for the fields in SUGGESTED that can be worked out (a model without a local
-    tokenizer or config gives fewer); `rows` saves reading the training file again."""
+    """{field: value} for learning_rate, query_max_len and passage_max_len, as far as they can be
+    worked out (a model without a local tokenizer or config gives fewer); `rows` saves reading the
+    training file again."""
     if rows is None:
         rows = validate_train(resolve_train(cfg.train_data), 1).rows
     out: dict = {}
@@ -25,11 +32,9 @@ def suggestions(cfg: RunConfig, rows: list[dict] | None = None) -> dict:
         out["learning_rate"] = suggest_lr(model_shape(cfg.model).encoder_params, len(rows)).learning_rate
     except ValueError:
         pass
-    try:
-        lengths = suggest_lengths(rows, cfg.model, max_tokens(model_dir(cfg.model)))
+    lengths = length_advice(rows, cfg.model)
+    if lengths:
         out.update(query_max_len=lengths.query_max_len, passage_max_len=lengths.passage_max_len)
-    except (FileNotFoundError, OSError):
-        pass
     return out
 
 

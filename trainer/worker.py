@@ -11,14 +11,13 @@ import errno
 import os
 import sys
 import traceback
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 from .config import SPLIT, RunConfig
 from .data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval, resolve_train, validate_train,
-                   write_jsonl)
+                   write_jsonl_atomic)
 from .early_stop import EarlyStopper
 from .flag_args import flag_arguments, schedule
 from .models import fetch, is_hub_id, model_dir, model_notes, run_pooling
@@ -142,9 +141,7 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main:
     elif cfg.group_size > 1 and any(not r.get("neg") for r in rows):
         raise DataError([Problem(str(source), 0, "neg", "rows without negatives and mining is off: turn mining "
                                  "on, or use group size 1 (in-batch negatives only)")])
-    partial = run_dir / f"train.jsonl.{os.getpid()}"
-    write_jsonl(partial, rows)
-    partial.replace(train_file)
+    write_jsonl_atomic(train_file, rows)
     return Prepared(train_file, len(rows), val, test, facts)
 
 
