@@ -65,30 +65,51 @@ def app_url(tmp_path):
         proc.wait(timeout=20)
 
 
+def open_browser(p):
+    """Debian's Chromium with one page, every wait on it bounded by WAIT."""
+    from playwright.sync_api import expect
+
+    browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.set_default_timeout(WAIT)
+    expect.set_options(timeout=WAIT)
+    return browser, page
+
+
+def idle(page) -> None:
+    """Wait until the app has finished its rerun and is connected."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(IDLE)).to_be_attached()
+
+
+def fill(page, key: str, value) -> None:
+    """Type into the widget with this key, press Enter, and wait until the app has taken the value."""
+    from playwright.sync_api import expect
+
+    field = page.locator(f".st-key-{key} input")
+    field.fill(str(value))
+    field.press("Enter")
+    idle(page)
+    expect(field).to_have_value(str(value))
+
+
 def test_demo_run_live_reload_and_stop(app_url):
     from playwright.sync_api import expect, sync_playwright
 
     url, runs_dir = app_url
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.set_default_timeout(WAIT)
-        expect.set_options(timeout=WAIT)
-        idle = lambda: expect(page.locator(IDLE)).to_be_attached()  # noqa: E731
+        browser, page = open_browser(p)
         page.goto(url)
         expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
-        idle()
+        idle(page)
         page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
         expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
-        idle()
+        idle(page)
         # A run that only Stop ends: as many epochs as the form allows, no early stopping.
         for key, value in (("cfg_epochs", "1000"), ("cfg_early_stopping_patience", "0")):
-            field = page.locator(f".st-key-{key} input")
-            field.fill(value)
-            field.press("Enter")
-            idle()
-            expect(field).to_have_value(value)
+            fill(page, key, value)
         page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
         page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
         page.wait_for_url(url + "/train")
@@ -111,7 +132,7 @@ def test_demo_run_live_reload_and_stop(app_url):
 
         page.goto(url + "/compare")
         expect(page.get_by_role("heading", name="Compare runs", exact=True)).to_be_visible()
-        idle()
+        idle(page)
         page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 ("])
         page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
 
@@ -119,7 +140,7 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.goto(url + "/tryit")
         expect(page.get_by_role("heading", name="Fine-tuned", exact=True)).to_be_visible()
         expect(page.get_by_text("Rank of the right passage").first).to_be_visible()
-        idle()
+        idle(page)
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
         browser.close()
 
@@ -134,37 +155,26 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
     url, runs_dir = app_url
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.set_default_timeout(WAIT)
-        expect.set_options(timeout=WAIT)
-        idle = lambda: expect(page.locator(IDLE)).to_be_attached()  # noqa: E731
-
-        def fill(key: str, value) -> None:
-            field = page.locator(f".st-key-{key} input")
-            field.fill(str(value))
-            field.press("Enter")
-            idle()
-            expect(field).to_have_value(str(value))
+        browser, page = open_browser(p)
 
         page.goto(url)
         expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
-        idle()
+        idle(page)
         page.locator(".st-key-cfg_model_choice__en").get_by_text("Local folder or hub id", exact=True).click()
         expect(page.locator(".st-key-cfg_model input")).to_have_value("BAAI/bge-m3")
         expect(page.get_by_text("BAAI/bge-m3 is read from the Hugging Face cache")).to_be_visible()
-        idle()
+        idle(page)
         page.locator(".st-key-cfg_data_choice__en").get_by_text("Files on this machine", exact=True).click()
-        idle()
-        fill("cfg_train", small_train)
+        idle(page)
+        fill(page, "cfg_train", small_train)
         page.locator(".st-key-cfg_eval_choice__en").get_by_text("An evaluation folder", exact=True).click()
-        idle()
-        fill("cfg_eval", DEMO_DIR / "eval")
+        idle(page)
+        fill(page, "cfg_eval", DEMO_DIR / "eval")
         for key, value in (("cfg_epochs", 1), ("cfg_batch_size", 4), ("cfg_group_size", 2)):
-            fill(key, value)
+            fill(page, key, value)
         page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
         expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
-        idle()
+        idle(page)
         page.screenshot(path=str(ARTIFACTS / "configure_bge_m3.png"), full_page=True)
         page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
         page.wait_for_url(url + "/train")
