@@ -1,5 +1,5 @@
 """Every visible text of the dashboard, one table per language. Pages call app.ui.t(key)."""
-from trainer.models import NOTES
+from trainer.model_source import NOTES
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 

@@ -1,4 +1,4 @@
-"""Talks to `python -m trainer.search_server` (a child process that holds the models) over pipes.
+"""Talks to `python -m trainer.engine.search_server` (a child process that holds the models) over pipes.
 No torch here: the dashboard only sends JSON and reads JSON."""
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class SearchClient:
     def _start(self) -> subprocess.Popen:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "trainer.search_server"], stdin=subprocess.PIPE,
+            return subprocess.Popen([sys.executable, "-m", "trainer.engine.search_server"], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=log, cwd=launch.PROJECT_ROOT,
                                     env=launch.worker_env(1), text=True, bufsize=1)
 

@@ -1,4 +1,4 @@
-"""Shared by the GPU benchmarks: `trainer.vram_probe`'s BGE-M3-shaped model and steps, and a search
+"""Shared by the GPU benchmarks: `trainer.engine.vram_probe`'s BGE-M3-shaped model and steps, and a search
 for the largest batch that runs."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trainer.vram_probe import build, free, measure, optimizer  # noqa: E402,F401
-from trainer.lean_head import LeanSparseM3Model  # noqa: E402,F401
+from trainer.engine.vram_probe import build, free, measure, optimizer  # noqa: E402,F401
+from trainer.engine.lean_head import LeanSparseM3Model  # noqa: E402,F401
 from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model  # noqa: E402,F401
 
 

@@ -35,7 +35,7 @@ def make_model(folder: Path, tokenizer: Path) -> None:
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    from trainer.vram_probe import BGE_M3_CONFIG
+    from trainer.engine.vram_probe import BGE_M3_CONFIG
 
     cfg = XLMRobertaConfig(**dict(BGE_M3_CONFIG, pad_token_id=0))   # the WordPiece tokenizer pads with 0
     with torch.device("cuda" if torch.cuda.is_available() else "cpu"):

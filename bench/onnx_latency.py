@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer import worker  # noqa: E402
+from trainer.engine import worker  # noqa: E402
 from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.data import DEMO_DIR, load_eval  # noqa: E402
-from trainer.export import export  # noqa: E402
+from trainer.engine.export import export  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """What the M3 recipe buys, per head, on a held-out test split the product makes itself.
 
 For each dataset (a FlagEmbedding training file) and each variant below, one all-heads run through
-the real worker (`trainer.worker.run`): the product holds 10 % of the queries out for validation and
+the real worker (`trainer.engine.worker.run`): the product holds 10 % of the queries out for validation and
 10 % for test (`eval_data="split"`, the same split for every variant), suggests the truncation
 lengths from the data, and reports test MRR@10 / Recall@10 / nDCG@10 per head before and after.
 
@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 from trainer.checks import max_tokens  # noqa: E402
 from trainer.config import SPLIT, Mode, RunConfig  # noqa: E402
 from trainer.data import validate_train, write_jsonl  # noqa: E402
-from trainer.lengths import suggest_lengths  # noqa: E402
-from trainer.models import model_dir  # noqa: E402
+from trainer.token_lengths import suggest_lengths  # noqa: E402
+from trainer.model_source import model_dir  # noqa: E402
 from trainer.store import Store  # noqa: E402
 from trainer.suggest import with_suggestions  # noqa: E402
 
@@ -69,7 +69,7 @@ METRICS = ("mrr@10", "recall@10", "ndcg@10")
 
 
 def run_one(store: Store, cfg: RunConfig) -> dict:
-    from trainer import worker
+    from trainer.engine import worker
 
     run_id = store.create_run(cfg)
     started = time.perf_counter()

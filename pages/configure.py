@@ -1,28 +1,55 @@
-"""Configure and start a run, top to bottom: model and data → mode → settings → memory → Start."""
+"""Configure and start a run. The page reads top to bottom as its sections, one function each, called in
+order at the bottom of this file:
+
+    model_and_data → module_mode → settings (→ RunConfig) → schedule_preview → memory_plan
+    → article_claims → start_run
+
+Every widget's value lives in st.session_state under its `cfg_*` key; `settings` turns them into the one
+RunConfig that Start, the memory estimate and the equivalent command all use.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
 import plotly.graph_objects as go
 import streamlit as st
 
 from app.nav import page
 from app.chart_data import stacked
 from app.ui import differences, get_store, lang_key, line_figure, labels, t
-from trainer import advice, claims, gpus, launch, memory, reproduce
+from trainer import advice, article_vs_measured, gpus, launch, memory, reproduce
 from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
-from trainer.data import resolve_train, validate_train
-from trainer.models import model_notes, model_shape
+from trainer.data import Report, resolve_train, validate_train
+from trainer.model_source import model_notes, model_shape
 from trainer.suggest import length_advice
 from trainer.store import WAITING
 
 store = get_store()
-st.title(t("configure.title"))
-defaults = RunConfig()
 state = st.session_state
-state.setdefault("cfg_mode", defaults.mode.value)
-state.setdefault("cfg_query_max_len", defaults.query_max_len)
-state.setdefault("cfg_passage_max_len", defaults.passage_max_len)
-st.markdown(t("configure.start_here"))
+defaults = RunConfig()
 
 
+@dataclass
+class Source:
+    """What section 1 chose: the model (never empty) and the data."""
+    model: str
+    train_data: str
+    eval_data: Optional[str]
+    notes_box: st.delta_generator.DeltaGenerator   # the model's notes, filled once the config is known
+
+
+@dataclass
+class Plan:
+    """Facts the settings section found, which the later sections show next to the config."""
+    report: Optional[Report]               # the training file, validated (None: no file chosen)
+    rows: Optional[int]
+    shape: Optional[memory.Shape]          # None: the estimator does not know this model
+    found: list[gpus.Gpu]                  # GPUs on this machine
+    total: int                             # optimizer steps of the run
+    warmup: int
+
+
+# Helpers the sections use ---------------------------------------------------------------------------
 @st.cache_data(max_entries=8, show_spinner=False)
 def _lengths(train_data: str, model: str, mtime: float) -> tuple[int, int, int, int] | None:
     """The data's suggested query/passage lengths and their 95th percentiles (cached per file version)."""
@@ -49,162 +76,204 @@ def apply_preset(name: str) -> None:
     state["preset_applied"] = name
 
 
-# 1. Model and data -----------------------------------------------------------------------------
-st.subheader(t("configure.model_data"))
-left, right = st.columns(2)
-model_choice = left.radio(t("configure.model"), ["default", "custom"], horizontal=True,
-                          format_func=labels("configure.model.{}"), key=lang_key("cfg_model_choice"))
-model = DEFAULT_MODEL
-if model_choice == "custom":
-    model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model",
-                            help=t("field.model")).strip()
-notes_box = left.container()          # filled once the mode is known (heads notes depend on it)
-data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
-                          format_func=labels("configure.data.{}"), key=lang_key("cfg_data_choice"))
-train_data, eval_data = DEMO_DATA, DEMO_DATA
-if data_choice == "path":
-    train_data = right.text_input(t("configure.train_path"), key="cfg_train", help=t("field.train_data")).strip()
-    # Held out of the user's own file by default: validation for early stopping, a test split for the result.
-    eval_choice = right.radio(t("configure.eval_choice"), ["split", "folder", "none"], horizontal=True,
-                              format_func=labels("configure.eval_choice.{}"), key=lang_key("cfg_eval_choice"),
-                              help=t("field.eval_data"))
-    eval_data = SPLIT if eval_choice == "split" else None
-    if eval_choice == "folder":
-        eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
-
-# 2. Module mode: clickable cards, the chosen one highlighted; the four scores in plain words ---
-st.subheader(t("configure.mode"))
-st.caption(t("configure.terms"))
-mode = Mode(state["cfg_mode"])
-st.markdown(f"<style>.st-key-card_{mode.value} {{border: 2px solid #2563eb !important; "
-            "background: rgba(37, 99, 235, 0.06)}}</style>", unsafe_allow_html=True)
-for column, m in zip(st.columns(3), Mode):
-    with column.container(border=True, key=f"card_{m.value}"):
-        st.markdown(f"**{t(f'mode.{m.value}.title')}**")
-        st.write(t(f"mode.{m.value}.trains"))
-        st.write(t(f"mode.{m.value}.cost"))
-        st.write(t(f"mode.{m.value}.when"))
-        chosen = m is mode
-        st.button(t("configure.mode_chosen") if chosen else t("configure.mode_choose"), key=f"mode_{m.value}",
-                  type="primary" if chosen else "secondary", on_click=choose_mode, args=(m.value,),
-                  help=t("configure.mode_flags", flags=t(f"mode.{m.value}.flags")), width="stretch")
-
-# 3. Settings ------------------------------------------------------------------------------------
-st.subheader(t("configure.hyper"))
-for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
-    column.button(t(f"preset.{preset}"), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
-# validate_train reports an unreadable file as a problem; it does not raise.
-report = validate_train(resolve_train(train_data), 2) if train_data else None
-rows = len(report.rows) if report else None
-c1, c2, c3, c4 = st.columns(4)
-epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs",
-                         help=t("field.epochs"))
-batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size",
-                        help=t("field.batch_size"))
-group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size",
-                        help=t("field.group_size"))
-precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"], key=lang_key("cfg_precision"),
-                         format_func=labels("precision.{}"), help=t("field.precision"))
-lengths = suggested_lengths(train_data, model or DEFAULT_MODEL) if report is not None and report.rows else None
-if lengths and state.get("cfg_len_followed") != lengths:
-    # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
-    state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
-    state["cfg_len_followed"] = lengths
-c1, c2, c3, c4 = st.columns(4)
-qlen = c1.number_input(t("configure.query_len"), 8, 8192, key="cfg_query_max_len", help=t("field.query_max_len"))
-plen = c2.number_input(t("configure.passage_len"), 8, 8192, key="cfg_passage_max_len",
-                       help=t("field.passage_max_len"))
-if lengths:
-    st.caption(t("configure.lengths_suggested", q=lengths[0], p=lengths[1], qp95=lengths[2], pp95=lengths[3]))
-patience = c3.number_input(t("configure.patience"), 0, 100, defaults.early_stopping_patience,
-                           key="cfg_early_stopping_patience", help=t("field.early_stopping_patience"))
-min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, defaults.early_stopping_min_epochs,
-                             key="cfg_early_stopping_min_epochs", help=t("field.early_stopping_min_epochs"))
-
-try:
-    shape = model_shape(model or DEFAULT_MODEL)
-except ValueError as unknown:
-    shape = None
-    st.caption(str(unknown))
-params = shape.encoder_params if shape else 568e6
-suggestion = advice.suggest_lr(params, rows or 1000)
-if state.get("cfg_lr_followed") != suggestion.learning_rate:
-    # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
-    state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggestion.learning_rate
-c1, c2, c3 = st.columns([1, 1, 2])
-lr = c1.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%.1e", step=1e-6,
-                     key="cfg_learning_rate", help=t("field.learning_rate"))
-c3.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
-             params=f"{params / 1e6:.0f}"))
-if lr > 0 and not 0.5 <= lr / suggestion.learning_rate <= 2:
-    c3.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggestion.learning_rate:.1e}", rows=rows or 0))
-found = gpus.detect()
-num_gpus, cross_device = 1, False
-if len(found) > 1:                    # torchrun --nproc_per_node N, one process per GPU
-    g1, g2 = st.columns([1, 3])
-    num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus",
-                                   help=t("field.num_gpus")))
-    if num_gpus > 1:
-        cross_device = g2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
-                                   help=t("field.negatives_cross_device"))
-total = advice.total_steps(rows or 0, int(batch), int(epochs), num_gpus)
-warm_auto = c2.checkbox(t("configure.warmup_auto"), value=True, key="cfg_warmup_auto")
-warmup = advice.warmup_steps(total)
-if not warm_auto:
-    warmup = int(c2.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps",
-                                 help=t("field.warmup_steps")))
-sparse_head = "lean"
-if mode.unified_finetuning:
-    sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True,
-                           key=lang_key("cfg_sparse_head"), format_func=labels("configure.sparse_head.{}"),
-                           help=t("field.sparse_head"))
-report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key=lang_key("cfg_report_to"),
-                         format_func=labels("configure.report_to.{}"), help=t("field.report_to"))
-with st.expander(t("configure.recipe")):
-    r1, r2, r3 = st.columns(3)
-    mine = r1.selectbox(t("configure.mine"), CHOICES["mine"], key=lang_key("cfg_mine"),
-                        format_func=labels("configure.mine.{}"), help=t("field.mine"))
-    self_distill = r2.checkbox(t("configure.self_distill"), value=defaults.self_distill, key="cfg_self_distill",
-                               help=t("field.self_distill"), disabled=not mode.unified_finetuning)
-    scored = bool(report and report.rows) and all("pos_scores" in r and "neg_scores" in r for r in report.rows)
-    teacher = r3.checkbox(t("configure.teacher"), value=scored, key=f"cfg_teacher_scores_{scored}",
-                          help=t("field.teacher_scores"), disabled=not scored)
-    heads_lr_scale = r1.number_input(t("configure.heads_lr_scale"), 0.1, 1000.0, defaults.heads_lr_scale,
-                                     key="cfg_heads_lr_scale", help=t("field.heads_lr_scale"),
-                                     disabled=not mode.unified_finetuning)
-    st.caption(t("configure.recipe_measured"))
-if report is not None and report.without_negatives:
-    st.info(t("configure.pairs", n=report.without_negatives, total=len(report.rows)))
-if state.get("preset_applied"):
-    st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,
-                 total=total))
-
-config = RunConfig(mode=mode, model=model or DEFAULT_MODEL, train_data=train_data, eval_data=eval_data,
-                   epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
-                   passage_max_len=int(plen), learning_rate=float(lr), warmup_steps=-1 if warm_auto else warmup,
-                   precision=precision, sparse_head=sparse_head, early_stopping_patience=int(patience),
-                   num_gpus=num_gpus, negatives_cross_device=cross_device,
-                   early_stopping_min_epochs=int(min_epochs), report_to=report_to, mine=mine,
-                   self_distill=bool(self_distill), teacher_scores=bool(teacher), heads_lr_scale=float(heads_lr_scale))
-for note in model_notes(config):
-    notes_box.info(t(f"note.{note.key}", **note.params))
-
-# The schedule this run will follow, and a word when warmup eats most of it
-if total > 0:
-    curve = advice.lr_curve(lr, warmup, total)
-    reach = max(v for _, v in curve) / lr if lr else 1.0
-    if reach < 0.99:
-        st.warning(t("configure.warmup_long", warmup=warmup, total=total, reach=f"{reach:.0%}"))
-    fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
-    fig.add_trace(go.Scatter(x=[s for s, _ in curve], y=[v for _, v in curve], mode="lines", name=t("chart.lr")))
-    fig.update_layout(height=240)
-    st.plotly_chart(fig, width="stretch")
-elif rows is None:
-    st.info(t("configure.no_rows"))
+# 1. Model and data ----------------------------------------------------------------------------------
+def model_and_data() -> Source:
+    st.subheader(t("configure.model_data"))
+    left, right = st.columns(2)
+    model_choice = left.radio(t("configure.model"), ["default", "custom"], horizontal=True,
+                              format_func=labels("configure.model.{}"), key=lang_key("cfg_model_choice"))
+    model = DEFAULT_MODEL
+    if model_choice == "custom":
+        model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model",
+                                help=t("field.model")).strip()
+    notes_box = left.container()          # filled once the mode is known (heads notes depend on it)
+    data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
+                              format_func=labels("configure.data.{}"), key=lang_key("cfg_data_choice"))
+    train_data, eval_data = DEMO_DATA, DEMO_DATA
+    if data_choice == "path":
+        train_data = right.text_input(t("configure.train_path"), key="cfg_train", help=t("field.train_data")).strip()
+        # Held out of the user's own file by default: validation for early stopping, a test split for the result.
+        eval_choice = right.radio(t("configure.eval_choice"), ["split", "folder", "none"], horizontal=True,
+                                  format_func=labels("configure.eval_choice.{}"), key=lang_key("cfg_eval_choice"),
+                                  help=t("field.eval_data"))
+        eval_data = SPLIT if eval_choice == "split" else None
+        if eval_choice == "folder":
+            eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
+    return Source(model or DEFAULT_MODEL, train_data, eval_data, notes_box)
 
 
-# 4. Memory: no GPU says so first, with this machine's facts; then the estimate per mode for a card --
-def gpu_plan(container) -> None:
+# 2. Module mode: clickable cards, the chosen one highlighted; the four scores in plain words ----------
+def module_mode() -> Mode:
+    st.subheader(t("configure.mode"))
+    st.caption(t("configure.terms"))
+    mode = Mode(state["cfg_mode"])
+    st.markdown(f"<style>.st-key-card_{mode.value} {{border: 2px solid #2563eb !important; "
+                "background: rgba(37, 99, 235, 0.06)}}</style>", unsafe_allow_html=True)
+    for column, m in zip(st.columns(3), Mode):
+        with column.container(border=True, key=f"card_{m.value}"):
+            st.markdown(f"**{t(f'mode.{m.value}.title')}**")
+            st.write(t(f"mode.{m.value}.trains"))
+            st.write(t(f"mode.{m.value}.cost"))
+            st.write(t(f"mode.{m.value}.when"))
+            chosen = m is mode
+            st.button(t("configure.mode_chosen") if chosen else t("configure.mode_choose"), key=f"mode_{m.value}",
+                      type="primary" if chosen else "secondary", on_click=choose_mode, args=(m.value,),
+                      help=t("configure.mode_flags", flags=t(f"mode.{m.value}.flags")), width="stretch")
+    return mode
+
+
+# 3. Settings: presets, sizes, lengths, learning rate, GPUs, warmup, heads, recipe → one RunConfig -----
+def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
+    st.subheader(t("configure.hyper"))
+    for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
+        column.button(t(f"preset.{preset}"), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
+    # validate_train reports an unreadable file as a problem; it does not raise.
+    report = validate_train(resolve_train(source.train_data), 2) if source.train_data else None
+    rows = len(report.rows) if report else None
+
+    # Sizes and precision
+    c1, c2, c3, c4 = st.columns(4)
+    epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs",
+                             help=t("field.epochs"))
+    batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size",
+                            help=t("field.batch_size"))
+    group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size",
+                            help=t("field.group_size"))
+    precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"],
+                             key=lang_key("cfg_precision"), format_func=labels("precision.{}"),
+                             help=t("field.precision"))
+
+    # Truncation lengths (following the data until edited) and early stopping
+    lengths = suggested_lengths(source.train_data, source.model) if report is not None and report.rows else None
+    if lengths and state.get("cfg_len_followed") != lengths:
+        # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
+        state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
+        state["cfg_len_followed"] = lengths
+    c1, c2, c3, c4 = st.columns(4)
+    qlen = c1.number_input(t("configure.query_len"), 8, 8192, key="cfg_query_max_len",
+                           help=t("field.query_max_len"))
+    plen = c2.number_input(t("configure.passage_len"), 8, 8192, key="cfg_passage_max_len",
+                           help=t("field.passage_max_len"))
+    if lengths:
+        st.caption(t("configure.lengths_suggested", q=lengths[0], p=lengths[1], qp95=lengths[2], pp95=lengths[3]))
+    patience = c3.number_input(t("configure.patience"), 0, 100, defaults.early_stopping_patience,
+                               key="cfg_early_stopping_patience", help=t("field.early_stopping_patience"))
+    min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, defaults.early_stopping_min_epochs,
+                                 key="cfg_early_stopping_min_epochs", help=t("field.early_stopping_min_epochs"))
+
+    # Learning rate, suggested from the model's size and the data's rows (following them until edited)
+    try:
+        shape = model_shape(source.model)
+    except ValueError as unknown:
+        shape = None
+        st.caption(str(unknown))
+    params = shape.encoder_params if shape else 568e6
+    suggestion = advice.suggest_lr(params, rows or 1000)
+    if state.get("cfg_lr_followed") != suggestion.learning_rate:
+        # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
+        state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggestion.learning_rate
+    lr_column, warmup_column, advice_column = st.columns([1, 1, 2])
+    lr = lr_column.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%.1e", step=1e-6,
+                                key="cfg_learning_rate", help=t("field.learning_rate"))
+    advice_column.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
+                            params=f"{params / 1e6:.0f}"))
+    if lr > 0 and not 0.5 <= lr / suggestion.learning_rate <= 2:
+        advice_column.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggestion.learning_rate:.1e}",
+                                rows=rows or 0))
+
+    # GPUs: torchrun --nproc_per_node N, one process per GPU
+    found = gpus.detect()
+    num_gpus, cross_device = 1, False
+    if len(found) > 1:
+        g1, g2 = st.columns([1, 3])
+        num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus",
+                                       help=t("field.num_gpus")))
+        if num_gpus > 1:
+            cross_device = g2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
+                                       help=t("field.negatives_cross_device"))
+
+    # Warmup: automatic (a share of the run's steps) unless set
+    total = advice.total_steps(rows or 0, int(batch), int(epochs), num_gpus)
+    warm_auto = warmup_column.checkbox(t("configure.warmup_auto"), value=True, key="cfg_warmup_auto")
+    warmup = advice.warmup_steps(total)
+    if not warm_auto:
+        warmup = int(warmup_column.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps",
+                                                help=t("field.warmup_steps")))
+
+    # Sparse head, tracking, and the recipe's options
+    sparse_head = "lean"
+    if mode.unified_finetuning:
+        sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True,
+                               key=lang_key("cfg_sparse_head"), format_func=labels("configure.sparse_head.{}"),
+                               help=t("field.sparse_head"))
+    report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key=lang_key("cfg_report_to"),
+                             format_func=labels("configure.report_to.{}"), help=t("field.report_to"))
+    with st.expander(t("configure.recipe")):
+        r1, r2, r3 = st.columns(3)
+        mine = r1.selectbox(t("configure.mine"), CHOICES["mine"], key=lang_key("cfg_mine"),
+                            format_func=labels("configure.mine.{}"), help=t("field.mine"))
+        self_distill = r2.checkbox(t("configure.self_distill"), value=defaults.self_distill, key="cfg_self_distill",
+                                   help=t("field.self_distill"), disabled=not mode.unified_finetuning)
+        scored = bool(report and report.rows) and all("pos_scores" in r and "neg_scores" in r for r in report.rows)
+        teacher = r3.checkbox(t("configure.teacher"), value=scored, key=f"cfg_teacher_scores_{scored}",
+                              help=t("field.teacher_scores"), disabled=not scored)
+        heads_lr_scale = r1.number_input(t("configure.heads_lr_scale"), 0.1, 1000.0, defaults.heads_lr_scale,
+                                         key="cfg_heads_lr_scale", help=t("field.heads_lr_scale"),
+                                         disabled=not mode.unified_finetuning)
+        st.caption(t("configure.recipe_measured"))
+    if report is not None and report.without_negatives:
+        st.info(t("configure.pairs", n=report.without_negatives, total=len(report.rows)))
+    if state.get("preset_applied"):
+        st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,
+                     total=total))
+
+    config = RunConfig(mode=mode, model=source.model, train_data=source.train_data, eval_data=source.eval_data,
+                       epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
+                       passage_max_len=int(plen), learning_rate=float(lr),
+                       warmup_steps=-1 if warm_auto else warmup, precision=precision, sparse_head=sparse_head,
+                       early_stopping_patience=int(patience), num_gpus=num_gpus,
+                       negatives_cross_device=cross_device, early_stopping_min_epochs=int(min_epochs),
+                       report_to=report_to, mine=mine, self_distill=bool(self_distill),
+                       teacher_scores=bool(teacher), heads_lr_scale=float(heads_lr_scale))
+    for note in model_notes(config):
+        source.notes_box.info(t(f"note.{note.key}", **note.params))
+    return config, Plan(report, rows, shape, found, total, warmup)
+
+
+# The schedule this run will follow, and a word when warmup eats most of it ---------------------------
+def schedule_preview(config: RunConfig, plan: Plan) -> None:
+    lr, warmup, total = config.learning_rate, plan.warmup, plan.total
+    if total > 0:
+        curve = advice.lr_curve(lr, warmup, total)
+        reach = max(v for _, v in curve) / lr if lr else 1.0
+        if reach < 0.99:
+            st.warning(t("configure.warmup_long", warmup=warmup, total=total, reach=f"{reach:.0%}"))
+        fig = line_figure(t("configure.lr_preview", steps=total, warmup=warmup), t("chart.lr"))
+        fig.add_trace(go.Scatter(x=[s for s, _ in curve], y=[v for _, v in curve], mode="lines",
+                                 name=t("chart.lr")))
+        fig.update_layout(height=240)
+        st.plotly_chart(fig, width="stretch")
+    elif plan.rows is None:
+        st.info(t("configure.no_rows"))
+
+
+# 4. Memory: no GPU says so first, with this machine's facts; then the estimate per mode for a card ----
+def memory_plan(config: RunConfig, plan: Plan) -> None:
+    st.subheader(t("configure.memory"))
+    if not plan.found:
+        cores, ram = gpus.cpu_facts()
+        st.info(t("configure.no_gpu", cores=cores, ram=ram))
+        if plan.shape is not None:
+            cpu = memory.estimate(memory.setup_for(config.replace(precision="fp32"), plan.shape, ram))
+            st.caption(t("configure.cpu_estimate", need=cpu.total_gib, ram=ram))
+    if plan.shape is not None:
+        gpu_plan(st.expander(t("configure.plan_gpu")) if not plan.found else st.container(), config, plan)
+
+
+def gpu_plan(container, config: RunConfig, plan: Plan) -> None:
+    """The estimate per mode as stacked bars for one card, the largest batch per mode, and a real
+    measurement on this machine's GPU on request."""
+    found, shape, mode = plan.found, plan.shape, config.mode
     cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
     c1, c2 = container.columns([1, 3])
     card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
@@ -225,7 +294,7 @@ def gpu_plan(container) -> None:
         c1.caption(t("configure.card_far", usable=usable))
     bars.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
                        yaxis_title="GiB", title=t("configure.memory_chart", precision=est_precision,
-                                                  batch=int(batch), sparse=sparse_head))
+                                                  batch=config.batch_size, sparse=config.sparse_head))
     c2.plotly_chart(bars, width="stretch")
     c1.caption(" · ".join(t("configure.max_batch", mode=t(f"mode.{m.value}.title"), n=e.max_batch)
                           for m, e in estimates.items()))
@@ -241,8 +310,8 @@ def gpu_plan(container) -> None:
         else:
             with st.spinner(t("configure.measure.running")):
                 state["measured"] = launch.probe_memory(
-                    model or DEFAULT_MODEL, mode.value, int(batch), int(group), int(qlen), int(plen),
-                    est_precision, sparse_head)
+                    config.model, mode.value, config.batch_size, config.group_size, config.query_max_len,
+                    config.passage_max_len, est_precision, config.sparse_head)
     probe = state.get("measured", {}).get("measured")
     if probe:
         if probe.get("status") == "ok":
@@ -252,57 +321,69 @@ def gpu_plan(container) -> None:
             c1.warning(t(f"configure.measure.{probe.get('status', 'error')}", detail=probe.get("detail", "")))
 
 
-st.subheader(t("configure.memory"))
-if not found:
-    cores, ram = gpus.cpu_facts()
-    st.info(t("configure.no_gpu", cores=cores, ram=ram))
-    if shape is not None:
-        cpu = memory.estimate(memory.setup_for(config.replace(precision="fp32"), shape, ram))
-        st.caption(t("configure.cpu_estimate", need=cpu.total_gib, ram=ram))
-if shape is not None:
-    gpu_plan(st.expander(t("configure.plan_gpu")) if not found else st.container())
-
-with st.expander(t("claims.title")):
-    cells, speed, device = claims.load()
-    if not cells:
-        st.info(t("claims.none"))
-    else:
+# The article's claims next to our GPU measurements (trainer/article_vs_measured.py) -------------------
+def article_claims() -> None:
+    with st.expander(t("claims.title")):
+        cells, speed, device = article_vs_measured.load()
+        if not cells:
+            st.info(t("claims.none"))
+            return
         st.caption(t("claims.caption", device=device))
         pct = lambda v: "–" if v is None else f"{v:+.0%}"  # noqa: E731
         st.table([{t("claims.col.claim"): t(f"claims.{row['claim']}"), t("claims.col.claimed"): pct(row["claimed"]),
                    t("claims.col.stock"): pct(row["measured"]["stock"]),
-                   t("claims.col.lean"): pct(row["measured"]["lean"])} for row in claims.claims(cells, speed)])
+                   t("claims.col.lean"): pct(row["measured"]["lean"])}
+                  for row in article_vs_measured.claims(cells, speed)])
 
-# 5. Start ---------------------------------------------------------------------------------------
-st.subheader(t("configure.start_section"), anchor="start")
-st.caption(t("configure.summary", mode=t(f"mode.{mode.value}.title"), steps=total, lr=f"{lr:.1e}",
-             batch=int(batch), epochs=int(epochs)))
-if report is not None and report.errors:
-    st.error(t("configure.data_errors", count=report.bad_rows))
-    st.code("\n".join(str(p) for p in report.errors[:10]))
-    if report.rows and st.checkbox(t("configure.skip_bad", bad=report.bad_rows, good=len(report.rows)),
-                                   key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
-        config = config.replace(skip_bad_rows=True)
-start, compare = st.columns([1, 3])
-try:
-    run_id = None
-    if start.button(t("configure.start"), type="primary", key="start"):
-        run_id = launch.start(store, config)
-    if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help")):
-        run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode])[0]
-except launch.RunBusy as busy:
-    st.warning(t("configure.busy", detail=str(busy)))
-except launch.InvalidRun as invalid:
-    st.error(t("configure.invalid", count=len(invalid.problems)))
-    st.code(str(invalid))
-if run_id:
-    state["run_id"] = run_id
-    st.switch_page(page("train"))
-waiting = [r.name for r in reversed(store.list_runs()) if r.status == WAITING]
-if waiting:
-    st.caption(t("configure.waiting", runs=", ".join(waiting)))
-with st.expander(t("configure.command")):
-    st.code(reproduce.shell(reproduce.command_for(
-        config, train_file=str(resolve_train(train_data)) if train_data else "TRAIN.jsonl",
-        output_dir="OUTPUT_DIR", precision=gpus.planned_precision(precision), rows=rows)), language="bash")
-    st.markdown(differences())
+
+# 5. Start: the summary, data errors (skip bad rows?), Start / compare all modes, the equivalent command
+def start_run(config: RunConfig, plan: Plan) -> None:
+    report = plan.report
+    st.subheader(t("configure.start_section"), anchor="start")
+    st.caption(t("configure.summary", mode=t(f"mode.{config.mode.value}.title"), steps=plan.total,
+                 lr=f"{config.learning_rate:.1e}", batch=config.batch_size, epochs=config.epochs))
+    if report is not None and report.errors:
+        st.error(t("configure.data_errors", count=report.bad_rows))
+        st.code("\n".join(str(p) for p in report.errors[:10]))
+        if report.rows and st.checkbox(t("configure.skip_bad", bad=report.bad_rows, good=len(report.rows)),
+                                       key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
+            config = config.replace(skip_bad_rows=True)
+    start, compare = st.columns([1, 3])
+    try:
+        run_id = None
+        if start.button(t("configure.start"), type="primary", key="start"):
+            run_id = launch.start(store, config)
+        if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help")):
+            run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode])[0]
+    except launch.RunBusy as busy:
+        st.warning(t("configure.busy", detail=str(busy)))
+    except launch.InvalidRun as invalid:
+        st.error(t("configure.invalid", count=len(invalid.problems)))
+        st.code(str(invalid))
+    if run_id:
+        state["run_id"] = run_id
+        st.switch_page(page("train"))
+    waiting = [r.name for r in reversed(store.list_runs()) if r.status == WAITING]
+    if waiting:
+        st.caption(t("configure.waiting", runs=", ".join(waiting)))
+    with st.expander(t("configure.command")):
+        st.code(reproduce.shell(reproduce.command_for(
+            config, train_file=str(resolve_train(config.train_data)) if config.train_data else "TRAIN.jsonl",
+            output_dir="OUTPUT_DIR", precision=gpus.planned_precision(config.precision), rows=plan.rows)),
+            language="bash")
+        st.markdown(differences())
+
+
+# The page, top to bottom -----------------------------------------------------------------------------
+st.title(t("configure.title"))
+state.setdefault("cfg_mode", defaults.mode.value)
+state.setdefault("cfg_query_max_len", defaults.query_max_len)
+state.setdefault("cfg_passage_max_len", defaults.passage_max_len)
+st.markdown(t("configure.start_here"))
+source = model_and_data()
+mode = module_mode()
+config, plan = settings(source, mode)
+schedule_preview(config, plan)
+memory_plan(config, plan)
+article_claims()
+start_run(config, plan)

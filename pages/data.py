@@ -8,7 +8,7 @@ import streamlit as st
 from app.mining_ui import mining_section
 from app.ui import get_store, labels, lang_key, t
 from trainer.data import DEMO_DIR, validate_eval, validate_train
-from trainer.lengths import token_lengths
+from trainer.token_lengths import token_lengths
 
 store = get_store()
 st.title(t("data.title"))

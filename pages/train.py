@@ -12,8 +12,8 @@ from app.story import headline
 from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_key, line_figure, mode_name, run_points,
                     runs_or_stop, status_name, t)
 from trainer import launch
-from trainer.models import model_notes
-from trainer.worker import last_checkpoint
+from trainer.model_source import model_notes
+from trainer.run_folder import last_checkpoint
 
 store = get_store()
 st.title(t("train.title"))

@@ -11,7 +11,7 @@ from app.tryit_view import heaviest, highlight, rank_change
 from app.ui import get_store, lang_key, mode_name, status_name, t
 from trainer import query_ranks
 from trainer.data import load_eval, resolve_eval
-from trainer.models import model_dir, run_pooling
+from trainer.model_source import model_dir, run_pooling
 
 store = get_store()
 state = st.session_state

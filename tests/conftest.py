@@ -75,7 +75,7 @@ def parameter_recorder():
 
 def train(runs_dir: Path, config: RunConfig):
     """A real run in this process, to its end: (store, run record, final status, parameter recorder)."""
-    from trainer import worker
+    from trainer.engine import worker
 
     store = Store(runs_dir)
     run_id = store.create_run(config)

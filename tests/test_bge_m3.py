@@ -14,14 +14,15 @@ from streamlit.testing.v1 import AppTest
 
 import lookalike as builder
 from conftest import wait_for
-from trainer import checks, ir_metrics, launch, reproduce, worker
+from trainer import checks, ir_metrics, launch, reproduce
+from trainer.engine import worker
 from trainer.advice import suggest_lr
 from trainer.config import Mode, RunConfig
 from trainer.data import DEMO_DIR, load_eval
-from trainer.export import export
+from trainer.engine.export import export
 from trainer.memory import BGE_M3, estimate, setup_for
-from trainer.models import (NOTES, detect_pooling, embedded_model_dir, model_dir, model_notes, model_shape,
-                            resolve_model, run_pooling)
+from trainer.model_source import (NOTES, detect_pooling, embedded_model_dir, model_dir, model_notes, model_shape,
+                                  resolve_model, run_pooling)
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,7 +294,7 @@ def test_step_zero_scores_are_flagembeddings_with_shipped_heads_and_cls_pooling(
 
 @pytest.mark.slow
 def test_export_and_tryit_give_flagembeddings_scores_for_every_head(trained, lookalike, tmp_path):
-    from trainer.search import Searcher
+    from trainer.engine.search import Searcher
 
     store, runs = trained
     run = runs[Mode.ALL][0]

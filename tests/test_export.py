@@ -14,12 +14,12 @@ import torch
 from safetensors.torch import load_file
 from streamlit.testing.v1 import AppTest
 
-from trainer import worker
+from trainer.engine import worker
 from trainer.config import Mode
-from trainer.export import HEADS, export
+from trainer.engine.export import HEADS, export
 from trainer.data import DEMO_DIR, load_eval
-from trainer.merge import GENERAL_DIR, curve, merge
-from trainer.models import embedded_model_dir
+from trainer.engine.merge import GENERAL_DIR, curve, merge
+from trainer.model_source import embedded_model_dir
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent

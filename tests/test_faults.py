@@ -13,7 +13,7 @@ from conftest import wait_for
 from trainer import launch
 from trainer.config import Mode
 from trainer.store import FAILED, INTERRUPTED, Store
-from trainer.worker import last_checkpoint
+from trainer.run_folder import last_checkpoint
 
 pytestmark = pytest.mark.slow
 

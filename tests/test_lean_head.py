@@ -8,7 +8,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from transformers import BertConfig, BertModel
 
 from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model
-from trainer.lean_head import LeanSparseM3Model
+from trainer.engine.lean_head import LeanSparseM3Model
 
 VOCAB, HIDDEN = 701, 32
 TOKENIZER = SimpleNamespace(cls_token_id=1, eos_token_id=2, pad_token_id=0, unk_token_id=3, padding_side="right")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from trainer import claims
+from trainer import article_vs_measured
 from trainer.config import Mode
 from trainer.memory import BGE_M3, Setup, Shape, card_gib, estimate
-from trainer.models import model_shape
+from trainer.model_source import model_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "vram_h100.jsonl"
@@ -107,8 +107,8 @@ def test_cli_prints_the_estimate_as_json():
 
 
 def test_claims_are_computed_from_the_measurements():
-    rows = {r["claim"]: r for r in claims.claims(*claims.load()[:2])}
-    assert set(rows) == set(claims.CLAIMED)
+    rows = {r["claim"]: r for r in article_vs_measured.claims(*article_vs_measured.load()[:2])}
+    assert set(rows) == set(article_vs_measured.CLAIMED)
     # Against the stock head, dense-only saves memory and fits larger batches; the lean head closes most of it.
     dm = rows["dense_memory"]["measured"]
     assert dm["stock"] > 0.2 and abs(dm["lean"]) < 0.1

@@ -1,4 +1,4 @@
-"""Hard-negative mining: the rules of trainer.mining with a deterministic toy encoder, then the CLI
+"""Hard-negative mining: the rules of trainer.engine.mining with a deterministic toy encoder, then the CLI
 with the embedded model end to end."""
 import json
 import subprocess
@@ -10,7 +10,8 @@ import pytest
 
 from conftest import write_jsonl
 
-from trainer.mining import MineSettings, mine, parse_range, preview
+from trainer.config import parse_range
+from trainer.engine.mining import MineSettings, mine, preview
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -222,7 +222,7 @@ def test_data_page_validates_the_demo_file(runs_dir, lang):
 
 
 def test_token_lengths_count_tokens_without_the_tokenizers_padding():
-    from trainer.lengths import token_lengths
+    from trainer.token_lengths import token_lengths
     short, longer = token_lengths(["reset the hub", "how do I reset the hub when the status ring blinks red"])
     assert 3 <= short < longer < 20
 

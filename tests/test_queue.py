@@ -7,7 +7,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from trainer import __main__ as cli
-from trainer import launch, worker
+from trainer import launch
+from trainer.engine import worker
 from trainer.config import Mode, RunConfig
 from trainer.store import COMPLETED, QUEUED, WAITING, Store
 

@@ -12,7 +12,7 @@ from conftest import write_jsonl
 
 from trainer.config import Mode
 from trainer.flag_args import flag_arguments
-from trainer.models import embedded_model_dir
+from trainer.model_source import embedded_model_dir
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def test_scores_then_distils(tmp_path, small_train, tiny_config, tiny_reranker):
         assert len(r["pos_scores"]) == len(r["pos"]) and len(r["neg_scores"]) == len(r["neg"])
     assert len({s for r in rows for s in r["neg_scores"]}) > 1       # a real model's scores, not a constant
 
-    from trainer import worker
+    from trainer.engine import worker
 
     cfg = tiny_config(train_data=str(out), mode=Mode.ALL, teacher_scores=True, max_steps=2, eval_data=None)
     args = flag_arguments(cfg, train_file=str(out), output_dir="x", precision="fp32", rows=8)

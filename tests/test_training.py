@@ -6,7 +6,8 @@ import pytest
 
 from conftest import train, wait_for
 
-from trainer import advice, launch, query_ranks, worker
+from trainer import advice, launch, query_ranks
+from trainer.engine import worker
 from trainer.config import Mode
 from trainer.store import COMPLETED, STOPPED, Store
 

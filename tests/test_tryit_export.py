@@ -7,10 +7,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.tryit_view import heaviest, highlight, rank_change
-from trainer import query_ranks, reproduce, worker
+from trainer import query_ranks, reproduce
+from trainer.engine import worker
 from trainer.config import Mode
 from trainer.data import DEMO_DIR, load_eval
-from trainer.export import export
+from trainer.engine.export import export
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ def finished(all_heads_run):
 def test_exported_folder_loads_in_bgem3flagmodel_with_the_dashboards_dense_scores(finished, tmp_path):
     from FlagEmbedding import BGEM3FlagModel
 
-    from trainer.search import Searcher
+    from trainer.engine.search import Searcher
 
     store, run = finished
     archive = export(store, run.id, tmp_path / "export" / run.id, zip=True)["zip"]

@@ -105,7 +105,8 @@ def modes(text: str) -> list[Mode]:
 def _train_queue(store: Store, configs: list[RunConfig]) -> int:
     """Several modes, one after another, as queued runs in the store (the dashboard shows the queue;
     a run another process is training first is waited for). Every config is checked first."""
-    from . import checks, worker
+    from . import checks
+    from .engine import worker
 
     problems = [p for cfg in configs for p in checks.preflight(cfg)]
     if problems:
@@ -151,7 +152,8 @@ def _train(ns) -> int:
 
 def _mine(ns) -> int:
     from .data import DataError
-    from .mining import MineSettings, mine_file, parse_range
+    from .config import parse_range
+    from .engine.mining import MineSettings, mine_file
 
     try:
         low, high = parse_range(ns.range)
@@ -177,7 +179,7 @@ def _mine(ns) -> int:
 
 def _score(ns) -> int:
     from .data import DataError
-    from .teacher import score_file
+    from .engine.teacher import score_file
 
     try:
         summary = score_file(ns.input, ns.output, ns.reranker, ns.batch_size, ns.max_len)
@@ -216,7 +218,7 @@ def _metrics(ns) -> int:
 
 def _vram(ns) -> int:
     from .memory import BUILT_IN, Setup, estimate
-    from .models import model_shape
+    from .model_source import model_shape
 
     try:
         setup = Setup(shape=model_shape(ns.model), mode=Mode(ns.mode), batch=ns.batch, group_size=ns.group_size,
@@ -227,8 +229,8 @@ def _vram(ns) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if ns.measure:
-        from .models import resolve_model
-        from .vram_probe import probe
+        from .model_source import resolve_model
+        from .engine.vram_probe import probe
 
         path = None if ns.model in BUILT_IN else resolve_model(ns.model)
         result["measured"] = probe(Mode(ns.mode), ns.batch, head=ns.sparse_head, grad_ckpt=ns.grad_ckpt,
@@ -259,7 +261,7 @@ def _json_result(call) -> int:
 
 
 def _export(ns) -> int:
-    from .export import export
+    from .engine.export import export
 
     return _json_result(lambda: export(Store(ns.runs_dir), ns.run_id, ns.out, zip=ns.zip, onnx=ns.onnx))
 
@@ -276,7 +278,7 @@ def add_export(sub) -> argparse.ArgumentParser:
 
 
 def _merge(ns) -> int:
-    from .merge import merge
+    from .engine.merge import merge
 
     return _json_result(lambda: merge(Store(ns.runs_dir), ns.run_id, ns.weight, ns.out, zip=ns.zip))
 
@@ -292,7 +294,7 @@ def add_merge(sub) -> argparse.ArgumentParser:
 
 
 def _merge_curve(ns) -> int:
-    from .merge import curve
+    from .engine.merge import curve
 
     return _json_result(lambda: curve(Store(ns.runs_dir), ns.run_id, [float(w) for w in ns.weights.split(",")]))
 

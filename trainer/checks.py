@@ -6,9 +6,9 @@ from pathlib import Path
 
 from .config import SPLIT, RunConfig
 from .data import Problem, resolve_eval, resolve_train, validate_eval, validate_train
-from .mining import parse_range
+from .config import parse_range
 from .split import problems as split_problems, split_rows
-from .models import hub_problem, is_hub_id, model_dir, read_config
+from .model_source import hub_problem, is_hub_id, model_dir, read_config
 
 SETTINGS = "run settings"
 CHOICES = {"precision": ("auto", "fp32", "fp16", "bf16"), "pooling": ("auto", "cls", "mean"),

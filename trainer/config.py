@@ -57,7 +57,7 @@ class RunConfig:
     temperature: float = 0.02
     precision: str = "auto"             # auto (bf16/fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
     pooling: str = "auto"               # auto (follow the model) | cls | mean
-    sparse_head: str = "lean"           # lean | stock: see trainer.lean_head
+    sparse_head: str = "lean"           # lean | stock: see trainer.engine.lean_head
     seed: int = 42
 
     eval_every_steps: int = 0           # 0: evaluate at step 0 and after every epoch only
@@ -116,3 +116,15 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def apply_preset(config: RunConfig, preset: str) -> RunConfig:
     return config.replace(**PRESETS[preset])
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """A mining rank range (`mine_range`, `python -m trainer mine --range`): '2-200' -> (2, 200);
+    raises ValueError with the reason."""
+    try:
+        low, high = (int(x) for x in text.split("-"))
+    except ValueError:
+        raise ValueError(f"range must look like 2-200 (two whole numbers), got {text!r}") from None
+    if not 0 <= low < high:
+        raise ValueError(f"range must have 0 <= A < B, got {text!r}")
+    return low, high

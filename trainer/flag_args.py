@@ -6,7 +6,7 @@ from typing import Any
 
 from . import advice
 from .config import RunConfig
-from .models import resolve_model, run_pooling
+from .model_source import resolve_model, run_pooling
 
 M3_MODULE = "FlagEmbedding.finetune.embedder.encoder_only.m3"
 

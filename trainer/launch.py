@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import checks, gpus
 from .config import RunConfig
+from .run_folder import last_checkpoint
 from .store import FAILED, INTERRUPTED, LIVE, WAITING, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ class InvalidRun(ValueError):
 
 
 def worker_command(store: Store, run_id: str, num_gpus: int = 1, resume: bool = False) -> list[str]:
-    worker = ["-m", "trainer.worker", run_id, "--runs-dir", str(store.runs_dir)] + (["--resume"] if resume else [])
+    worker = ["-m", "trainer.engine.worker", run_id, "--runs-dir", str(store.runs_dir)] + (["--resume"] if resume else [])
     if num_gpus > 1:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc_per_node", str(num_gpus)] + worker
@@ -143,8 +144,6 @@ def keep_queue(store: Store, every_s: float = 5.0) -> None:
 def resume(store: Store, run_id: str) -> None:
     """Continue an interrupted or failed run from its last checkpoint, under the same id: its metric
     points so far stay, new ones follow."""
-    from .worker import last_checkpoint
-
     with _start_lock:
         _refuse_if_busy(store)
         run = store.get_run(run_id)

@@ -1,5 +1,5 @@
 """The plain FlagEmbedding command that reproduces a run, and the model card that goes with an
-exported model (trainer.export). No torch."""
+exported model (trainer.engine.export). No torch."""
 from __future__ import annotations
 
 import shlex
@@ -9,7 +9,7 @@ from pathlib import Path
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
-from .models import display_name, run_pooling
+from .model_source import display_name, run_pooling
 from .store import Run, Store
 
 

@@ -1,5 +1,5 @@
 """Defaults that follow the data: the learning rate (trainer.advice, from the model's size and the
-number of rows) and the truncation lengths (trainer.lengths, ~95 % of the texts). The page shows
+number of rows) and the truncation lengths (trainer.token_lengths, ~95 % of the texts). The page shows
 them as the fields' starting values; the CLI uses them for every flag not given. No torch."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from .advice import suggest_lr
 from .checks import max_tokens
 from .config import RunConfig
 from .data import resolve_train, validate_train
-from .lengths import LengthAdvice, suggest_lengths
-from .models import model_dir, model_shape
+from .token_lengths import LengthAdvice, suggest_lengths
+from .model_source import model_dir, model_shape
 
 def length_advice(rows: list[dict], model: str) -> LengthAdvice | None:
     """Lengths covering ~95 % of the rows' texts, capped at the model's maximum; None without a local

@@ -1,4 +1,4 @@
-"""Builds the product's out-of-domain check for merging (trainer.merge.curve): a small slice of
+"""Builds the product's out-of-domain check for merging (trainer.engine.merge.curve): a small slice of
 SciFact (Wadden et al., 2020, allenai/scifact) in the BEIR-style folder the evaluator reads.
 
 All 53 validation claims of the copy in ../shared/data/scifact/eval_val, their relevant abstracts

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-from .data import DataError, Problem, validate_train, write_jsonl_atomic
-from .models import model_dir
+from ..data import DataError, Problem, validate_train, write_jsonl_atomic
+from ..model_source import model_dir
 
 Scorer = Callable[[list[tuple[str, str]]], list[float]]
 

@@ -1,5 +1,7 @@
-"""Our reference article's claims about dense-only training and AMP, next to what our own GPU
-benchmarks measured (bench/vram_validate.py, bench/sparse_head.py). Pure: rows in, numbers out."""
+"""The published claims vs our measurements: what the article this project was seeded from (the one
+whose two presets are `trainer.config.PRESETS`; the repository does not record its title or link)
+claims about dense-only training and AMP, next to what our own GPU benchmarks measured
+(bench/vram_validate.py, bench/sparse_head.py). Pure: rows in, numbers out. Shown on Configure."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""The training worker: `python -m trainer.worker RUN_ID --runs-dir DIR`.
+"""The training worker: `python -m trainer.engine.worker RUN_ID --runs-dir DIR`.
 
 It owns the model and is the run's writer in the store: status, pid, metric points, the error in
 words. The dashboard starts it as a child process (trainer.launch), so a crash or an OOM here never
@@ -15,28 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .config import SPLIT, RunConfig
-from .data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval, resolve_train, validate_train,
-                   write_jsonl_atomic)
-from .early_stop import EarlyStopper
-from .flag_args import flag_arguments, schedule
-from .models import fetch, is_hub_id, model_dir, model_notes, run_pooling
-from .split import passages, problems as split_problems, split_rows, write_beir
-from .store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
-
-
-def last_checkpoint(model_dir: Path) -> Path | None:
-    """The newest complete HF checkpoint (checkpoint-N with its trainer state) under a run's model folder."""
-    done = [p for p in model_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
-            and p.name.split("-")[-1].isdigit()]
-    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+from ..config import SPLIT, RunConfig, parse_range
+from ..data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval, resolve_train, validate_train,
+                    write_jsonl_atomic)
+from ..early_stop import EarlyStopper
+from ..flag_args import flag_arguments, schedule
+from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
+from ..run_folder import last_checkpoint
+from ..split import passages, problems as split_problems, split_rows, write_beir
+from ..store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
 
 def largest_batch(cfg: RunConfig) -> str:
     """What the memory estimator says fits this machine's GPU (or an 80 GB card when there is none)."""
-    from . import gpus
-    from .memory import estimate, setup_for
-    from .models import model_shape
+    from .. import gpus
+    from ..memory import estimate, setup_for
+    from ..model_source import model_shape
 
     found = gpus.detect()
     card = found[0].memory_gib if found else 80.0
@@ -86,8 +80,8 @@ class Prepared:
 
 
 def _mine(cfg: RunConfig, rows: list[dict], folder: Path) -> tuple[list[dict], dict]:
-    """Negatives for the rows that need them, mined with the run's base model (see trainer.mining)."""
-    from .mining import MineSettings, mine, parse_range, st_encoder
+    """Negatives for the rows that need them, mined with the run's base model (see trainer.engine.mining)."""
+    from .mining import MineSettings, mine, st_encoder
 
     low, high = parse_range(cfg.mine_range)
     settings = MineSettings(negatives=cfg.mine_negatives, range_min=low, range_max=high, margin=cfg.mine_margin,
@@ -228,7 +222,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainer.worker")
+    parser = argparse.ArgumentParser(prog="python -m trainer.engine.worker")
     parser.add_argument("run_id")
     parser.add_argument("--runs-dir", required=True)
     parser.add_argument("--progress", action="store_true")

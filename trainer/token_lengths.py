@@ -10,7 +10,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from .config import DEFAULT_MODEL
-from .models import model_dir
+from .model_source import model_dir
 
 COVER = 0.95                  # cover this share of the texts without truncation
 SAMPLE_ROWS = 2000            # rows whose texts are counted (the first ones: the file is not shuffled)

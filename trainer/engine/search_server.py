@@ -1,4 +1,4 @@
-"""`python -m trainer.search_server`: answers Try-it searches, one JSON request per stdin line, one
+"""`python -m trainer.engine.search_server`: answers Try-it searches, one JSON request per stdin line, one
 JSON answer per stdout line. A child process of the dashboard, so torch and the models stay out of
 the dashboard's own process; models and corpus encodings stay loaded between requests."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Try-it search: one query against the validation corpus with a checkpoint's three heads.
 
 Corpus encodings are cached per (checkpoint, corpus), so after the first query a search is one
-query encoding plus numpy scoring. Runs in `trainer.search_server`, never in the dashboard process.
+query encoding plus numpy scoring. Runs in `trainer.engine.search_server`, never in the dashboard process.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import torch
 from FlagEmbedding.finetune.embedder.encoder_only.m3 import EncoderOnlyEmbedderM3Model, EncoderOnlyEmbedderM3Runner
 from transformers import AutoTokenizer
 
-from . import ir_metrics
-from .data import EvalSet, load_eval
+from .. import ir_metrics
+from ..data import EvalSet, load_eval
 from .evaluate import Encoded, encode, head_scores, special_token_ids
 
 

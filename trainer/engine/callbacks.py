@@ -13,11 +13,11 @@ from typing import Optional
 import torch
 from transformers import TrainerCallback
 
-from . import query_ranks
-from .data import EvalSet
-from .early_stop import EarlyStopper
+from .. import query_ranks
+from ..data import EvalSet
+from ..early_stop import EarlyStopper
 from .evaluate import evaluate
-from .store import Store
+from ..store import Store
 
 
 def peak_memory() -> dict[str, float]:

@@ -4,7 +4,7 @@ The encoder goes through FlagEmbedding's LM-Cocktail (`mix_models`, weight W for
 model, 1 - W for the base); LM-Cocktail merges only the encoder, so the M3 heads
 (colbert_linear.pt, sparse_linear.pt) are averaged here by the same weight. A base without heads
 (MiniLM, any plain encoder) keeps the fine-tuned heads. The result is an exported folder
-(trainer.export): sentence-transformers files with the run's pooling, model card, optional zip.
+(trainer.engine.export): sentence-transformers files with the run's pooling, model card, optional zip.
 `curve` scores a few weights on the run's validation set and on an out-of-domain check shipped
 with the product (trainer/general/, a SciFact slice): the trade-off a user picks a weight from.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from .export import HEADS, clear_previous, finish_folder, saved_model, zip_folder
-from .models import resolve_model, run_pooling
-from .store import Store
+from ..model_source import resolve_model, run_pooling
+from ..store import Store
 
 GENERAL_DIR = Path(__file__).parent / "general"
 CURVE_FILE = "merge_curve.json"
@@ -74,7 +74,7 @@ def merge(store: Store, run_id: str, weight: float, out: Path, *, zip: bool = Fa
 def curve(store: Store, run_id: str, weights: list[float]) -> dict:
     """MRR@10 of the mode's main head (hybrid, or dense for dense-only runs) for each weight, on the
     run's validation set and on the out-of-domain check; kept as merge_curve.json in the run folder."""
-    from .data import load_eval, resolve_eval
+    from ..data import load_eval, resolve_eval
     from .evaluate import evaluate
     from .search import load_checkpoint
 

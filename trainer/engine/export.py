@@ -16,9 +16,9 @@ import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .models import read_config, resolve_model, run_pooling
-from .reproduce import model_card, mrr_before_after, test_before_after
-from .store import Run, Store
+from ..model_source import read_config, resolve_model, run_pooling
+from ..reproduce import model_card, mrr_before_after, test_before_after
+from ..store import Run, Store
 
 HEADS = ("colbert_linear.pt", "sparse_linear.pt")
 POOLING_FLAGS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}

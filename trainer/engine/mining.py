@@ -26,6 +26,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+
 Encode = Callable[[list[str], int], np.ndarray]
 Progress = Callable[[str, int, int], None]      # (phase, done, total)
 QUERY_CHUNK = 256                                # queries scored at once: chunk x pool floats in memory
@@ -40,17 +41,6 @@ class MineSettings:
     seed: int = 42
     query_max_len: int = 64
     passage_max_len: int = 256
-
-
-def parse_range(text: str) -> tuple[int, int]:
-    """'2-200' -> (2, 200); raises ValueError with the reason."""
-    try:
-        low, high = (int(x) for x in text.split("-"))
-    except ValueError:
-        raise ValueError(f"range must look like 2-200 (two whole numbers), got {text!r}") from None
-    if not 0 <= low < high:
-        raise ValueError(f"range must have 0 <= A < B, got {text!r}")
-    return low, high
 
 
 @dataclass
@@ -192,8 +182,8 @@ def mine_file(input_path: str, output_path: str, model: str, settings: MineSetti
               device: Optional[str] = None) -> dict:
     """Validate, mine and write; returns the summary (stats + preview). Bad input raises DataError
     (file, line, field) before anything is written."""
-    from .data import DataError, read_corpus, validate_train, write_jsonl_atomic
-    from .models import detect_pooling, model_dir
+    from ..data import DataError, read_corpus, validate_train, write_jsonl_atomic
+    from ..model_source import detect_pooling, model_dir
 
     report = validate_train(input_path, 1)
     problems = report.errors

@@ -21,7 +21,7 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
 )
 
 from . import faults
-from .advice import lr_at
+from ..advice import lr_at
 from .lean_head import LeanSparseM3Model
 
 

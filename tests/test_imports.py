@@ -1,0 +1,74 @@
+"""The process rule, checked: the dashboard (app/, pages/) and the torch-free part of `trainer/`
+never load torch, transformers, FlagEmbedding or sentence-transformers; those live in
+`trainer/engine/`, which only child processes import."""
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("torch", "transformers", "FlagEmbedding", "sentence_transformers")
+# Run in the CLI's own process (`python -m trainer ...`), which may load the engine.
+CLI = {ROOT / "trainer" / "__main__.py"}
+# Scripts Streamlit runs (importing one would run the app): their imports are imported instead.
+SCRIPTS = {ROOT / "app" / "main.py", *(ROOT / "pages").glob("*.py")}
+
+
+def dashboard_side() -> list[Path]:
+    """Every file the dashboard process may import: app/, pages/ and trainer/ outside engine/."""
+    trainer = [p for p in (ROOT / "trainer").rglob("*.py") if "engine" not in p.relative_to(ROOT).parts]
+    return sorted([*(ROOT / "app").glob("*.py"), *(ROOT / "pages").glob("*.py"), *trainer])
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside a function (resolved when relative)."""
+    package = module_name(path).rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)     # `from trainer import launch`
+    return found
+
+
+def test_the_dashboard_side_never_imports_the_engine():
+    offenders = {module_name(p): sorted(m for m in imports(p) if m.startswith("trainer.engine")
+                                        or m.split(".")[0] in HEAVY)
+                 for p in dashboard_side() if p not in CLI}
+    assert not {k: v for k, v in offenders.items() if v}, offenders
+
+
+def test_a_fresh_interpreter_importing_the_dashboard_side_loads_no_torch(tmp_path):
+    """Imports every app/ and torch-free trainer/ module, and every module any page or any of them
+    imports anywhere (functions included), then looks at sys.modules."""
+    files = dashboard_side()
+    own = {module_name(p) for p in files if p not in SCRIPTS and p not in CLI}
+    wanted = sorted(own | {m for p in files if p not in CLI for m in imports(p)})
+    script = (
+        "import importlib, importlib.util, json, sys\n"
+        f"for name in {wanted!r}:\n"
+        "    try:\n"
+        "        found = importlib.util.find_spec(name) is not None\n"
+        "    except ModuleNotFoundError:\n"
+        "        found = False\n"
+        "    if found:\n"
+        "        importlib.import_module(name)\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "M3_RUNS_DIR": str(tmp_path / "runs")})
+    assert out.returncode == 0, out.stderr[-3000:]
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "trainer.launch" in wanted and "app.ui" in wanted and "trainer.memory" in wanted
+    assert not loaded, f"the dashboard side loaded {loaded[:10]}"
