@@ -276,6 +276,13 @@ EN = {
     "field.sparse_init": "A sparse head the model does not ship starts random (FlagEmbedding's way) or uniform "
     "(every token weight 1).",
     "field.report_to": "Also log to TensorBoard or MLflow (files inside the run folder, no server), or none.",
+    "field.length_buckets": "Length buckets for long passages: off; auto (rows grouped by token length at edges "
+                              "0/500/1000/2000/4000/8192, each group at the largest batch the memory estimator fits, "
+                              "up to the batch size, gradient checkpointing where batch 1 would not fit); or your own "
+                              "edges, e.g. 0,500,2000. Training passages then keep their full length; the passage "
+                              "length applies to evaluation.",
+    "field.bucket_gpu_gib": "The GPU memory (GB or GiB) the length buckets are sized for; 0: this machine's GPU "
+                            "(an 80 GB card when none is visible).",
     # story (Train, Compare, Try it)
     "story.title": "What fine-tuning changed (validation queries, step 0 → step {step})",
     "story.head": "**{head}**: ",
@@ -598,6 +605,10 @@ ZH = {
     "field.heads_lr_scale": "稀疏与 ColBERT 头的学习率为学习率乘以此值。",
     "field.sparse_init": "模型未自带的稀疏头：随机初始化（FlagEmbedding 的做法）或均匀（每个词权重为 1）。",
     "field.report_to": "同时记录到 TensorBoard 或 MLflow（文件在运行文件夹内，无需服务器），或不记录。",
+    "field.length_buckets": "长文本的长度分桶：off 关闭；auto（按 token 长度以 0/500/1000/2000/4000/8192 为界分组，"
+                              "每组取显存估算器判定可容纳的最大批次，不超过批次大小；批次为 1 也放不下时开启梯度检查点）；"
+                              "或自定边界，如 0,500,2000。此时训练段落保留完整长度，段落长度只用于评估。",
+    "field.bucket_gpu_gib": "长度分桶按此显存（GB 或 GiB）估算；0：本机 GPU（无可见 GPU 时按 80 GB 卡）。",
     "story.title": "微调带来的变化（验证查询，第 0 步 → 第 {step} 步）",
     "story.head": "**{head}**：",
     "story.moved": "{queries} 个验证查询中，{improved} 个的搜索结果变好，{worse} 个变差；"

@@ -78,6 +78,50 @@ def run(out: Path) -> None:
         g.free()
 
 
+# Held-out long grid (issue 16): none of these lengths was used to fit the coefficients.
+LONG_BATCHES = {1024: (4, 16), 4096: (1, 4), 8192: (1, 2)}
+
+
+def run_long(out: Path, budget_s: float = 1e9) -> None:
+    """Group 8, bf16, passages of 1k / 4k / 8k tokens, every mode, with and without gradient
+    checkpointing (not for the frozen encoder, which keeps no encoder activations for backward)."""
+    import time
+
+    import torch
+    import m3_gpu as g
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    device = torch.cuda.get_device_name()
+    total = torch.cuda.mem_get_info()[1] / 2**30
+    start = time.perf_counter()
+    for mode in (Mode.ALL, Mode.HEADS, Mode.DENSE):
+        model = g.build(mode)
+        opt = g.optimizer(model)
+        for ckpt in ((False,) if mode is Mode.HEADS else (False, True)):
+            if ckpt:
+                model.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            for plen, batches in LONG_BATCHES.items():
+                oom = False
+                for batch in batches:
+                    cell = dict(kind="cell", grid="long", mode=mode.value, head="lean", precision="bf16", batch=batch,
+                                passage_len=plen, grad_ckpt=ckpt, device=device, device_gib=total,
+                                torch=torch.__version__, group_size=GROUP, query_len=QLEN)
+                    if oom:
+                        r = {"status": "oom_inferred"}
+                    elif time.perf_counter() - start > budget_s:
+                        r = {"status": "skipped_time"}
+                    else:
+                        r = g.measure(model, opt, batch, steps=2, group=GROUP, qlen=QLEN, plen=plen, precision="bf16")
+                        oom = r["status"] == "oom"
+                    with out.open("a") as f:
+                        f.write(json.dumps({**cell, **r}) + "\n")
+                    print(json.dumps({**cell, **r}), flush=True)
+            if ckpt:
+                model.model.gradient_checkpointing_disable()
+        del model, opt
+        g.free()
+
+
 def setup(row: dict, gpu_gib: float = 80.0):
     from trainer.memory import BGE_M3, Setup
     return Setup(shape=BGE_M3, mode=Mode(row["mode"]), batch=row.get("batch", 1), group_size=row["group_size"],
@@ -85,10 +129,12 @@ def setup(row: dict, gpu_gib: float = 80.0):
                  grad_ckpt=row["grad_ckpt"], sparse_head=row["head"], gpu_gib=gpu_gib)
 
 
-def report(path: Path, gpu_gib: float) -> dict:
+def report(path: Path, gpu_gib: float, out_json: Path | None = None) -> dict:
     from trainer.memory import estimate
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    cells = [r for r in rows if r["kind"] == "cell"]
+    cells = [r for r in rows if r["kind"] == "cell" and r["status"] in ("ok", "oom", "oom_inferred")]
+    if gpu_gib <= 0:                         # the card the cells ran on, as torch reported it
+        gpu_gib = cells[0]["device_gib"]
     errors, held_out, wrong = [], [], []
     print(f"{'mode':5} {'head':5} {'prec':4} {'plen':>4} {'batch':>5} {'measured':>9} {'estimate':>9} {'error':>7}")
     for r in cells:
@@ -111,10 +157,23 @@ def report(path: Path, gpu_gib: float) -> dict:
         capped = " (the search's limit)" if r["max_batch"] == MAX_BATCH_SEARCH else ""
         print(f"max batch {r['mode']}/{r['head']}: measured {r['max_batch']}{capped}, "
               f"estimated {estimate(setup(r, gpu_gib)).max_batch}")
+    long_grid = any(r.get("grid") == "long" for r in cells)
+    if long_grid:        # every cell is held out: the fit saw passages of 512 tokens at most
+        held_out = errors
+    signed = [(estimate(setup(r, gpu_gib)).total_gib - r["peak_gib"]) / r["peak_gib"] for r in cells
+              if r.get("peak_gib") is not None]
     summary = {"cells": len(cells), "measured": len(errors), "median_abs_error": statistics.median(errors),
-               "worst_abs_error": max(errors), "held_out_cells": len(held_out),
-               "held_out_median_abs_error": statistics.median(held_out), "held_out_worst_abs_error": max(held_out),
+               "worst_abs_error": max(errors), "worst_signed_error": max(signed, key=abs),
+               "held_out_cells": len(held_out),
+               "held_out_median_abs_error": statistics.median(held_out) if held_out else None,
+               "held_out_worst_abs_error": max(held_out) if held_out else None,
+               "verdicts": [{"mode": r["mode"], "passage_len": r["passage_len"], "batch": r["batch"],
+                             "grad_ckpt": r["grad_ckpt"], "measured": r["status"],
+                             "estimated": "fits" if estimate(setup(r, gpu_gib)).fits else "oom"} for r in cells]
+               if long_grid else None,
                "verdicts_wrong": len(wrong), "gpu_gib": gpu_gib}
+    if out_json:
+        out_json.write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
     return summary
 
@@ -124,12 +183,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="measure on this machine's GPU, one JSON line per cell")
     ap.add_argument("--report", type=Path, help="compare a results file with the estimator")
     ap.add_argument("--gpu-gib", type=float, default=80.0)
+    ap.add_argument("--long", action="store_true", help="with --out: the held-out 1k/4k/8k-token grid instead")
+    ap.add_argument("--budget-s", type=float, default=1e9, help="--long: skip the cells left after this many seconds")
+    ap.add_argument("--summary", type=Path, help="with --report: also write the summary JSON here")
     ns = ap.parse_args()
     if ns.out:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        run(ns.out)
+        run_long(ns.out, ns.budget_s) if ns.long else run(ns.out)
     if ns.report:
-        report(ns.report, ns.gpu_gib)
+        report(ns.report, ns.gpu_gib, ns.summary)
 
 
 if __name__ == "__main__":

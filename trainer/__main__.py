@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer {train,mine,score,export,merge,merge-curve,runs,metrics,vram}` (see
+"""Command line: `python -m trainer {train,mine,score,export,merge,merge-curve,runs,metrics,vram,plan}` (see
 --help). One function per subcommand; `train`'s flags are RunConfig's fields, generated, with the
 Configure page's help texts."""
 from __future__ import annotations
@@ -249,6 +249,33 @@ def _vram(ns) -> int:
     return 0
 
 
+def _plan(ns) -> int:
+    from .buckets import plan_rows
+    from .data import DataError, validate_train
+
+    try:
+        report = validate_train(ns.train, 1)
+        if report.errors:
+            raise DataError(report.errors)
+        result = plan_rows(report.rows, model=ns.model, tokenizer_model=ns.tokenizer, mode=Mode(ns.mode),
+                           gpu_gib=ns.gpu_gib, precision=ns.precision, gpus=ns.gpus, group_size=ns.group_size,
+                           query_len=ns.query_len, sparse_head=ns.sparse_head, spec=ns.buckets,
+                           max_batch_size=ns.max_batch, source=str(ns.train))
+    except (DataError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if ns.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"{'tokens':>11} {'rows':>7} {'batch':>6} {'estimate':>9} {'steps/epoch':>11}  checkpointing")
+    for b in result.buckets:
+        print(f"{b.min_len:>5}-{b.max_len:<5} {b.rows:7} {b.batch_size:6} {b.estimate_gib:7.1f}G {b.steps_per_epoch:11}  "
+              f"{'on' if b.grad_ckpt else 'off'}{'  (' + b.why + ')' if b.why else ''}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def _json_result(call) -> int:
     """Print what `call()` returns as JSON (status 0), or the reason it refused (status 2, no traceback)."""
     try:
@@ -370,6 +397,23 @@ def build_parser() -> argparse.ArgumentParser:
     vram.add_argument("--measure", action="store_true", help="also run a few real steps on this GPU")
     vram.add_argument("--json", action="store_true")
     vram.set_defaults(func=_vram)
+
+    plan = sub.add_parser("plan", help="length buckets: rows grouped by token length, each group's per-device batch "
+                                       "the largest the memory estimator fits (what train --length-buckets uses)")
+    plan.add_argument("--train", required=True, help="training JSONL (or CSV/TSV)")
+    plan.add_argument("--model", default="bge-m3", help="bge-m3, 'default' (embedded) or a local folder")
+    plan.add_argument("--tokenizer", help="count tokens with this model's tokenizer.json (default: the model's)")
+    plan.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ALL.value)
+    plan.add_argument("--gpu-gib", type=float, default=80.0, help="card size: 24, 40, 48, 80 (GB) or GiB")
+    plan.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16")
+    plan.add_argument("--gpus", type=int, default=1)
+    plan.add_argument("--group-size", type=int, default=8)
+    plan.add_argument("--query-len", type=int, default=64)
+    plan.add_argument("--sparse-head", choices=["lean", "stock"], default="lean")
+    plan.add_argument("--buckets", default="auto", help="auto, or token edges like 0,500,2000 (every range must hold rows)")
+    plan.add_argument("--max-batch", type=int, default=0, help="never a larger per-device batch than this (0: no cap)")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(func=_plan)
 
     export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)
     for p in (train, runs, metrics, export, merge, merge_curve):

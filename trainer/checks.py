@@ -61,6 +61,11 @@ def check_config(cfg: RunConfig) -> list[Problem]:
     for fld, allowed in CHOICES.items():
         if getattr(cfg, fld) not in allowed:
             bad(fld, f"must be one of {', '.join(allowed)}, got {getattr(cfg, fld)!r}")
+    from .buckets import check_spec
+    if (why := check_spec(cfg.length_buckets)):
+        bad("length_buckets", why)
+    if not isinstance(cfg.bucket_gpu_gib, (int, float)) or cfg.bucket_gpu_gib < 0:
+        bad("bucket_gpu_gib", f"must be 0 (this machine's GPU) or a card size in GB, got {cfg.bucket_gpu_gib!r}")
     folder = model_dir(cfg.model)
     limit = max_tokens(folder)
     for fld in ("query_max_len", "passage_max_len"):
@@ -90,6 +95,9 @@ def preflight(cfg: RunConfig) -> list[Problem]:
     if cfg.mine == "off" and cfg.group_size > 1 and report.without_negatives:
         problems.append(Problem(name, 0, "neg", f"{report.without_negatives} rows have no negatives and mining is off: "
                                 "turn mining on, or use group size 1 (in-batch negatives only)"))
+    if cfg.length_buckets.strip().lower() != "off" and report.rows and not any(
+            p.field in ("length_buckets", "bucket_gpu_gib", "model") for p in problems):
+        problems += bucket_problems(cfg, report.rows, name)
     if cfg.teacher_scores:
         unscored = sum(1 for r in report.rows if "pos_scores" not in r or "neg_scores" not in r)
         if unscored:
@@ -99,3 +107,20 @@ def preflight(cfg: RunConfig) -> list[Problem]:
             problems.append(Problem(SETTINGS, 0, "mine", "re-mining every row would drop the teacher's scores: "
                                     "use mine=missing or off with teacher scores"))
     return problems
+
+
+def bucket_problems(cfg: RunConfig, rows: list[dict], name: str) -> list[Problem]:
+    """Length buckets that cannot be planned: rows longer than the model takes, an empty bucket of
+    explicit edges, a bucket that fits the card at no batch."""
+    from .buckets import card_gib_for, plan_for_run
+    from .data import DataError
+    from .gpus import planned_precision
+
+    try:
+        plan_for_run(cfg, rows, gpu_gib=card_gib_for(cfg), precision=planned_precision(cfg.precision),
+                     world=cfg.num_gpus, source=name)
+    except DataError as e:
+        return list(e.problems)
+    except (ValueError, OSError) as e:
+        return [Problem(name, 0, "length_buckets", str(e).removeprefix(f"{name}: "))]
+    return []

@@ -83,6 +83,10 @@ class RunConfig:
     num_gpus: int = 1
     negatives_cross_device: bool = False
     report_to: str = "none"             # none | tensorboard | mlflow: HF's report_to, files inside the run folder
+    # Rows grouped by token length, each group at the largest batch the memory estimator fits (up to
+    # batch_size): off | auto | token edges like 0,500,2000 (see trainer.buckets).
+    length_buckets: str = "off"
+    bucket_gpu_gib: float = 0.0         # the card the buckets are sized for; 0: this machine's GPU (80 GB if none)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -11,18 +11,34 @@ from .model_source import resolve_model, run_pooling
 M3_MODULE = "FlagEmbedding.finetune.embedder.encoder_only.m3"
 
 
-def schedule(cfg: RunConfig, rows: int, world: int = 1) -> tuple[int, int]:
-    """A run's optimizer steps and warmup steps (the configured warmup, or the advised one)."""
-    total = advice.total_steps(rows, cfg.batch_size, cfg.epochs, world, cfg.max_steps)
+def schedule(cfg: RunConfig, rows: int, world: int = 1, steps_per_epoch: int = 0) -> tuple[int, int]:
+    """A run's optimizer steps and warmup steps (the configured warmup, or the advised one).
+    `steps_per_epoch`: length buckets' full batches (trainer.buckets.Plan), one step each."""
+    if steps_per_epoch and cfg.max_steps <= 0:
+        total = steps_per_epoch * cfg.epochs
+    else:
+        total = advice.total_steps(rows, cfg.batch_size, cfg.epochs, world, cfg.max_steps)
     return total, cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
 
 
+def bucket_arguments(files: list[str], plan) -> dict[str, Any]:
+    """FlagEmbedding's same-dataset-within-batch mode over one file per length bucket (each file's
+    rows carry its batch size); passages truncate at the longest bucket's length, each batch pads to
+    its own longest; gradient checkpointing available where a bucket needs it (switched per step)."""
+    args: dict[str, Any] = {"train_data": files, "same_dataset_within_batch": True,
+                            "passage_max_len": plan.longest,
+                            "per_device_train_batch_size": max(b.batch_size for b in plan.buckets)}
+    if plan.grad_ckpt:
+        args.update(gradient_checkpointing=True, gradient_checkpointing_kwargs='{"use_reentrant": false}')
+    return args
+
+
 def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int,
-                   world: int = 1) -> dict[str, Any]:
+                   world: int = 1, plan=None, bucket_files: list[str] | None = None) -> dict[str, Any]:
     """Arguments by their FlagEmbedding names, for `rows` training rows on `world` processes.
-    `precision` is the resolved one: fp32|fp16|bf16."""
-    _, warmup_steps = schedule(cfg, rows, world)
-    return {
+    `precision` is the resolved one: fp32|fp16|bf16. With length buckets, `plan` and its files."""
+    _, warmup_steps = schedule(cfg, rows, world, plan.steps_per_epoch if plan else 0)
+    args = {
         # model
         "model_name_or_path": resolve_model(cfg.model),
         # data
@@ -61,6 +77,9 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
         "report_to": cfg.report_to,
         "dataloader_drop_last": False,
     }
+    if plan is not None:
+        args.update(bucket_arguments(bucket_files or [], plan))
+    return args
 
 
 def command_line(args: dict[str, Any], num_gpus: int = 1) -> list[str]:

@@ -29,8 +29,11 @@ def peak_memory() -> dict[str, float]:
 class StoreMetrics(TrainerCallback):
     """Loss, LR, gradient norm, throughput and peak memory at every logged step; the stop flag."""
 
-    def __init__(self, store: Store, run_id: str, samples_per_step: int):
+    def __init__(self, store: Store, run_id: str, samples_per_step):
+        """`samples_per_step`: queries per optimizer step, or a function giving the last step's
+        (length buckets train each bucket at its own batch)."""
         self.store, self.run_id, self.samples_per_step = store, run_id, samples_per_step
+        self._samples = 0
         self.stop_requested = False
         # Throughput counts time inside training steps only: evaluation pauses are not training.
         self._step_started = 0.0
@@ -45,6 +48,7 @@ class StoreMetrics(TrainerCallback):
             torch.cuda.synchronize()     # count the step's GPU work, not only its kernel launches
         self._busy += time.perf_counter() - self._step_started
         self._busy_steps += 1
+        self._samples += self.samples_per_step() if callable(self.samples_per_step) else self.samples_per_step
         if state.is_world_process_zero and self.store.stop_requested(self.run_id):
             self.stop_requested = True
             control.should_training_stop = True
@@ -56,8 +60,8 @@ class StoreMetrics(TrainerCallback):
         if logs.get("grad_norm") is not None:
             values["grad_norm"] = float(logs["grad_norm"])
         if self._busy > 0:
-            values["samples_per_s"] = self._busy_steps * self.samples_per_step / self._busy
-            self._busy, self._busy_steps = 0.0, 0
+            values["samples_per_s"] = self._samples / self._busy
+            self._busy, self._busy_steps, self._samples = 0.0, 0, 0
         values.update(peak_memory())
         self.store.add_metrics(self.run_id, state.global_step, state.epoch, values)
 

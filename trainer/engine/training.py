@@ -10,8 +10,9 @@ from pathlib import Path
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
-from transformers import HfArgumentParser
+from transformers import HfArgumentParser, TrainerCallback
 
+from FlagEmbedding.abc.finetune.embedder import EmbedderTrainerCallbackForDataRefresh
 from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
     EncoderOnlyEmbedderM3DataArguments,
     EncoderOnlyEmbedderM3ModelArguments,
@@ -28,8 +29,59 @@ from .lean_head import LeanSparseM3Model
 HEADS = {"colbert_linear", "sparse_linear"}
 
 
+class BucketSteps(TrainerCallback):
+    """Length buckets at training time (trainer.buckets): which bucket a batch belongs to (the first
+    whose length holds the batch's padded passage length), gradient checkpointing on for the buckets
+    that need it and off for the rest, the queries each step trained on (for samples/s), and each
+    bucket's measured peak GPU memory."""
+
+    def __init__(self, buckets: list[dict]):
+        self.buckets = sorted(buckets, key=lambda b: b["max_len"])
+        self.checkpointing: bool | None = None
+        self.current = 0
+        self.queries = 0
+        self.peaks: dict[int, float] = {}
+        self.steps: dict[int, int] = {}
+
+    def bucket_of(self, passage_len: int) -> int:
+        return next((k for k, b in enumerate(self.buckets) if passage_len <= b["max_len"]), len(self.buckets) - 1)
+
+    def before(self, model, inputs) -> None:
+        passages = inputs["passages"]
+        self.current = self.bucket_of(int(passages["input_ids"].shape[-1]))
+        self.queries = int(inputs["queries"]["input_ids"].shape[0])
+        wanted = bool(self.buckets[self.current]["grad_ckpt"])
+        if wanted != self.checkpointing and any(b["grad_ckpt"] for b in self.buckets):
+            # HF enabled checkpointing on every layer at the start; a flag per layer turns it on or off.
+            for module in model.model.modules():
+                if hasattr(module, "gradient_checkpointing"):
+                    module.gradient_checkpointing = wanted
+            self.checkpointing = wanted
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        # After the optimizer step: the step's whole peak (AdamW's temporaries included).
+        k = self.current
+        self.steps[k] = self.steps.get(k, 0) + 1
+        if torch.cuda.is_available():
+            self.peaks[k] = max(self.peaks.get(k, 0.0), torch.cuda.max_memory_allocated() / 2**30)
+
+    def measured(self) -> list[dict]:
+        return [{"max_len": b["max_len"], "steps": self.steps.get(k, 0),
+                 **({"measured_peak_gib": round(self.peaks[k], 3)} if k in self.peaks else {})}
+                for k, b in enumerate(self.buckets)]
+
+
 class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
     heads_lr_scale = 1.0     # set by StudioRunner: the sparse/ColBERT heads' LR over the encoder's
+    bucket_steps: BucketSteps | None = None
+
+    def training_step(self, model, inputs, *args, **kwargs):
+        if self.bucket_steps is None:
+            return super().training_step(model, inputs, *args, **kwargs)
+        self.bucket_steps.before(self.model, inputs)
+        return super().training_step(model, inputs, *args, **kwargs)
 
     def create_optimizer(self):
         """HF's optimizer, with the two heads in groups of their own at a scaled learning rate (a
@@ -76,7 +128,8 @@ class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
 
 class StudioRunner(EncoderOnlyEmbedderM3Runner):
     def __init__(self, model_args, data_args, training_args, *, lean_sparse_head: bool, callbacks=(),
-                 heads_lr_scale: float = 1.0, sparse_init: str = "random"):
+                 heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None):
+        self.bucket_steps = bucket_steps
         self.lean_sparse_head = lean_sparse_head
         self.sparse_init = sparse_init
         self.heads_lr_scale = heads_lr_scale
@@ -113,6 +166,12 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
         trainer = StudioTrainer(model=self.model, args=self.training_args, train_dataset=self.train_dataset,
                                 data_collator=self.data_collator, processing_class=self.tokenizer)
         trainer.heads_lr_scale = self.heads_lr_scale
+        trainer.bucket_steps = self.bucket_steps
+        if self.bucket_steps is not None:
+            trainer.add_callback(self.bucket_steps)
+        if self.data_args.same_dataset_within_batch:
+            # FlagEmbedding's own runner adds this: each epoch draws new batches from every bucket.
+            trainer.add_callback(EmbedderTrainerCallbackForDataRefresh(self.train_dataset))
         for callback in self.callbacks:
             trainer.add_callback(callback)
         return trainer
@@ -142,7 +201,7 @@ class Outcome:
 
 
 def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False,
-          heads_lr_scale: float = 1.0, sparse_init: str = "random") -> Outcome:
+          heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None) -> Outcome:
     if not torch.cuda.is_available():
         # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
         args = {**args, "use_cpu": True}
@@ -153,7 +212,8 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     model_args, data_args, training_args = parse_arguments(args)
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
-                          callbacks=callbacks, heads_lr_scale=heads_lr_scale, sparse_init=sparse_init)
+                          callbacks=callbacks, heads_lr_scale=heads_lr_scale, sparse_init=sparse_init,
+                          bucket_steps=bucket_steps)
     if faults.active():
         runner.trainer.add_callback(faults.InjectedOutOfMemory())
     runner.run()  # trains, then saves the final checkpoint (also after a stop)

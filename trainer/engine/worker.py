@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import sys
 import traceback
@@ -139,6 +140,30 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main:
     return Prepared(train_file, len(rows), val, test, facts)
 
 
+def length_buckets(cfg: RunConfig, data: Prepared, run_dir: Path, folder: Path, precision: str, world: int,
+                   resume: bool = False):
+    """With length buckets on: the plan (kept in the run folder as length_plan.json, the length each
+    bucket truncates to included) and one training file per bucket, each row carrying its bucket's
+    batch size. A resumed run keeps the plan it started with."""
+    from . import buckets
+
+    plan_path, bucket_dir = run_dir / buckets.PLAN_FILE, run_dir / buckets.BUCKET_DIR
+    if resume and plan_path.is_file():
+        plan = buckets.from_dict(buckets.load(plan_path))
+        files = [buckets.bucket_file(bucket_dir, b) for b in plan.buckets]
+        if all(f.is_file() for f in files):
+            return plan, files
+    rows = [json.loads(line) for line in data.train_file.open(encoding="utf-8") if line.strip()]
+    plan = buckets.plan_for_run(cfg, rows, gpu_gib=buckets.card_gib_for(cfg), precision=precision, world=world,
+                                source=str(data.train_file), model_folder=str(folder))
+    files = buckets.write_bucket_files(plan, rows, bucket_dir)
+    buckets.save(plan, plan_path)
+    for b in plan.buckets:
+        print(f"length bucket {b.min_len}-{b.max_len} tokens: {b.rows} rows, batch {b.batch_size}, "
+              f"checkpointing {'on' if b.grad_ckpt else 'off'}, estimate {b.estimate_gib} GiB", flush=True)
+    return plan, files
+
+
 def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), resume: bool = False) -> str:
     """Train one run to its end (with `resume`, from its last checkpoint); returns the final status.
     Tests pass extra callbacks to watch."""
@@ -174,9 +199,15 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         from . import training  # torch and FlagEmbedding load only after the checks above
         from .callbacks import HeldOutTest, StoreMetrics, SyncStop, Validation
 
-        total, warmup = schedule(cfg, rows, world)
+        precision = training.resolve_precision(cfg.precision)
+        plan, bucket_files, bucket_steps = None, None, None
+        if cfg.length_buckets.strip().lower() != "off":
+            plan, bucket_files = length_buckets(cfg, data, run_dir, folder, precision, world, resume)
+            bucket_steps = training.BucketSteps([b.to_dict() for b in plan.buckets])
+        total, warmup = schedule(cfg, rows, world, plan.steps_per_epoch if plan else 0)
         args = flag_arguments(cfg, train_file=str(train_file), output_dir=str(run_dir / "model"),
-                              precision=training.resolve_precision(cfg.precision), rows=rows, world=world)
+                              precision=precision, rows=rows, world=world, plan=plan,
+                              bucket_files=[str(f) for f in bucket_files or []])
         # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
         # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
         args["ddp_find_unused_parameters"] = False
@@ -191,10 +222,14 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
             args["negatives_cross_device"] = False
         if main and not resume:
+            facts = dict(data.facts)
+            if plan is not None:
+                facts.update(length_buckets=len(plan.buckets), longest_bucket_tokens=plan.longest)
             store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows,
-                                               **data.facts})
+                                               **facts})
         print(f"rank {rank}/{world}: training {rows} rows", flush=True)
-        callbacks = [StoreMetrics(store, run_id, cfg.batch_size * world)]
+        samples = (lambda: bucket_steps.queries * world) if bucket_steps else cfg.batch_size * world
+        callbacks = [StoreMetrics(store, run_id, samples)]
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_metric, cfg.query_max_len,
@@ -204,7 +239,11 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         callbacks.extend(extra_callbacks)
         callbacks.append(SyncStop())
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
-                                 progress=progress, heads_lr_scale=cfg.heads_lr_scale, sparse_init=cfg.sparse_init)
+                                 progress=progress, heads_lr_scale=cfg.heads_lr_scale, sparse_init=cfg.sparse_init,
+                                 bucket_steps=bucket_steps)
+        if plan is not None and main:
+            from . import buckets
+            buckets.save(plan, run_dir / buckets.PLAN_FILE, {"measured": bucket_steps.measured()})
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
         if main:
