@@ -15,7 +15,6 @@ all-heads mode (lean sparse head, bf16 AMP, group 8, query 64 tokens) on rows wh
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import random
 import shutil
@@ -31,16 +30,19 @@ sys.path.insert(0, str(ROOT / "bench"))
 from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
-LENGTHS = {500: 128, 2000: 24, 8000: 6}      # passage tokens -> rows
+LENGTHS = {490: 128, 1990: 24, 7990: 6}      # longest passage tokens -> rows (inside FlagEmbedding's edges)
+SPREAD = 0.08                                 # passages are 92-100 % of that: batches are padded
 GROUP, QLEN = 8, 64
 
 
 def make_data(path: Path, tokenizer: Path, lengths: dict[int, int]) -> None:
-    """Rows whose every passage has exactly the given number of tokens (single-token words + CLS/SEP)."""
-    words = [w for w in (tokenizer / "vocab.txt").read_text().split() if w.isalpha() and w.islower()]
+    """Rows whose passages have between (1 - SPREAD) x n and n tokens (ASCII single-token words + CLS/SEP),
+    queries 40-64 tokens: real batches are padded, so the encoder builds an attention mask."""
+    words = [w for w in (tokenizer / "vocab.txt").read_text().split() if w.isascii() and w.isalpha() and w.islower()]
     rnd = random.Random(0)
     text = lambda n: " ".join(rnd.choices(words, k=n - 2))  # noqa: E731
-    rows = [{"query": text(QLEN), "pos": [text(n)], "neg": [text(n) for _ in range(GROUP - 1)]}
+    some = lambda n: text(rnd.randint(int(n * (1 - SPREAD)), n))  # noqa: E731
+    rows = [{"query": text(rnd.randint(40, QLEN)), "pos": [some(n)], "neg": [some(n) for _ in range(GROUP - 1)]}
             for n, count in lengths.items() for _ in range(count)]
     rnd.shuffle(rows)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -55,7 +57,8 @@ def clock():
         steps, start, end = 0, 0.0, 0.0
 
         def on_train_begin(self, args, state, control, **kwargs):
-            torch.cuda.synchronize()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
             self.start = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):
@@ -66,45 +69,61 @@ def clock():
             control.should_save = False
 
         def on_train_end(self, args, state, control, **kwargs):
-            torch.cuda.synchronize()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
             self.end = time.perf_counter()
     return Clock()
 
 
 def train(store: Store, cfg: RunConfig) -> dict:
+    """One run in a child process of its own (a failed run leaves nothing behind on the GPU)."""
+    import subprocess
+
+    run_id = store.create_run(cfg)
+    done = subprocess.run([sys.executable, __file__, "--one", run_id, "--runs", str(store.runs_dir)],
+                          capture_output=True, text=True)
+    sys.stdout.write(done.stdout[-3000:] + done.stderr[-3000:])
+    line = next((ln for ln in done.stdout.splitlines()[::-1] if ln.startswith("RESULT ")), None)
+    return json.loads(line[7:]) if line else {"status": "crashed", "returncode": done.returncode,
+                                              "tail": (done.stdout + done.stderr)[-2000:]}
+
+
+def one(store: Store, run_id: str) -> dict:
     import torch
 
     from trainer import worker
 
-    run_id = store.create_run(cfg)
     watch = clock()
-    torch.cuda.reset_peak_memory_stats()
     status = worker.run(store, run_id, extra_callbacks=[watch])
     record = store.get_run(run_id)
     points = store.metrics(run_id)
-    out = {"status": status, "error": record.error, "steps": watch.steps, "loop_s": round(watch.end - watch.start, 3),
+    out = {"status": status, "error": (record.error or "")[:600] or None, "steps": watch.steps,
+           "loop_s": round(watch.end - watch.start, 3) if watch.end else None,
            "peak_gpu_mem_gib": max((p.value for p in points if p.name == "peak_gpu_mem_gib"), default=None),
            "oom": "out of memory" in (record.error or "").lower()}
     plan_path = Path(record.output_dir) / "length_plan.json"
     if plan_path.is_file():
         out["plan"] = json.loads(plan_path.read_text())
     shutil.rmtree(Path(record.output_dir) / "model", ignore_errors=True)
-    print(json.dumps({k: v for k, v in out.items() if k != "plan"}), json.dumps(out.get("plan", {}).get("buckets")),
-          json.dumps(out.get("plan", {}).get("measured")), flush=True)
-    gc.collect()
-    torch.cuda.empty_cache()
+    print("RESULT " + json.dumps(out), flush=True)
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tokenizer", type=Path, required=True, help="a folder with a WordPiece tokenizer")
+    ap.add_argument("--tokenizer", type=Path, help="a folder with a WordPiece tokenizer")
     ap.add_argument("--max-batch", type=int, default=64, help="the run's batch size: no bucket gets more")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--also-gpu-gib", type=float, default=0,
                     help="also train buckets planned for a smaller card (say 48): checkpointing where it needs it")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "length_buckets.json")
+    ap.add_argument("--one", help=argparse.SUPPRESS)       # child process: train this run
+    ap.add_argument("--runs", help=argparse.SUPPRESS)
+    ap.add_argument("--tiny", action="store_true", help="CPU smoke test: a 2-layer model, passages a tenth as long")
     ns = ap.parse_args()
+    if ns.one:
+        one(Store(ns.runs), ns.one)
+        return
     import torch
 
     from multi_gpu import make_model
@@ -112,8 +131,18 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="m3-buckets-"))
     try:
-        make_model(work / "model", ns.tokenizer)
-        make_data(work / "train.jsonl", ns.tokenizer, LENGTHS)
+        lengths = {n // 10: max(4, c // 8) for n, c in LENGTHS.items()} if ns.tiny else LENGTHS
+        if ns.tiny:
+            from transformers import XLMRobertaConfig, XLMRobertaModel
+            from trainer.vram_probe import BGE_M3_CONFIG
+            cfg = dict(BGE_M3_CONFIG, pad_token_id=0, vocab_size=30522, hidden_size=64, num_hidden_layers=2,
+                       intermediate_size=128, num_attention_heads=2)
+            XLMRobertaModel(XLMRobertaConfig(**cfg), add_pooling_layer=False).save_pretrained(work / "model")
+            for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+                shutil.copy(ns.tokenizer / name, work / "model" / name)
+        else:
+            make_model(work / "model", ns.tokenizer)
+        make_data(work / "train.jsonl", ns.tokenizer, lengths)
         store = Store(work / "runs")
         base = RunConfig(mode=Mode.ALL, model=str(work / "model"), train_data=str(work / "train.jsonl"), eval_data=None,
                          epochs=ns.epochs, batch_size=ns.max_batch, group_size=GROUP, query_max_len=QLEN,
@@ -122,9 +151,11 @@ def main() -> None:
         plan = plan_for_run(base, rows, gpu_gib=card_gib_for(base), precision="bf16", world=1,
                             model_folder=str(work / "model"))
         longest = plan.buckets[-1]
-        result = {"device": torch.cuda.get_device_name(), "device_total_gib": torch.cuda.mem_get_info()[1] / 2**30,
+        cuda = torch.cuda.is_available()
+        result = {"device": torch.cuda.get_device_name() if cuda else "cpu",
+                  "device_total_gib": torch.cuda.mem_get_info()[1] / 2**30 if cuda else None,
                   "torch": torch.__version__, "mode": "all", "sparse_head": "lean", "precision": "bf16 (auto)",
-                  "group_size": GROUP, "query_len": QLEN, "rows_by_passage_tokens": LENGTHS, "epochs": ns.epochs,
+                  "group_size": GROUP, "query_len": QLEN, "rows_by_longest_passage_tokens": lengths, "length_spread": SPREAD, "epochs": ns.epochs,
                   "max_batch": ns.max_batch, "card_gib_planned_for": plan.gpu_gib}
         # One batch for every row: what fits the longest bucket (checkpointing as the plan has it there).
         single = base.replace(length_buckets="off", batch_size=longest.batch_size, passage_max_len=longest.max_len)

@@ -82,6 +82,42 @@ def run(out: Path) -> None:
 LONG_BATCHES = {1024: (4, 16), 4096: (1, 4), 8192: (1, 2)}
 
 
+# Padded batches (one sequence a token short): the attention mask transformers builds, with and
+# without checkpointing: (mode, grad_ckpt, passage_len, batch).
+PADDED = [("all", False, 1024, 4), ("all", False, 4096, 1), ("all", False, 8192, 1), ("all", True, 4096, 4),
+          ("all", True, 8192, 1), ("all", True, 8192, 2), ("heads", False, 8192, 2), ("dense", False, 8192, 1)]
+
+
+def run_padded(out: Path, budget_s: float = 1e9) -> None:
+    import time
+
+    import torch
+    import m3_gpu as g
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    device, total, start = torch.cuda.get_device_name(), torch.cuda.mem_get_info()[1] / 2**30, time.perf_counter()
+    for mode in (Mode.ALL, Mode.HEADS, Mode.DENSE):
+        model = g.build(mode)
+        opt = g.optimizer(model)
+        for name, ckpt, plen, batch in PADDED:
+            if name != mode.value:
+                continue
+            if ckpt:
+                model.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            cell = dict(kind="cell", grid="padded", mode=mode.value, head="lean", precision="bf16", batch=batch,
+                        passage_len=plen, grad_ckpt=ckpt, padded=True, device=device, device_gib=total,
+                        torch=torch.__version__, group_size=GROUP, query_len=QLEN)
+            r = ({"status": "skipped_time"} if time.perf_counter() - start > budget_s else
+                 g.measure(model, opt, batch, steps=2, group=GROUP, qlen=QLEN, plen=plen, precision="bf16", padded=True))
+            with out.open("a") as f:
+                f.write(json.dumps({**cell, **r}) + "\n")
+            print(json.dumps({**cell, **r}), flush=True)
+            if ckpt:
+                model.model.gradient_checkpointing_disable()
+        del model, opt
+        g.free()
+
+
 def run_long(out: Path, budget_s: float = 1e9) -> None:
     """Group 8, bf16, passages of 1k / 4k / 8k tokens, every mode, with and without gradient
     checkpointing (not for the frozen encoder, which keeps no encoder activations for backward)."""
@@ -126,7 +162,7 @@ def setup(row: dict, gpu_gib: float = 80.0):
     from trainer.memory import BGE_M3, Setup
     return Setup(shape=BGE_M3, mode=Mode(row["mode"]), batch=row.get("batch", 1), group_size=row["group_size"],
                  query_len=row["query_len"], passage_len=row["passage_len"], precision=row["precision"],
-                 grad_ckpt=row["grad_ckpt"], sparse_head=row["head"], gpu_gib=gpu_gib)
+                 grad_ckpt=row["grad_ckpt"], sparse_head=row["head"], gpu_gib=gpu_gib, padded=row.get("padded", False))
 
 
 def report(path: Path, gpu_gib: float, out_json: Path | None = None) -> dict:
@@ -157,7 +193,7 @@ def report(path: Path, gpu_gib: float, out_json: Path | None = None) -> dict:
         capped = " (the search's limit)" if r["max_batch"] == MAX_BATCH_SEARCH else ""
         print(f"max batch {r['mode']}/{r['head']}: measured {r['max_batch']}{capped}, "
               f"estimated {estimate(setup(r, gpu_gib)).max_batch}")
-    long_grid = any(r.get("grid") == "long" for r in cells)
+    long_grid = any(r.get("grid") in ("long", "padded") for r in cells)
     if long_grid:        # every cell is held out: the fit saw passages of 512 tokens at most
         held_out = errors
     signed = [(estimate(setup(r, gpu_gib)).total_gib - r["peak_gib"]) / r["peak_gib"] for r in cells
@@ -168,6 +204,7 @@ def report(path: Path, gpu_gib: float, out_json: Path | None = None) -> dict:
                "held_out_median_abs_error": statistics.median(held_out) if held_out else None,
                "held_out_worst_abs_error": max(held_out) if held_out else None,
                "verdicts": [{"mode": r["mode"], "passage_len": r["passage_len"], "batch": r["batch"],
+                             "padded": r.get("padded", False),
                              "grad_ckpt": r["grad_ckpt"], "measured": r["status"],
                              "estimated": "fits" if estimate(setup(r, gpu_gib)).fits else "oom"} for r in cells]
                if long_grid else None,
@@ -184,12 +221,18 @@ def main() -> None:
     ap.add_argument("--report", type=Path, help="compare a results file with the estimator")
     ap.add_argument("--gpu-gib", type=float, default=80.0)
     ap.add_argument("--long", action="store_true", help="with --out: the held-out 1k/4k/8k-token grid instead")
+    ap.add_argument("--padded", action="store_true", help="with --out: padded long batches (the attention mask)")
     ap.add_argument("--budget-s", type=float, default=1e9, help="--long: skip the cells left after this many seconds")
     ap.add_argument("--summary", type=Path, help="with --report: also write the summary JSON here")
     ns = ap.parse_args()
     if ns.out:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        run_long(ns.out, ns.budget_s) if ns.long else run(ns.out)
+        if ns.padded:
+            run_padded(ns.out, ns.budget_s)
+        elif ns.long:
+            run_long(ns.out, ns.budget_s)
+        else:
+            run(ns.out)
     if ns.report:
         report(ns.report, ns.gpu_gib, ns.summary)
 

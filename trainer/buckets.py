@@ -26,11 +26,12 @@ from typing import Optional
 
 from .config import Mode
 from .data import DataError, Problem
-from .memory import Setup, Shape, estimate, max_batch
+from .memory import Setup, Shape, card_gib, estimate, max_batch
 
 EDGES = (0, 500, 1000, 2000, 4000, 8192)   # like FlagEmbedding's split_data_by_length
 PAD = 8                                    # FlagEmbedding pads to a multiple of 8
 BATCH_LIMIT = 4096                         # no cap given: the search stops here
+PLAN_MARGIN = 0.05                         # of the card, kept free beyond the estimator's own headroom
 PLAN_FILE = "length_plan.json"             # in the run folder
 BUCKET_DIR = "buckets"
 
@@ -167,8 +168,12 @@ def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_
     if too_long:
         raise DataError(too_long)
     edges, explicit = parse_edges(spec, model_max)
+    # Batches of rows of different lengths are padded: the estimate counts the attention mask that
+    # builds, and the plan keeps PLAN_MARGIN of the card free for the allocator's varying shapes.
+    planned = card_gib(gpu_gib) * (1 - PLAN_MARGIN)
+    planned = planned - 1e-6 if float(planned).is_integer() else planned
     setup = Setup(shape=shape, mode=mode, batch=1, group_size=group_size, query_len=query_len, passage_len=PAD,
-                  precision=precision, sparse_head=sparse_head, gpu_gib=gpu_gib, num_gpus=gpus)
+                  precision=precision, sparse_head=sparse_head, gpu_gib=planned, num_gpus=gpus, padded=True)
     cap = max_batch_size if max_batch_size > 0 else BATCH_LIMIT
 
     def index(n: int) -> int:
@@ -196,7 +201,7 @@ def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_
             batch, ckpt, est, why = _sized(setup, max_len, previous)
             if batch == 0:
                 raise ValueError(
-                    f"{source}: the {lo}-{max_len} token bucket ({len(m)} rows) does not fit a {gpu_gib:g} GiB "
+                    f"{source}: the {lo}-{max_len} token bucket ({len(m)} rows) does not fit a {gpu_gib:g} GB "
                     f"card even at batch 1{' with gradient checkpointing' if ckpt else ''} "
                     f"(it needs {est:.1f} GiB with the allocator's headroom, {why}): use a larger card, a smaller group size, or shorter passages")
             if batch == previous < cap and not why:

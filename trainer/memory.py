@@ -85,6 +85,7 @@ class Setup:
     sparse_head: str = "lean"
     gpu_gib: float = 80.0
     num_gpus: int = 1
+    padded: bool = False        # some sequences padded: the encoder builds an attention mask (see _mask_bytes)
 
 
 def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
@@ -113,6 +114,18 @@ class Estimate:
 
 def card_gib(nominal_gb: float) -> float:
     return CARD_GIB.get(int(nominal_gb), nominal_gb * 0.99) if nominal_gb == int(nominal_gb) else nominal_gb
+
+
+def _mask_bytes(s: Setup, amp: bool, trains_encoder: bool) -> float:
+    """The attention mask of a padded batch. transformers' SDPA path expands the [seqs, length] padding
+    mask to an fp32 [seqs, 1, length, length] tensor (4 bytes an entry), and under autocast every
+    layer's attention casts it to half precision (2 bytes) and keeps that copy for backward; with
+    checkpointing only the layer being recomputed holds one, with a frozen encoder none is kept."""
+    per_entry = 4.0
+    if amp:
+        per_entry += 2 * (s.shape.layers if trains_encoder and not s.grad_ckpt else 1)
+    entries = s.batch * s.query_len ** 2 + s.batch * s.group_size * s.passage_len ** 2
+    return per_entry * entries
 
 
 def _peak(s: Setup) -> tuple[dict, float]:
@@ -152,13 +165,16 @@ def _peak(s: Setup) -> tuple[dict, float]:
     else:
         activations = tokens * h * c["frozen"]
     workspace = WORKSPACE_GIB * GIB
+    mask = _mask_bytes(s, amp, trains_encoder) if s.padded else 0.0
 
     # Without checkpointing the peak comes before the encoder's gradients exist.
-    backward_peak = activations + colbert + sparse + grads_live
+    backward_peak = activations + colbert + sparse + grads_live + mask
     step_peak = grads * (1 + ADAMW_TEMP)
     if backward_peak >= step_peak:
         parts = dict(weights=weights, gradients=grads_live + ddp_buckets, optimizer=optimizer,
                      activations=activations, sparse_head=sparse, colbert=colbert, workspace=workspace)
+        if s.padded:
+            parts["attention_mask"] = mask
     else:
         parts = dict(weights=weights, gradients=step_peak + ddp_buckets, optimizer=optimizer,
                      activations=0, sparse_head=0, colbert=0, workspace=workspace)

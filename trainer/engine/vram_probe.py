@@ -54,16 +54,20 @@ def optimizer(model):
     return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
 
 
-def _inputs(vocab: int, batch: int, group: int, qlen: int, plen: int):
+def _inputs(vocab: int, batch: int, group: int, qlen: int, plen: int, padded: bool = False):
     def text(rows, length):
         ids = torch.randint(5, vocab - 1, (rows, length), device="cuda")
         ids[:, 0], ids[:, -1] = 0, 2
-        return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        mask = torch.ones_like(ids)
+        if padded:              # the last row is one token shorter: the encoder builds an attention mask
+            ids[-1, -1], mask[-1, -1] = 1, 0
+        return {"input_ids": ids, "attention_mask": mask}
     return text(batch, qlen), text(batch * group, plen)
 
 
-def step(model, opt, batch: int, *, group: int = 8, qlen: int = 64, plen: int = 256, precision: str = "bf16"):
-    q, p = _inputs(model.vocab_size, batch, group, qlen, plen)
+def step(model, opt, batch: int, *, group: int = 8, qlen: int = 64, plen: int = 256, precision: str = "bf16",
+         padded: bool = False):
+    q, p = _inputs(model.vocab_size, batch, group, qlen, plen, padded)
     dtype = DTYPES[precision]
     with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
         loss = model(queries=q, passages=p).loss

@@ -190,6 +190,10 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         if main:
             for note in model_notes(cfg):
                 print(f"note: {note.text}", flush=True)
+        if cfg.length_buckets.strip().lower() != "off":
+            # Buckets change the step's shapes: expandable segments keep the allocator from fragmenting
+            # (read when CUDA first allocates, which is later in this process).
+            os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
         data = prepare_data(store, run_id, cfg, run_dir, main, resume, folder)
         train_file, rows = data.train_file, data.rows
         # Rank 0 alone evaluates (the split's folders are written by it); its stop decision is broadcast.
