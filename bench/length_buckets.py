@@ -91,7 +91,7 @@ def train(store: Store, cfg: RunConfig) -> dict:
 def one(store: Store, run_id: str) -> dict:
     import torch
 
-    from trainer import worker
+    from trainer.engine import worker
 
     watch = clock()
     status = worker.run(store, run_id, extra_callbacks=[watch])
@@ -134,7 +134,7 @@ def main() -> None:
         lengths = {n // 10: max(4, c // 8) for n, c in LENGTHS.items()} if ns.tiny else LENGTHS
         if ns.tiny:
             from transformers import XLMRobertaConfig, XLMRobertaModel
-            from trainer.vram_probe import BGE_M3_CONFIG
+            from trainer.engine.vram_probe import BGE_M3_CONFIG
             cfg = dict(BGE_M3_CONFIG, pad_token_id=0, vocab_size=30522, hidden_size=64, num_hidden_layers=2,
                        intermediate_size=128, num_attention_heads=2)
             XLMRobertaModel(XLMRobertaConfig(**cfg), add_pooling_layer=False).save_pretrained(work / "model")

@@ -13,7 +13,7 @@ from trainer import buckets
 from trainer.config import Mode
 from trainer.data import DataError
 from trainer.memory import BGE_M3, Setup, card_gib, estimate
-from trainer.models import embedded_model_dir, model_shape
+from trainer.model_source import embedded_model_dir
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,7 +146,7 @@ def test_bucket_steps_switch_checkpointing_per_bucket():
     torch = pytest.importorskip("torch")
     from transformers import AutoModel
 
-    from trainer.training import BucketSteps
+    from trainer.engine.training import BucketSteps
 
     class M3:                       # what BucketSteps reads: the M3 model's encoder as .model
         model = AutoModel.from_pretrained(str(embedded_model_dir()))

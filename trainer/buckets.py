@@ -120,7 +120,7 @@ def check_spec(text: str) -> Optional[str]:
 
 def passage_lengths(rows: list[dict], tokenizer_model: str) -> list[int]:
     """Each row's longest passage in the model's tokens (the `tokenizers` library)."""
-    from .lengths import token_lengths
+    from .token_lengths import token_lengths
 
     texts, owner = [], []
     for i, r in enumerate(rows):
@@ -239,7 +239,7 @@ def model_max_tokens(model: str) -> int:
     """The longest input the model takes (its position embeddings; BGE-M3's 8192 when built in)."""
     from .checks import max_tokens
     from .memory import BUILT_IN
-    from .models import model_dir
+    from .model_source import model_dir
 
     folder = model_dir(model) if model not in BUILT_IN else None
     limit = max_tokens(folder) if folder else None
@@ -254,7 +254,7 @@ def plan_rows(rows: list[dict], *, model: str, tokenizer_model: Optional[str] = 
     """`plan` for training rows, their lengths counted with `tokenizer_model` (default: `model`)."""
     settings.setdefault("model_max", model_max_tokens(model))
     lengths = passage_lengths(rows, tokenizer_model or model)
-    from .models import model_shape
+    from .model_source import model_shape
     return plan(lengths, shape=model_shape(model), **settings)
 
 

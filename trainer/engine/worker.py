@@ -145,7 +145,7 @@ def length_buckets(cfg: RunConfig, data: Prepared, run_dir: Path, folder: Path, 
     """With length buckets on: the plan (kept in the run folder as length_plan.json, the length each
     bucket truncates to included) and one training file per bucket, each row carrying its bucket's
     batch size. A resumed run keeps the plan it started with."""
-    from . import buckets
+    from .. import buckets
 
     plan_path, bucket_dir = run_dir / buckets.PLAN_FILE, run_dir / buckets.BUCKET_DIR
     if resume and plan_path.is_file():
