@@ -1,7 +1,7 @@
 """Configure and start a run. The page reads top to bottom as its sections, one function each, called in
 order at the bottom of this file:
 
-    model_and_data → module_mode → settings (→ RunConfig) → schedule_preview → memory_plan
+    model_and_data → module_mode → settings (→ RunConfig) → length_buckets → schedule_preview → memory_plan
     → article_claims → start_run
 
 Every widget's value lives in st.session_state under its `cfg_*` key; `settings` turns them into the one
@@ -240,6 +240,66 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     return config, Plan(report, rows, shape, found, total, warmup)
 
 
+# Length buckets: rows grouped by token length, each group's batch what the estimator fits -------------
+@st.cache_data(max_entries=8, show_spinner=False)
+def _bucket_plan(train_data: str, mtime: float, model: str, mode: str, group: int, qlen: int, sparse_head: str,
+                 batch: int, num_gpus: int, precision: str, card: float) -> dict:
+    """trainer.buckets' plan for this file version and these settings, or {'error': words}."""
+    from trainer.buckets import plan_for_run
+    from trainer.data import DataError
+
+    cfg = RunConfig(mode=Mode(mode), model=model, group_size=group, query_max_len=qlen, sparse_head=sparse_head,
+                    batch_size=batch, length_buckets="auto")
+    try:
+        rows = validate_train(resolve_train(train_data), 1).rows
+        return plan_for_run(cfg, rows, gpu_gib=card, precision=precision, world=num_gpus,
+                            source=str(resolve_train(train_data))).to_dict()
+    except (DataError, ValueError, OSError) as e:
+        return {"error": str(e)}
+
+
+def length_buckets(config: RunConfig, plan: Plan) -> tuple[RunConfig, Plan]:
+    """A switch; on, the plan as a table and a chart, and the run's steps counted per bucket."""
+    if not st.toggle(t("configure.buckets"), key="cfg_length_buckets", help=t("field.length_buckets")):
+        return config, plan
+    config = config.replace(length_buckets="auto")
+    if not (plan.report and plan.report.rows):
+        st.info(t("configure.buckets_no_data"))
+        return config, plan
+    from trainer.buckets import card_gib_for
+
+    path = resolve_train(config.train_data)
+    card = card_gib_for(config)
+    with st.spinner():
+        result = _bucket_plan(config.train_data, path.stat().st_mtime if path.is_file() else 0.0, config.model,
+                              config.mode.value, config.group_size, config.query_max_len, config.sparse_head,
+                              config.batch_size, config.num_gpus, gpus.planned_precision(config.precision), card)
+    if "error" in result:
+        st.error(t("configure.buckets_error", error=result["error"]))
+        return config, plan
+    buckets = result["buckets"]
+    names = [f"{b['min_len']}–{b['max_len']}" for b in buckets]
+    st.caption(t("configure.buckets_caption", card=card, gpus=config.num_gpus, rows=result["rows"], count=len(buckets),
+                 steps=result["steps_per_epoch"], batch=config.batch_size))
+    st.dataframe([{t("bucket.tokens"): n, t("bucket.rows"): b["rows"], t("bucket.batch"): b["batch_size"],
+                   t("bucket.estimate"): b["estimate_gib"], t("bucket.ckpt"): "✓" if b["grad_ckpt"] else "",
+                   t("bucket.steps"): b["steps_per_epoch"], t("bucket.why"): b["why"]}
+                  for n, b in zip(names, buckets)], hide_index=True, key="bucket_table")
+    fig = go.Figure([go.Bar(x=names, y=[b["rows"] for b in buckets], name=t("bucket.rows")),
+                     go.Scatter(x=names, y=[b["batch_size"] for b in buckets], name=t("bucket.batch"),
+                                mode="lines+markers+text", text=[str(b["batch_size"]) for b in buckets],
+                                textposition="top center", yaxis="y2")])
+    fig.update_layout(height=280, title=t("configure.buckets_chart"), yaxis_title=t("bucket.rows"),
+                      yaxis2=dict(title=t("bucket.batch"), overlaying="y", side="right", rangemode="tozero"),
+                      legend=dict(orientation="h"))
+    st.plotly_chart(fig, width="stretch", key="bucket_chart")
+    for note in result["notes"]:
+        st.caption(note)
+    total = result["steps_per_epoch"] * config.epochs if config.max_steps <= 0 else config.max_steps
+    warmup = advice.warmup_steps(total) if config.warmup_steps < 0 else config.warmup_steps
+    return config, Plan(plan.report, plan.rows, plan.shape, plan.found, total, warmup)
+
+
 # The schedule this run will follow, and a word when warmup eats most of it ---------------------------
 def schedule_preview(config: RunConfig, plan: Plan) -> None:
     lr, warmup, total = config.learning_rate, plan.warmup, plan.total
@@ -383,6 +443,7 @@ st.markdown(t("configure.start_here"))
 source = model_and_data()
 mode = module_mode()
 config, plan = settings(source, mode)
+config, plan = length_buckets(config, plan)
 schedule_preview(config, plan)
 memory_plan(config, plan)
 article_claims()

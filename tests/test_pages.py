@@ -410,3 +410,22 @@ def test_switching_language_gives_translated_widgets_fresh_keys_and_keeps_the_ch
     assert at.title[0].value == ZH["configure.title"]
     assert at.radio(key="cfg_sparse_head__zh").value == "stock"
     assert ZH["configure.sparse_head.stock"] in at.radio(key="cfg_sparse_head__zh").options
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_length_buckets_switch_shows_the_plan_as_a_table_and_a_chart(runs_dir, lang):
+    at = open_page("configure", lang)
+    T = TEXTS[lang]
+    assert at.toggle(key="cfg_length_buckets").label == T["configure.buckets"]
+    before = len(at.dataframe)
+    at.toggle(key="cfg_length_buckets").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe) == before + 1
+    table = at.dataframe[-1].value
+    assert list(table.columns)[:3] == [T["bucket.tokens"], T["bucket.rows"], T["bucket.batch"]]
+    assert table[T["bucket.rows"]].sum() == 108                  # the demo file's rows, each once
+    assert any(c.value.startswith(T["configure.buckets_caption"].split("{")[0]) for c in at.caption)
+    assert len(at.get("plotly_chart")) >= 2                      # the bucket chart next to the schedule
+    # the run's summary counts the buckets' full batches: 108 demo rows at batch 8 are 13 steps an epoch
+    summary = T["configure.summary"].format(mode=T["mode.dense.title"], steps=65, lr="{lr}", batch=8, epochs=5)
+    assert any(c.value.startswith(summary.split("{lr}")[0]) for c in at.caption)
