@@ -119,6 +119,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "length_buckets.json")
     ap.add_argument("--one", help=argparse.SUPPRESS)       # child process: train this run
     ap.add_argument("--runs", help=argparse.SUPPRESS)
+    ap.add_argument("--bucketed-only", action="store_true", help="skip the single-batch run")
     ap.add_argument("--tiny", action="store_true", help="CPU smoke test: a 2-layer model, passages a tenth as long")
     ns = ap.parse_args()
     if ns.one:
@@ -161,7 +162,10 @@ def main() -> None:
         single = base.replace(length_buckets="off", batch_size=longest.batch_size, passage_max_len=longest.max_len)
         if longest.grad_ckpt:
             result["single_batch_note"] = "the longest bucket needs checkpointing; the single-batch run has none"
-        result["single_batch"] = {"batch_size": longest.batch_size, **train(store, single)}
+        if not ns.bucketed_only:
+            result["single_batch"] = {"batch_size": longest.batch_size, **train(store, single)}
+        else:
+            result["single_batch"] = {}
         result["bucketed"] = train(store, base)
         for name in ("single_batch", "bucketed"):
             r = result[name]

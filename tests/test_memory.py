@@ -114,3 +114,28 @@ def test_claims_are_computed_from_the_measurements():
     assert dm["stock"] > 0.2 and abs(dm["lean"]) < 0.1
     assert rows["dense_batch"]["measured"]["stock"] > rows["dense_batch"]["measured"]["lean"]
     assert rows["amp_memory"]["measured"]["lean"] > 0
+
+
+@pytest.mark.parametrize("name", ["vram_long_h200.jsonl", "vram_padded_h200.jsonl"])
+def test_estimate_holds_at_long_passages_measured_on_an_h200(name):
+    """Held-out 1k/4k/8k-token cells (group 8, bf16, all modes, with and without checkpointing) and padded
+    batches (the attention mask transformers builds): within 10 %, and never 'fits' where it ran out of memory."""
+    rows = [json.loads(line) for line in (ROOT / "bench" / "results" / name).read_text().splitlines() if line.strip()]
+    errors, unsafe = [], []
+    for row in rows:
+        est = estimate(replace(setup_of(row), gpu_gib=row["device_gib"], padded=row.get("padded", False)))
+        if row["status"] == "ok":
+            errors.append(abs(est.total_gib - row["peak_gib"]) / row["peak_gib"])
+        elif est.fits:
+            unsafe.append(row)
+    assert len(errors) >= 8 and not unsafe
+    assert statistics.median(errors) <= 0.02 and max(errors) <= 0.10
+
+
+def test_a_padded_batch_counts_its_attention_mask():
+    base = Setup(shape=BGE_M3, mode=Mode.ALL, batch=1, passage_len=8192, gpu_gib=141)
+    padded = estimate(replace(base, padded=True))
+    mask = padded.breakdown["attention_mask"]
+    assert 25.5 < mask < 26.5                     # 8 x 8192^2 entries x (4 + 2 x 24 layers) bytes
+    assert "attention_mask" not in estimate(base).breakdown
+    assert estimate(replace(base, padded=True, grad_ckpt=True)).breakdown["attention_mask"] < mask / 8

@@ -6,6 +6,7 @@ import shlex
 import time
 from pathlib import Path
 
+from . import buckets
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
@@ -13,10 +14,12 @@ from .model_source import display_name, run_pooling
 from .store import Run, Store
 
 
-def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None) -> list[str]:
-    """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv for a config."""
+def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None,
+                plan=None, bucket_files: list[str] | None = None) -> list[str]:
+    """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv for a config
+    (with length buckets: their files and FlagEmbedding's same-dataset-within-batch mode)."""
     args = flag_arguments(cfg, train_file=train_file, output_dir=output_dir, precision=precision,
-                          rows=rows or 0, world=cfg.num_gpus)
+                          rows=rows or 0, world=cfg.num_gpus, plan=plan, bucket_files=bucket_files)
     return command_line(args, cfg.num_gpus)
 
 
@@ -25,6 +28,12 @@ def run_command(run: Run, precision: str) -> list[str]:
     folder = Path(run.output_dir)
     train_file = folder / "train.jsonl"
     rows = sum(1 for _ in train_file.open(encoding="utf-8")) if train_file.is_file() else None
+    plan_path = folder / buckets.PLAN_FILE
+    if plan_path.is_file():          # a bucketed run: the files each bucket trained from
+        plan = buckets.from_dict(buckets.load(plan_path))
+        files = [str(buckets.bucket_file(folder / buckets.BUCKET_DIR, b)) for b in plan.buckets]
+        return command_for(run.config, train_file=str(train_file), output_dir=str(folder / "reproduced"),
+                           precision=precision, rows=rows, plan=plan, bucket_files=files)
     return command_for(run.config, train_file=str(train_file if rows is not None else resolve_train(run.config.train_data)),
                        output_dir=str(folder / "reproduced"), precision=precision, rows=rows)
 

@@ -246,7 +246,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
                                  progress=progress, heads_lr_scale=cfg.heads_lr_scale, sparse_init=cfg.sparse_init,
                                  bucket_steps=bucket_steps)
         if plan is not None and main:
-            from . import buckets
+            from .. import buckets
             buckets.save(plan, run_dir / buckets.PLAN_FILE, {"measured": bucket_steps.measured()})
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
