@@ -148,8 +148,6 @@ def _sized(setup: Setup, max_len: int, cap: int) -> tuple[int, bool, float, str]
     if batch == 0:
         one = estimate(replace(at, batch=1))
         return 0, ckpt, one.total_gib + one.headroom_gib, f"{one.usable_gib:.1f} GiB usable"
-    if batch == cap and cap < BATCH_LIMIT:
-        why = why or f"capped at {cap}"
     return batch, ckpt, estimate(replace(at, batch=batch)).total_gib, why
 
 
@@ -202,10 +200,13 @@ def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_
             if batch == 0:
                 raise ValueError(
                     f"{source}: the {lo}-{max_len} token bucket ({len(m)} rows) does not fit a {gpu_gib:g} GB "
-                    f"card even at batch 1{' with gradient checkpointing' if ckpt else ''} "
-                    f"(it needs {est:.1f} GiB with the allocator's headroom, {why}): use a larger card, a smaller group size, or shorter passages")
-            if batch == previous < cap and not why:
-                why = "capped at the shorter bucket's batch (batch never grows with length)"
+                    f"card even at batch 1{' with gradient checkpointing' if ckpt else ''} (it needs {est:.1f} GiB "
+                    f"with the allocator's headroom, {why}): use a larger card, a smaller group size, or "
+                    f"shorter passages")
+            if batch == previous and not why:
+                why = (f"capped at the batch size {cap}" if previous == cap and cap < BATCH_LIMIT else
+                       "capped at the shorter bucket's batch (batch never grows with length)" if previous != cap
+                       else "")
             previous = batch
             sized.append((lo, m, longest, max_len, batch, ckpt, est, why))
         tiny = next((k for k, s in enumerate(sized) if len(s[1]) < s[4] * gpus), None)
