@@ -20,9 +20,13 @@ MIN_QUERY, MIN_PASSAGE = 32, 64
 
 @lru_cache(maxsize=4)
 def _tokenizer(model: str) -> Tokenizer:
-    path = (model_dir(model) or Path(model)) / "tokenizer.json"
+    # "bge-m3" is the memory estimator's name for BGE-M3's shape: its tokenizer is BAAI/bge-m3's, if cached
+    folder = model_dir("BAAI/bge-m3" if model == "bge-m3" else model)
+    path = (folder or Path(model)) / "tokenizer.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no fast tokenizer file to count tokens with")
+        where = "not in the Hugging Face cache" if folder is None else f"{path} is missing"
+        raise FileNotFoundError(f"cannot count tokens for {model}: its tokenizer is {where}; give a local model "
+                                f"folder (--model or --tokenizer) or download BAAI/bge-m3 once")
     tok = Tokenizer.from_file(str(path))
     # Saved tokenizers may pad or truncate to a fixed length (MiniLM's pads to 128): count real tokens.
     tok.no_truncation()
