@@ -30,6 +30,20 @@ HEADS = {"colbert_linear", "sparse_linear"}
 
 class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
     heads_lr_scale = 1.0     # set by StudioRunner: the sparse/ColBERT heads' LR over the encoder's
+    recorder = None          # callbacks.StoreMetrics: each step's loss and gradient norm, left on the device
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self.recorder is not None:
+            self.recorder.record_loss(loss)
+        return loss
+
+    def _maybe_log_save_evaluate(self, tr_loss, grad_norm, *args, **kwargs):
+        # HF calls this after every optimizer step with the step's gradient norm and LR; its own
+        # log (a `.item()`, a wait for the device) runs only every `logging_steps`.
+        if self.recorder is not None:
+            self.recorder.record_step(self.state, grad_norm, kwargs.get("learning_rate"))
+        return super()._maybe_log_save_evaluate(tr_loss, grad_norm, *args, **kwargs)
 
     def create_optimizer(self):
         """HF's optimizer, with the two heads in groups of their own at a scaled learning rate (a
@@ -115,6 +129,8 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
         trainer.heads_lr_scale = self.heads_lr_scale
         for callback in self.callbacks:
             trainer.add_callback(callback)
+            if hasattr(callback, "record_step"):
+                trainer.recorder = callback
         return trainer
 
 
