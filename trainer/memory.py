@@ -85,6 +85,7 @@ class Setup:
     sparse_head: str = "lean"
     gpu_gib: float = 80.0
     num_gpus: int = 1
+    zero_stage: int = 0           # DeepSpeed ZeRO: 1 shards optimizer state and fp32 master weights, 2 gradients too
 
 
 def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
@@ -92,7 +93,8 @@ def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
     return Setup(shape=shape, mode=cfg.mode, batch=cfg.batch_size, group_size=cfg.group_size,
                  query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
                  precision="bf16" if cfg.precision == "auto" else cfg.precision, sparse_head=cfg.sparse_head,
-                 gpu_gib=gpu_gib, num_gpus=cfg.num_gpus)
+                 gpu_gib=gpu_gib, num_gpus=cfg.num_gpus, grad_ckpt=getattr(cfg, "gradient_checkpointing", False),
+                 zero_stage=getattr(cfg, "zero_stage", 0))
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,21 @@ def _peak(s: Setup) -> tuple[dict, float]:
     optimizer = 8 * trainable
     grads = 4 * trainable
     ddp_buckets = grads if s.num_gpus > 1 else 0   # DDP keeps a flat copy of the gradients
+    if s.zero_stage:
+        # DeepSpeed ZeRO (not fitted: bench/multi_gpu.py --zero compares it with a measured peak). Under
+        # AMP the module itself is half precision; the fp32 master weights and AdamW's two moments are
+        # sharded over the N GPUs (stage 1), and so are the gradients (stage 2: a half-precision
+        # shard plus the reduce bucket, 5e8 elements, twice with overlap_comm), each in fp32 too.
+        n = max(1, s.num_gpus)
+        half = 2 if amp else 4
+        weights = half * (sh.encoder_params + sh.head_params) + (4 * trainable / n if amp else 0)
+        optimizer = 8 * trainable / n
+        if s.zero_stage >= 2:
+            grads = half * trainable / n + 4 * trainable / n
+            ddp_buckets = 2 * min(5e8, trainable) * half      # the reduce buckets, held all along
+        else:
+            grads = half * trainable + 4 * trainable / n
+            ddp_buckets = 0
     colbert = tokens * h * c["colbert"] if s.mode.unified_finetuning else 0
     sparse = 0
     if s.mode.unified_finetuning:

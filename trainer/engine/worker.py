@@ -19,7 +19,7 @@ from ..config import SPLIT, RunConfig, parse_range
 from ..data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval, resolve_train, validate_train,
                     write_jsonl_atomic)
 from ..early_stop import EarlyStopper
-from ..flag_args import flag_arguments, schedule
+from ..flag_args import deepspeed_config, flag_arguments, schedule, write_deepspeed_config
 from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
 from ..run_folder import last_checkpoint
 from ..split import passages, problems as split_problems, split_rows, write_beir
@@ -186,6 +186,11 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         # step only for the opt-in trackers, and its NaN filter (a `.item()` per step) is off.
         args["logging_steps"] = 1 if cfg.report_to != "none" else HF_LOG_STEPS
         args["logging_nan_inf_filter"] = False
+        if cfg.zero_stage:
+            # HF reads the config as a dict on every rank; rank 0 keeps the file the equivalent command names.
+            args["deepspeed"] = deepspeed_config(cfg.zero_stage)
+            if main:
+                write_deepspeed_config(str(run_dir / "model"), cfg.zero_stage)
         # The files on this machine (a hub id's cache snapshot): no library asks the hub for updates.
         # The equivalent command keeps the name the user typed.
         args["model_name_or_path"] = str(folder)
