@@ -114,11 +114,14 @@ def main() -> None:
               "torch": torch.__version__, "per_device_batch": ns.batch, "group_size": 8, "query_len": 64,
               "passage_len": 256, "mode": "all", "sparse_head": "lean", "precision": "bf16 (auto)",
               "steps": ns.steps, "runs": []}
+    ns.out.parent.mkdir(parents=True, exist_ok=True)
+    save = lambda: ns.out.write_text(json.dumps(result, indent=1))  # noqa: E731  (after each run: a cut-off call keeps what ran)
     for n in counts:
         if n > max(1, torch.cuda.device_count()):
             result["runs"].append({"gpus": n, "status": "not run", "error": f"{torch.cuda.device_count()} GPUs here"})
             continue
         result["runs"].append(run(store, base.replace(num_gpus=n)))
+        save()
     first = result["runs"][0]
     for key, value in (("speedup", "samples_per_s"), ("speedup_wall_clock", "wall_samples_per_s")):
         result[key] = {str(r["gpus"]): r[value] / first[value] for r in result["runs"]
@@ -126,13 +129,14 @@ def main() -> None:
     result["wall_over_step"] = {str(r["gpus"]): r["wall_samples_per_s"] / r["samples_per_s"] for r in result["runs"]
                                 if r.get("wall_samples_per_s") and r.get("samples_per_s")}
     top = min(most, max(1, torch.cuda.device_count()))
+    save()
     if ns.zero:
         result["zero"] = run(store, base.replace(num_gpus=top, zero_stage=ns.zero))
+        save()
     if ns.cross_device and top > 1:
         # FlagEmbedding's negatives_cross_device gathers every rank's passages: more negatives per query.
         result["cross_device_negatives"] = run(store, base.replace(num_gpus=top, negatives_cross_device=True))
-    ns.out.parent.mkdir(parents=True, exist_ok=True)
-    ns.out.write_text(json.dumps(result, indent=1))
+    save()
     print(json.dumps(result))
 
 

@@ -104,9 +104,19 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
     }
 
 
-def command_line(args: dict[str, Any], num_gpus: int = 1) -> list[str]:
-    """The plain FlagEmbedding command that trains the same run without the dashboard."""
-    argv = ["torchrun", "--nproc_per_node", str(num_gpus), "-m", M3_MODULE]
+NODE_RANK = "$NODE_RANK"      # left to the shell: the same line serves every node
+
+
+def torchrun_nodes(nnodes: int, endpoint: str) -> list[str]:
+    """torchrun's flags for several machines: a c10d rendezvous at the first node's HOST:PORT."""
+    return ["--nnodes", str(nnodes), "--node_rank", NODE_RANK, "--rdzv_backend", "c10d",
+            "--rdzv_endpoint", endpoint] if nnodes > 1 else []
+
+
+def command_line(args: dict[str, Any], num_gpus: int = 1, nnodes: int = 1, endpoint: str = "MASTER_HOST:29500") -> list[str]:
+    """The plain FlagEmbedding command that trains the same run without the dashboard (on `nnodes`
+    machines of `num_gpus` GPUs each: run it on every one with NODE_RANK set to 0 … nnodes-1)."""
+    argv = ["torchrun", *torchrun_nodes(nnodes, endpoint), "--nproc_per_node", str(num_gpus), "-m", M3_MODULE]
     for key, value in args.items():
         values = value if isinstance(value, list) else [value]
         argv.append(f"--{key}")

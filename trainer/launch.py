@@ -46,6 +46,17 @@ def worker_command(store: Store, run_id: str, num_gpus: int = 1, resume: bool = 
     return [sys.executable] + worker
 
 
+def node_command(store: Store, run_id: str, *, nnodes: int, node_rank: int, nproc_per_node: int,
+                 endpoint: str) -> list[str]:
+    """The worker on one of several machines: run on each node (node_rank 0 … nnodes-1), every node
+    reaching `endpoint` (HOST:PORT of the first) and the runs folder (a shared filesystem: rank 0
+    writes the store, every rank reads the run's config from it). torchrun's c10d rendezvous
+    numbers the ranks; the one given rank 0 writes status, metrics and checkpoints."""
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nnodes), "--node_rank", str(node_rank),
+            "--nproc_per_node", str(nproc_per_node), "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint,
+            "-m", "trainer.worker", run_id, "--runs-dir", str(store.runs_dir)]
+
+
 def worker_env(num_gpus: int = 1) -> dict[str, str]:
     """The worker's environment. A run gets exactly the GPUs it asked for: HF Trainer in a single
     process would otherwise spread itself over every visible GPU with DataParallel."""
