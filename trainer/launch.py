@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -196,7 +197,17 @@ def _follow(store: Store, run_id: str, proc: subprocess.Popen, log_path: Path | 
     return code
 
 
+def torchrun_root_cause(tail: str) -> tuple[int, int] | None:
+    """(rank, exit code) of the first rank that failed, from torchrun's closing summary."""
+    found = re.search(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", tail, re.S)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 def exit_reason(code: int, tail: str) -> str:
+    cause = torchrun_root_cause(tail)
+    if cause and cause[1] < 0:
+        # One rank died (SIGKILL, the OOM killer); torchrun ended the others and exited itself.
+        return f"rank {cause[0]}: " + exit_reason(cause[1], "")
     if code < 0:
         name = signal.Signals(-code).name
         hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""
