@@ -8,12 +8,12 @@ worker's own metric (time inside training steps, GPU work included), median over
 the first 5, timed by CUDA events around each step (no wait for the device per step);
 wall_samples_per_s is the same span by the clock (the times the worker stamped on steps 6 and
 last), data loading and logging included. Every GPU count in --gpus is one run, same per-device
-batch; speed-ups are against the first count (1). --zero 2 adds a run with DeepSpeed ZeRO stage 2
-on the largest count, --cross-device one with FlagEmbedding's negatives_cross_device; each run
-quotes the memory estimator's peak next to the measured one.
+batch; speed-ups are against the first count (1). --zero 1,2 adds runs with DeepSpeed ZeRO on the
+largest count, --grad-ckpt one with gradient checkpointing, --cross-device one with FlagEmbedding's
+negatives_cross_device; each run quotes the memory estimator's peak next to the measured one.
 
-    python bench/multi_gpu.py --tokenizer DIR [--gpus 1,2,4] [--steps 60] [--zero 2] [--cross-device]
-                              [--out bench/results/multi_gpu.json]
+    python bench/multi_gpu.py --tokenizer DIR [--gpus 1,2,4] [--steps 60] [--zero 1,2] [--grad-ckpt]
+                              [--cross-device] [--out bench/results/multi_gpu.json]
 """
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def main() -> None:
     ap.add_argument("--gpus", default="1,2", help="GPU counts, comma-separated, the first the baseline: 1,2,4")
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--zero", type=int, default=0, help="also a DeepSpeed ZeRO run of this stage on the most GPUs")
+    ap.add_argument("--zero", default="", help="also DeepSpeed ZeRO runs of these stages (1,2) on the most GPUs")
+    ap.add_argument("--grad-ckpt", action="store_true", help="also a run with gradient checkpointing on the most GPUs")
     ap.add_argument("--cross-device", action="store_true", help="also a run with negatives_cross_device")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "multi_gpu.json")
     ns = ap.parse_args()
@@ -130,8 +131,11 @@ def main() -> None:
                                 if r.get("wall_samples_per_s") and r.get("samples_per_s")}
     top = min(most, max(1, torch.cuda.device_count()))
     save()
-    if ns.zero:
-        result["zero"] = run(store, base.replace(num_gpus=top, zero_stage=ns.zero))
+    for stage in [int(z) for z in ns.zero.split(",") if z.strip()]:
+        result.setdefault("zero", []).append(run(store, base.replace(num_gpus=top, zero_stage=stage)))
+        save()
+    if ns.grad_ckpt:
+        result["gradient_checkpointing"] = run(store, base.replace(num_gpus=top, gradient_checkpointing=True))
         save()
     if ns.cross_device and top > 1:
         # FlagEmbedding's negatives_cross_device gathers every rank's passages: more negatives per query.

@@ -24,6 +24,10 @@ COEF = {
     "fp32": {"layer": 67.4, "colbert": 5.5, "frozen": 33.6, "ckpt_layer": 3.2, "ckpt_grads": 0.8},
 }
 WORKSPACE_GIB = 0.07
+# Under DeepSpeed with bf16 the whole module is bf16 (no autocast keeping fp32 activations): its saved
+# activations are this fraction of AMP's. Fitted on one measurement (ZeRO-2, 2 x H200, batch 8:
+# bench/results/multi_gpu_h200x2_run1.json), checked on the others.
+ZERO_ACTIVATIONS = 0.71
 ADAMW_TEMP = 1.0            # foreach AdamW's temporaries, as a multiple of the gradients
 # Allocator headroom: reserved beyond the allocated peak. Without checkpointing, the stock head's
 # huge tensors leave a hole of their own size when the encoder trains (seen on the H100).
@@ -133,7 +137,10 @@ def _peak(s: Setup) -> tuple[dict, float]:
         weights += 2 * sh.linear_params          # autocast's cached half-precision copies
     optimizer = 8 * trainable
     grads = 4 * trainable
-    ddp_buckets = grads if s.num_gpus > 1 else 0   # DDP keeps a flat copy of the gradients
+    # DDP keeps a flat copy of the gradients; with no wait per step (trainer.callbacks) the CPU queues the
+    # next step while the all-reduce stream still holds one more: 26.06 GiB measured with a wait per
+    # step (2 x H100), 28.17 without (2 x H200, bench/results/multi_gpu_h200x2_run1.json).
+    ddp_buckets = 2 * grads if s.num_gpus > 1 else 0
     if s.zero_stage:
         # DeepSpeed ZeRO (not fitted: bench/multi_gpu.py --zero compares it with a measured peak). Under
         # AMP the module itself is half precision; the fp32 master weights and AdamW's two moments are
@@ -168,6 +175,8 @@ def _peak(s: Setup) -> tuple[dict, float]:
         activations = tokens * h * sh.layers * c["layer"]
     else:
         activations = tokens * h * c["frozen"]
+    if s.zero_stage and amp:
+        activations *= ZERO_ACTIVATIONS
     workspace = WORKSPACE_GIB * GIB
 
     # Without checkpointing the peak comes before the encoder's gradients exist.
