@@ -26,7 +26,7 @@ COEF = {
 WORKSPACE_GIB = 0.07
 # Under DeepSpeed with bf16 the whole module is bf16 (no autocast keeping fp32 activations): its saved
 # activations are this fraction of AMP's. Fitted on one measurement (ZeRO-2, 2 x H200, batch 8:
-# bench/results/multi_gpu_h200x2_run1.json), checked on the others.
+# bench/results/multi_gpu_h200x2_run1.json); ZeRO-1 and ZeRO-2 measured the same 18.07 GiB in run 2.
 ZERO_ACTIVATIONS = 0.71
 ADAMW_TEMP = 1.0            # foreach AdamW's temporaries, as a multiple of the gradients
 # Allocator headroom: reserved beyond the allocated peak. Without checkpointing, the stock head's
@@ -137,10 +137,9 @@ def _peak(s: Setup) -> tuple[dict, float]:
         weights += 2 * sh.linear_params          # autocast's cached half-precision copies
     optimizer = 8 * trainable
     grads = 4 * trainable
-    # DDP keeps a flat copy of the gradients; with no wait per step (trainer.callbacks) the CPU queues the
-    # next step while the all-reduce stream still holds one more: 26.06 GiB measured with a wait per
-    # step (2 x H100), 28.17 without (2 x H200, bench/results/multi_gpu_h200x2_run1.json).
-    ddp_buckets = 2 * grads if s.num_gpus > 1 else 0
+    # DDP keeps a flat copy of the gradients. Without a wait per step (trainer.callbacks) 2 x H200 measured
+    # 26.06 GiB once and 28.17 once (one gradient more, bench/results/multi_gpu_h200x2_run*.json).
+    ddp_buckets = grads if s.num_gpus > 1 else 0
     if s.zero_stage:
         # DeepSpeed ZeRO (not fitted: bench/multi_gpu.py --zero compares it with a measured peak). Under
         # AMP the module itself is half precision; the fp32 master weights and AdamW's two moments are
@@ -150,12 +149,8 @@ def _peak(s: Setup) -> tuple[dict, float]:
         half = 2 if amp else 4
         weights = half * (sh.encoder_params + sh.head_params) + (4 * trainable / n if amp else 0)
         optimizer = 8 * trainable / n
-        if s.zero_stage >= 2:
-            grads = half * trainable / n + 4 * trainable / n
-            ddp_buckets = 2 * min(5e8, trainable) * half      # the reduce buckets, held all along
-        else:
-            grads = half * trainable + 4 * trainable / n
-            ddp_buckets = 0
+        grads = half * trainable * (1 / n if s.zero_stage >= 2 else 1) + 4 * trainable / n
+        ddp_buckets = 2 * min(5e8, trainable) * half      # the reduce buckets (5e8 elements), held all along
     colbert = tokens * h * c["colbert"] if s.mode.unified_finetuning else 0
     sparse = 0
     if s.mode.unified_finetuning:
