@@ -61,7 +61,7 @@ def check_config(cfg: RunConfig) -> list[Problem]:
         bad("weight_decay", f"must be between 0 and 1, got {cfg.weight_decay!r}")
     for fld, allowed in CHOICES.items():
         if getattr(cfg, fld) not in allowed:
-            bad(fld, f"must be one of {', '.join(allowed)}, got {getattr(cfg, fld)!r}")
+            bad(fld, f"must be one of {', '.join(map(str, allowed))}, got {getattr(cfg, fld)!r}")
     if cfg.zero_stage in (1, 2):
         from . import gpus     # nvidia-smi: no torch
         if not gpus.detect():
