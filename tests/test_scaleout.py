@@ -27,7 +27,7 @@ def losses(store, run_id):
 # -- the writer thread: fast -------------------------------------------------------------------------
 
 def test_point_writer_keeps_every_point_in_order_while_the_page_reads(tmp_path):
-    from trainer.callbacks import PointWriter
+    from trainer.engine.callbacks import PointWriter
 
     store = Store(tmp_path / "runs")
     run_id = store.create_run(RunConfig())
@@ -106,7 +106,7 @@ def test_multi_node_command_is_torchrun_with_a_c10d_rendezvous(tmp_path):
     store = Store(tmp_path / "runs")
     argv = launch.node_command(store, "RUN", nnodes=2, node_rank=1, nproc_per_node=4, endpoint="node0.example:29500")
     assert argv[1:] == ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1", "--nproc_per_node", "4",
-                        "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0.example:29500", "-m", "trainer.worker", "RUN",
+                        "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0.example:29500", "-m", "trainer.engine.worker", "RUN",
                         "--runs-dir", str(store.runs_dir)]
 
 
@@ -127,7 +127,7 @@ def test_points_wait_for_the_ranks_meeting_and_none_is_lost(tmp_path, tiny_confi
     store during the epoch (nothing is written per step), and every one arrives after, once, in order."""
     from transformers import TrainerCallback
 
-    from trainer import worker
+    from trainer.engine import worker
 
     monkeypatch.setenv("M3_METRICS_INTERVAL_S", "1e9")
     store = Store(tmp_path / "runs")
@@ -154,7 +154,7 @@ def test_points_wait_for_the_ranks_meeting_and_none_is_lost(tmp_path, tiny_confi
 
 @pytest.mark.slow
 def test_a_stop_takes_effect_within_the_meeting_interval(tmp_path, tiny_config):
-    from trainer.callbacks import SYNC_INTERVAL_S
+    from trainer.engine.callbacks import SYNC_INTERVAL_S
 
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.DENSE, eval_data=None, epochs=500))

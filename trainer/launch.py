@@ -55,7 +55,7 @@ def node_command(store: Store, run_id: str, *, nnodes: int, node_rank: int, npro
     numbers the ranks; the one given rank 0 writes status, metrics and checkpoints."""
     return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nnodes), "--node_rank", str(node_rank),
             "--nproc_per_node", str(nproc_per_node), "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint,
-            "-m", "trainer.worker", run_id, "--runs-dir", str(store.runs_dir)]
+            "-m", "trainer.engine.worker", run_id, "--runs-dir", str(store.runs_dir)]
 
 
 def worker_env(num_gpus: int = 1) -> dict[str, str]:
