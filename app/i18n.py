@@ -189,6 +189,13 @@ EN = {
     "runs.curve.general": "out-of-domain check, SciFact ({n} queries)",
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
+    "runs.command.nodes": "On 2 machines of {gpus} GPU(s) each (more: change --nnodes): run this on every machine with "
+    "NODE_RANK=0, 1, … set, MASTER_HOST:29500 the first machine's address and a free port, and the training rows "
+    "at the same path on each. The warmup follows the larger number of GPUs.",
+    "configure.grad_ckpt": "Gradient checkpointing",
+    "configure.zero_stage": "DeepSpeed ZeRO",
+    "configure.zero_stage.0": "off (DDP)", "configure.zero_stage.1": "stage 1 (optimizer state)",
+    "configure.zero_stage.2": "stage 2 (+ gradients)",
     "configure.command": "Equivalent FlagEmbedding command",
     # held-out test split and hard-negative mining (issue 12)
     "heldout.title": "Held-out test: questions this run never saw",
@@ -522,6 +529,12 @@ ZH = {
     "runs.curve.general": "领域外检查，SciFact（{n} 个查询）",
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
+    "runs.command.nodes": "在 2 台各有 {gpus} 张 GPU 的机器上（更多台：改 --nnodes）：在每台机器上设置 NODE_RANK=0、1、… 后运行，"
+    "MASTER_HOST:29500 换成第一台机器的地址和空闲端口，训练数据在每台机器上的路径相同。预热步数按更多的 GPU 计算。",
+    "configure.grad_ckpt": "梯度检查点",
+    "configure.zero_stage": "DeepSpeed ZeRO",
+    "configure.zero_stage.0": "关闭（DDP）", "configure.zero_stage.1": "阶段 1（优化器状态）",
+    "configure.zero_stage.2": "阶段 2（+ 梯度）",
     "configure.command": "等价的 FlagEmbedding 命令",
     # held-out test split and hard-negative mining (issue 12)
     "heldout.title": "留出测试集：本次训练从未见过的问题",
