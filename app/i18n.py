@@ -203,6 +203,13 @@ EN = {
     "runs.curve.general": "out-of-domain check, SciFact ({n} queries)",
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
+    "runs.command.nodes": "On 2 machines of {gpus} GPU(s) each (more: change --nnodes): run this on every machine with "
+    "NODE_RANK=0, 1, … set, MASTER_HOST:29500 the first machine's address and a free port, and the training rows "
+    "at the same path on each. The warmup follows the larger number of GPUs.",
+    "configure.grad_ckpt": "Gradient checkpointing",
+    "configure.zero_stage": "DeepSpeed ZeRO",
+    "configure.zero_stage.0": "off (DDP)", "configure.zero_stage.1": "stage 1 (optimizer state)",
+    "configure.zero_stage.2": "stage 2 (+ gradients)",
     "configure.command": "Equivalent FlagEmbedding command",
     # held-out test split and hard-negative mining (issue 12)
     "heldout.title": "Held-out test: questions this run never saw",
@@ -272,6 +279,10 @@ EN = {
     "field.negatives_cross_device": "Each query is also scored against the passages of the other GPUs' batches: "
     "more negatives per step at almost no memory cost, usually a better contrastive signal. Off: each GPU "
     "only sees its own in-batch negatives.",
+    "field.zero_stage": "DeepSpeed ZeRO on GPUs: 0 off (plain DDP); 1 shards the optimizer state and fp32 master "
+    "weights over the GPUs; 2 shards the gradients too. Less memory per GPU, the same training curve.",
+    "field.gradient_checkpointing": "Recompute each layer's activations in backward instead of keeping them: "
+    "far less activation memory (much larger batches fit), about a third more time per step.",
     "field.extra": "Further settings kept with the run, as a JSON object.",
     "field.val_fraction": "With eval_data 'split': the share of your rows held out for validation (early stopping).",
     "field.test_fraction": "With eval_data 'split': the share of your rows held out as a test set that no decision "
@@ -552,6 +563,12 @@ ZH = {
     "runs.curve.general": "领域外检查，SciFact（{n} 个查询）",
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
+    "runs.command.nodes": "在 2 台各有 {gpus} 张 GPU 的机器上（更多台：改 --nnodes）：在每台机器上设置 NODE_RANK=0、1、… 后运行，"
+    "MASTER_HOST:29500 换成第一台机器的地址和空闲端口，训练数据在每台机器上的路径相同。预热步数按更多的 GPU 计算。",
+    "configure.grad_ckpt": "梯度检查点",
+    "configure.zero_stage": "DeepSpeed ZeRO",
+    "configure.zero_stage.0": "关闭（DDP）", "configure.zero_stage.1": "阶段 1（优化器状态）",
+    "configure.zero_stage.2": "阶段 2（+ 梯度）",
     "configure.command": "等价的 FlagEmbedding 命令",
     # held-out test split and hard-negative mining (issue 12)
     "heldout.title": "留出测试集：本次训练从未见过的问题",
@@ -619,6 +636,10 @@ ZH = {
     "field.num_gpus": "训练用的 GPU 数量，每张一个 torchrun 进程。",
     "field.negatives_cross_device": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
     "通常对比学习信号更好。关闭时每张 GPU 只用本批次内的负例。",
+    "field.zero_stage": "GPU 上的 DeepSpeed ZeRO：0 关闭（普通 DDP）；1 把优化器状态和 fp32 主权重分片到各 GPU；"
+    "2 连梯度也分片。每张 GPU 显存更少，训练曲线不变。",
+    "field.gradient_checkpointing": "反向传播时重算每层激活而不保存：激活显存大幅减少（可用大得多的批次），"
+    "每步约多花三分之一时间。",
     "field.extra": "随运行保存的其他设置，JSON 对象。",
     "field.val_fraction": "评估数据为 'split' 时：留作验证（提前停止）的行的比例。",
     "field.test_fraction": "评估数据为 'split' 时：留作测试集的行的比例，不参与任何决定；训练前后在其上的分数就是本次运行的真实结果。",

@@ -5,9 +5,15 @@ folder with a WordPiece tokenizer (BGE-M3's own cannot be downloaded offline; to
 be valid), synthetic training rows long enough to fill every passage, all-heads mode with the lean
 sparse head, bf16 AMP, group 8, query 64 / passage 256 tokens, evaluation off. samples/s is the
 worker's own metric (time inside training steps, GPU work included), median over the steps after
-the first 5; wall_samples_per_s is the same span by the clock, data loading and logging included.
+the first 5, timed by CUDA events around each step (no wait for the device per step);
+wall_samples_per_s is the same span by the clock (the times the worker stamped on steps 6 and
+last), data loading and logging included. Every GPU count in --gpus is one run, same per-device
+batch; speed-ups are against the first count (1). --zero 1,2 adds runs with DeepSpeed ZeRO on the
+largest count, --grad-ckpt one with gradient checkpointing, --cross-device one with FlagEmbedding's
+negatives_cross_device; each run quotes the memory estimator's peak next to the measured one.
 
-    python bench/multi_gpu.py --tokenizer DIR [--gpus 2] [--steps 40] [--out bench/results/multi_gpu.json]
+    python bench/multi_gpu.py --tokenizer DIR [--gpus 1,2,4] [--steps 60] [--zero 1,2] [--grad-ckpt]
+                              [--cross-device] [--out bench/results/multi_gpu.json]
 """
 from __future__ import annotations
 
@@ -55,6 +61,12 @@ def make_data(path: Path, rows: int, tokenizer: Path) -> None:
             f.write(json.dumps({"query": text(80), "pos": [text(320)], "neg": [text(320) for _ in range(7)]}) + "\n")
 
 
+def estimated_peak(cfg: RunConfig) -> float:
+    from trainer.memory import BGE_M3, estimate, setup_for
+
+    return round(estimate(setup_for(cfg, BGE_M3, 139.0)).total_gib, 2)
+
+
 def run(store: Store, cfg: RunConfig) -> dict:
     run_id = store.create_run(cfg)
     done = subprocess.run(launch.worker_command(store, run_id, cfg.num_gpus), cwd=ROOT, env=launch.worker_env(cfg.num_gpus),
@@ -65,9 +77,12 @@ def run(store: Store, cfg: RunConfig) -> dict:
     # Wall clock between logged step 6 and the last: data loading, logging and all included.
     loss = [p for p in store.metrics(run_id) if p.name == "loss"][5:]
     wall = (len(loss) - 1) * cfg.batch_size * cfg.num_gpus / (loss[-1].time - loss[0].time) if len(loss) > 1 else None
-    out = {"gpus": cfg.num_gpus, "status": record.status, "steps": len(sps) + 5,
+    out = {"gpus": cfg.num_gpus, "zero_stage": cfg.zero_stage, "cross_device_negatives": cfg.negatives_cross_device,
+           "status": record.status, "steps": len(sps) + 5,
            "samples_per_s": statistics.median(sps) if sps else None, "wall_samples_per_s": wall,
-           "peak_gpu_mem_gib": max(mem, default=None)}
+           "peak_gpu_mem_gib": max(mem, default=None), "estimated_peak_gib": estimated_peak(cfg),
+           "run_seconds": record.ended - (record.started or record.created) if record.ended else None}
+    shutil.rmtree(Path(record.output_dir) / "model", ignore_errors=True)      # checkpoints: gigabytes each
     if record.status != "completed":
         out["error"] = (record.error or "") + (done.stdout + done.stderr)[-2000:]
     print(json.dumps(out), flush=True)
@@ -77,16 +92,21 @@ def run(store: Store, cfg: RunConfig) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer", type=Path, required=True, help="a folder with a WordPiece tokenizer")
-    ap.add_argument("--gpus", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--gpus", default="1,2", help="GPU counts, comma-separated, the first the baseline: 1,2,4")
+    ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--zero", default="", help="also DeepSpeed ZeRO runs of these stages (1,2) on the most GPUs")
+    ap.add_argument("--grad-ckpt", action="store_true", help="also a run with gradient checkpointing on the most GPUs")
+    ap.add_argument("--cross-device", action="store_true", help="also a run with negatives_cross_device")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "multi_gpu.json")
     ns = ap.parse_args()
     import torch
 
+    counts = [int(n) for n in ns.gpus.split(",") if n.strip()]
+    most = max(counts)
     work = Path(tempfile.mkdtemp(prefix="m3-multi-"))
     make_model(work / "model", ns.tokenizer)
-    make_data(work / "train.jsonl", ns.steps * ns.batch * ns.gpus + 64, ns.tokenizer)
+    make_data(work / "train.jsonl", ns.steps * ns.batch * most + 64, ns.tokenizer)
     store = Store(work / "runs")
     base = RunConfig(mode=Mode.ALL, model=str(work / "model"), train_data=str(work / "train.jsonl"), eval_data=None,
                      epochs=1, max_steps=ns.steps, batch_size=ns.batch, group_size=8, query_max_len=64,
@@ -94,17 +114,33 @@ def main() -> None:
     result = {"devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ["cpu"],
               "torch": torch.__version__, "per_device_batch": ns.batch, "group_size": 8, "query_len": 64,
               "passage_len": 256, "mode": "all", "sparse_head": "lean", "precision": "bf16 (auto)",
-              "runs": [run(store, base.replace(num_gpus=n)) for n in (1, ns.gpus)]}
-    # FlagEmbedding's negatives_cross_device gathers every rank's passages: more negatives per query.
-    result["cross_device_negatives"] = run(store, base.replace(num_gpus=ns.gpus, negatives_cross_device=True))
-    one, many = (r["samples_per_s"] for r in result["runs"])
-    if one and many:
-        result["speedup"] = many / one
-    one, many = (r["wall_samples_per_s"] for r in result["runs"])
-    if one and many:
-        result["speedup_wall_clock"] = many / one
+              "steps": ns.steps, "runs": []}
     ns.out.parent.mkdir(parents=True, exist_ok=True)
-    ns.out.write_text(json.dumps(result, indent=1))
+    save = lambda: ns.out.write_text(json.dumps(result, indent=1))  # noqa: E731  (after each run: a cut-off call keeps what ran)
+    for n in counts:
+        if n > max(1, torch.cuda.device_count()):
+            result["runs"].append({"gpus": n, "status": "not run", "error": f"{torch.cuda.device_count()} GPUs here"})
+            continue
+        result["runs"].append(run(store, base.replace(num_gpus=n)))
+        save()
+    first = result["runs"][0]
+    for key, value in (("speedup", "samples_per_s"), ("speedup_wall_clock", "wall_samples_per_s")):
+        result[key] = {str(r["gpus"]): r[value] / first[value] for r in result["runs"]
+                       if r.get(value) and first.get(value)}
+    result["wall_over_step"] = {str(r["gpus"]): r["wall_samples_per_s"] / r["samples_per_s"] for r in result["runs"]
+                                if r.get("wall_samples_per_s") and r.get("samples_per_s")}
+    top = min(most, max(1, torch.cuda.device_count()))
+    save()
+    for stage in [int(z) for z in ns.zero.split(",") if z.strip()]:
+        result.setdefault("zero", []).append(run(store, base.replace(num_gpus=top, zero_stage=stage)))
+        save()
+    if ns.grad_ckpt:
+        result["gradient_checkpointing"] = run(store, base.replace(num_gpus=top, gradient_checkpointing=True))
+        save()
+    if ns.cross_device and top > 1:
+        # FlagEmbedding's negatives_cross_device gathers every rank's passages: more negatives per query.
+        result["cross_device_negatives"] = run(store, base.replace(num_gpus=top, negatives_cross_device=True))
+    save()
     print(json.dumps(result))
 
 

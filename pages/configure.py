@@ -183,7 +183,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
 
     # GPUs: torchrun --nproc_per_node N, one process per GPU
     found = gpus.detect()
-    num_gpus, cross_device = 1, False
+    num_gpus, cross_device, zero_stage, grad_ckpt = 1, False, 0, False
     if len(found) > 1:
         g1, g2 = st.columns([1, 3])
         num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus",
@@ -191,6 +191,15 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
         if num_gpus > 1:
             cross_device = g2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
                                        help=t("field.negatives_cross_device"))
+    if found:
+        # GPU memory: gradient checkpointing, and DeepSpeed ZeRO across several GPUs (the estimate below follows)
+        z1, z2 = st.columns([1, 3])
+        grad_ckpt = z1.checkbox(t("configure.grad_ckpt"), key="cfg_gradient_checkpointing",
+                                help=t("field.gradient_checkpointing"))
+        if num_gpus > 1:
+            zero_stage = int(z2.radio(t("configure.zero_stage"), CHOICES["zero_stage"], horizontal=True,
+                                      key=lang_key("cfg_zero_stage"), format_func=labels("configure.zero_stage.{}"),
+                                      help=t("field.zero_stage")))
 
     # Warmup: automatic (a share of the run's steps) unless set
     total = advice.total_steps(rows or 0, int(batch), int(epochs), num_gpus)
@@ -234,7 +243,8 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                        early_stopping_patience=int(patience), num_gpus=num_gpus,
                        negatives_cross_device=cross_device, early_stopping_min_epochs=int(min_epochs),
                        report_to=report_to, mine=mine, self_distill=bool(self_distill),
-                       teacher_scores=bool(teacher), heads_lr_scale=float(heads_lr_scale))
+                       teacher_scores=bool(teacher), heads_lr_scale=float(heads_lr_scale), zero_stage=zero_stage,
+                       gradient_checkpointing=bool(grad_ckpt))
     for note in model_notes(config):
         source.notes_box.info(t(f"note.{note.key}", **note.params))
     return config, Plan(report, rows, shape, found, total, warmup)

@@ -120,3 +120,7 @@ with st.expander(t("runs.command")):
             language="bash")
     st.caption(t("runs.command.files", train=str(Path(run.output_dir) / "train.jsonl")))
     st.markdown(differences())
+    # The same run on several machines: torchrun's c10d rendezvous at the first node
+    st.caption(t("runs.command.nodes", gpus=run.config.num_gpus))
+    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision), nnodes=2)),
+            language="bash")

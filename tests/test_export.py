@@ -181,7 +181,8 @@ def test_tensorboard_holds_the_losses_the_store_holds(trained):
     logged = [(e.step, e.value) for e in events.Scalars("train/loss")]
     stored = [(p.step, p.value) for p in store.metrics(run.id) if p.name == "loss"]
     assert logged and len(logged) == len(stored)
-    assert all(a[0] == b[0] and abs(a[1] - b[1]) < 1e-6 for a, b in zip(logged, stored)), (logged, stored)
+    # HF logs the loss rounded to 4 decimals; the store keeps it whole (trainer.engine.callbacks)
+    assert all(a[0] == b[0] and abs(a[1] - b[1]) <= 5.1e-5 for a, b in zip(logged, stored)), (logged, stored)
 
 
 def test_mlflow_holds_the_losses_the_store_holds(tmp_path, tiny_config):
@@ -197,7 +198,8 @@ def test_mlflow_holds_the_losses_the_store_holds(tmp_path, tiny_config):
                                                 key=lambda m: m.step)]
     stored = [(p.step, p.value) for p in store.metrics(run_id) if p.name == "loss"]
     assert len(logged) == len(stored) == 2
-    assert all(a[0] == b[0] and abs(a[1] - b[1]) < 1e-6 for a, b in zip(logged, stored)), (logged, stored)
+    # HF logs the loss rounded to 4 decimals; the store keeps it whole (trainer.engine.callbacks)
+    assert all(a[0] == b[0] and abs(a[1] - b[1]) <= 5.1e-5 for a, b in zip(logged, stored)), (logged, stored)
 
 
 def test_runs_page_exports_and_merges_through_child_processes(trained, monkeypatch):

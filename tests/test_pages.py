@@ -331,6 +331,7 @@ def test_every_text_key_used_in_the_ui_exists():
                  "configure.sparse_head.lean", "configure.sparse_head.stock", "data.source.demo",
                  "data.source.upload", "data.source.path"}
     expanded |= {f"configure.report_to.{r}" for r in ("none", "tensorboard", "mlflow")}
+    expanded |= {f"configure.zero_stage.{z}" for z in (0, 1, 2)}
     expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
     expanded |= {f"runs.curve.{name}" for name in ("validation", "general")}
     assert not (expanded - EN.keys()), expanded - EN.keys()
@@ -367,6 +368,30 @@ def test_gpu_count_and_cross_device_negatives_appear_only_with_several_gpus(runs
     at.run()
     assert at.checkbox(key="cfg_negatives_cross_device").label == EN["configure.cross_device"]
     assert at.selectbox(key="cfg_card").value.startswith("detected:")
+
+
+def test_zero_and_gradient_checkpointing_are_offered_with_gpus_and_reach_the_command(runs_dir, monkeypatch):
+    from trainer import gpus
+    monkeypatch.setattr(gpus, "detect", lambda: [])
+    at = open_page("configure", "en")
+    assert not [c for c in at.checkbox if c.key == "cfg_gradient_checkpointing"]
+    assert not [r for r in at.radio if r.key.startswith("cfg_zero_stage")]
+    monkeypatch.setattr(gpus, "detect", lambda: [gpus.Gpu("NVIDIA H100 80GB HBM3", 79.6)])
+    at = open_page("configure", "en")          # one GPU: checkpointing, no ZeRO (nothing to shard over)
+    assert at.checkbox(key="cfg_gradient_checkpointing").label == EN["configure.grad_ckpt"]
+    assert not [r for r in at.radio if r.key.startswith("cfg_zero_stage")]
+    monkeypatch.setattr(gpus, "detect", lambda: [gpus.Gpu("NVIDIA H100 80GB HBM3", 79.6)] * 2)
+    at = open_page("configure", "en")
+    at.number_input(key="cfg_num_gpus").set_value(2)
+    at.run()
+    zero = at.radio(key="cfg_zero_stage__en")
+    assert zero.options == [EN[f"configure.zero_stage.{z}"] for z in (0, 1, 2)]
+    command = lambda: next(c.value for c in at.code if c.value.startswith("torchrun"))  # noqa: E731
+    assert "--deepspeed" not in command() and "--gradient_checkpointing False" in command()
+    zero.set_value(2)
+    at.checkbox(key="cfg_gradient_checkpointing").check()
+    at.run()
+    assert "--deepspeed ds_stage2.json" in command() and "--gradient_checkpointing True" in command()
 
 
 def test_measure_on_this_gpu_shows_the_measured_peak_next_to_its_estimate(runs_dir, monkeypatch):

@@ -68,7 +68,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> 
             options["type"] = modes if f.name == "mode" else _parse(hint)
             choices = [m.value for m in hint] if _is_enum(hint) else CHOICES.get(f.name)
             if choices:
-                options["metavar"] = "{" + ",".join(choices) + "}"
+                options["metavar"] = "{" + ",".join(map(str, choices)) + "}"
         parser.add_argument(f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, []), **options)
 
 

@@ -2,6 +2,7 @@
 folder, model. Problems name the file (or "run settings"), line and field. No torch."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from .config import SPLIT, RunConfig
@@ -13,7 +14,7 @@ from .model_source import hub_problem, is_hub_id, model_dir, read_config
 SETTINGS = "run settings"
 CHOICES = {"precision": ("auto", "fp32", "fp16", "bf16"), "pooling": ("auto", "cls", "mean"),
            "sparse_head": ("lean", "stock"), "mine": ("missing", "all", "off"), "sparse_init": ("random", "uniform"),
-           "report_to": ("none", "tensorboard", "mlflow")}
+           "report_to": ("none", "tensorboard", "mlflow"), "zero_stage": (0, 1, 2)}
 
 
 def max_tokens(folder: Path | None) -> int | None:
@@ -60,12 +61,18 @@ def check_config(cfg: RunConfig) -> list[Problem]:
         bad("weight_decay", f"must be between 0 and 1, got {cfg.weight_decay!r}")
     for fld, allowed in CHOICES.items():
         if getattr(cfg, fld) not in allowed:
-            bad(fld, f"must be one of {', '.join(allowed)}, got {getattr(cfg, fld)!r}")
+            bad(fld, f"must be one of {', '.join(map(str, allowed))}, got {getattr(cfg, fld)!r}")
     from .buckets import check_spec
     if (why := check_spec(cfg.length_buckets)):
         bad("length_buckets", why)
     if not isinstance(cfg.bucket_gpu_gib, (int, float)) or cfg.bucket_gpu_gib < 0:
         bad("bucket_gpu_gib", f"must be 0 (this machine's GPU) or a card size in GB, got {cfg.bucket_gpu_gib!r}")
+    if cfg.zero_stage in (1, 2):
+        from . import gpus     # nvidia-smi: no torch
+        if not gpus.detect():
+            bad("zero_stage", "DeepSpeed ZeRO needs CUDA GPUs and none is visible here: use zero_stage 0")
+        elif importlib.util.find_spec("deepspeed") is None:
+            bad("zero_stage", "DeepSpeed is not installed: run scripts/setup.sh (requirements.txt pins deepspeed)")
     folder = model_dir(cfg.model)
     limit = max_tokens(folder)
     for fld in ("query_max_len", "passage_max_len"):

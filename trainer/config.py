@@ -82,6 +82,10 @@ class RunConfig:
     sparse_init: str = "random"         # a sparse head the model does not ship: random | uniform (weight 1)
     num_gpus: int = 1
     negatives_cross_device: bool = False
+    # Memory on GPUs: DeepSpeed ZeRO (0 off: plain DDP; 1 optimizer state sharded over the GPUs; 2 also
+    # the gradients) and gradient checkpointing (layer activations recomputed in backward).
+    zero_stage: int = 0
+    gradient_checkpointing: bool = False
     report_to: str = "none"             # none | tensorboard | mlflow: HF's report_to, files inside the run folder
     # Rows grouped by token length, each group at the largest batch the memory estimator fits (up to
     # batch_size): off | auto | token edges like 0,500,2000 (see trainer.buckets).

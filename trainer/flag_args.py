@@ -2,6 +2,8 @@
 FlagEmbedding's own HfArgumentParser dataclasses) and the equivalent command line. No torch."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from . import advice
@@ -9,6 +11,42 @@ from .config import RunConfig
 from .model_source import resolve_model, run_pooling
 
 M3_MODULE = "FlagEmbedding.finetune.embedder.encoder_only.m3"
+
+
+def deepspeed_config(stage: int) -> dict[str, Any]:
+    """FlagEmbedding's examples/finetune/ds_stage{1,2}.json: "auto" wherever HF's Trainer fills in the
+    run's own arguments (precision, batch, clipping). Without their optimizer and scheduler sections,
+    so a ZeRO run keeps the run's own (StudioTrainer: the heads' LR groups, warmup from 1/10) and its
+    curve matches the same run without ZeRO. Stage 1 shards the optimizer state (and fp32 master
+    weights) over the GPUs, stage 2 the gradients too."""
+    zero: dict[str, Any] = {"stage": stage, "reduce_bucket_size": 5e8}
+    if stage >= 2:
+        zero.update(allgather_partitions=True, allgather_bucket_size=5e8, overlap_comm=True, reduce_scatter=True,
+                    contiguous_gradients=True)
+    return {
+        "zero_optimization": zero,
+        "fp16": {"enabled": "auto", "loss_scale": 0, "initial_scale_power": 10, "loss_scale_window": 1000,
+                 "hysteresis": 2, "min_loss_scale": 1},
+        "bf16": {"enabled": "auto"},
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "steps_per_print": 1000,
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "wall_clock_breakdown": False,
+    }
+
+
+def deepspeed_path(output_dir: str, stage: int) -> Path:
+    """Where a run's ZeRO config lives: its run folder (the parent of its model folder)."""
+    return Path(output_dir).parent / f"ds_stage{stage}.json"
+
+
+def write_deepspeed_config(output_dir: str, stage: int) -> Path:
+    path = deepspeed_path(output_dir, stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(deepspeed_config(stage), indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def schedule(cfg: RunConfig, rows: int, world: int = 1, steps_per_epoch: int = 0) -> tuple[int, int]:
@@ -76,18 +114,31 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
         "save_total_limit": 1,
         "report_to": cfg.report_to,
         "dataloader_drop_last": False,
+        "gradient_checkpointing": cfg.gradient_checkpointing,
+        **({"gradient_checkpointing_kwargs": {"use_reentrant": False}} if cfg.gradient_checkpointing else {}),
+        **({"deepspeed": str(deepspeed_path(output_dir, cfg.zero_stage))} if cfg.zero_stage else {}),
     }
     if plan is not None:
         args.update(bucket_arguments(bucket_files or [], plan))
     return args
 
 
-def command_line(args: dict[str, Any], num_gpus: int = 1) -> list[str]:
-    """The plain FlagEmbedding command that trains the same run without the dashboard."""
-    argv = ["torchrun", "--nproc_per_node", str(num_gpus), "-m", M3_MODULE]
+NODE_RANK = "$NODE_RANK"      # left to the shell: the same line serves every node
+
+
+def torchrun_nodes(nnodes: int, endpoint: str) -> list[str]:
+    """torchrun's flags for several machines: a c10d rendezvous at the first node's HOST:PORT."""
+    return ["--nnodes", str(nnodes), "--node_rank", NODE_RANK, "--rdzv_backend", "c10d",
+            "--rdzv_endpoint", endpoint] if nnodes > 1 else []
+
+
+def command_line(args: dict[str, Any], num_gpus: int = 1, nnodes: int = 1, endpoint: str = "MASTER_HOST:29500") -> list[str]:
+    """The plain FlagEmbedding command that trains the same run without the dashboard (on `nnodes`
+    machines of `num_gpus` GPUs each: run it on every one with NODE_RANK set to 0 … nnodes-1)."""
+    argv = ["torchrun", *torchrun_nodes(nnodes, endpoint), "--nproc_per_node", str(num_gpus), "-m", M3_MODULE]
     for key, value in args.items():
         values = value if isinstance(value, list) else [value]
         argv.append(f"--{key}")
-        argv.extend(str(v) for v in values)
+        argv.extend(json.dumps(v) if isinstance(v, dict) else str(v) for v in values)
     return argv
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,17 @@ def worker_command(store: Store, run_id: str, num_gpus: int = 1, resume: bool = 
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc_per_node", str(num_gpus)] + worker
     return [sys.executable] + worker
+
+
+def node_command(store: Store, run_id: str, *, nnodes: int, node_rank: int, nproc_per_node: int,
+                 endpoint: str) -> list[str]:
+    """The worker on one of several machines: run on each node (node_rank 0 … nnodes-1), every node
+    reaching `endpoint` (HOST:PORT of the first) and the runs folder (a shared filesystem: rank 0
+    writes the store, every rank reads the run's config from it). torchrun's c10d rendezvous
+    numbers the ranks; the one given rank 0 writes status, metrics and checkpoints."""
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nnodes), "--node_rank", str(node_rank),
+            "--nproc_per_node", str(nproc_per_node), "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint,
+            "-m", "trainer.engine.worker", run_id, "--runs-dir", str(store.runs_dir)]
 
 
 def worker_env(num_gpus: int = 1) -> dict[str, str]:
@@ -185,7 +197,17 @@ def _follow(store: Store, run_id: str, proc: subprocess.Popen, log_path: Path | 
     return code
 
 
+def torchrun_root_cause(tail: str) -> tuple[int, int] | None:
+    """(rank, exit code) of the first rank that failed, from torchrun's closing summary."""
+    found = re.search(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", tail, re.S)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 def exit_reason(code: int, tail: str) -> str:
+    cause = torchrun_root_cause(tail)
+    if cause and cause[1] < 0:
+        # One rank died (SIGKILL, the OOM killer); torchrun ended the others and exited itself.
+        return f"rank {cause[0]}: " + exit_reason(cause[1], "")
     if code < 0:
         name = signal.Signals(-code).name
         hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""

@@ -24,6 +24,10 @@ COEF = {
     "fp32": {"layer": 67.4, "colbert": 5.5, "frozen": 33.6, "ckpt_layer": 3.2, "ckpt_grads": 0.8},
 }
 WORKSPACE_GIB = 0.07
+# Under DeepSpeed with bf16 the whole module is bf16 (no autocast keeping fp32 activations): its saved
+# activations are this fraction of AMP's. Fitted on one measurement (ZeRO-2, 2 x H200, batch 8:
+# bench/results/multi_gpu_h200x2_run1.json); ZeRO-1 and ZeRO-2 measured the same 18.07 GiB in run 2.
+ZERO_ACTIVATIONS = 0.71
 ADAMW_TEMP = 1.0            # foreach AdamW's temporaries, as a multiple of the gradients
 # Allocator headroom: reserved beyond the allocated peak. Without checkpointing, the stock head's
 # huge tensors leave a hole of their own size when the encoder trains (seen on the H100).
@@ -86,6 +90,7 @@ class Setup:
     gpu_gib: float = 80.0
     num_gpus: int = 1
     padded: bool = False        # some sequences padded: the encoder builds an attention mask (see _mask_bytes)
+    zero_stage: int = 0           # DeepSpeed ZeRO: 1 shards optimizer state and fp32 master weights, 2 gradients too
 
 
 def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
@@ -93,7 +98,8 @@ def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
     return Setup(shape=shape, mode=cfg.mode, batch=cfg.batch_size, group_size=cfg.group_size,
                  query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
                  precision="bf16" if cfg.precision == "auto" else cfg.precision, sparse_head=cfg.sparse_head,
-                 gpu_gib=gpu_gib, num_gpus=cfg.num_gpus)
+                 gpu_gib=gpu_gib, num_gpus=cfg.num_gpus, grad_ckpt=getattr(cfg, "gradient_checkpointing", False),
+                 zero_stage=getattr(cfg, "zero_stage", 0))
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,20 @@ def _peak(s: Setup) -> tuple[dict, float]:
         weights += 2 * sh.linear_params          # autocast's cached half-precision copies
     optimizer = 8 * trainable
     grads = 4 * trainable
-    ddp_buckets = grads if s.num_gpus > 1 else 0   # DDP keeps a flat copy of the gradients
+    # DDP keeps a flat copy of the gradients. Without a wait per step (trainer.callbacks) 2 x H200 measured
+    # 26.06 GiB once and 28.17 once (one gradient more, bench/results/multi_gpu_h200x2_run*.json).
+    ddp_buckets = grads if s.num_gpus > 1 else 0
+    if s.zero_stage:
+        # DeepSpeed ZeRO (not fitted: bench/multi_gpu.py --zero compares it with a measured peak). Under
+        # AMP the module itself is half precision; the fp32 master weights and AdamW's two moments are
+        # sharded over the N GPUs (stage 1), and so are the gradients (stage 2: a half-precision
+        # shard plus the reduce bucket, 5e8 elements, twice with overlap_comm), each in fp32 too.
+        n = max(1, s.num_gpus)
+        half = 2 if amp else 4
+        weights = half * (sh.encoder_params + sh.head_params) + (4 * trainable / n if amp else 0)
+        optimizer = 8 * trainable / n
+        grads = half * trainable * (1 / n if s.zero_stage >= 2 else 1) + 4 * trainable / n
+        ddp_buckets = 2 * min(5e8, trainable) * half      # the reduce buckets (5e8 elements), held all along
     colbert = tokens * h * c["colbert"] if s.mode.unified_finetuning else 0
     sparse = 0
     if s.mode.unified_finetuning:
@@ -169,6 +188,8 @@ def _peak(s: Setup) -> tuple[dict, float]:
         activations = tokens * h * sh.layers * c["layer"]
     else:
         activations = tokens * h * c["frozen"]
+    if s.zero_stage and amp:
+        activations *= ZERO_ACTIVATIONS
     workspace = WORKSPACE_GIB * GIB
     mask = _mask_bytes(s, amp, trains_encoder) if s.padded else 0.0
 

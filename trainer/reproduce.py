@@ -14,16 +14,21 @@ from .model_source import display_name, run_pooling
 from .store import Run, Store
 
 
+ENDPOINT = "MASTER_HOST:29500"
+
+
 def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None,
-                plan=None, bucket_files: list[str] | None = None) -> list[str]:
+                plan=None, bucket_files: list[str] | None = None, nnodes: int = 1, endpoint: str = ENDPOINT) -> list[str]:
     """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv for a config
-    (with length buckets: their files and FlagEmbedding's same-dataset-within-batch mode)."""
+    (with length buckets: their files and FlagEmbedding's same-dataset-within-batch mode); with
+    `nnodes` > 1 the same run on that many machines of `cfg.num_gpus` GPUs each (the warmup follows
+    the larger world), through a c10d rendezvous at `endpoint`."""
     args = flag_arguments(cfg, train_file=train_file, output_dir=output_dir, precision=precision,
-                          rows=rows or 0, world=cfg.num_gpus, plan=plan, bucket_files=bucket_files)
-    return command_line(args, cfg.num_gpus)
+                          rows=rows or 0, world=cfg.num_gpus * nnodes, plan=plan, bucket_files=bucket_files)
+    return command_line(args, cfg.num_gpus, nnodes, endpoint)
 
 
-def run_command(run: Run, precision: str) -> list[str]:
+def run_command(run: Run, precision: str, nnodes: int = 1, endpoint: str = ENDPOINT) -> list[str]:
     """A finished (or running) run: the rows it trained on are in its folder."""
     folder = Path(run.output_dir)
     train_file = folder / "train.jsonl"
@@ -33,14 +38,16 @@ def run_command(run: Run, precision: str) -> list[str]:
         plan = buckets.from_dict(buckets.load(plan_path))
         files = [str(buckets.bucket_file(folder / buckets.BUCKET_DIR, b)) for b in plan.buckets]
         return command_for(run.config, train_file=str(train_file), output_dir=str(folder / "reproduced"),
-                           precision=precision, rows=rows, plan=plan, bucket_files=files)
+                           precision=precision, rows=rows, plan=plan, bucket_files=files, nnodes=nnodes,
+                           endpoint=endpoint)
     return command_for(run.config, train_file=str(train_file if rows is not None else resolve_train(run.config.train_data)),
-                       output_dir=str(folder / "reproduced"), precision=precision, rows=rows)
+                       output_dir=str(folder / "reproduced"), precision=precision, rows=rows, nnodes=nnodes,
+                       endpoint=endpoint)
 
 
 def shell(argv: list[str]) -> str:
-    """One line to paste into a shell, each argument quoted as needed."""
-    return shlex.join(argv)
+    """One line to paste into a shell, each argument quoted as needed; `$NAME` stays a variable."""
+    return " ".join(f'"{a}"' if a.startswith("$") and a[1:].isidentifier() else shlex.quote(a) for a in argv)
 
 
 def model_card(run: Run, before: dict[str, float], after: dict[str, float], pooling: str,

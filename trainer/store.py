@@ -298,6 +298,14 @@ class Store:
                 "INSERT INTO metrics (run_id, step, epoch, name, value, time) VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, step, epoch, k, float(v), now) for k, v in values.items()])
 
+    def add_points(self, run_id: str, rows: Iterable[tuple[int, Optional[float], str, float, float]]) -> None:
+        """Many points in one transaction, each with its own (step, epoch, name, value, time): the
+        training worker's batched path (trainer.callbacks.PointWriter). Ids follow the order given."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO metrics (run_id, step, epoch, name, value, time) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, step, epoch, name, float(value), at) for step, epoch, name, value, at in rows])
+
     def metrics(self, run_id: str, after_id: int = 0, prefix: str = "") -> list[Point]:
         """Metric points of a run with row id > after_id (and a name starting with `prefix`), in the
         order written."""

@@ -5,10 +5,15 @@ to stop, so the final checkpoint is still saved.
 """
 from __future__ import annotations
 
+import os
+import queue
 import resource
+import sqlite3
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from transformers import TrainerCallback
@@ -26,44 +31,184 @@ def peak_memory() -> dict[str, float]:
     return {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
-class StoreMetrics(TrainerCallback):
-    """Loss, LR, gradient norm, throughput and peak memory at every logged step; the stop flag."""
+SYNC_INTERVAL_S = 1.0      # the ranks meet (losses read, stop flag shared) about this often
+HF_LOG_STEPS = 50          # HF's own log (progress bar, log_history): every N steps; every step with report_to
 
-    def __init__(self, store: Store, run_id: str, samples_per_step):
+
+class PointWriter:
+    """Rank 0's metric points go to the store from a thread of their own, a batch per transaction,
+    in the order they were put; the training loop never waits for SQLite."""
+
+    def __init__(self, store: Store, run_id: str):
+        self.store, self.run_id = store, run_id
+        self._queue: "queue.Queue[Optional[list]]" = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name=f"points-{run_id}", daemon=True)
+        self._thread.start()
+
+    def put(self, rows: list) -> None:
+        if rows:
+            self._queue.put(list(rows))
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            rows = self._queue.get()
+            done = rows is None
+            rows = rows or []
+            while not done:            # whatever queued meanwhile goes in the same transaction
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                done = more is None
+                rows.extend(more or [])
+            if rows:
+                self._write(rows)
+
+    def _write(self, rows: list) -> None:
+        for attempt in range(5):
+            try:
+                self.store.add_points(self.run_id, rows)
+                return
+            except sqlite3.Error as exc:    # a locked store: the dashboard or a test is writing
+                print(f"metric points not written yet ({exc}); retrying", flush=True)
+                time.sleep(0.2 * (attempt + 1))
+        print(f"{len(rows)} metric points could not be written", flush=True)
+
+    def close(self, timeout: float = 60) -> None:
+        """Every point put so far is in the store when this returns."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+
+@dataclass
+class _Step:
+    step: int
+    epoch: float
+    time: float          # the wall clock when the step's work was queued
+    begin: Any           # CUDA events on a GPU (read once the ranks have met), perf_counter on a CPU
+    end: Any
+    samples: float = 0.0  # queries in this step, over all ranks
+    loss: Any = None     # a tensor on the device until the ranks meet
+    grad_norm: Any = None
+    lr: Optional[float] = None
+
+
+class StoreMetrics(TrainerCallback):
+    """Loss, LR, gradient norm, samples/s of every step, peak memory, and the stop flag, with no
+    synchronisation per step: the step's loss and gradient norm stay on the device (StudioTrainer
+    hands them over), its time is a pair of CUDA events, and every ~`interval_s` the ranks meet
+    once (`sync`, called by SyncStop): one all-reduce carries the losses of the steps since the last
+    meeting, rank 0's stop decision and the number of steps until the next meeting; rank 0 then
+    queues the points to a writer thread. Every step's point arrives, in order, about a second late."""
+
+    def __init__(self, store: Store, run_id: str, samples_per_step, interval_s: Optional[float] = None):
         """`samples_per_step`: queries per optimizer step, or a function giving the last step's
         (length buckets train each bucket at its own batch)."""
         self.store, self.run_id, self.samples_per_step = store, run_id, samples_per_step
-        self._samples = 0
+        # M3_METRICS_INTERVAL_S: the tests' lever (a huge value: the ranks meet only at epoch ends)
+        self.interval_s = interval_s or float(os.environ.get("M3_METRICS_INTERVAL_S", SYNC_INTERVAL_S))
         self.stop_requested = False
-        # Throughput counts time inside training steps only: evaluation pauses are not training.
-        self._step_started = 0.0
-        self._busy = 0.0
-        self._busy_steps = 0
+        self.writer: Optional[PointWriter] = None
+        self.next_sync = 1             # the global step at whose end the ranks meet next
+        self.syncs = 0
+        self._steps: list[_Step] = []  # ended steps whose loss, gradient norm and LR are known
+        self._current: Optional[_Step] = None
+        self._losses: list = []
+        self._begin: Any = None
+        self._window = (time.monotonic(), 0)
+        self._pending_stop = False
+        self._cuda = torch.cuda.is_available()
+
+    # the trainer's side (training.StudioTrainer) ----------------------------------------------
+    def record_loss(self, loss) -> None:
+        self._losses.append(loss.detach())
+
+    def record_step(self, state, grad_norm, learning_rate) -> None:
+        step = self._current
+        if step is None or step.step != state.global_step:      # HF calls again after an epoch's end
+            return
+        step.loss = self._losses[0] if len(self._losses) == 1 else torch.stack(self._losses).sum()
+        step.grad_norm, step.lr = grad_norm, learning_rate
+        self._losses, self._current = [], None
+        self._steps.append(step)
+
+    def _mark(self):
+        if self._cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
+        return time.perf_counter()
+
+    # callbacks ------------------------------------------------------------------------------------
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero and self.writer is None:
+            self.writer = PointWriter(self.store, self.run_id)
+        self._window = (time.monotonic(), 0)
 
     def on_step_begin(self, args, state, control, **kwargs):
-        self._step_started = time.perf_counter()
+        self._begin = self._mark()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()     # count the step's GPU work, not only its kernel launches
-        self._busy += time.perf_counter() - self._step_started
-        self._busy_steps += 1
-        self._samples += self.samples_per_step() if callable(self.samples_per_step) else self.samples_per_step
-        if state.is_world_process_zero and self.store.stop_requested(self.run_id):
-            self.stop_requested = True
-            control.should_training_stop = True
+        samples = self.samples_per_step() if callable(self.samples_per_step) else self.samples_per_step
+        self._current = _Step(state.global_step, state.epoch or 0.0, time.time(), self._begin, self._mark(), samples)
+        self._window = (self._window[0], self._window[1] + 1)
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs or "loss" not in logs:
+    # the meeting ------------------------------------------------------------------------------
+    def defer_stop(self, control) -> None:
+        """Under torchrun, a stop that rank 0 alone decided between meetings waits for the next one."""
+        if control.should_training_stop:
+            self._pending_stop, control.should_training_stop = True, False
+
+    def sync(self, args, state, control, final: bool = False) -> None:
+        steps, self._steps = self._steps, []
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        world = torch.distributed.get_world_size() if distributed else 1
+        main = state.is_world_process_zero
+        stop, pace = float(control.should_training_stop or self._pending_stop), 0.0
+        if main:
+            started, count = self._window
+            if count:
+                pace = max(1.0, min(1000.0, float(int(self.interval_s * count / max(time.monotonic() - started, 1e-6)))))
+            if not final and not stop and self.store.stop_requested(self.run_id):
+                stop, self.stop_requested = 1.0, True
+        device = args.device
+        parts = [torch.tensor([stop, pace], dtype=torch.float32, device=device)]
+        if steps:
+            parts.append(torch.stack([s.loss.float().reshape(()) for s in steps]).to(device))
+            parts.append(torch.stack([torch.as_tensor(float("nan") if s.grad_norm is None else s.grad_norm,
+                                                      dtype=torch.float32, device=device).reshape(())
+                                      for s in steps]))
+        payload = torch.cat(parts)
+        if distributed:
+            torch.distributed.all_reduce(payload)     # sum: losses and norms averaged below
+        values = payload.tolist()                     # the one wait for the device in this window
+        self.syncs += 1
+        control.should_training_stop = values[0] > 0
+        self._pending_stop = False
+        self.next_sync = state.global_step + max(1, int(values[1]))
+        self._window = (time.monotonic(), 0)
+        if not main or self.writer is None:
             return
-        values = {"loss": logs["loss"], "lr": logs.get("learning_rate", 0.0)}
-        if logs.get("grad_norm") is not None:
-            values["grad_norm"] = float(logs["grad_norm"])
-        if self._busy > 0:
-            values["samples_per_s"] = self._samples / self._busy
-            self._busy, self._busy_steps, self._samples = 0.0, 0, 0
-        values.update(peak_memory())
-        self.store.add_metrics(self.run_id, state.global_step, state.epoch, values)
+        n = len(steps)
+        rows = []
+        for s, loss, norm in zip(steps, values[2:2 + n], values[2 + n:2 + 2 * n]):
+            rows.append((s.step, s.epoch, "loss", loss / world, s.time))
+            rows.append((s.step, s.epoch, "lr", float(s.lr or 0.0), s.time))
+            if norm == norm:         # not NaN: clipping was on
+                rows.append((s.step, s.epoch, "grad_norm", norm / world, s.time))
+            seconds = s.begin.elapsed_time(s.end) / 1000 if self._cuda else s.end - s.begin
+            if seconds > 0:
+                rows.append((s.step, s.epoch, "samples_per_s", s.samples / seconds, s.time))
+        if steps:
+            last = steps[-1]
+            rows.extend((last.step, last.epoch, name, value, last.time) for name, value in peak_memory().items())
+        self.writer.put(rows)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 class Validation(TrainerCallback):
@@ -135,18 +280,24 @@ class HeldOutTest(TrainerCallback):
 
 
 class SyncStop(TrainerCallback):
-    """Under torchrun, rank 0 alone reads the stop flag and evaluates; its decision to stop goes to
-    every rank, or the others would wait for it forever. Added after the callbacks that decide."""
+    """Added after the callbacks that decide (Validation's early stop, the user's stop flag): the
+    ranks meet at the step StoreMetrics scheduled (about once a second), at each epoch's end (the
+    early-stop decision) and at the end; rank 0's decision to stop reaches every rank at that
+    meeting, or the others would wait for it forever."""
 
-    def _sync(self, args, control):
-        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-            return
-        flag = torch.tensor([int(control.should_training_stop)], device=args.device)
-        torch.distributed.broadcast(flag, src=0)
-        control.should_training_stop = bool(flag.item())
+    def __init__(self, metrics: StoreMetrics):
+        self.metrics = metrics
 
     def on_step_end(self, args, state, control, **kwargs):
-        self._sync(args, control)
+        if state.global_step >= self.metrics.next_sync:
+            self.metrics.sync(args, state, control)
+        elif (control.should_training_stop and state.global_step < state.max_steps
+              and torch.distributed.is_available() and torch.distributed.is_initialized()):
+            self.metrics.defer_stop(control)
 
     def on_epoch_end(self, args, state, control, **kwargs):
-        self._sync(args, control)
+        self.metrics.sync(args, state, control)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.metrics.sync(args, state, control, final=True)
+        self.metrics.close()

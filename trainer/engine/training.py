@@ -76,12 +76,22 @@ class BucketSteps(TrainerCallback):
 class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
     heads_lr_scale = 1.0     # set by StudioRunner: the sparse/ColBERT heads' LR over the encoder's
     bucket_steps: BucketSteps | None = None
+    recorder = None          # callbacks.StoreMetrics: each step's loss and gradient norm, left on the device
 
-    def training_step(self, model, inputs, *args, **kwargs):
-        if self.bucket_steps is None:
-            return super().training_step(model, inputs, *args, **kwargs)
-        self.bucket_steps.before(self.model, inputs)
-        return super().training_step(model, inputs, *args, **kwargs)
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.bucket_steps is not None:
+            self.bucket_steps.before(self.model, inputs)
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self.recorder is not None:
+            self.recorder.record_loss(loss)
+        return loss
+
+    def _maybe_log_save_evaluate(self, tr_loss, grad_norm, *args, **kwargs):
+        # HF calls this after every optimizer step with the step's gradient norm and LR; its own
+        # log (a `.item()`, a wait for the device) runs only every `logging_steps`.
+        if self.recorder is not None:
+            self.recorder.record_step(self.state, grad_norm, kwargs.get("learning_rate"))
+        return super()._maybe_log_save_evaluate(tr_loss, grad_norm, *args, **kwargs)
 
     def create_optimizer(self):
         """HF's optimizer, with the two heads in groups of their own at a scaled learning rate (a
@@ -174,6 +184,8 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
             trainer.add_callback(EmbedderTrainerCallbackForDataRefresh(self.train_dataset))
         for callback in self.callbacks:
             trainer.add_callback(callback)
+            if hasattr(callback, "record_step"):
+                trainer.recorder = callback
         return trainer
 
 

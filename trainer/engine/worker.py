@@ -20,7 +20,7 @@ from ..config import SPLIT, RunConfig, parse_range
 from ..data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval, resolve_train, validate_train,
                     write_jsonl_atomic)
 from ..early_stop import EarlyStopper
-from ..flag_args import flag_arguments, schedule
+from ..flag_args import deepspeed_config, flag_arguments, schedule, write_deepspeed_config
 from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
 from ..run_folder import last_checkpoint
 from ..split import passages, problems as split_problems, split_rows, write_beir
@@ -176,6 +176,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         # A local model needs no hub; never let a library reach for one.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    metrics = None
     if main:
         if world == 1:     # under torchrun the launcher recorded torchrun's own pid
             store.set_pid(run_id, os.getpid())
@@ -201,7 +202,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         testset = load_eval(data.test) if data.test and main else None
 
         from . import training  # torch and FlagEmbedding load only after the checks above
-        from .callbacks import HeldOutTest, StoreMetrics, SyncStop, Validation
+        from .callbacks import HF_LOG_STEPS, HeldOutTest, StoreMetrics, SyncStop, Validation
 
         precision = training.resolve_precision(cfg.precision)
         plan, bucket_files, bucket_steps = None, None, None
@@ -215,6 +216,16 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
         # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
         args["ddp_find_unused_parameters"] = False
+        # Nothing waits for the device each step: StoreMetrics records every step's loss on its own
+        # batched path, so HF's log (an all-gather and `.item()`) runs every HF_LOG_STEPS steps, every
+        # step only for the opt-in trackers, and its NaN filter (a `.item()` per step) is off.
+        args["logging_steps"] = 1 if cfg.report_to != "none" else HF_LOG_STEPS
+        args["logging_nan_inf_filter"] = False
+        if cfg.zero_stage:
+            # HF reads the config as a dict on every rank; rank 0 keeps the file the equivalent command names.
+            args["deepspeed"] = deepspeed_config(cfg.zero_stage)
+            if main:
+                write_deepspeed_config(str(run_dir / "model"), cfg.zero_stage)
         # The files on this machine (a hub id's cache snapshot): no library asks the hub for updates.
         # The equivalent command keeps the name the user typed.
         args["model_name_or_path"] = str(folder)
@@ -233,7 +244,8 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
                                                **facts})
         print(f"rank {rank}/{world}: training {rows} rows", flush=True)
         samples = (lambda: bucket_steps.queries * world) if bucket_steps else cfg.batch_size * world
-        callbacks = [StoreMetrics(store, run_id, samples)]
+        metrics = StoreMetrics(store, run_id, samples)
+        callbacks = [metrics]
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_metric, cfg.query_max_len,
@@ -241,7 +253,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         if testset is not None:
             callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len))
         callbacks.extend(extra_callbacks)
-        callbacks.append(SyncStop())
+        callbacks.append(SyncStop(metrics))
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
                                  progress=progress, heads_lr_scale=cfg.heads_lr_scale, sparse_init=cfg.sparse_init,
                                  bucket_steps=bucket_steps)
@@ -254,10 +266,14 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
             store.set_status(run_id, status, error=note)
         return status
     except KeyboardInterrupt:
+        if metrics is not None:
+            metrics.close()       # the points already gathered reach the store first
         store.set_status(run_id, INTERRUPTED, error="interrupted (Ctrl-C or SIGINT)", only_if=LIVE)
         return INTERRUPTED
     except Exception as exc:  # the run fails, with the reason in words; the dashboard lives on
         traceback.print_exc()
+        if metrics is not None:
+            metrics.close()
         where = f"rank {rank} of {world}: " if world > 1 else ""
         store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg, Path(record.output_dir) / "model"),
                          only_if=LIVE)

@@ -1,0 +1,233 @@
+"""Scale-out: every step's points through the batched path (no wait per step), the stop flag read at
+an interval, DeepSpeed ZeRO configs, the multi-node torchrun command and a worker launched that
+way (2 "nodes" of one process each on this host, gloo, c10d rendezvous), a rank killed mid-step."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import wait_for
+
+from trainer import launch, reproduce
+from trainer.config import Mode, RunConfig
+from trainer.flag_args import deepspeed_config, flag_arguments
+from trainer.memory import BGE_M3, Setup, estimate
+from trainer.store import COMPLETED, FAILED, STOPPED, Store
+
+
+def losses(store, run_id):
+    return [p for p in store.metrics(run_id) if p.name == "loss"]
+
+
+# -- the writer thread: fast -------------------------------------------------------------------------
+
+def test_point_writer_keeps_every_point_in_order_while_the_page_reads(tmp_path):
+    from trainer.engine.callbacks import PointWriter
+
+    store = Store(tmp_path / "runs")
+    run_id = store.create_run(RunConfig())
+    seen, done = [], threading.Event()
+
+    def page():                        # reads new rows since its last id, as app.ui.run_points does
+        last = 0
+        while not done.is_set() or last < (store.metrics(run_id)[-1].id if store.metrics(run_id) else 0):
+            new = store.metrics(run_id, after_id=last)
+            seen.extend(new)
+            last = new[-1].id if new else last
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=page)
+    reader.start()
+    writer = PointWriter(store, run_id)
+    for step in range(1, 2001):
+        writer.put([(step, step / 2000, "loss", 1.0 / step, 1000.0 + step), (step, step / 2000, "lr", step * 1e-8, 1000.0 + step)])
+    # visible before the writer is closed: the thread drains on its own
+    wait_for(lambda: any(p.step == 2000 for p in store.metrics(run_id)), 60, "the last point")
+    writer.close()
+    done.set()
+    reader.join(60)
+    stored = store.metrics(run_id)
+    assert [(p.step, p.name) for p in stored] == [(s, n) for s in range(1, 2001) for n in ("loss", "lr")]
+    assert [p.time for p in stored if p.name == "loss"] == [1000.0 + s for s in range(1, 2001)]  # each step's own time
+    assert [p.id for p in seen] == [p.id for p in stored]      # the page saw each point once, in order
+
+
+# -- configs and commands: fast ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_zero_config_follows_flagembeddings_ds_stage_files_and_the_run(tmp_path, stage):
+    cfg = RunConfig(zero_stage=stage, num_gpus=2, gradient_checkpointing=True)
+    args = flag_arguments(cfg, train_file="t.jsonl", output_dir=str(tmp_path / "run" / "model"), precision="bf16", rows=64,
+                          world=2)
+    assert args["deepspeed"] == str(tmp_path / "run" / f"ds_stage{stage}.json")
+    assert args["gradient_checkpointing"] is True and args["gradient_checkpointing_kwargs"] == {"use_reentrant": False}
+    ds = deepspeed_config(stage)
+    assert ds["zero_optimization"]["stage"] == stage
+    assert ds["bf16"] == {"enabled": "auto"} and ds["fp16"]["enabled"] == "auto"
+    for key in ("train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "gradient_clipping"):
+        assert ds[key] == "auto"                   # HF fills them from the run's own arguments
+    assert "optimizer" not in ds and "scheduler" not in ds      # the run's own AdamW groups and warmup
+    assert (stage == 2) == ds["zero_optimization"].get("contiguous_gradients", False)
+    json.dumps(ds)                                 # a file HF and the equivalent command can read
+    argv = reproduce.command_for(cfg, train_file="t.jsonl", output_dir=str(tmp_path / "run" / "model"), precision="bf16")
+    line = reproduce.shell(argv)
+    assert f"--deepspeed {tmp_path / 'run' / f'ds_stage{stage}.json'}" in line
+    assert """--gradient_checkpointing_kwargs '{"use_reentrant": false}'""" in line   # JSON, as HF parses it
+    assert "--deepspeed" not in reproduce.shell(reproduce.command_for(RunConfig(), train_file="t", output_dir="o",
+                                                                      precision="fp32"))
+
+
+def test_the_memory_estimator_shards_with_zero_and_shrinks_with_checkpointing():
+    def est(**kw):
+        return estimate(Setup(BGE_M3, Mode.ALL, 8, **{"num_gpus": 2, **kw}))
+    ddp, zero1, zero2 = est(), est(zero_stage=1), est(zero_stage=2)
+    assert zero1.breakdown["optimizer"] == pytest.approx(ddp.breakdown["optimizer"] / 2)   # AdamW state over 2 GPUs
+    assert zero1.total_gib < ddp.total_gib and zero1.max_batch >= ddp.max_batch
+    assert est(zero_stage=2, num_gpus=4).total_gib < zero2.total_gib                       # more GPUs, smaller shards
+    assert est(grad_ckpt=True).breakdown["activations"] < ddp.breakdown["activations"] / 4
+    assert est(grad_ckpt=True).max_batch > 4 * ddp.max_batch
+
+
+def test_multi_node_command_is_torchrun_with_a_c10d_rendezvous(tmp_path):
+    cfg = RunConfig(num_gpus=4)
+    one = reproduce.shell(reproduce.command_for(cfg, train_file="t.jsonl", output_dir="out", precision="bf16", rows=640))
+    two = reproduce.shell(reproduce.command_for(cfg, train_file="t.jsonl", output_dir="out", precision="bf16", rows=640,
+                                                nnodes=2, endpoint="node0.example:29500"))
+    assert one.startswith("torchrun --nproc_per_node 4 -m FlagEmbedding.finetune.embedder.encoder_only.m3 ")
+    assert two.startswith('torchrun --nnodes 2 --node_rank "$NODE_RANK" --rdzv_backend c10d --rdzv_endpoint '
+                          "node0.example:29500 --nproc_per_node 4 -m FlagEmbedding.finetune.embedder.encoder_only.m3 ")
+    # 8 GPUs in all: half the steps of 4 (80 → 40 a run of 5 epochs), so the advised warmup halves too
+    assert "--warmup_steps 5 " in two and "--warmup_steps 10 " in one
+    store = Store(tmp_path / "runs")
+    argv = launch.node_command(store, "RUN", nnodes=2, node_rank=1, nproc_per_node=4, endpoint="node0.example:29500")
+    assert argv[1:] == ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1", "--nproc_per_node", "4",
+                        "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0.example:29500", "-m", "trainer.engine.worker", "RUN",
+                        "--runs-dir", str(store.runs_dir)]
+
+
+def test_a_killed_ranks_torchrun_summary_names_the_rank():
+    tail = ("Root Cause (first observed failure):\n[0]:\n  time      : 2026-11-28_11:20:01\n  host      : box\n"
+            "  rank      : 1 (local_rank: 1)\n  exitcode  : -9 (pid: 1234)\n  error_file: <N/A>\n"
+            "  traceback : Signal 9 (SIGKILL) received by PID 1234\n")
+    assert launch.exit_reason(1, tail) == ("rank 1: the training worker was killed by SIGKILL "
+                                           "(the system may have run out of memory)")
+    assert launch.exit_reason(1, "Traceback ...").startswith("the training worker exited with code 1.")
+
+
+# -- real training: slow ---------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_points_wait_for_the_ranks_meeting_and_none_is_lost(tmp_path, tiny_config, monkeypatch):
+    """With the meeting interval huge the ranks meet only at each epoch's end: no loss point is in the
+    store during the epoch (nothing is written per step), and every one arrives after, once, in order."""
+    from transformers import TrainerCallback
+
+    from trainer.engine import worker
+
+    monkeypatch.setenv("M3_METRICS_INTERVAL_S", "1e9")
+    store = Store(tmp_path / "runs")
+    run_id = store.create_run(tiny_config(mode=Mode.DENSE, eval_data=None, epochs=2, batch_size=2))   # 4 steps an epoch
+    during = {}
+
+    class Watch(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step <= 4:
+                during[state.global_step] = [p.step for p in losses(store, run_id)]
+            elif state.global_step == 6:       # the first epoch's points arrive while the second trains
+                wait_for(lambda: [p.step for p in losses(store, run_id)] == [1, 2, 3, 4], 60, "epoch 1's points")
+                during[6] = "arrived"
+
+    assert worker.run(store, run_id, extra_callbacks=[Watch()]) == COMPLETED, store.get_run(run_id).error
+    assert during == {1: [], 2: [], 3: [], 4: [], 6: "arrived"}
+    points = store.metrics(run_id)
+    for name in ("loss", "lr", "samples_per_s", "grad_norm"):
+        assert [p.step for p in points if p.name == name] == list(range(1, 9)), name
+    assert all(p.value > 0 for p in points if p.name == "samples_per_s")
+    times = [p.time for p in losses(store, run_id)]
+    assert times == sorted(times) and len(set(times)) == 8          # each step stamped when it ended
+
+
+@pytest.mark.slow
+def test_a_stop_takes_effect_within_the_meeting_interval(tmp_path, tiny_config):
+    from trainer.engine.callbacks import SYNC_INTERVAL_S
+
+    store = Store(tmp_path / "runs")
+    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, eval_data=None, epochs=500))
+    wait_for(lambda: len(losses(store, run_id)) >= 6 or not store.get_run(run_id).live, 240, "six steps")
+    assert store.get_run(run_id).live, store.get_run(run_id).error
+    asked = time.time()
+    launch.request_stop(store, run_id)
+    wait_for(lambda: not store.get_run(run_id).live, 240, "the run to stop")
+    run = store.get_run(run_id)
+    assert run.status == STOPPED, run.error
+    points = losses(store, run_id)
+    assert [p.step for p in points] == list(range(1, len(points) + 1))
+    # The last step trained ended no later than one meeting interval (plus the step in flight and the one
+    # before the meeting, timed here on this machine) after the request.
+    step = max(b.time - a.time for a, b in zip(points, points[1:]))
+    assert points[-1].time - asked <= SYNC_INTERVAL_S + 2 * step + 0.5, (points[-1].time - asked, step)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_nodes_of_one_process_each_train_one_run(tmp_path, tiny_config):
+    store = Store(tmp_path / "runs")
+    run_id = store.create_run(tiny_config(mode=Mode.DENSE, eval_data=None, epochs=3))
+    endpoint = f"127.0.0.1:{free_port()}"
+    logs = [tmp_path / f"node{i}.log" for i in range(2)]
+    nodes = [subprocess.Popen(launch.node_command(store, run_id, nnodes=2, node_rank=i, nproc_per_node=1, endpoint=endpoint),
+                              env=launch.worker_env(1), cwd=launch.PROJECT_ROOT, stdout=logs[i].open("wb"),
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL) for i in range(2)]
+    wait_for(lambda: all(n.poll() is not None for n in nodes), 400, "both nodes to end")
+    text = "".join(log.read_text() for log in logs)
+    run = store.get_run(run_id)
+    assert [n.returncode for n in nodes] == [0, 0] and run.status == COMPLETED, (run.error, text[-3000:])
+    assert "rank 0/2" in text and "rank 1/2" in text
+    assert [p.step for p in losses(store, run_id)] == [1, 2, 3]        # 8 rows, batch 4 on each of 2: a step an epoch
+    assert [p.value for p in store.metrics(run_id) if p.name == "total_steps"] == [3]
+    assert (Path(run.output_dir) / "model" / "model.safetensors").is_file()
+
+
+def rank_pid(parent: int, rank: str) -> int | None:
+    """The pid of torchrun's child with RANK=`rank`, among the descendants of `parent`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and f"RANK={rank}".encode() in environ:
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.slow
+def test_a_rank_killed_mid_run_fails_the_run_naming_it_without_a_hang(tmp_path, tiny_config):
+    store = Store(tmp_path / "runs")
+    run_id = launch.start(store, tiny_config(mode=Mode.DENSE, eval_data=None, epochs=500, num_gpus=2))
+    wait_for(lambda: len(losses(store, run_id)) >= 3 or not store.get_run(run_id).live, 300, "three steps")
+    torchrun = store.get_run(run_id).pid
+    victim = rank_pid(torchrun, "1")
+    assert victim, store.get_run(run_id).error
+    os.kill(victim, signal.SIGKILL)
+    killed = time.time()
+    wait_for(lambda: not store.get_run(run_id).live, 120, "the run to fail")
+    run = store.get_run(run_id)
+    assert run.status == FAILED
+    assert run.error.startswith("rank 1: the training worker was killed by SIGKILL"), run.error
+    wait_for(lambda: not launch.pid_alive(torchrun) and not launch.pid_alive(rank_pid(torchrun, "0")), 60,
+             "torchrun and rank 0 to exit")
+    assert run.ended - killed < 120
+    assert [p.step for p in losses(store, run_id)] == list(range(1, len(losses(store, run_id)) + 1))
