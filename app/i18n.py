@@ -365,6 +365,16 @@ EN = {
                         "unknown ([UNK]), or the head weighs them 0.",
     # data
     "data.file_problem": "{file}: {message}", "data.count": "count",
+    "data.sampled": "From a sample of {sample} of the {rows} valid rows, read evenly from the whole file; the counts "
+                    "and the negatives histogram are over every row.",
+    "scan.progress": "Checking the training file: {done:,.0f} of {size:,.0f} MiB, {rows} valid rows, {problems} "
+                     "problems so far",
+    "scan.failed": "The training file could not be checked: {error}",
+    "scan.again": "Check the file again",
+    "scan.more": "… and {n} more problems not listed",
+    "configure.scanning": "Start is available once the training file is checked (above).",
+    "configure.buckets_sampled": "Planned over a sample of {sample} of the {rows} rows (read evenly from the whole "
+                                 "file); rows and steps below are scaled to the whole file. The run plans every row.",
     # the equivalent command
     "command.diff.warmup": "warmup: the dashboard starts at 1/10 of the target learning rate; FlagEmbedding's "
                            "linear warmup starts at 0",
@@ -702,6 +712,13 @@ ZH = {
     "tryit.first_same": "第一个结果没有变化。", "tryit.first_changed": "第一个结果变了。",
     "tryit.no_weights": "此查询没有任何词获得稀疏权重：模型的分词器把这些字符识别为未知（[UNK]），或稀疏头给它们的权重为 0。",
     "data.file_problem": "{file}：{message}", "data.count": "数量",
+    "data.sampled": "来自从整个文件均匀抽取的 {sample} 行样本（共 {rows} 行有效数据）；计数与负例直方图覆盖全部行。",
+    "scan.progress": "正在检查训练文件：{done:,.0f} / {size:,.0f} MiB，目前 {rows} 行有效，{problems} 个问题",
+    "scan.failed": "无法检查训练文件：{error}",
+    "scan.again": "重新检查文件",
+    "scan.more": "……另有 {n} 个问题未列出",
+    "configure.scanning": "训练文件检查完成后（见上方）即可开始。",
+    "configure.buckets_sampled": "按从整个文件均匀抽取的 {sample} 行样本（共 {rows} 行）规划；下方的行数与步数已按整个文件换算。训练时会对全部行重新规划。",
     "command.diff.warmup": "预热：仪表盘从目标学习率的 1/10 开始；FlagEmbedding 的线性预热从 0 开始",
     "command.diff.sparse_head": "稀疏头：仪表盘的精简稀疏头更省显存；FlagEmbedding 使用原版稀疏头（分数、损失和梯度相同）",
     "command.diff.validation": "验证与早停：仪表盘每轮评测并可提前停止；该命令训练全部轮数且不评测",

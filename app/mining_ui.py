@@ -8,17 +8,17 @@ import streamlit as st
 from app.ui import t
 from trainer import launch
 from trainer.config import DEFAULT_MODEL
-from trainer.data import Report
+from trainer.scan import ScanResult
 from trainer.store import Store
 
 PHASES = ("queries", "passages", "search")
 
 
-def mining_section(store: Store, path: str, report: Report) -> None:
+def mining_section(store: Store, path: str, data: ScanResult) -> None:
     st.subheader(t("mine.title"))
     st.caption(t("mine.explain"))
-    if report.without_negatives:
-        st.info(t("mine.missing", n=report.without_negatives, total=len(report.rows)))
+    if data.without_negatives:
+        st.info(t("mine.missing", n=f"{data.without_negatives:,}", total=f"{data.rows:,}"))
     c = st.columns(5)
     model = c[0].text_input(t("mine.model"), value=DEFAULT_MODEL, key="mine_model").strip() or DEFAULT_MODEL
     negatives = c[1].number_input(t("mine.negatives"), 1, 100, 7, key="mine_negatives")
@@ -27,7 +27,7 @@ def mining_section(store: Store, path: str, report: Report) -> None:
     seed = c[4].number_input(t("mine.seed"), 0, 2**31 - 1, 42, key="mine_seed")
     job = launch.latest_mining_job(store)
     busy = job is not None and job.running
-    if st.button(t("mine.start"), key="mine_start", type="primary", disabled=busy or not report.rows):
+    if st.button(t("mine.start"), key="mine_start", type="primary", disabled=busy or not data.rows):
         job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
                                   margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
     if job is not None:

@@ -7,6 +7,7 @@ order at the bottom of this file:
 Every widget's value lives in st.session_state under its `cfg_*` key; `settings` turns them into the one
 RunConfig that Start, the memory estimate and the equivalent command all use.
 """
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -19,9 +20,10 @@ from app.ui import differences, get_store, lang_key, line_figure, labels, t
 from trainer import advice, article_vs_measured, gpus, launch, memory, reproduce
 from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
-from trainer.data import Report, resolve_train, validate_train
+from app.scan_ui import problem_lines, scan_for
+from trainer import scan
+from trainer.data import resolve_train
 from trainer.model_source import model_notes, model_shape
-from trainer.suggest import length_advice
 from trainer.store import WAITING
 
 store = get_store()
@@ -41,7 +43,8 @@ class Source:
 @dataclass
 class Plan:
     """Facts the settings section found, which the later sections show next to the config."""
-    report: Optional[Report]               # the training file, validated (None: no file chosen)
+    report: Optional[scan.ScanResult]      # the training file's scan (None: no file chosen, or being scanned)
+    scanning: bool                         # a child process is scanning the file (or its scan failed): Start waits
     rows: Optional[int]
     shape: Optional[memory.Shape]          # None: the estimator does not know this model
     found: list[gpus.Gpu]                  # GPUs on this machine
@@ -50,19 +53,11 @@ class Plan:
 
 
 # Helpers the sections use ---------------------------------------------------------------------------
-@st.cache_data(max_entries=8, show_spinner=False)
-def _lengths(train_data: str, model: str, mtime: float) -> tuple[int, int, int, int] | None:
-    """The data's suggested query/passage lengths and their 95th percentiles (cached per file version)."""
-    tip = length_advice(validate_train(resolve_train(train_data), 1).rows, model)
-    return (tip.query_max_len, tip.passage_max_len, tip.query_p95, tip.passage_p95) if tip else None
-
-
-def suggested_lengths(train_data: str, model: str) -> tuple[int, int, int, int] | None:
-    try:
-        mtime = resolve_train(train_data).stat().st_mtime
-    except OSError:
-        return None
-    return _lengths(train_data, model, mtime)
+def suggested_lengths(data: scan.ScanResult, model: str) -> tuple[int, int, int, int] | None:
+    """The data's suggested query/passage lengths and their 95th percentiles: from the scan's sample, kept
+    with the scan in the store (per model)."""
+    tip = scan.lengths(store, data, model)
+    return (tip["query_max_len"], tip["passage_max_len"], tip["query_p95"], tip["passage_p95"]) if tip else None
 
 
 def choose_mode(value: str) -> None:
@@ -127,9 +122,12 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     st.subheader(t("configure.hyper"))
     for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
         column.button(t(f"preset.{preset}"), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
-    # validate_train reports an unreadable file as a problem; it does not raise.
-    report = validate_train(resolve_train(source.train_data), 2) if source.train_data else None
-    rows = len(report.rows) if report else None
+    # The training file's scan (trainer.scan), once per version of the file and kept in the store: counts
+    # and problems come from it, never from reading the rows here. A big file is scanned by a child process;
+    # until it is done a progress bar shows here and Start waits.
+    report = scan_for(store, resolve_train(source.train_data), "cfg", source.model) if source.train_data else None
+    scanning = bool(source.train_data) and report is None
+    rows = report.rows if report else None
 
     # Sizes and precision
     c1, c2, c3, c4 = st.columns(4)
@@ -144,7 +142,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                              help=t("field.precision"))
 
     # Truncation lengths (following the data until edited) and early stopping
-    lengths = suggested_lengths(source.train_data, source.model) if report is not None and report.rows else None
+    lengths = suggested_lengths(report, source.model) if report is not None and report.rows else None
     if lengths and state.get("cfg_len_followed") != lengths:
         # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
         state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
@@ -223,7 +221,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                             format_func=labels("configure.mine.{}"), help=t("field.mine"))
         self_distill = r2.checkbox(t("configure.self_distill"), value=defaults.self_distill, key="cfg_self_distill",
                                    help=t("field.self_distill"), disabled=not mode.unified_finetuning)
-        scored = bool(report and report.rows) and all("pos_scores" in r and "neg_scores" in r for r in report.rows)
+        scored = bool(report and report.rows) and report.scored_rows == report.rows
         teacher = r3.checkbox(t("configure.teacher"), value=scored, key=f"cfg_teacher_scores_{scored}",
                               help=t("field.teacher_scores"), disabled=not scored)
         heads_lr_scale = r1.number_input(t("configure.heads_lr_scale"), 0.1, 1000.0, defaults.heads_lr_scale,
@@ -231,7 +229,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                                          disabled=not mode.unified_finetuning)
         st.caption(t("configure.recipe_measured"))
     if report is not None and report.without_negatives:
-        st.info(t("configure.pairs", n=report.without_negatives, total=len(report.rows)))
+        st.info(t("configure.pairs", n=f"{report.without_negatives:,}", total=f"{report.rows:,}"))
     if state.get("preset_applied"):
         st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,
                      total=total))
@@ -247,21 +245,22 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                        gradient_checkpointing=bool(grad_ckpt))
     for note in model_notes(config):
         source.notes_box.info(t(f"note.{note.key}", **note.params))
-    return config, Plan(report, rows, shape, found, total, warmup)
+    return config, Plan(report, scanning, rows, shape, found, total, warmup)
 
 
 # Length buckets: rows grouped by token length, each group's batch what the estimator fits -------------
 @st.cache_data(max_entries=8, show_spinner=False)
-def _bucket_plan(train_data: str, mtime: float, model: str, mode: str, group: int, qlen: int, sparse_head: str,
-                 batch: int, num_gpus: int, precision: str, card: float) -> dict:
-    """trainer.buckets' plan for this file version and these settings, or {'error': words}."""
+def _bucket_plan(train_data: str, scan_id: int, _data: scan.ScanResult, model: str, mode: str, group: int, qlen: int,
+                 sparse_head: str, batch: int, num_gpus: int, precision: str, card: float) -> dict:
+    """trainer.buckets' plan for this file version (its scan's sample: every row up to scan.SAMPLE_ROWS) and
+    these settings, or {'error': words}."""
     from trainer.buckets import plan_for_run
     from trainer.data import DataError
 
     cfg = RunConfig(mode=Mode(mode), model=model, group_size=group, query_max_len=qlen, sparse_head=sparse_head,
                     batch_size=batch, length_buckets="auto")
     try:
-        rows = validate_train(resolve_train(train_data), 1).rows
+        rows = scan.sample_rows(store, _data)
         return plan_for_run(cfg, rows, gpu_gib=card, precision=precision, world=num_gpus,
                             source=str(resolve_train(train_data))).to_dict()
     except (DataError, ValueError, OSError) as e:
@@ -278,16 +277,21 @@ def length_buckets(config: RunConfig, plan: Plan) -> tuple[RunConfig, Plan]:
         return config, plan
     from trainer.buckets import card_gib_for
 
-    path = resolve_train(config.train_data)
     card = card_gib_for(config)
     with st.spinner():
-        result = _bucket_plan(config.train_data, path.stat().st_mtime if path.is_file() else 0.0, config.model,
+        result = _bucket_plan(config.train_data, plan.report.scan_id, plan.report, config.model,
                               config.mode.value, config.group_size, config.query_max_len, config.sparse_head,
                               config.batch_size, config.num_gpus, gpus.planned_precision(config.precision), card)
     if "error" in result:
         st.error(t("configure.buckets_error", error=result["error"]))
         return config, plan
     buckets = result["buckets"]
+    scale = plan.report.rows / max(1, plan.report.sample_rows)
+    if scale > 1:      # planned over the scan's sample: its counts stand for the whole file's
+        st.caption(t("configure.buckets_sampled", sample=f"{plan.report.sample_rows:,}", rows=f"{plan.report.rows:,}"))
+        buckets = [dict(b, rows=round(b["rows"] * scale), steps_per_epoch=round(b["steps_per_epoch"] * scale))
+                   for b in buckets]
+        result = dict(result, rows=plan.report.rows, steps_per_epoch=sum(b["steps_per_epoch"] for b in buckets))
     names = [f"{b['min_len']}–{b['max_len']}" for b in buckets]
     st.caption(t("configure.buckets_caption", card=card, gpus=config.num_gpus, rows=result["rows"], count=len(buckets),
                  steps=result["steps_per_epoch"], batch=config.batch_size))
@@ -307,7 +311,7 @@ def length_buckets(config: RunConfig, plan: Plan) -> tuple[RunConfig, Plan]:
         st.caption(note)
     total = result["steps_per_epoch"] * config.epochs if config.max_steps <= 0 else config.max_steps
     warmup = advice.warmup_steps(total) if config.warmup_steps < 0 else config.warmup_steps
-    return config, Plan(plan.report, plan.rows, plan.shape, plan.found, total, warmup)
+    return config, dataclasses.replace(plan, total=total, warmup=warmup)
 
 
 # The schedule this run will follow, and a word when warmup eats most of it ---------------------------
@@ -412,18 +416,21 @@ def start_run(config: RunConfig, plan: Plan) -> None:
     st.subheader(t("configure.start_section"), anchor="start")
     st.caption(t("configure.summary", mode=t(f"mode.{config.mode.value}.title"), steps=plan.total,
                  lr=f"{config.learning_rate:.1e}", batch=config.batch_size, epochs=config.epochs))
-    if report is not None and report.errors:
-        st.error(t("configure.data_errors", count=report.bad_rows))
-        st.code("\n".join(str(p) for p in report.errors[:10]))
-        if report.rows and st.checkbox(t("configure.skip_bad", bad=report.bad_rows, good=len(report.rows)),
+    if report is not None and report.error_count:
+        st.error(t("configure.data_errors", count=f"{report.bad_rows:,}"))
+        st.code(problem_lines(report.errors, report.error_count, 10))
+        if report.rows and st.checkbox(t("configure.skip_bad", bad=f"{report.bad_rows:,}", good=f"{report.rows:,}"),
                                        key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
             config = config.replace(skip_bad_rows=True)
     start, compare = st.columns([1, 3])
     try:
         run_id = None
-        if start.button(t("configure.start"), type="primary", key="start"):
+        if plan.scanning:
+            start.caption(t("configure.scanning"))
+        if start.button(t("configure.start"), type="primary", key="start", disabled=plan.scanning):
             run_id = launch.start(store, config)
-        if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help")):
+        if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help"),
+                          disabled=plan.scanning):
             run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode])[0]
     except launch.RunBusy as busy:
         st.warning(t("configure.busy", detail=str(busy)))

@@ -1,13 +1,15 @@
 """Check a training file or evaluation folder before training on it."""
-import secrets
+import hashlib
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from app.mining_ui import mining_section
+from app.scan_ui import scan_for
 from app.ui import get_store, labels, lang_key, t
-from trainer.data import DEMO_DIR, validate_eval, validate_train
+from trainer import scan
+from trainer.data import DEMO_DIR, validate_eval
 from trainer.token_lengths import token_lengths
 
 store = get_store()
@@ -19,12 +21,16 @@ if source == "upload":
     upload = st.file_uploader(t("data.upload"), type=["jsonl", "json", "csv", "tsv"], key="data_upload")
     if upload is None:
         st.stop()
-    # The uploaded name is never used as a path: the file gets a fresh name in the runs folder.
-    # Only the kind of file is kept (by its MIME type), never any part of the uploaded name.
+    # The uploaded name is never used as a path: the file is named after the upload's id (the same one on
+    # every rerun, so it is written and scanned once). Only the kind of file is kept (by its MIME type).
     suffix = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(upload.type, "jsonl")
-    target = store.runs_dir / "uploads" / f"{secrets.token_hex(8)}.{suffix}"
+    name = hashlib.sha256(f"{upload.file_id}".encode()).hexdigest()[:16]
+    target = store.runs_dir / "uploads" / f"{name}.{suffix}"
     target.parent.mkdir(exist_ok=True)
-    target.write_bytes(upload.getvalue())
+    if not target.is_file():
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(upload.getvalue())
+        partial.replace(target)
     path = str(target)
     st.caption(t("data.saved_as", path=path))
 elif source == "path":
@@ -33,23 +39,6 @@ elif source == "path":
         st.stop()
 group = st.number_input(t("configure.group"), 1, 64, 4, key="data_group")
 
-report = validate_train(path, int(group))
-# Problems about the whole file (missing, empty, not JSONL) once, in words; row problems in the table.
-for p in report.problems:
-    if not p.line:
-        (st.warning if p.warning else st.error)(t("data.file_problem", file=p.file, message=p.message))
-rows_problems = [p for p in report.problems if p.line]
-if report.rows or rows_problems:
-    c = st.columns(3)
-    c[0].metric(t("data.rows_ok"), len(report.rows))
-    c[1].metric(t("data.rows_bad"), report.bad_rows)
-    c[2].metric(t("data.warnings"), sum(p.warning for p in report.problems))
-if rows_problems:
-    st.dataframe(pd.DataFrame([{t("data.col.line"): p.line, t("data.col.field"): p.field,
-                                t("data.col.kind"): t("data.kind.warning") if p.warning else t("data.kind.error"),
-                                t("data.col.message"): p.message} for p in rows_problems[:500]]),
-                 hide_index=True, width="stretch")
-
 
 def histogram(values: list[int], title: str, x_title: str):
     fig = px.histogram(x=values, title=title)
@@ -57,21 +46,55 @@ def histogram(values: list[int], title: str, x_title: str):
     return fig
 
 
-if report.rows:
-    st.subheader(t("data.preview"))
-    st.dataframe(pd.DataFrame([{"query": r["query"], "pos": r["pos"][0][:120], "neg": len(r.get("neg", []))}
-                               for r in report.rows[:50]]), hide_index=True, width="stretch")
-    st.subheader(t("data.distributions"))
-    q_len = token_lengths([r["query"] for r in report.rows[:2000]])
-    p_len = token_lengths([p for r in report.rows[:500] for p in r["pos"] + r.get("neg", [])])
-    cols = st.columns(3)
-    cols[0].plotly_chart(histogram([len(r.get("neg", [])) for r in report.rows], t("data.hist.neg"), t("data.hist.neg")),
-                         width="stretch")
-    cols[1].plotly_chart(histogram(q_len, t("data.hist.query"), t("data.tokens")), width="stretch")
-    cols[2].plotly_chart(histogram(p_len, t("data.hist.passage"), t("data.tokens")), width="stretch")
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_lengths(scan_id: int, _data: scan.ScanResult) -> tuple[list[int], list[int]]:
+    """Token counts of the sample's queries (its first 2,000 rows) and passages (first 500), once per scan."""
+    rows = scan.sample_rows(store, _data, 2000)
+    return (token_lengths([r["query"] for r in rows]),
+            token_lengths([p for r in rows[:500] for p in r["pos"] + r.get("neg", [])]))
 
-if report.rows:
-    mining_section(store, path, report)
+
+# One streaming scan per version of the file (trainer.scan), kept in the store: counts from it, the
+# preview and the length histograms from its bounded sample; the page never reads every row.
+data = scan_for(store, path, "data")
+if data is not None:
+    problems = data.problems_for(int(group))
+    # Problems about the whole file (missing, empty, not JSONL) once, in words; row problems in the table.
+    for p in problems:
+        if not p.line:
+            (st.warning if p.warning else st.error)(t("data.file_problem", file=p.file, message=p.message))
+    rows_problems = [p for p in problems if p.line]
+    if data.rows or rows_problems:
+        c = st.columns(3)
+        c[0].metric(t("data.rows_ok"), f"{data.rows:,}")
+        c[1].metric(t("data.rows_bad"), f"{data.bad_rows:,}")
+        c[2].metric(t("data.warnings"), f"{sum(p.warning for p in problems) + data.warning_count - sum(p.warning for p in data.problems):,}")
+    if rows_problems:
+        st.dataframe(pd.DataFrame([{t("data.col.line"): p.line, t("data.col.field"): p.field,
+                                    t("data.col.kind"): t("data.kind.warning") if p.warning else t("data.kind.error"),
+                                    t("data.col.message"): p.message} for p in rows_problems]),
+                     hide_index=True, width="stretch")
+    if data.more:
+        st.caption(t("scan.more", n=f"{data.more:,}"))
+
+    if data.rows:
+        sample = scan.sample_lines(store, data, 50)
+        st.subheader(t("data.preview"))
+        if data.sample_rows < data.rows:
+            st.caption(t("data.sampled", sample=f"{data.sample_rows:,}", rows=f"{data.rows:,}"))
+        st.dataframe(pd.DataFrame([{t("data.col.line"): line, "query": r["query"], "pos": r["pos"][0][:120],
+                                    "neg": len(r.get("neg", []))} for line, r in sample]),
+                     hide_index=True, width="stretch")
+        st.subheader(t("data.distributions"))
+        q_len, p_len = sample_lengths(data.scan_id, data)
+        negs = sorted((int(k), v[0]) for k, v in data.neg_counts.items())     # every row's, counted by the scan
+        neg_fig = px.bar(x=[k for k, _ in negs], y=[n for _, n in negs], title=t("data.hist.neg"))
+        neg_fig.update_layout(xaxis_title=t("data.hist.neg"), yaxis_title=t("data.count"), bargap=0.05)
+        cols = st.columns(3)
+        cols[0].plotly_chart(neg_fig, width="stretch")
+        cols[1].plotly_chart(histogram(q_len, t("data.hist.query"), t("data.tokens")), width="stretch")
+        cols[2].plotly_chart(histogram(p_len, t("data.hist.passage"), t("data.tokens")), width="stretch")
+        mining_section(store, path, data)
 
 st.subheader(t("data.eval"))
 folder = st.text_input(t("data.eval_path"), value=str(DEMO_DIR / "eval"), key="data_eval")

@@ -116,11 +116,13 @@ else:
             st.download_button(t("runs.export.download", mb=archive.stat().st_size / 2**20), archive.read_bytes(),
                                file_name=archive.name, mime="application/zip", key="runs_download")
 with st.expander(t("runs.command")):
-    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision))),
-            language="bash")
-    st.caption(t("runs.command.files", train=str(Path(run.output_dir) / "train.jsonl")))
+    trained_rows = store.metrics(run.id, prefix="train_rows")       # kept at step 0: no need to count the file
+    trained_rows = int(trained_rows[-1].value) if trained_rows else None
+    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision),
+                                                  rows=trained_rows)), language="bash")
+    st.caption(t("runs.command.files", train=str(reproduce.used_train_file(run))))
     st.markdown(differences())
     # The same run on several machines: torchrun's c10d rendezvous at the first node
     st.caption(t("runs.command.nodes", gpus=run.config.num_gpus))
-    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision), nnodes=2)),
-            language="bash")
+    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision), nnodes=2,
+                                                  rows=trained_rows)), language="bash")

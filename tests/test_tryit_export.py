@@ -81,7 +81,8 @@ def test_equivalent_command_parses_into_the_runs_config(finished):
                                EncoderOnlyEmbedderM3TrainingArguments))
     model_args, data_args, train_args = parser.parse_args_into_dataclasses(args=argv[5:])
     assert Path(model_args.model_name_or_path).is_dir()
-    assert data_args.train_data == [str(Path(run.output_dir) / "train.jsonl")]
+    # valid JSONL that needed nothing done: the run trained on the user's file where it is, not on a copy
+    assert data_args.train_data == [cfg.train_data] and not (Path(run.output_dir) / "train.jsonl").exists()
     assert (data_args.train_group_size, data_args.query_max_len, data_args.passage_max_len) == \
         (cfg.group_size, cfg.query_max_len, cfg.passage_max_len)
     assert train_args.learning_rate == cfg.learning_rate and train_args.num_train_epochs == cfg.epochs

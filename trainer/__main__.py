@@ -108,13 +108,15 @@ def _train_queue(store: Store, configs: list[RunConfig]) -> int:
     from . import checks
     from .engine import worker
 
-    problems = [p for cfg in configs for p in checks.preflight(cfg)]
+    checked = [checks.check(cfg, store) for cfg in configs]
+    problems = [p for found, _ in checked for p in found]
     if problems:
         print(f"error: not started, {len(problems)} problem(s); nothing was stored:\n"
               + "\n".join(str(p) for p in problems[:20]), file=sys.stderr)
         return 2
     launch.recover(store)
-    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    ids = [store.create_run(cfg, status=WAITING, train_file=launch.checked_file(data))
+           for cfg, (_, data) in zip(configs, checked)]
     print(" ".join(ids), flush=True)
     failed = 0
     for run_id in ids:
@@ -136,7 +138,7 @@ def _train(ns) -> int:
     chosen = getattr(ns, "mode", [RunConfig.mode])           # several: trained one after another
     given = {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)}
     # Learning rate and lengths not given follow the data, as the Configure page suggests them.
-    config = with_suggestions(config_from(ns), given)
+    config = with_suggestions(config_from(ns), given, store)
     if len(chosen) > 1:
         return _train_queue(store, [config.replace(mode=m) for m in chosen])
     config = config.replace(mode=chosen[0])
@@ -175,6 +177,33 @@ def _mine(ns) -> int:
             print(f"{summary['short_rows']} rows got fewer than {ns.negatives} negatives "
                   f"({summary['empty_rows']} none): too few candidates below the margin", file=sys.stderr)
     return 0
+
+
+def _scan(ns) -> int:
+    """Check a training file as a stream and keep the result in the store (the pages, the preflight and the
+    worker reuse it until the file changes); `--scan-id` is the Configure/Data pages' child job."""
+    from . import scan
+
+    store = Store(ns.runs_dir)
+    if ns.scan_id is not None:       # the pages' child job; it also works out the suggested lengths for their model
+        result = scan.run(store, ns.file, ns.scan_id, ns.lengths_for)
+    else:
+        result = scan.ensure(store, ns.file)
+        if ns.lengths_for and result.rows:
+            scan.lengths(store, result, ns.lengths_for)
+    problems = result.problems_for(ns.group_size)
+    if ns.json:
+        print(json.dumps({k: v for k, v in result.to_json().items() if k != "problems"}
+                         | {"problems": [str(p) for p in problems], "not_listed": result.more}))
+    else:
+        for p in problems:
+            print(p, file=sys.stderr)
+        if result.more:
+            print(f"… and {result.more:,} more problems not listed", file=sys.stderr)
+        print(f"{result.rows:,} valid rows, {result.bad_rows:,} invalid, {result.without_negatives:,} without "
+              f"negatives, {result.scored_rows:,} with teacher scores; {result.size:,} bytes, checksum "
+              f"{result.checksum}; sample of {result.sample_rows:,} rows; scanned in {result.seconds:.1f} s")
+    return 2 if result.error_count else 0
 
 
 def _score(ns) -> int:
@@ -373,6 +402,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--json", action="store_true")
     score.set_defaults(func=_score)
 
+    scan_p = sub.add_parser("scan", help="check a training file as a stream (any size, constant memory) and keep "
+                                         "the result in the run store; exit 2 when rows are invalid")
+    scan_p.add_argument("file", help="training JSONL, or CSV/TSV with query and positive columns")
+    scan_p.add_argument("--group-size", type=int, default=8, help="for the warnings about too few negatives")
+    scan_p.add_argument("--scan-id", type=int, help=argparse.SUPPRESS)     # the pages' child job: its store row
+    scan_p.add_argument("--lengths-for", default="", help="also work out the suggested query/passage lengths for "
+                                                          "this model (kept with the scan)")
+    scan_p.add_argument("--json", action="store_true")
+    scan_p.set_defaults(func=_scan)
+
     runs = sub.add_parser("runs", help="list runs")
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=_runs)
@@ -416,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=_plan)
 
     export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)
-    for p in (train, runs, metrics, export, merge, merge_curve):
+    for p in (train, scan_p, runs, metrics, export, merge, merge_curve):
         p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="the run store's folder (default: runs)")
     return parser
 

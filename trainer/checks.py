@@ -6,7 +6,8 @@ import importlib.util
 from pathlib import Path
 
 from .config import SPLIT, RunConfig
-from .data import Problem, resolve_eval, resolve_train, validate_eval, validate_train
+from . import scan
+from .data import Problem, resolve_eval, resolve_train, validate_eval
 from .config import parse_range
 from .split import problems as split_problems, split_rows
 from .model_source import hub_problem, is_hub_id, model_dir, read_config
@@ -85,35 +86,46 @@ def check_config(cfg: RunConfig) -> list[Problem]:
     return out
 
 
-def preflight(cfg: RunConfig) -> list[Problem]:
+def preflight(cfg: RunConfig, store=None) -> list[Problem]:
     """All problems that must stop a run from starting. Bad training rows do not, when the user
     chose to skip them (and some rows are left)."""
+    return check(cfg, store)[0]
+
+
+def check(cfg: RunConfig, store=None) -> tuple[list[Problem], scan.ScanResult]:
+    """preflight's problems, and the scan of the training file they were found on (kept in `store`,
+    and taken from it while the file is unchanged: a big file is read once, not on every check)."""
     problems = check_config(cfg)
-    report = validate_train(resolve_train(cfg.train_data), max(cfg.group_size, 1))
-    if report.errors and not (cfg.skip_bad_rows and report.rows):
-        problems += report.errors
-    name = str(resolve_train(cfg.train_data))
-    if cfg.eval_data == SPLIT and report.rows:
-        problems += [Problem(name, 0, "eval_data", why) for why in
-                     split_problems(split_rows(report.rows, cfg.val_fraction, cfg.test_fraction, cfg.seed), len(report.rows))]
+    path = resolve_train(cfg.train_data)
+    name = str(path)
+    data = scan.ensure(store, path)
+    if data.error_count and not (cfg.skip_bad_rows and data.rows):
+        problems += data.error_problems()
+    if cfg.eval_data == SPLIT and data.rows:
+        # Exact when the sample holds every row; a bigger file is split (and checked) by the worker.
+        if data.sample_rows == data.rows:
+            rows = scan.sample_rows(store, data)
+            problems += [Problem(name, 0, "eval_data", why) for why in
+                         split_problems(split_rows(rows, cfg.val_fraction, cfg.test_fraction, cfg.seed), len(rows))]
     elif cfg.eval_data:
         _, eval_report = validate_eval(resolve_eval(cfg.eval_data))
         problems += eval_report.errors
-    if cfg.mine == "off" and cfg.group_size > 1 and report.without_negatives:
-        problems.append(Problem(name, 0, "neg", f"{report.without_negatives} rows have no negatives and mining is off: "
+    if cfg.mine == "off" and cfg.group_size > 1 and data.without_negatives:
+        problems.append(Problem(name, 0, "neg", f"{data.without_negatives} rows have no negatives and mining is off: "
                                 "turn mining on, or use group size 1 (in-batch negatives only)"))
-    if cfg.length_buckets.strip().lower() != "off" and report.rows and not any(
+    if cfg.length_buckets.strip().lower() != "off" and data.rows and not any(
             p.field in ("length_buckets", "bucket_gpu_gib", "model") for p in problems):
-        problems += bucket_problems(cfg, report.rows, name)
+        # Planned over the scan's sample: every row up to SAMPLE_ROWS; a bigger file's full plan is the worker's.
+        problems += bucket_problems(cfg, scan.sample_rows(store, data), name)
     if cfg.teacher_scores:
-        unscored = sum(1 for r in report.rows if "pos_scores" not in r or "neg_scores" not in r)
+        unscored = data.rows - data.scored_rows
         if unscored:
             problems.append(Problem(name, 0, "pos_scores", f"{unscored} rows have no teacher scores (pos_scores and "
                                     "neg_scores): score them first (python -m trainer score) or turn teacher scores off"))
         if cfg.mine == "all":
             problems.append(Problem(SETTINGS, 0, "mine", "re-mining every row would drop the teacher's scores: "
                                     "use mine=missing or off with teacher scores"))
-    return problems
+    return problems, data
 
 
 def bucket_problems(cfg: RunConfig, rows: list[dict], name: str) -> list[Problem]:

@@ -97,15 +97,23 @@ def _refuse_if_busy(store: Store) -> None:
         raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
 
 
+def checked_file(data) -> dict | None:
+    """What a run records of the training file its preflight checked (trainer.scan.ScanResult)."""
+    if not data.size:
+        return None
+    return {"path": str(Path(data.path).resolve()), "size": data.size, "mtime_ns": data.mtime_ns,
+            "checksum": data.checksum, "rows": data.rows}
+
+
 def create(store: Store, config: RunConfig) -> str:
     """Check everything and create the run (`queued`, which already counts as busy). Raises InvalidRun
     (nothing stored) or RunBusy (one run per device). The page and the command line both come here."""
-    problems = checks.preflight(config)
+    problems, data = checks.check(config, store)
     if problems:
         raise InvalidRun(problems)
     with _start_lock:
         _refuse_if_busy(store)
-        return store.create_run(config)
+        return store.create_run(config, train_file=checked_file(data))
 
 
 def start(store: Store, config: RunConfig) -> str:
@@ -126,10 +134,11 @@ def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
 def enqueue(store: Store, configs: list[RunConfig]) -> list[str]:
     """Queue runs to train one after another (one run per device), in this order, and start the first
     if the device is free. Every config is checked first: one invalid config queues none."""
-    problems = [p for cfg in configs for p in checks.preflight(cfg)]
+    checked = [checks.check(cfg, store) for cfg in configs]
+    problems = [p for found, _ in checked for p in found]
     if problems:
         raise InvalidRun(problems)
-    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    ids = [store.create_run(cfg, status=WAITING, train_file=checked_file(data)) for cfg, (_, data) in zip(configs, checked)]
     start_next(store)
     return ids
 

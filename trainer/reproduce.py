@@ -28,11 +28,21 @@ def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: 
     return command_line(args, cfg.num_gpus, nnodes, endpoint)
 
 
-def run_command(run: Run, precision: str, nnodes: int = 1, endpoint: str = ENDPOINT) -> list[str]:
-    """A finished (or running) run: the rows it trained on are in its folder."""
+def used_train_file(run: Run) -> Path:
+    """The file a run trained on: the rows it prepared in its folder, or the user's file itself when that
+    was valid as it was (trainer.engine.worker.prepare_data)."""
+    prepared = Path(run.output_dir) / "train.jsonl"
+    return prepared if prepared.is_file() else resolve_train(run.config.train_data)
+
+
+def run_command(run: Run, precision: str, nnodes: int = 1, endpoint: str = ENDPOINT, rows: int | None = None) -> list[str]:
+    """A finished (or running) run's command, on the file it trained on; `rows` (the run's `train_rows`
+    point) saves counting the lines of a big file."""
     folder = Path(run.output_dir)
-    train_file = folder / "train.jsonl"
-    rows = sum(1 for _ in train_file.open(encoding="utf-8")) if train_file.is_file() else None
+    train_file = used_train_file(run)
+    if rows is None and train_file.parent == folder:
+        with open(train_file, "rb") as f:
+            rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
     plan_path = folder / buckets.PLAN_FILE
     if plan_path.is_file():          # a bucketed run: the files each bucket trained from
         plan = buckets.from_dict(buckets.load(plan_path))
@@ -40,9 +50,8 @@ def run_command(run: Run, precision: str, nnodes: int = 1, endpoint: str = ENDPO
         return command_for(run.config, train_file=str(train_file), output_dir=str(folder / "reproduced"),
                            precision=precision, rows=rows, plan=plan, bucket_files=files, nnodes=nnodes,
                            endpoint=endpoint)
-    return command_for(run.config, train_file=str(train_file if rows is not None else resolve_train(run.config.train_data)),
-                       output_dir=str(folder / "reproduced"), precision=precision, rows=rows, nnodes=nnodes,
-                       endpoint=endpoint)
+    return command_for(run.config, train_file=str(train_file), output_dir=str(folder / "reproduced"),
+                       precision=precision, rows=rows, nnodes=nnodes, endpoint=endpoint)
 
 
 def shell(argv: list[str]) -> str:

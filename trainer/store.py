@@ -66,10 +66,50 @@ CREATE TABLE IF NOT EXISTS summaries (
     peak_mem_gib REAL,
     scores TEXT NOT NULL           -- JSON {metric: [first, best, best_step, best_time, final]}
 );
+-- One streaming scan per version (path, size, mtime) of a training file (trainer.scan): its progress while
+-- it runs, then its result (counts, the first problems, the negatives histogram, a checksum) as JSON.
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    status TEXT NOT NULL,          -- running, done, failed
+    pid INTEGER,
+    started REAL NOT NULL,
+    ended REAL,
+    bytes_read INTEGER NOT NULL DEFAULT 0,
+    lines INTEGER NOT NULL DEFAULT 0,
+    rows INTEGER NOT NULL DEFAULT 0,
+    problems INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    error TEXT,
+    UNIQUE (path, size, mtime_ns)
+);
+CREATE TABLE IF NOT EXISTS scan_samples (     -- a bounded reservoir sample of a scan's valid rows
+    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+    line INTEGER NOT NULL,
+    row TEXT NOT NULL,             -- the row as JSON
+    PRIMARY KEY (scan_id, line)
+);
+CREATE TABLE IF NOT EXISTS scan_lengths (     -- suggested truncation lengths from a scan's sample, per model
+    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    advice TEXT NOT NULL,
+    PRIMARY KEY (scan_id, model)
+);
+CREATE TABLE IF NOT EXISTS run_files (        -- the training file a run was checked on (trainer.scan)
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    rows INTEGER NOT NULL
+);
 """
 # Scores at a cut-off (dense.mrr@10, hybrid.ndcg@10, test.dense.mrr@10, ...): higher is better.
 SCORE = re.compile(r"@\d+$")
 THROUGHPUT = "samples_per_s"
+KEEP_SCANS = 32        # scans of training files kept (the newest); older ones go with their samples
 MEMORY = ("peak_gpu_mem_gib", "peak_rss_gib")    # GPU when there is one, else the worker's RSS
 
 
@@ -179,10 +219,11 @@ class Store:
             db.close()
 
     # runs ---------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig, status: str = QUEUED) -> str:
+    def create_run(self, config: RunConfig, status: str = QUEUED, train_file: Optional[Mapping[str, Any]] = None) -> str:
         """A new queued run; its id is the creation second plus 6 random hex digits, readable and in
         time order, and made unique in the insert itself: a taken id (a burst of runs in one second)
-        draws again."""
+        draws again. `train_file` (path, size, mtime_ns, checksum, rows: the version the preflight
+        checked) is kept with it in the same transaction; the worker refuses a file that changed since."""
         name = config.name or f"{config.mode.value} {time.strftime('%m-%d %H:%M')}"
         for _ in range(100):
             run_id = new_run_id()
@@ -192,6 +233,9 @@ class Store:
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (run_id, name, time.time(), status, config.mode.value, config.to_json(),
                          str(self.runs_dir / run_id))).rowcount == 1:
+                    if train_file:
+                        db.execute("INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?)",
+                                   (run_id, *(train_file[k] for k in ("path", "size", "mtime_ns", "checksum", "rows"))))
                     return run_id
         raise RuntimeError(f"no free run id after 100 draws in {self.path}")
 
@@ -357,6 +401,89 @@ class Store:
     def metric_count(self, run_id: str) -> int:
         with self._connect() as db:
             return db.execute("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run_id,)).fetchone()[0]
+
+
+    # scans of training files (trainer.scan) ------------------------------------------------
+    def claim_scan(self, path: str, size: int, mtime_ns: int, pid: Optional[int] = None) -> tuple[int, bool]:
+        """The scan row of this file version: (id, True) when this call created it (`running`), (id,
+        False) when it was there. Scans of the path's other versions go."""
+        with self._connect() as db:
+            row = db.execute("INSERT OR IGNORE INTO scans (path, size, mtime_ns, status, pid, started)"
+                             " VALUES (?, ?, ?, 'running', ?, ?) RETURNING id",
+                             (path, size, mtime_ns, pid, time.time())).fetchone()
+            if row is None:
+                return db.execute("SELECT id FROM scans WHERE path = ? AND size = ? AND mtime_ns = ?",
+                                  (path, size, mtime_ns)).fetchone()[0], False
+            db.execute("DELETE FROM scans WHERE path = ? AND id != ?", (path, row[0]))
+            db.execute("DELETE FROM scans WHERE id NOT IN (SELECT id FROM scans ORDER BY id DESC LIMIT ?)", (KEEP_SCANS,))
+            return row[0], True
+
+    def find_scan(self, path: str, size: int, mtime_ns: int) -> Optional[dict]:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM scans WHERE path = ? AND size = ? AND mtime_ns = ?",
+                             (path, size, mtime_ns)).fetchone()
+        return dict(row) if row else None
+
+    def get_scan(self, scan_id: int) -> Optional[dict]:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM scans WHERE id = ?", (scan_id,)).fetchone()
+        return dict(row) if row else None
+
+    def scan_progress(self, scan_id: int, *, pid: Optional[int] = None, bytes_read: int, lines: int, rows: int,
+                      problems: int) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE scans SET pid = COALESCE(?, pid), bytes_read = ?, lines = ?, rows = ?, problems = ?"
+                       " WHERE id = ?", (pid, bytes_read, lines, rows, problems, scan_id))
+
+    def finish_scan(self, scan_id: int, result: dict, sample: Iterable[tuple[int, str]],
+                    lengths: Optional[tuple[str, dict]] = None) -> None:
+        """The scan's result, its sample and (model, suggested lengths), in one transaction."""
+        with self._connect() as db:
+            if lengths:
+                db.execute("INSERT OR REPLACE INTO scan_lengths VALUES (?, ?, ?)",
+                           (scan_id, lengths[0], json.dumps(lengths[1])))
+            db.execute("DELETE FROM scan_samples WHERE scan_id = ?", (scan_id,))
+            db.executemany("INSERT INTO scan_samples (scan_id, line, row) VALUES (?, ?, ?)",
+                           ((scan_id, line, row) for line, row in sample))
+            db.execute("UPDATE scans SET status = 'done', ended = ?, result = ?, bytes_read = ?, lines = ?, rows = ?,"
+                       " problems = ?, error = NULL WHERE id = ?",
+                       (time.time(), json.dumps(result, ensure_ascii=False), result["size"], result["lines"],
+                        result["rows"], result["error_count"], scan_id))
+
+    def fail_scan(self, scan_id: int, error: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE scans SET status = 'failed', ended = ?, error = ? WHERE id = ?",
+                       (time.time(), error, scan_id))
+
+    def delete_scan(self, scan_id: int) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM scans WHERE id = ?", (scan_id,))
+
+    def scan_sample(self, scan_id: int, limit: int = -1) -> list[tuple[int, str]]:
+        """(line, row JSON) of a scan's sample, in file order; `limit` of them (-1: all)."""
+        with self._connect() as db:
+            return [tuple(r) for r in db.execute("SELECT line, row FROM scan_samples WHERE scan_id = ? ORDER BY line"
+                                                 " LIMIT ?", (scan_id, limit))]
+
+    def scan_lengths(self, scan_id: int, model: str) -> Optional[dict]:
+        with self._connect() as db:
+            row = db.execute("SELECT advice FROM scan_lengths WHERE scan_id = ? AND model = ?",
+                             (scan_id, model)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_scan_lengths(self, scan_id: int, model: str, advice: dict) -> None:
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO scan_lengths VALUES (?, ?, ?)", (scan_id, model, json.dumps(advice)))
+
+    def set_run_file(self, run_id: str, path: str, size: int, mtime_ns: int, checksum: str, rows: int) -> None:
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO run_files VALUES (?, ?, ?, ?, ?, ?)",
+                       (run_id, path, size, mtime_ns, checksum, rows))
+
+    def run_file(self, run_id: str) -> Optional[dict]:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM run_files WHERE run_id = ?", (run_id,)).fetchone()
+        return dict(row) if row else None
 
 
 def new_run_id() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .advice import suggest_lr
 from .checks import max_tokens
 from .config import RunConfig
-from .data import resolve_train, validate_train
+from .data import resolve_train
 from .token_lengths import LengthAdvice, suggest_lengths
 from .model_source import model_dir, model_shape
 
@@ -19,25 +19,26 @@ def length_advice(rows: list[dict], model: str) -> LengthAdvice | None:
         return None
 
 
-def suggestions(cfg: RunConfig, rows: list[dict] | None = None) -> dict:
+def suggestions(cfg: RunConfig, store=None) -> dict:
     """{field: value} for learning_rate, query_max_len and passage_max_len, as far as they can be
-    worked out (a model without a local tokenizer or config gives fewer); `rows` saves reading the
-    training file again."""
-    if rows is None:
-        rows = validate_train(resolve_train(cfg.train_data), 1).rows
+    worked out (a model without a local tokenizer or config gives fewer): from the training file's
+    scan (trainer.scan: its row count, and the lengths of its sample), kept in `store` when given."""
+    from . import scan
+
+    data = scan.ensure(store, resolve_train(cfg.train_data))
     out: dict = {}
-    if not rows:
+    if not data.rows:
         return out
     try:
-        out["learning_rate"] = suggest_lr(model_shape(cfg.model).encoder_params, len(rows)).learning_rate
+        out["learning_rate"] = suggest_lr(model_shape(cfg.model).encoder_params, data.rows).learning_rate
     except ValueError:
         pass
-    lengths = length_advice(rows, cfg.model)
+    lengths = scan.lengths(store, data, cfg.model)
     if lengths:
-        out.update(query_max_len=lengths.query_max_len, passage_max_len=lengths.passage_max_len)
+        out.update(query_max_len=lengths["query_max_len"], passage_max_len=lengths["passage_max_len"])
     return out
 
 
-def with_suggestions(cfg: RunConfig, given: set[str]) -> RunConfig:
+def with_suggestions(cfg: RunConfig, given: set[str], store=None) -> RunConfig:
     """`cfg` with every suggestible field the user did not set replaced by its suggestion."""
-    return cfg.replace(**{k: v for k, v in suggestions(cfg).items() if k not in given})
+    return cfg.replace(**{k: v for k, v in suggestions(cfg, store).items() if k not in given})

@@ -11,14 +11,16 @@ import errno
 import json
 import os
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from ..config import SPLIT, RunConfig, parse_range
-from ..data import (DataError, Problem, demo_test_folder, load_eval, resolve_eval, resolve_train, validate_train,
-                    write_jsonl_atomic)
+from .. import scan
+from ..data import (DataError, Problem, Report, Source, demo_test_folder, iter_train, load_eval, resolve_eval,
+                    resolve_train, write_jsonl_atomic)
 from ..early_stop import EarlyStopper
 from ..flag_args import deepspeed_config, flag_arguments, schedule, write_deepspeed_config
 from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
@@ -97,12 +99,38 @@ def _mine(cfg: RunConfig, rows: list[dict], folder: Path) -> tuple[list[dict], d
                   "mined_dropped_rows": len(rows) - len(kept), "mining_seconds": mined.stats["seconds"]}
 
 
+def _changed(source: Path, checked: dict, now: str) -> DataError:
+    return DataError([Problem(str(source), 0, "", f"the training file changed since the run was checked ({now}); "
+                              "it was not trained on: start the run again, so the file is checked anew")])
+
+
+def _verify_version(source: Path, checked: Optional[dict]) -> None:
+    """Refuse a training file whose size or modification time differ from the version the run's preflight
+    checked (the checksum is compared as the file is read)."""
+    if not checked:
+        return
+    version = scan.Version.of(source)
+    if version is None:
+        raise _changed(source, checked, "it is gone")
+    if (version.size, version.mtime_ns) != (checked["size"], checked["mtime_ns"]):
+        raise _changed(source, checked, f"{checked['size']:,} bytes then, {version.size:,} now; modified "
+                       f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(version.mtime_ns / 1e9))}")
+
+
+def _verify_checksum(source: Path, checked: Optional[dict], digest: str) -> None:
+    if checked and digest != checked["checksum"]:
+        raise _changed(source, checked, "same size and time, other content: its checksum differs")
+
+
 def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main: bool = True,
                  resume: bool = False, model_folder: Optional[Path] = None) -> Prepared:
-    """Validate the training file; hold out validation/test queries (eval_data == SPLIT); mine the
-    negatives rows lack; write the rows the run trains on into the run folder (every rank writes the
-    same rows and swaps them in atomically, so none reads a half-written file). A resumed run
-    trains on the rows it prepared before."""
+    """The file the run trains on. A valid JSONL file that needs nothing done is trained on where it is
+    (FlagEmbedding's `datasets` loading reads it), after its checksum is compared with the one the
+    preflight recorded. Otherwise the rows are streamed into the run folder (bad rows skipped, CSV/TSV
+    converted), or, to hold out validation/test queries (eval_data == SPLIT) or mine negatives, read
+    into memory here (in the worker, never the dashboard) and written there. Every rank writes the
+    same rows and swaps them in atomically, so none reads a half-written file. A resumed run trains on
+    the rows it prepared before (or on the user's file again, checked again)."""
     train_file = run_dir / "train.jsonl"
     split = cfg.eval_data == SPLIT
     val = run_dir / "eval_val" if split else resolve_eval(cfg.eval_data)
@@ -110,12 +138,44 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main:
     if resume and train_file.is_file():
         return Prepared(train_file, sum(1 for _ in train_file.open(encoding="utf-8")), val, test, {})
     source = resolve_train(cfg.train_data)
-    report = validate_train(source, cfg.group_size)
-    if report.errors and not (cfg.skip_bad_rows and report.rows):
-        raise DataError(report.errors)
+    checked = store.run_file(run_id)
+    _verify_version(source, checked)
+    data = scan.ensure(store, source)              # the preflight's scan, from the store
+    if data.error_count and not (cfg.skip_bad_rows and data.rows):
+        raise DataError(data.error_problems(), data.error_count)
     if main:
-        store.set_skipped_rows(run_id, report.bad_rows)
-    rows, facts = report.rows, {}
+        store.set_skipped_rows(run_id, data.bad_rows)
+    needs_mining = cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and data.without_negatives > 0)
+    if cfg.mine == "off" and cfg.group_size > 1 and data.without_negatives and not split:
+        raise DataError([Problem(str(source), 0, "neg", "rows without negatives and mining is off: turn mining "
+                                 "on, or use group size 1 (in-batch negatives only)")])
+    if data.direct and not split and not needs_mining:
+        with Source(source) as whole:
+            _verify_checksum(source, checked, whole.checksum())
+        print(f"training on {source} as it is ({data.rows:,} rows, checksum {data.checksum})", flush=True)
+        return Prepared(source, data.rows, val, test, {"train_file_direct": 1})
+    facts: dict = {"train_file_direct": 0}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with Source(source, drain=True) as stream:
+        rows = (row for _, row in iter_train(source, Report(keep=0), 1, stream) if row is not None)
+        if not split and not needs_mining:         # stream the valid rows into the run folder
+            partial = train_file.with_name(f"{train_file.name}.{os.getpid()}.partial")
+            count = 0
+            with open(partial, "w", encoding="utf-8") as out:
+                for row in rows:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    count += 1
+        else:
+            rows = list(rows)
+    try:
+        _verify_checksum(source, checked, stream.checksum())
+    except DataError:
+        if not split and not needs_mining:
+            partial.unlink(missing_ok=True)
+        raise
+    if not split and not needs_mining:
+        partial.replace(train_file)
+        return Prepared(train_file, count, val, test, facts)
     if split:
         held = split_rows(rows, cfg.val_fraction, cfg.test_fraction, cfg.seed)
         why = split_problems(held, len(rows))
