@@ -1,5 +1,5 @@
 """Check a training file or evaluation folder before training on it."""
-import hashlib
+import secrets
 
 import pandas as pd
 import plotly.express as px
@@ -21,14 +21,15 @@ if source == "upload":
     upload = st.file_uploader(t("data.upload"), type=["jsonl", "json", "csv", "tsv"], key="data_upload")
     if upload is None:
         st.stop()
-    # The uploaded name is never used as a path: the file is named after the upload's id (the same one on
-    # every rerun, so it is written and scanned once). Only the kind of file is kept (by its MIME type).
+    # The uploaded name is never used as a path: the file gets a fresh name in the runs folder, drawn once per
+    # upload (kept for its file id), so a rerun neither writes it again nor makes a new file to scan.
+    # Only the kind of file is kept (by its MIME type), never any part of the uploaded name.
     suffix = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(upload.type, "jsonl")
-    name = hashlib.sha256(f"{upload.file_id}".encode()).hexdigest()[:16]
-    target = store.runs_dir / "uploads" / f"{name}.{suffix}"
+    fresh = st.session_state.setdefault("upload_names", {}).setdefault(upload.file_id, secrets.token_hex(8))
+    target = store.runs_dir / "uploads" / f"{fresh}.{suffix}"
     target.parent.mkdir(exist_ok=True)
     if not target.is_file():
-        partial = target.with_name(target.name + ".partial")
+        partial = target.with_suffix(f".{suffix}.partial")
         partial.write_bytes(upload.getvalue())
         partial.replace(target)
     path = str(target)
