@@ -22,7 +22,7 @@ from .export import HEADS, clear_previous, finish_folder, saved_model, zip_folde
 from ..model_source import resolve_model, run_pooling
 from ..store import Store
 
-GENERAL_DIR = Path(__file__).parent / "general"
+GENERAL_DIR = Path(__file__).resolve().parent.parent / "general"    # trainer/general/
 CURVE_FILE = "merge_curve.json"
 
 # What happened to the heads: a code for the pages, words for the model card.
