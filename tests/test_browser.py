@@ -193,11 +193,17 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         browser.close()
 
 
-def train_cli(runs_dir: Path, mode: str, steps: int) -> None:
-    """A short finished run of the demo, through the command line (the app shows what it stored)."""
-    subprocess.run([sys.executable, "-m", "trainer", "train", "--mode", mode, "--max-steps", str(steps),
-                    "--runs-dir", str(runs_dir), "--name", f"{mode} demo"], cwd=ROOT, check=True, timeout=600,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def train_demo(runs_dir: Path, mode: str, steps: int) -> None:
+    """A short finished run of the demo with the command line's settings (`train --mode M --max-steps N`:
+    every other value suggested), trained in this process (the app shows what it stored)."""
+    from conftest import train
+    from trainer.config import Mode, RunConfig
+    from trainer.suggest import with_suggestions
+
+    given = {"mode", "max_steps", "name"}
+    config = with_suggestions(RunConfig(mode=Mode(mode), max_steps=steps, name=f"{mode} demo"), given, Store(runs_dir))
+    _, run, status, _ = train(runs_dir, config)
+    assert status == "completed", run.error
 
 
 def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
@@ -208,7 +214,7 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
     url, runs_dir = app_url
     ARTIFACTS.mkdir(exist_ok=True)
     for mode in ("dense", "heads", "all"):
-        train_cli(runs_dir, mode, 6)
+        train_demo(runs_dir, mode, 6)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
