@@ -43,25 +43,6 @@ def tiny_config(small_train):
     return make
 
 
-def pytest_collection_modifyitems(items):
-    """With pytest-xdist (`--dist loadgroup`, scripts/test.sh), tests that share a trained fixture run on one
-    process, so it trains once: users of a session fixture that trains, and the tests of a module with a
-    module-scoped fixture. Other tests spread freely."""
-    for item in items:
-        defs = getattr(item, "_fixtureinfo", None)
-        scoped = {name for name, fixture_defs in (defs.name2fixturedefs.items() if defs else ())
-                  if fixture_defs[-1].scope == "module"}
-        if "all_heads_run" in item.fixturenames:
-            group = "all_heads_run"
-        elif "lookalike" in item.fixturenames:
-            group = "lookalike"
-        elif scoped:
-            group = item.module.__name__
-        else:
-            continue
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def pytest_unconfigure(config):
     shutil.rmtree(HF_CACHE, ignore_errors=True)
 
