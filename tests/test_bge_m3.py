@@ -346,7 +346,7 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
              if trace.get("mode") == "text"]
     assert [f"{estimate(setup_for(config.replace(mode=m), BGE_M3, 24.0)).total_gib:.1f} GiB" for m in Mode] in drawn
     assert any(f"a {BGE_M3.encoder_params / 1e6:.0f}M-parameter model" in c.value for c in at.caption)
-    assert at.number_input(key="cfg_learning_rate").value == suggest_lr(BGE_M3.encoder_params, 8).learning_rate
+    assert at.number_input(key="cfg_learning_rate").value == suggest_lr(BGE_M3.encoder_params, 8)
     command = next(c.value for c in at.code if "torchrun" in c.value)
     assert f"--model_name_or_path {HUB} " in command and "--sentence_pooling_method cls " in command
 
@@ -358,7 +358,7 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
     wait_for(lambda: not store.get_run(run.id).live, 300, "the bge-m3 run to end")
     run = store.get_run(run.id)
     assert run.status == COMPLETED, run.error
-    log = (Path(run.output_dir) / launch.LOG_NAME).read_text()
+    log = run.folder.log.read_text()
     assert f"note: {NOTES['hub_cached'].format(model=HUB, folder=lookalike.snapshot)}" in log
     assert "FlagEmbedding loads" not in log
     assert {f"{h}.mrr@10" for h in HEADS} <= {p.name for p in store.metrics(run.id)}

@@ -92,7 +92,7 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
     done_before = len([p for p in before if p[2] == "loss"])
     wait_for(lambda: len(steps(store, run_id)) > done_before + 2 or not store.get_run(run_id).live, 180, "new steps")
     assert store.get_run(run_id).live, store.get_run(run_id).error
-    launch.request_stop(store, run_id)
+    store.request_stop(run_id)
     wait_for(lambda: not store.get_run(run_id).live, 120, "the resumed run to stop")
     assert store.get_run(run_id).status == "stopped"
     assert points(store, run_id)[:len(before)] == before

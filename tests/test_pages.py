@@ -2,7 +2,6 @@
 import ast
 import base64
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +72,7 @@ def test_configure_page_shows_modes_presets_and_start(runs_dir, lang):
     T = TEXTS[lang]
     assert at.title[0].value == T["configure.title"]
     labels = [b.label for b in at.button]
-    assert T["configure.start"] in labels and T["preset.dense"] in labels and T["preset.full"] in labels
+    assert T["configure.start"] in labels
     assert {r.label for r in at.radio} >= {T["configure.model"], T["configure.data"]}
     for mode in Mode:
         assert any(T[f"mode.{mode.value}.trains"] in m.value for m in at.markdown)
@@ -98,9 +97,12 @@ def test_presets_are_honest_about_the_run_they_make(runs_dir):
     for preset in PRESETS.values():
         assert set(preset) <= {"mode", "learning_rate", "batch_size"}    # only fields the form has
     for lang in ("en", "zh"):
-        for key in ("preset.dense", "preset.full"):
-            assert "clip" not in TEXTS[lang][key] and "1500" not in TEXTS[lang][key]
+        assert "clip" not in TEXTS[lang]["preset"] and "1500" not in TEXTS[lang]["preset"]
     at = open_page("configure", "en")
+    # the buttons say the values the presets set (made from PRESETS)
+    assert {b.key: b.label for b in at.button if b.key.startswith("preset_")} == {
+        "preset_dense": "Preset: Dense only (lr 3e-6, batch 32, automatic warmup)",
+        "preset_full": "Preset: All heads (lr 2e-6, batch 16, automatic warmup)"}
     at.button(key="preset_dense").click().run()
     # the preset's 3e-6 is meant for large data: the 108 demo rows suggest 2e-5 (a small model), and the page says so
     assert any(w.value.startswith("Learning rate 3.0e-06 is far from the suggestion 2.0e-05") for w in at.warning)
@@ -328,18 +330,17 @@ def test_every_text_key_used_in_the_ui_exists():
     from app.mining_ui import PHASES
     from trainer.article_vs_measured import CLAIMED
     from trainer.checks import CHOICES
-    from trainer.config import PRESETS
     from trainer.memory import BGE_M3, Setup, estimate
     from trainer.model_source import NOTES
     from trainer.store import FINAL, LIVE, WAITING
     heads = set(HEADS)
-    expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "flags", "trains", "cost", "when")}
+    expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "trains", "cost", "when")}
     expanded |= {f"compare.why.{m}.{h}" for m in ("all", "heads") for h in ("dense", "heads")}
     expanded |= {"compare.why.dense.dense"} | {f"command.diff.{d}" for d in ("warmup", "sparse_head", "validation",
                                                                               "data", "heads_lr")}
     expanded |= {f"status.{s}" for s in (WAITING, *LIVE, *FINAL)}
     expanded |= {f"head.{h}" for h in heads} | {f"heldout.metric.{m}" for m in ("mrr@10", "recall@10", "ndcg@10")}
-    expanded |= {f"precision.{p}" for p in CHOICES["precision"]} | {f"preset.{p}" for p in PRESETS}
+    expanded |= {f"precision.{p}" for p in CHOICES["precision"]}
     expanded |= {f"nav.{n}" for n in PAGES} | {f"note.{k}" for k in NOTES} | {f"mine.phase.{p}" for p in PHASES}
     expanded |= {f"memory.{p}" for p in estimate(Setup(shape=BGE_M3, mode=Mode.ALL, batch=1)).breakdown}
     expanded |= {f"claims.{c}" for c in CLAIMED}

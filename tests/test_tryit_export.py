@@ -8,7 +8,6 @@ from streamlit.testing.v1 import AppTest
 
 from app.tryit_view import heaviest, highlight, rank_change
 from trainer import query_ranks, reproduce
-from trainer.engine import worker
 from trainer.config import Mode
 from trainer.data import DEMO_DIR, load_eval
 from trainer.engine.export import export

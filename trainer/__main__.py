@@ -38,7 +38,7 @@ def _parse(hint) -> typing.Callable[[str], typing.Any]:
     elif hint in (int, float, str):
         convert, what = hint, hint.__name__
     else:
-        convert, what = json.loads, "JSON"
+        raise TypeError(f"no flag parser for a field of type {hint}: add one here")
 
     def parse(text: str):
         if optional and text.lower() == "none":

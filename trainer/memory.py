@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .config import Mode
+from .config import Mode, resolve_precision
 
 GIB = 2**30
 AMP = ("bf16", "fp16")
@@ -34,7 +34,9 @@ ADAMW_TEMP = 1.0            # foreach AdamW's temporaries, as a multiple of the 
 # huge tensors leave a hole of their own size when the encoder trains (seen on the H100).
 FRAGMENTATION = 0.04
 CONTEXT_GIB = 0.6           # CUDA context, outside PyTorch's allocator
-CARD_GIB = {24: 23.6, 40: 39.4, 48: 47.5, 80: 79.2}   # what such cards report as total memory
+# The card sizes Configure plans for (24 GB: L4/A10/RTX 4090; 40/80 GB: A100/H100; 48 GB: L40S/A6000)
+# and the total memory such cards report (nvidia-smi; the H100 80GB HBM3 here: 79.18 GiB).
+CARD_GIB = {24: 23.6, 40: 39.4, 48: 47.5, 80: 79.2}
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,12 @@ class Setup:
     zero_stage: int = 0           # DeepSpeed ZeRO: 1 shards optimizer state and fp32 master weights, 2 gradients too
 
 
-def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
-    """A run's training step as the estimator sees it; 'auto' precision is AMP, what a GPU run uses."""
+def setup_for(cfg, shape: Shape, gpu_gib: float, bf16: bool = True) -> Setup:
+    """A run's training step on a GPU of `gpu_gib` (with bf16 or not) as the estimator sees it;
+    'auto' precision follows config.resolve_precision."""
     return Setup(shape=shape, mode=cfg.mode, batch=cfg.batch_size, group_size=cfg.group_size,
                  query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
-                 precision="bf16" if cfg.precision == "auto" else cfg.precision, sparse_head=cfg.sparse_head,
+                 precision=resolve_precision(cfg.precision, gpu=True, bf16=bf16), sparse_head=cfg.sparse_head,
                  gpu_gib=gpu_gib, num_gpus=cfg.num_gpus, grad_ckpt=getattr(cfg, "gradient_checkpointing", False),
                  zero_stage=getattr(cfg, "zero_stage", 0))
 
