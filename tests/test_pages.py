@@ -6,15 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
 from app.i18n import EN, TEXTS, ZH
 from trainer import query_ranks
 from trainer.config import Mode, RunConfig
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-MAIN = str(ROOT / "app" / "main.py")
 PAGES = ["configure", "train", "compare", "tryit", "data", "runs"]
 
 
@@ -53,17 +52,6 @@ def finished_runs(runs_dir):
         store.set_status(run_id, COMPLETED)
         ids.append(run_id)
     return store, ids
-
-
-def open_page(name: str, lang: str) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=90)
-    at.session_state["lang"] = lang
-    at.run()
-    if name != "configure":
-        at.switch_page(f"../pages/{name}.py")
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -150,7 +138,8 @@ def test_train_page_shows_status_metrics_and_charts(finished_runs, lang):
     at = open_page("train", lang)
     T = TEXTS[lang]
     assert at.title[0].value == T["train.title"]
-    assert at.selectbox(key=f"train_pick__{lang}") is not None
+    _, ids = finished_runs
+    assert at.selectbox(key=f"train_pick__{lang}").value == ids[-1]      # the newest run is shown first
     assert any(T["status.completed"] in m.value for m in at.markdown)
     metrics = {m.label: m for m in at.metric}       # the newest run is all heads; its main head is hybrid
     assert metrics[T["train.samples_per_s"]].value == "3.9"                  # the median, not the last step
@@ -437,12 +426,7 @@ def test_an_interrupted_run_with_a_checkpoint_offers_resume(finished_runs):
     checkpoint = Path(run.output_dir) / "model" / "checkpoint-4"
     checkpoint.mkdir(parents=True)
     (checkpoint / "trainer_state.json").write_text("{}")
-    at = AppTest.from_file(MAIN, default_timeout=90)
-    at.session_state["lang"] = "en"
-    at.session_state["run_id"] = run.id
-    at.run()
-    at.switch_page("../pages/train.py")
-    at.run()
+    at = open_page("train", "en", run_id=run.id)
     assert at.button(key="resume").label == "Resume from checkpoint-4"
 
 
