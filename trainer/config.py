@@ -151,7 +151,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-
 def parse_range(text: str) -> tuple[int, int]:
     """A mining rank range (`mine_range`, `python -m trainer mine --range`): '2-200' -> (2, 200);
     raises ValueError with the reason."""
