@@ -37,6 +37,9 @@ def thin(df: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
     return df.loc[keep].reset_index(drop=True)
 
 
+SMOOTHING = 0.6     # TensorBoard's default smoothing weight: the Train page's slider starts here, Compare uses it
+
+
 def smooth(values: pd.Series, weight: float) -> pd.Series:
     """TensorBoard-style exponential moving average (weight 0 = raw), debiased at the start."""
     if weight <= 0 or values.empty:
@@ -95,7 +98,7 @@ def progress(df: pd.DataFrame, total_steps: Optional[int]) -> tuple[float, Optio
 def summary(run, stored) -> dict:
     """A run's row in the Runs and Compare tables from its stored summary (trainer.store.Summary): the
     main head's MRR@10 at step 0, at its best and when that was reached, duration, throughput, memory."""
-    score = stored.scores.get(f"{Mode(run.mode).main_metric}.mrr@10")
+    score = stored.scores.get(Mode(run.mode).main_score)
     start = run.started or run.created
     out = {"run": run.name, "id": run.id, "mode": run.mode, "status": run.status,
            "baseline_mrr": score.first if score else None, "best_mrr": score.best if score else None,

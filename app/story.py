@@ -2,7 +2,6 @@
 per head, in plain words. Reads the ranks the worker stored at each validation (no model here)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import streamlit as st
 
@@ -12,7 +11,7 @@ from trainer import query_ranks
 
 
 def validations(run) -> list[dict]:
-    return query_ranks.load(Path(run.output_dir))
+    return query_ranks.load(run.folder.root)
 
 
 def moved(story: query_ranks.Story) -> str:

@@ -131,10 +131,10 @@ def dashboard(train: str, runs: str) -> dict:
     while store.get_run(run_id).status not in FINAL:
         time.sleep(1)
     record = store.get_run(run_id)
-    log = (Path(record.output_dir) / "worker.log").read_text(errors="replace")
+    log = record.folder.log.read_text(errors="replace")
     out["start"] = {"click_rerun_s": round(clicked, 2), "start_to_first_step_s": round(first_step, 1),
                     "final_status": record.status, "trained_on_file_directly": "as it is" in log,
-                    "copied_rows_file": (Path(record.output_dir) / "train.jsonl").exists(),
+                    "copied_rows_file": record.folder.train_file.exists(),
                     "load_avg_after": os.getloadavg()}
     out["dashboard_peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out

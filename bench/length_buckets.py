@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from trainer.buckets import PLAN_FILE  # noqa: E402
 from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
@@ -101,10 +102,10 @@ def one(store: Store, run_id: str) -> dict:
            "loop_s": round(watch.end - watch.start, 3) if watch.end else None,
            "peak_gpu_mem_gib": max((p.value for p in points if p.name == "peak_gpu_mem_gib"), default=None),
            "oom": "out of memory" in (record.error or "").lower()}
-    plan_path = Path(record.output_dir) / "length_plan.json"
+    plan_path = record.folder.root / PLAN_FILE
     if plan_path.is_file():
         out["plan"] = json.loads(plan_path.read_text())
-    shutil.rmtree(Path(record.output_dir) / "model", ignore_errors=True)
+    shutil.rmtree(record.folder.model, ignore_errors=True)
     print("RESULT " + json.dumps(out), flush=True)
     return out
 

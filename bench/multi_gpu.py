@@ -82,7 +82,7 @@ def run(store: Store, cfg: RunConfig) -> dict:
            "samples_per_s": statistics.median(sps) if sps else None, "wall_samples_per_s": wall,
            "peak_gpu_mem_gib": max(mem, default=None), "estimated_peak_gib": estimated_peak(cfg),
            "run_seconds": record.ended - (record.started or record.created) if record.ended else None}
-    shutil.rmtree(Path(record.output_dir) / "model", ignore_errors=True)      # checkpoints: gigabytes each
+    shutil.rmtree(record.folder.model, ignore_errors=True)      # checkpoints: gigabytes each
     if record.status != "completed":
         out["error"] = (record.error or "") + (done.stdout + done.stderr)[-2000:]
     print(json.dumps(out), flush=True)

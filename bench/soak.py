@@ -64,7 +64,7 @@ def main() -> None:
             at.run()
             refresh_ms.append((time.perf_counter() - t0) * 1000)
             page_errors += len(at.exception)
-        launch.request_stop(store, run_id)
+        store.request_stop(run_id)
         wait(lambda: not store.get_run(run_id).live, 120)
         ended_counts[run_id] = len(store.metrics(run_id))
         print(f"cycle {cycle + 1}: {store.get_run(run_id).status}, {ended_counts[run_id]} points", flush=True)

@@ -36,7 +36,7 @@ def main() -> None:
     evalset = load_eval(DEMO_DIR / "eval")
     client = SearchClient(store.runs_dir / "search.log")
     common = dict(pooling="mean", unified=True, corpus=str(DEMO_DIR / "eval"), query_max_len=64, passage_max_len=128)
-    models = [resolve_model("default"), str(Path(run.output_dir) / "model")]
+    models = [resolve_model("default"), str(run.folder.model)]
 
     def both(i: int) -> float:
         start = time.perf_counter()

@@ -32,20 +32,26 @@ def variants():
             yield mode, head
 
 
-def run(out: Path) -> None:
+def writer(out: Path):
+    """`write(**row)`: appends the measured row, with this GPU's facts, to `out` and prints it."""
     import torch
-    import m3_gpu as g
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    device = torch.cuda.get_device_name()
-    write_total = torch.cuda.mem_get_info()[1] / 2**30
+    facts = dict(device=torch.cuda.get_device_name(), device_gib=torch.cuda.mem_get_info()[1] / 2**30,
+                 torch=torch.__version__, group_size=GROUP, query_len=QLEN)
 
     def write(**row):
-        row.update(device=device, device_gib=write_total, torch=torch.__version__, group_size=GROUP, query_len=QLEN)
+        row.update(facts)
         with out.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
+    return write
 
+
+def run(out: Path) -> None:
+    import m3_gpu as g
+
+    write = writer(out)
     for mode in (Mode.ALL, Mode.HEADS, Mode.DENSE):
         model = g.build(mode)
         opt = g.optimizer(model)
@@ -91,11 +97,9 @@ PADDED = [("all", False, 1024, 4), ("all", False, 4096, 1), ("all", False, 8192,
 def run_padded(out: Path, budget_s: float = 1e9) -> None:
     import time
 
-    import torch
     import m3_gpu as g
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    device, total, start = torch.cuda.get_device_name(), torch.cuda.mem_get_info()[1] / 2**30, time.perf_counter()
+    write, start = writer(out), time.perf_counter()
     for mode in (Mode.ALL, Mode.HEADS, Mode.DENSE):
         model = g.build(mode)
         opt = g.optimizer(model)
@@ -105,13 +109,10 @@ def run_padded(out: Path, budget_s: float = 1e9) -> None:
             if ckpt:
                 model.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             cell = dict(kind="cell", grid="padded", mode=mode.value, head="lean", precision="bf16", batch=batch,
-                        passage_len=plen, grad_ckpt=ckpt, padded=True, device=device, device_gib=total,
-                        torch=torch.__version__, group_size=GROUP, query_len=QLEN)
+                        passage_len=plen, grad_ckpt=ckpt, padded=True)
             r = ({"status": "skipped_time"} if time.perf_counter() - start > budget_s else
                  g.measure(model, opt, batch, steps=2, group=GROUP, qlen=QLEN, plen=plen, precision="bf16", padded=True))
-            with out.open("a") as f:
-                f.write(json.dumps({**cell, **r}) + "\n")
-            print(json.dumps({**cell, **r}), flush=True)
+            write(**cell, **r)
             if ckpt:
                 model.model.gradient_checkpointing_disable()
         del model, opt
@@ -123,13 +124,9 @@ def run_long(out: Path, budget_s: float = 1e9) -> None:
     checkpointing (not for the frozen encoder, which keeps no encoder activations for backward)."""
     import time
 
-    import torch
     import m3_gpu as g
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    device = torch.cuda.get_device_name()
-    total = torch.cuda.mem_get_info()[1] / 2**30
-    start = time.perf_counter()
+    write, start = writer(out), time.perf_counter()
     for mode in (Mode.ALL, Mode.HEADS, Mode.DENSE):
         model = g.build(mode)
         opt = g.optimizer(model)
@@ -140,8 +137,7 @@ def run_long(out: Path, budget_s: float = 1e9) -> None:
                 oom = False
                 for batch in batches:
                     cell = dict(kind="cell", grid="long", mode=mode.value, head="lean", precision="bf16", batch=batch,
-                                passage_len=plen, grad_ckpt=ckpt, device=device, device_gib=total,
-                                torch=torch.__version__, group_size=GROUP, query_len=QLEN)
+                                passage_len=plen, grad_ckpt=ckpt)
                     if oom:
                         r = {"status": "oom_inferred"}
                     elif time.perf_counter() - start > budget_s:
@@ -149,9 +145,7 @@ def run_long(out: Path, budget_s: float = 1e9) -> None:
                     else:
                         r = g.measure(model, opt, batch, steps=2, group=GROUP, qlen=QLEN, plen=plen, precision="bf16")
                         oom = r["status"] == "oom"
-                    with out.open("a") as f:
-                        f.write(json.dumps({**cell, **r}) + "\n")
-                    print(json.dumps({**cell, **r}), flush=True)
+                    write(**cell, **r)
             if ckpt:
                 model.model.gradient_checkpointing_disable()
         del model, opt

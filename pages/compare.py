@@ -74,7 +74,7 @@ for n, (metric, title) in enumerate(charts):
         run = by_id[run_id]
         s = cd.thin(cd.series(frames[run_id], metric))
         if metric == "loss":
-            s["value"] = cd.smooth(s["value"], 0.6).to_numpy()
+            s["value"] = cd.smooth(s["value"], cd.SMOOTHING).to_numpy()
         fig.add_trace(go.Scatter(x=s["step"], y=s["value"], name=run.name, mode="lines+markers" if "mrr" in metric else "lines",
                                  line=dict(color=mode_color(run.mode), dash=dashes[k % len(dashes)])))
     fig.update_xaxes(rangemode="tozero")

@@ -64,6 +64,13 @@ def choose_mode(value: str) -> None:
     state["cfg_mode"] = value
 
 
+def preset_label(name: str) -> str:
+    """A preset's button text, from its values in trainer.config.PRESETS."""
+    values = PRESETS[name]
+    return t("preset", mode=t(f"mode.{values['mode'].value}.title"), batch=values["batch_size"],
+             lr=f"{values['learning_rate']:.0e}".replace("e-0", "e-"))
+
+
 def apply_preset(name: str) -> None:
     for field, value in PRESETS[name].items():
         state[f"cfg_{field}"] = value.value if isinstance(value, Mode) else value
@@ -113,7 +120,7 @@ def module_mode() -> Mode:
             chosen = m is mode
             st.button(t("configure.mode_chosen") if chosen else t("configure.mode_choose"), key=f"mode_{m.value}",
                       type="primary" if chosen else "secondary", on_click=choose_mode, args=(m.value,),
-                      help=t("configure.mode_flags", flags=t(f"mode.{m.value}.flags")), width="stretch")
+                      help=t("configure.mode_flags", flags=m.flags), width="stretch")
     return mode
 
 
@@ -121,7 +128,7 @@ def module_mode() -> Mode:
 def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     st.subheader(t("configure.hyper"))
     for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
-        column.button(t(f"preset.{preset}"), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
+        column.button(preset_label(preset), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
     # The training file's scan (trainer.scan), once per version of the file and kept in the store: counts
     # and problems come from it, never from reading the rows here. A big file is scanned by a child process;
     # until it is done a progress bar shows here and Start waits.
@@ -165,18 +172,18 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     except ValueError as unknown:
         shape = None
         st.caption(str(unknown))
-    params = shape.encoder_params if shape else 568e6
-    suggestion = advice.suggest_lr(params, rows or 1000)
-    if state.get("cfg_lr_followed") != suggestion.learning_rate:
+    params = shape.encoder_params if shape else advice.BGE_M3_PARAMS
+    suggested = advice.suggest_lr(params, rows or 1000)
+    if state.get("cfg_lr_followed") != suggested:
         # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
-        state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggestion.learning_rate
+        state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggested
     lr_column, warmup_column, advice_column = st.columns([1, 1, 2])
     lr = lr_column.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%.1e", step=1e-6,
                                 key="cfg_learning_rate", help=t("field.learning_rate"))
-    advice_column.caption(t("configure.lr_suggested", lr=f"{suggestion.learning_rate:.1e}", rows=rows or 0,
+    advice_column.caption(t("configure.lr_suggested", lr=f"{suggested:.1e}", rows=rows or 0,
                             params=f"{params / 1e6:.0f}"))
-    if lr > 0 and not 0.5 <= lr / suggestion.learning_rate <= 2:
-        advice_column.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggestion.learning_rate:.1e}",
+    if lr > 0 and not 0.5 <= lr / suggested <= 2:
+        advice_column.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggested:.1e}",
                                 rows=rows or 0))
 
     # GPUs: torchrun --nproc_per_node N, one process per GPU
@@ -231,7 +238,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     if report is not None and report.without_negatives:
         st.info(t("configure.pairs", n=f"{report.without_negatives:,}", total=f"{report.rows:,}"))
     if state.get("preset_applied"):
-        st.caption(t("configure.preset_applied", preset=t(f"preset.{state['preset_applied']}"), warmup=warmup,
+        st.caption(t("configure.preset_applied", preset=preset_label(state["preset_applied"]), warmup=warmup,
                      total=total))
 
     config = RunConfig(mode=mode, model=source.model, train_data=source.train_data, eval_data=source.eval_data,
@@ -348,13 +355,15 @@ def gpu_plan(container, config: RunConfig, plan: Plan) -> None:
     """The estimate per mode as stacked bars for one card, the largest batch per mode, and a real
     measurement on this machine's GPU on request."""
     found, shape, mode = plan.found, plan.shape, config.mode
-    cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + ["24", "40", "48", "80"]
+    cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + [str(gb) for gb in memory.CARD_GIB]
     c1, c2 = container.columns([1, 3])
     card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
         "configure.card.detected", name=found[0].name, gib=c.split(":")[1]) if c.startswith("detected") else f"{c} GB")
-    gpu_gib = float(card.split(":")[1]) if card.startswith("detected") else float(card)
-    est_precision = memory.setup_for(config, shape, gpu_gib).precision
-    estimates = {m: memory.estimate(memory.setup_for(config.replace(mode=m), shape, gpu_gib)) for m in Mode}
+    detected = card.startswith("detected")
+    gpu_gib = float(card.split(":")[1]) if detected else float(card)
+    bf16 = found[0].bf16 if detected else True          # the listed sizes' current cards all have bf16
+    est_precision = memory.setup_for(config, shape, gpu_gib, bf16).precision
+    estimates = {m: memory.estimate(memory.setup_for(config.replace(mode=m), shape, gpu_gib, bf16)) for m in Mode}
     bars = go.Figure()
     names = [t(f"mode.{m.value}.title") for m in Mode]
     for part, values in stacked({m.value: e.breakdown for m, e in estimates.items()}).items():

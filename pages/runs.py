@@ -35,7 +35,7 @@ summaries = store.summaries(r.id for r in runs)
 table = []
 for run in runs:
     s = cd.summary(run, summaries[run.id])
-    best = "–" if s["best_mrr"] is None else f"{s['best_mrr']:.3f} ({t(f'head.{run.config.mode.main_metric}')})"
+    best = "–" if s["best_mrr"] is None else f"{s['best_mrr']:.3f} ({t(f'head.{run.config.mode.main_head}')})"
     table.append({t("compare.col.run"): run.name, "id": run.id, t("compare.col.mode"): mode_name(run.mode),
                   t("compare.col.status"): status_name(run.status), t("compare.col.best"): best,
                   t("compare.col.duration"): fmt_duration(s["duration_s"])})
@@ -73,7 +73,7 @@ show_test_split(cd.frame(store.metrics(run_id, prefix="test.")))
 
 # Export, merge and reproduce: heavy work in `python -m trainer export|merge` child processes -----------
 st.subheader(t("runs.export"))
-has_model = (Path(run.output_dir) / "model" / "config.json").is_file()
+has_model = run.folder.has_model()
 if not has_model:
     st.caption(t("runs.export.none"))
 else:
@@ -82,20 +82,20 @@ else:
     if left.button(t("runs.export.make"), key="runs_export", disabled=run.live):
         with st.spinner(t("runs.export.running")):
             st.session_state["runs_written"] = (run_id, launch.export_model(
-                store, run_id, Path(run.output_dir) / "export" / run_id, onnx=onnx))
+                store, run_id, run.folder.export_dir(run_id), onnx=onnx))
     weight = right.slider(t("runs.merge.weight"), 0.0, 1.0, 0.5, 0.05, key="runs_merge_weight",
                           help=t("runs.merge.help"))
     if right.button(t("runs.merge.make"), key="runs_merge", disabled=run.live):
         with st.spinner(t("runs.merge.running")):
             st.session_state["runs_written"] = (run_id, launch.merge_model(
-                store, run_id, weight, Path(run.output_dir) / "merged" / f"{run_id}-w{weight:.2f}"))
+                store, run_id, weight, run.folder.merged_dir(run_id, weight)))
     if right.button(t("runs.curve.make"), key="runs_curve", disabled=run.live or not run.config.eval_data,
                     help=t("runs.curve.help")):
         with st.spinner(t("runs.curve.running")):
             answer = launch.merge_curve(store, run_id)
         if "error" in answer:
             right.error(t("runs.export.failed", detail=answer["error"]))
-    curve_file = Path(run.output_dir) / "merge_curve.json"
+    curve_file = run.folder.merge_curve
     if curve_file.is_file():
         curve = json.loads(curve_file.read_text(encoding="utf-8"))
         fig = line_figure(t("runs.curve.title", metric=curve["metric"]), "MRR@10")

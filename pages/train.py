@@ -1,6 +1,5 @@
 """Live view of one run: status, progress, charts, log tail, Stop."""
 import time
-from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -13,7 +12,6 @@ from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_k
                     runs_or_stop, status_name, t)
 from trainer import launch
 from trainer.model_source import model_notes
-from trainer.run_folder import last_checkpoint
 
 store = get_store()
 st.title(t("train.title"))
@@ -28,7 +26,7 @@ names = {r.id: f"{r.name} · {modes(r.mode)} · {r.id}" for r in runs}
 run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in ids else 0,
                       format_func=names.get, key=lang_key("train_pick", carry=False))
 st.session_state["run_id"] = run_id
-smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, 0.6, 0.01, key="smoothing")
+smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, cd.SMOOTHING, 0.01, key="smoothing")
 random_heads = any(n.key == "no_heads" for n in model_notes(store.get_run(run_id).config))
 
 
@@ -57,13 +55,13 @@ def live_view() -> None:
     head = st.columns([3, 1])
     head[0].markdown(f"### {status_name(run.status)} · {mode_name(run.mode)}")
     if run.live and head[1].button(t("train.stop"), key="stop", type="primary", disabled=run.stop_requested):
-        launch.request_stop(store, run_id)
+        store.request_stop(run_id)
         st.toast(t("train.stopping"))
     if run.stop_requested and run.live:
         st.caption(t("train.stopping"))
     if run.error:
         (st.error if run.status == "failed" else st.info)(run.error)
-    checkpoint = last_checkpoint(Path(run.output_dir) / "model") if run.status in ("interrupted", "failed") else None
+    checkpoint = run.folder.last_checkpoint() if run.status in ("interrupted", "failed") else None
     if checkpoint is not None and st.button(t("train.resume", checkpoint=checkpoint.name), key="resume"):
         try:
             launch.resume(store, run_id)
@@ -93,7 +91,7 @@ def live_view() -> None:
                 fmt_num(mem if mem is not None else cd.latest(df, "peak_rss_gib"), 2))
     m[2].metric(t("train.active_tokens"), fmt_num(cd.latest(df, "sparse.active_tokens"), 1))
     mrr = cd.mrr_frame(df)
-    main = run.config.mode.main_metric
+    main = run.config.mode.main_head
     if main in mrr:
         head_name = t(f"head.{main}")
         first, now = float(mrr[main].iloc[0]), float(mrr[main].iloc[-1])
@@ -132,7 +130,7 @@ def live_view() -> None:
     show_test_split(df)
 
     with st.expander(t("train.log")):
-        st.code(launch.log_tail(Path(run.output_dir) / launch.LOG_NAME, 3000) or t("train.log_empty"))
+        st.code(launch.log_tail(run.folder.log, 3000) or t("train.log_empty"))
     if not run.live:
         st.caption(t("train.finished", when=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.ended or run.created))))
 

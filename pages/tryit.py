@@ -23,7 +23,7 @@ def client(runs_dir: str) -> SearchClient:
     return SearchClient(Path(runs_dir) / "search_server.log")
 
 
-runs = [r for r in store.list_runs() if (Path(r.output_dir) / "model" / "config.json").is_file()
+runs = [r for r in store.list_runs() if r.folder.has_model()
         and r.config.eval_data]
 if not runs:
     st.info(t("tryit.no_runs"))
@@ -58,12 +58,12 @@ source = st.radio(t("tryit.source"), ["pick", "type"], horizontal=True, key=lang
 query_index = None
 if source == "pick":
     # The queries where the right passage moved come first: most improved, then worse, then unchanged.
-    moved = query_ranks.moves(validations(run), cfg.mode.main_metric)
+    moved = query_ranks.moves(validations(run), cfg.mode.main_head)
     if len(moved) != len(evalset.queries):
         moved = [(None, None)] * len(evalset.queries)
     changes = [rank_change(b, a) for b, a in moved]
     order = sorted(range(len(evalset.queries)), key=lambda i: (changes[i][1] <= 0, changes[i][1] == 0, -abs(changes[i][1])))
-    st.caption(t("tryit.sorted", head=t(f"head.{cfg.mode.main_metric}")))
+    st.caption(t("tryit.sorted", head=t(f"head.{cfg.mode.main_head}")))
     query_index = st.selectbox(t("tryit.pick"), order, key=f"tryit_pick_{run_id}",
                                format_func=lambda i: f"{changes[i][0]} · {evalset.queries[i]}")
     query = evalset.queries[query_index]
@@ -79,7 +79,7 @@ common = dict(pooling=run_pooling(cfg), unified=cfg.mode.unified_finetuning, cor
 search = client(str(store.runs_dir))
 with st.spinner(t("tryit.searching")):
     answers = {"base": search.ask(dict(common, model_dir=base_dir)),
-               "tuned": search.ask(dict(common, model_dir=str(Path(run.output_dir) / "model")))}
+               "tuned": search.ask(dict(common, model_dir=str(run.folder.model)))}
 for side, answer in answers.items():
     if "error" in answer:
         st.error(f"{t(f'tryit.{side}')}: {answer['error']}")

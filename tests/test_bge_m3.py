@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
 import lookalike as builder
 from conftest import wait_for
 from trainer import checks, ir_metrics, launch, reproduce
@@ -179,9 +179,7 @@ def test_configure_page_shows_the_notes_of_the_embedded_model(tmp_path, monkeypa
     from app.i18n import TEXTS
 
     monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
-    at.session_state["lang"] = lang
-    at.run()
+    at = open_page("configure", lang)
     at.button(key="mode_all").click().run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [i.value for i in at.info]
@@ -324,9 +322,7 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
 
     runs_dir = tmp_path / "runs"
     monkeypatch.setenv("M3_RUNS_DIR", str(runs_dir))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
-    at.session_state["lang"] = "en"
-    at.run()
+    at = open_page("configure", "en", timeout=120)
     at.radio(key="cfg_model_choice__en").set_value("custom").run()
     assert at.text_input(key="cfg_model").value == HUB
     at.radio(key="cfg_data_choice__en").set_value("path").run()
@@ -346,7 +342,7 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
              if trace.get("mode") == "text"]
     assert [f"{estimate(setup_for(config.replace(mode=m), BGE_M3, 24.0)).total_gib:.1f} GiB" for m in Mode] in drawn
     assert any(f"a {BGE_M3.encoder_params / 1e6:.0f}M-parameter model" in c.value for c in at.caption)
-    assert at.number_input(key="cfg_learning_rate").value == suggest_lr(BGE_M3.encoder_params, 8).learning_rate
+    assert at.number_input(key="cfg_learning_rate").value == suggest_lr(BGE_M3.encoder_params, 8)
     command = next(c.value for c in at.code if "torchrun" in c.value)
     assert f"--model_name_or_path {HUB} " in command and "--sentence_pooling_method cls " in command
 
@@ -358,7 +354,7 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
     wait_for(lambda: not store.get_run(run.id).live, 300, "the bge-m3 run to end")
     run = store.get_run(run.id)
     assert run.status == COMPLETED, run.error
-    log = (Path(run.output_dir) / launch.LOG_NAME).read_text()
+    log = run.folder.log.read_text()
     assert f"note: {NOTES['hub_cached'].format(model=HUB, folder=lookalike.snapshot)}" in log
     assert "FlagEmbedding loads" not in log
     assert {f"{h}.mrr@10" for h in HEADS} <= {p.name for p in store.metrics(run.id)}
@@ -375,10 +371,5 @@ def test_train_page_says_when_the_heads_started_at_random(tmp_path, monkeypatch)
     store = Store(tmp_path / "runs")
     run_id = store.create_run(RunConfig(mode=Mode.ALL))         # the embedded MiniLM ships no heads
     store.add_metrics(run_id, 0, 0.0, {"total_steps": 2, "dense.mrr@10": 0.5, "hybrid.mrr@10": 0.4})
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
-    at.session_state["lang"] = "en"
-    at.run()
-    at.switch_page("../pages/train.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("train", "en")
     assert EN["train.baseline_note"] + " " + EN["train.random_heads"] in [c.value for c in at.caption]

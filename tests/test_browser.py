@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,23 @@ def open_browser(p):
     return browser, page
 
 
+@contextmanager
+def configure_page(url: str):
+    """A browser page on the app's first page, Configure, drawn and idle; the browser closes after."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser, page = open_browser(p)
+        try:
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
+            idle(page)
+            yield page
+        finally:
+            browser.close()
+
+
 def idle(page) -> None:
     """Wait until the app has finished its rerun and is connected."""
     from playwright.sync_api import expect
@@ -94,30 +112,39 @@ def fill(page, key: str, value) -> None:
     expect(field).to_have_value(str(value))
 
 
+def choose_mode(page, mode: str) -> None:
+    """Press a mode card's Choose button and wait until that card shows as chosen."""
+    from playwright.sync_api import expect
+
+    card = page.locator(f".st-key-card_{mode}")
+    card.get_by_role("button", name="Choose").click()
+    expect(card.get_by_role("button", name="✓ Chosen")).to_be_visible()
+    idle(page)
+
+
+def start_run(page, url: str, runs_dir: Path, screenshot: str):
+    """Keep a screenshot of the filled form, press Start, land on Train; the store and its one run."""
+    from playwright.sync_api import expect
+
+    page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
+    page.wait_for_url(url + "/train")
+    expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible()
+    store = Store(runs_dir)
+    wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
+    return store, store.list_runs()[0]
+
+
 def test_demo_run_live_reload_and_stop(app_url):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, runs_dir = app_url
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser, page = open_browser(p)
-        page.goto(url)
-        expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
-        idle(page)
-        page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
-        expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
-        idle(page)
+    with configure_page(url) as page:
+        choose_mode(page, "all")
         # A run that only Stop ends: as many epochs as the form allows, no early stopping.
         for key, value in (("cfg_epochs", "1000"), ("cfg_early_stopping_patience", "0")):
             fill(page, key, value)
-        page.screenshot(path=str(ARTIFACTS / "configure.png"), full_page=True)
-        page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
-        page.wait_for_url(url + "/train")
-        expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible()
-
-        store = Store(runs_dir)
-        wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
-        run = store.list_runs()[0]
+        store, run = start_run(page, url, runs_dir, "configure.png")
         assert (run.mode, run.config.epochs, run.config.early_stopping_patience) == ("all", 1000, 0)
         names = lambda: {p.name for p in store.metrics(run.id)}  # noqa: E731
         wait_for(lambda: {"loss", "hybrid.mrr@10"} <= names(), 240, "loss and step-0 MRR points")
@@ -142,24 +169,17 @@ def test_demo_run_live_reload_and_stop(app_url):
         expect(page.get_by_text("Rank of the right passage").first).to_be_visible()
         idle(page)
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
-        browser.close()
 
 
 def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, small_train, app_url):
     """`BAAI/bge-m3` typed as most users will, resolved offline from the Hugging Face cache (the
     look-alike of tests/lookalike.py): Configure with its note and BGE-M3-sized memory bars, then Train."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from trainer.data import DEMO_DIR
 
     url, runs_dir = app_url
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser, page = open_browser(p)
-
-        page.goto(url)
-        expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
-        idle(page)
+    with configure_page(url) as page:
         page.locator(".st-key-cfg_model_choice__en").get_by_text("Local folder or hub id", exact=True).click()
         expect(page.locator(".st-key-cfg_model input")).to_have_value("BAAI/bge-m3")
         expect(page.get_by_text("BAAI/bge-m3 is read from the Hugging Face cache")).to_be_visible()
@@ -172,17 +192,8 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         fill(page, "cfg_eval", DEMO_DIR / "eval")
         for key, value in (("cfg_epochs", 1), ("cfg_batch_size", 4), ("cfg_group_size", 2)):
             fill(page, key, value)
-        page.locator(".st-key-card_all").get_by_role("button", name="Choose").click()   # the All heads card
-        expect(page.locator(".st-key-card_all").get_by_role("button", name="✓ Chosen")).to_be_visible()
-        idle(page)
-        page.screenshot(path=str(ARTIFACTS / "configure_bge_m3.png"), full_page=True)
-        page.locator(".st-key-start").get_by_role("button", name="Start training", exact=True).click()
-        page.wait_for_url(url + "/train")
-        expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible()
-
-        store = Store(runs_dir)
-        wait_for(lambda: len(store.list_runs()) == 1, 30, "the run to be created")
-        run = store.list_runs()[0]
+        choose_mode(page, "all")
+        store, run = start_run(page, url, runs_dir, "configure_bge_m3.png")
         assert (run.config.model, run.mode, run.config.epochs) == ("BAAI/bge-m3", "all", 1)
         wait_for(lambda: not store.get_run(run.id).live, 300, "the bge-m3 run to end")
         assert store.get_run(run.id).status == "completed", store.get_run(run.id).error
@@ -190,7 +201,6 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         expect(page.get_by_role("heading", name="Completed · All heads", exact=True)).to_be_visible()
         page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"])
         page.screenshot(path=str(ARTIFACTS / "train_bge_m3.png"), full_page=True)
-        browser.close()
 
 
 def train_demo(runs_dir: Path, mode: str, steps: int) -> None:

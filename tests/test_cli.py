@@ -104,7 +104,7 @@ def test_bad_input_prints_file_line_and_field_exits_2_and_stores_nothing(tmp_pat
 
 @pytest.mark.parametrize("argv, message", [(["--epochs", "two"], "argument --epochs: expected int, got 'two'"),
                                            (["--mode", "sparse"], "argument --mode: expected one of all, heads, dense"),
-                                           (["--extra", "{oops"], "argument --extra: expected JSON, got '{oops'")])
+                                           (["--learning-rate", "fast"], "argument --learning-rate/--lr: expected float, got 'fast'")])
 def test_a_value_of_the_wrong_type_is_a_usage_error(argv, message, capsys):
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args(["train", *argv])

@@ -25,7 +25,7 @@ def test_two_ranks_train_one_run_and_stop_reaches_both(tmp_path, tiny_config):
     run_id = launch.start(store, tiny_config(mode=Mode.ALL, epochs=500, early_stopping_patience=0, num_gpus=2))
     evals = lambda: [p.step for p in store.metrics(run_id) if p.name == "hybrid.mrr@10"]  # noqa: E731
     wait(store, run_id, lambda: len(evals()) >= 2 or not store.get_run(run_id).live, deadline)  # step 0, epoch 1
-    launch.request_stop(store, run_id)      # rank 0 reads the flag; both ranks end
+    store.request_stop(run_id)      # rank 0 reads the flag; both ranks end
     wait(store, run_id, lambda: not store.get_run(run_id).live, deadline)
     run = store.get_run(run_id)
     log = (Path(run.output_dir) / "worker.log").read_text()

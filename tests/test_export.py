@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
 from trainer.engine import worker
 from trainer.config import Mode
 from trainer.engine.export import HEADS, export
@@ -205,11 +205,7 @@ def test_mlflow_holds_the_losses_the_store_holds(tmp_path, tiny_config):
 def test_runs_page_exports_and_merges_through_child_processes(trained, monkeypatch):
     store, run = trained
     monkeypatch.setenv("M3_RUNS_DIR", str(store.runs_dir))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=600)
-    at.session_state["lang"] = "en"
-    at.run()
-    at.switch_page("../pages/runs.py")
-    at.run()
+    at = open_page("runs", "en", timeout=600)
     at.selectbox(key="runs_pick").set_value(run.id).run()
     at.button(key="runs_export").click().run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]

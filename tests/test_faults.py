@@ -13,7 +13,6 @@ from conftest import wait_for
 from trainer import launch
 from trainer.config import Mode
 from trainer.store import FAILED, INTERRUPTED, Store
-from trainer.run_folder import last_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -86,13 +85,13 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
     assert summarised_at_its_end(store, run_id)                 # by recover's
     # ... and it resumes from its last checkpoint under the same id, points kept.
     store.request_stop(run_id)                  # a stale flag must not survive the resume
-    resumed_from = int(last_checkpoint(model_dir).name.split("-")[1])
+    resumed_from = int(run.folder.last_checkpoint().name.split("-")[1])
     launch.resume(store, run_id)
     assert not store.get_run(run_id).stop_requested
     done_before = len([p for p in before if p[2] == "loss"])
     wait_for(lambda: len(steps(store, run_id)) > done_before + 2 or not store.get_run(run_id).live, 180, "new steps")
     assert store.get_run(run_id).live, store.get_run(run_id).error
-    launch.request_stop(store, run_id)
+    store.request_stop(run_id)
     wait_for(lambda: not store.get_run(run_id).live, 120, "the resumed run to stop")
     assert store.get_run(run_id).status == "stopped"
     assert points(store, run_id)[:len(before)] == before

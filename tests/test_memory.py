@@ -37,16 +37,40 @@ def test_bge_m3_shape_has_its_parameter_count():
     assert (minilm.hidden, minilm.layers, minilm.vocab) == (384, 6, 30522)
 
 
-def test_estimate_matches_every_measured_h100_cell():
+def percent(x: float) -> float:
+    return round(100 * x, 1)
+
+
+def test_estimate_matches_every_measured_h100_cell_as_closely_as_the_docs_claim():
+    """docs/DESIGN-NOTES.md (Measurements) claims, against the H100 peaks in bench/results/vram_h100.jsonl:
+    median error 0.7 %, worst 5.4 % over the 101 cells that ran; on the 37 cells not used for fitting
+    (batch 16/32, no checkpointing) median 0.8 %, worst 3.7 %; the fits/out-of-memory verdict at 80 GB
+    right in all 126 cells. The estimate is pure arithmetic, so the recorded GPU figures are its test."""
     rows = [r for r in cells() if r["kind"] == "cell"]
-    errors = []
+    errors, unfitted = [], []
     for row in rows:
         est = estimate(setup_of(row))
         assert est.fits == (row["status"] == "ok"), row            # the verdict at 80 GB, every cell
         if row["status"] == "ok":
-            errors.append(abs(est.total_gib - row["peak_gib"]) / row["peak_gib"])
-    assert len(errors) > 90
-    assert statistics.median(errors) <= 0.10 and max(errors) <= 0.20
+            error = abs(est.total_gib - row["peak_gib"]) / row["peak_gib"]
+            errors.append(error)
+            if row["batch"] >= 16 and not row["grad_ckpt"]:
+                unfitted.append(error)
+    assert (len(rows), len(errors), len(unfitted)) == (126, 101, 37)
+    assert percent(statistics.median(errors)) <= 0.7 and percent(max(errors)) <= 5.4
+    assert percent(statistics.median(unfitted)) <= 0.8 and percent(max(unfitted)) <= 3.7
+
+
+def test_largest_batch_is_the_measured_one_or_just_below():
+    """The claimed max batch, measured/estimated (bf16, passage 256, group 8, 80 GB): all-stock 14/14,
+    all-lean 33/32, dense 34/32, heads-stock 38/37 — never more than measured, at most 2 below. (heads
+    with the lean head reached the probe's search limit, 128: no boundary was measured.)"""
+    checked = 0
+    for row in (r for r in cells() if r["kind"] == "max_batch" and r["max_batch"] < 128):
+        est = estimate(setup_of({**row, "batch": 1})).max_batch
+        assert row["max_batch"] - 2 <= est <= row["max_batch"], (row, est)
+        checked += 1
+    assert checked == 4
 
 
 def test_reference_article_config_does_not_fit_80gb_but_lean_head_does():

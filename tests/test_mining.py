@@ -112,7 +112,7 @@ def test_cli_mines_a_csv_of_pairs_with_the_embedded_model(tmp_path):
 
 @pytest.mark.slow
 def test_data_page_mines_in_a_child_process_with_progress_and_a_preview(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+    from apptest import open_page
 
     from app.i18n import EN
     from conftest import wait_for
@@ -122,11 +122,7 @@ def test_data_page_mines_in_a_child_process_with_progress_and_a_preview(tmp_path
     rows = [json.loads(x) for x in (ROOT / "trainer" / "demo" / "train.jsonl").read_text().splitlines()[:24]]
     pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"query": r["query"], "pos": r["pos"]} for r in rows])
     monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
-    at.session_state["lang"] = "en"
-    at.run()
-    at.switch_page("../pages/data.py")
-    at.run()
+    at = open_page("data", "en")
     at.radio(key="data_source__en").set_value("path").run()
     at.text_input(key="data_path").set_value(str(pairs)).run()
     assert EN["mine.missing"].format(n=24, total=24) in [i.value for i in at.info]

@@ -44,7 +44,7 @@ def test_pairs_only_file_trains_with_a_held_out_test_split(tmp_path):
 
 
 def test_pairs_only_file_trains_from_the_configure_page(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+    from apptest import open_page
 
     from app.i18n import EN
     from conftest import wait_for
@@ -53,9 +53,7 @@ def test_pairs_only_file_trains_from_the_configure_page(tmp_path, monkeypatch):
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("question,answer\n" + "".join(f'"{r["query"]}","{r["pos"][0]}"\n' for r in rows), encoding="utf-8")
     monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
-    at.session_state["lang"] = "en"
-    at.run()
+    at = open_page("configure", "en", timeout=120)
     at.radio(key="cfg_data_choice__en").set_value("path").run()
     at.text_input(key="cfg_train").set_value(str(pairs)).run()
     assert at.radio(key="cfg_eval_choice__en").value == "split"                   # held out by default

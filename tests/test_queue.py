@@ -1,18 +1,14 @@
 """The queue of runs (Compare the three modes; `train --mode all,heads,dense`): rows in the store, in
 order, one run at a time, surviving an app restart, removable. Workers are recorded, not started."""
-from pathlib import Path
-
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
 from trainer import __main__ as cli
 from trainer import launch
 from trainer.engine import worker
 from trainer.config import Mode, RunConfig
 from trainer.store import COMPLETED, QUEUED, WAITING, Store
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -49,9 +45,7 @@ def test_one_invalid_config_queues_nothing(tmp_path, launched):
 
 def test_compare_the_three_modes_queues_them_and_an_app_restart_goes_on(tmp_path, monkeypatch, launched):
     monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
-    at.session_state["lang"] = "en"
-    at.run()
+    at = open_page("configure", "en")
     at.number_input(key="cfg_epochs").set_value(2)
     at.selectbox(key="cfg_report_to__en").set_value("tensorboard")
     at.button(key="compare_modes").click().run()
@@ -65,9 +59,7 @@ def test_compare_the_three_modes_queues_them_and_an_app_restart_goes_on(tmp_path
     # The app restarts while the first run's worker ends: the new app process starts the next one.
     store.set_status(runs[0].id, COMPLETED)
     st.cache_resource.clear()                                         # what a new app process starts from
-    again = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
-    again.session_state["lang"] = "en"
-    again.run()
+    again = open_page("configure", "en")
     assert launched == [runs[0].id, runs[1].id]
     captions = [c.value for c in again.caption]
     assert "Waiting in the queue, in this order: " + runs[2].name + " (remove one on the Runs page)." in captions, \

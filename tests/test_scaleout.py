@@ -161,7 +161,7 @@ def test_a_stop_takes_effect_within_the_meeting_interval(tmp_path, tiny_config):
     wait_for(lambda: len(losses(store, run_id)) >= 6 or not store.get_run(run_id).live, 240, "six steps")
     assert store.get_run(run_id).live, store.get_run(run_id).error
     asked = time.time()
-    launch.request_stop(store, run_id)
+    store.request_stop(run_id)
     wait_for(lambda: not store.get_run(run_id).live, 240, "the run to stop")
     run = store.get_run(run_id)
     assert run.status == STOPPED, run.error

@@ -106,14 +106,14 @@ def test_a_valid_file_is_trained_on_where_it_is_and_others_through_a_streamed_co
     good = write_jsonl(tmp_path / "good.jsonl", [row(i) for i in range(12)])
     run_id = launch.create(store, tiny_config(train_data=str(good), eval_data=None))
     run_dir = Path(store.get_run(run_id).output_dir)
-    prepared = worker.prepare_data(store, run_id, store.get_run(run_id).config, run_dir)
+    prepared = worker.prepare_data(store, run_id, store.get_run(run_id).config, store.get_run(run_id).folder)
     assert prepared.train_file == good and prepared.rows == 12 and not (run_dir / "train.jsonl").exists()
     assert store.run_file(run_id)["checksum"] == scan.ensure(store, good).checksum
     store.set_status(run_id, FAILED)
     mixed = write_jsonl(tmp_path / "mixed.jsonl", [row(i) for i in range(6)] + ["{oops"] + [row(i) for i in range(6, 12)])
     run_id = launch.create(store, tiny_config(train_data=str(mixed), eval_data=None, skip_bad_rows=True))
     run_dir = Path(store.get_run(run_id).output_dir)
-    prepared = worker.prepare_data(store, run_id, store.get_run(run_id).config, run_dir)
+    prepared = worker.prepare_data(store, run_id, store.get_run(run_id).config, store.get_run(run_id).folder)
     assert prepared.train_file == run_dir / "train.jsonl" and prepared.rows == 12
     assert [json.loads(t) for t in prepared.train_file.read_text().splitlines()] == [row(i) for i in range(12)]
     assert store.get_run(run_id).skipped_rows == 1
@@ -122,7 +122,7 @@ def test_a_valid_file_is_trained_on_where_it_is_and_others_through_a_streamed_co
     table.write_text("query,positive\n" + "".join(f"q{i},p{i}\n" for i in range(12)))
     run_id = launch.create(store, tiny_config(train_data=str(table), eval_data=None, group_size=1))
     run_dir = Path(store.get_run(run_id).output_dir)
-    prepared = worker.prepare_data(store, run_id, store.get_run(run_id).config, run_dir)
+    prepared = worker.prepare_data(store, run_id, store.get_run(run_id).config, store.get_run(run_id).folder)
     assert prepared.rows == 12 and json.loads(prepared.train_file.read_text().splitlines()[0]) == {"query": "q0", "pos": ["p0"]}
 
 
@@ -145,7 +145,7 @@ def test_the_worker_refuses_a_file_that_changed_since_its_preflight(tmp_path, ti
     assert str(path) in record.error and ("checksum differs" in record.error) == (change != "appended")
     assert not (Path(record.output_dir) / "model").exists()           # nothing was trained
     with pytest.raises(DataError):
-        worker.prepare_data(store, run_id, record.config, Path(record.output_dir))
+        worker.prepare_data(store, run_id, record.config, record.folder)
 
 
 def test_configure_shows_the_scan_progress_then_its_counts_and_never_reads_the_rows(tmp_path, monkeypatch):

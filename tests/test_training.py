@@ -7,7 +7,6 @@ import pytest
 from conftest import train, wait_for
 
 from trainer import advice, launch, query_ranks
-from trainer.engine import worker
 from trainer.config import Mode
 from trainer.store import COMPLETED, STOPPED, Store
 
@@ -119,7 +118,7 @@ def test_stop_request_ends_a_background_run_as_stopped_with_a_checkpoint(tmp_pat
     wait_for(lambda: any(p.name == "loss" for p in store.metrics(run_id)) or not store.get_run(run_id).live,
              180, "a first step")
     assert store.get_run(run_id).live, store.get_run(run_id).error
-    launch.request_stop(store, run_id)
+    store.request_stop(run_id)
     wait_for(lambda: not store.get_run(run_id).live, 180, "the run to stop")
     run = store.get_run(run_id)
     assert run.status == STOPPED, run.error

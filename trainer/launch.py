@@ -19,11 +19,9 @@ from pathlib import Path
 
 from . import checks, gpus
 from .config import RunConfig
-from .run_folder import last_checkpoint
 from .store import FAILED, INTERRUPTED, LIVE, WAITING, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOG_NAME = "worker.log"
 _start_lock = threading.Lock()
 
 
@@ -168,7 +166,7 @@ def resume(store: Store, run_id: str) -> None:
     with _start_lock:
         _refuse_if_busy(store)
         run = store.get_run(run_id)
-        if last_checkpoint(Path(run.output_dir) / "model") is None:
+        if run.folder.last_checkpoint() is None:
             raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
         if not store.reopen(run_id, (INTERRUPTED, FAILED)):
             raise ValueError(f"run {run_id} is {run.status}; only interrupted or failed runs resume")
@@ -181,9 +179,9 @@ def _launch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> N
 
 
 def _watch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> None:
-    run_dir = Path(store.get_run(run_id).output_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log_path = run_dir / LOG_NAME
+    folder = store.get_run(run_id).folder
+    folder.root.mkdir(parents=True, exist_ok=True)
+    log_path = folder.log
     env = worker_env(num_gpus)
     with open(log_path, "ab") as log:
         # An argument list, never a shell; a new session so a dashboard restart does not kill it.
@@ -288,10 +286,6 @@ def merge_model(store: Store, run_id: str, weight: float, out: Path, timeout: fl
     """`python -m trainer merge RUN_ID --weight W --zip` into `out`; the paths written, or {"error": ...}."""
     return trainer_command(["merge", run_id, "--runs-dir", str(store.runs_dir), "--weight", str(weight),
                             "--out", str(out), "--zip"], timeout)
-
-
-def request_stop(store: Store, run_id: str) -> None:
-    store.request_stop(run_id)
 
 
 # Mining hard negatives from the Data page: `python -m trainer mine` in a child process whose files

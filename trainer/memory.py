@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .config import Mode
+from .config import Mode, resolve_precision
 
 GIB = 2**30
 AMP = ("bf16", "fp16")
@@ -23,17 +23,20 @@ COEF = {
     "amp": {"layer": 43.3, "colbert": 0.0, "frozen": 28.6, "ckpt_layer": 3.2, "ckpt_grads": 0.8},
     "fp32": {"layer": 67.4, "colbert": 5.5, "frozen": 33.6, "ckpt_layer": 3.2, "ckpt_grads": 0.8},
 }
-WORKSPACE_GIB = 0.07
+WORKSPACE_GIB = 0.07       # cuBLAS/SDPA workspace: the fit's constant term (bench/fit_memory.py)
 # Under DeepSpeed with bf16 the whole module is bf16 (no autocast keeping fp32 activations): its saved
 # activations are this fraction of AMP's. Fitted on one measurement (ZeRO-2, 2 x H200, batch 8:
 # bench/results/multi_gpu_h200x2_run1.json); ZeRO-1 and ZeRO-2 measured the same 18.07 GiB in run 2.
 ZERO_ACTIVATIONS = 0.71
-ADAMW_TEMP = 1.0            # foreach AdamW's temporaries, as a multiple of the gradients
+ADAMW_TEMP = 1.0            # foreach AdamW's temporaries, as a multiple of the gradients (torch.optim's
+                            # _multi_tensor_adamw builds one list of intermediates per parameter list)
 # Allocator headroom: reserved beyond the allocated peak. Without checkpointing, the stock head's
 # huge tensors leave a hole of their own size when the encoder trains (seen on the H100).
 FRAGMENTATION = 0.04
 CONTEXT_GIB = 0.6           # CUDA context, outside PyTorch's allocator
-CARD_GIB = {24: 23.6, 40: 39.4, 48: 47.5, 80: 79.2}   # what such cards report as total memory
+# The card sizes Configure plans for (24 GB: L4/A10/RTX 4090; 40/80 GB: A100/H100; 48 GB: L40S/A6000)
+# and the total memory such cards report (nvidia-smi; the H100 80GB HBM3 here: 79.18 GiB).
+CARD_GIB = {24: 23.6, 40: 39.4, 48: 47.5, 80: 79.2}
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,22 @@ class Shape:
 
     @property
     def linear_params(self) -> int:
+        """Weights and biases of the nn.Linear layers: per layer Q, K, V and the attention output
+        (4 h x h + 4 h), then the feed-forward up and down projections (2 h x i + i + h) —
+        transformers' XLMRobertaLayer / BertLayer."""
         h, i = self.hidden, self.intermediate
         return self.layers * (4 * h * h + 4 * h + 2 * h * i + i + h)
 
     @property
     def encoder_params(self) -> int:
+        """Linear layers + two LayerNorms a layer (4 h) + word, position and token-type embeddings
+        (2 types) and the embeddings' LayerNorm (2 h); no pooler (M3 does not use it). BGE-M3: 567M."""
         h = self.hidden
         return self.linear_params + self.layers * 4 * h + (self.vocab + self.positions + 2 + 2) * h
 
     @property
     def head_params(self) -> int:
+        """FlagEmbedding's M3 heads: colbert_linear (h -> colbert_dim, or h) and sparse_linear (h -> 1)."""
         h = self.hidden
         return h * (self.colbert_dim or h) + (self.colbert_dim or h) + h + 1
 
@@ -93,11 +102,12 @@ class Setup:
     zero_stage: int = 0           # DeepSpeed ZeRO: 1 shards optimizer state and fp32 master weights, 2 gradients too
 
 
-def setup_for(cfg, shape: Shape, gpu_gib: float) -> Setup:
-    """A run's training step as the estimator sees it; 'auto' precision is AMP, what a GPU run uses."""
+def setup_for(cfg, shape: Shape, gpu_gib: float, bf16: bool = True) -> Setup:
+    """A run's training step on a GPU of `gpu_gib` (with bf16 or not) as the estimator sees it;
+    'auto' precision follows config.resolve_precision."""
     return Setup(shape=shape, mode=cfg.mode, batch=cfg.batch_size, group_size=cfg.group_size,
                  query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
-                 precision="bf16" if cfg.precision == "auto" else cfg.precision, sparse_head=cfg.sparse_head,
+                 precision=resolve_precision(cfg.precision, gpu=True, bf16=bf16), sparse_head=cfg.sparse_head,
                  gpu_gib=gpu_gib, num_gpus=cfg.num_gpus, grad_ckpt=getattr(cfg, "gradient_checkpointing", False),
                  zero_stage=getattr(cfg, "zero_stage", 0))
 
@@ -150,11 +160,14 @@ def _peak(s: Setup) -> tuple[dict, float]:
     tokens = q_seqs * s.query_len + p_seqs * s.passage_len
     h = sh.hidden
 
+    # Parameters stay fp32 under AMP (HF Trainer's autocast keeps fp32 master weights): 4 bytes each.
     weights = 4 * (sh.encoder_params + sh.head_params)
     if amp and trains_encoder:
-        weights += 2 * sh.linear_params          # autocast's cached half-precision copies
-    optimizer = 8 * trainable
-    grads = 4 * trainable
+        # torch.autocast caches the half-precision cast of each weight that needs a gradient for the
+        # whole forward (2 bytes): only the matmul weights are cast, so the linear layers'.
+        weights += 2 * sh.linear_params
+    optimizer = 8 * trainable                    # AdamW's exp_avg and exp_avg_sq, fp32
+    grads = 4 * trainable                        # fp32 gradients of what trains
     # DDP keeps a flat copy of the gradients. Without a wait per step (trainer.callbacks) 2 x H200 measured
     # 26.06 GiB once and 28.17 once (one gradient more, bench/results/multi_gpu_h200x2_run*.json).
     ddp_buckets = grads if s.num_gpus > 1 else 0
@@ -169,12 +182,17 @@ def _peak(s: Setup) -> tuple[dict, float]:
         optimizer = 8 * trainable / n
         grads = half * trainable * (1 / n if s.zero_stage >= 2 else 1) + 4 * trainable / n
         ddp_buckets = 2 * min(5e8, trainable) * half      # the reduce buckets (5e8 elements), held all along
+    # ColBERT's projection output per token (fitted: 0 under AMP, where it shares the layer's buffers).
     colbert = tokens * h * c["colbert"] if s.mode.unified_finetuning else 0
     sparse = 0
     if s.mode.unified_finetuning:
         if s.sparse_head == "stock":
+            # FlagEmbedding's _sparse_embedding (m3/modeling.py) in training: torch.zeros(batch, length,
+            # vocab) and its torch.scatter copy, kept for backward — two such tensors for the passages
+            # (the queries' are group_size x passage_len / query_len times smaller and left out).
             sparse = 2 * p_seqs * s.passage_len * sh.vocab * act_bytes
         else:
+            # trainer/engine/lean_head.py: one batch x vocab scatter_reduce(amax) and its masked copy.
             sparse = 2 * (q_seqs + p_seqs) * sh.vocab * act_bytes
     grads_live = 0
     if trains_encoder and s.grad_ckpt:
@@ -185,15 +203,19 @@ def _peak(s: Setup) -> tuple[dict, float]:
         if not (s.sparse_head == "stock" and sparse > late_layer + late_grads):
             activations, grads_live = activations + late_layer, late_grads
     elif trains_encoder:
+        # Saved for backward: per token, per hidden unit, per layer (fitted, COEF["layer"]).
         activations = tokens * h * sh.layers * c["layer"]
     else:
+        # Encoder frozen (heads mode): no layer keeps activations; the last hidden state and the
+        # heads' inputs do (fitted, COEF["frozen"]).
         activations = tokens * h * c["frozen"]
     if s.zero_stage and amp:
         activations *= ZERO_ACTIVATIONS
     workspace = WORKSPACE_GIB * GIB
     mask = _mask_bytes(s, amp, trains_encoder) if s.padded else 0.0
 
-    # Without checkpointing the peak comes before the encoder's gradients exist.
+    # Without checkpointing the peak comes before the encoder's gradients exist (end of forward /
+    # start of backward); otherwise at optimizer.step, with gradients and AdamW's temporaries alive.
     backward_peak = activations + colbert + sparse + grads_live + mask
     step_peak = grads * (1 + ADAMW_TEMP)
     if backward_peak >= step_peak:
@@ -206,7 +228,7 @@ def _peak(s: Setup) -> tuple[dict, float]:
                      activations=0, sparse_head=0, colbert=0, workspace=workspace)
     total = sum(parts.values())
     if s.sparse_head == "stock" and s.mode.unified_finetuning and trains_encoder and not s.grad_ckpt:
-        headroom = sparse / 2
+        headroom = sparse / 2       # the hole one freed stock-head tensor leaves (seen on the H100)
     else:
         headroom = FRAGMENTATION * total
     return {k: v / GIB for k, v in parts.items()}, headroom / GIB + CONTEXT_GIB

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shlex
 import time
-from pathlib import Path
 
 from . import buckets
 from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line, flag_arguments
-from .model_source import display_name, run_pooling
+from .model_source import display_name
 from .store import Run, Store
 
 
@@ -31,26 +30,26 @@ def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: 
 def used_train_file(run: Run) -> Path:
     """The file a run trained on: the rows it prepared in its folder, or the user's file itself when that
     was valid as it was (trainer.engine.worker.prepare_data)."""
-    prepared = Path(run.output_dir) / "train.jsonl"
+    prepared = run.folder.train_file
     return prepared if prepared.is_file() else resolve_train(run.config.train_data)
 
 
 def run_command(run: Run, precision: str, nnodes: int = 1, endpoint: str = ENDPOINT, rows: int | None = None) -> list[str]:
     """A finished (or running) run's command, on the file it trained on; `rows` (the run's `train_rows`
     point) saves counting the lines of a big file."""
-    folder = Path(run.output_dir)
+    folder = run.folder
     train_file = used_train_file(run)
-    if rows is None and train_file.parent == folder:
+    if rows is None and train_file == folder.train_file:
         with open(train_file, "rb") as f:
             rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-    plan_path = folder / buckets.PLAN_FILE
+    plan_path = folder.root / buckets.PLAN_FILE
     if plan_path.is_file():          # a bucketed run: the files each bucket trained from
         plan = buckets.from_dict(buckets.load(plan_path))
-        files = [str(buckets.bucket_file(folder / buckets.BUCKET_DIR, b)) for b in plan.buckets]
-        return command_for(run.config, train_file=str(train_file), output_dir=str(folder / "reproduced"),
+        files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in plan.buckets]
+        return command_for(run.config, train_file=str(train_file), output_dir=str(folder.reproduced),
                            precision=precision, rows=rows, plan=plan, bucket_files=files, nnodes=nnodes,
                            endpoint=endpoint)
-    return command_for(run.config, train_file=str(train_file), output_dir=str(folder / "reproduced"),
+    return command_for(run.config, train_file=str(train_file), output_dir=str(folder.reproduced),
                        precision=precision, rows=rows, nnodes=nnodes, endpoint=endpoint)
 
 
@@ -65,8 +64,7 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
     lines = [f"# {run.name}", "",
              f"Fine-tuned with M3 Studio on FlagEmbedding's M3 trainer ({time.strftime('%Y-%m-%d', time.localtime(run.created))}).",
              "", "| | |", "|---|---|",
-             f"| base model | `{display_name(cfg.model)}` |", f"| module mode | {cfg.mode.value} (fix_encoder={cfg.mode.fix_encoder}, "
-             f"unified_finetuning={cfg.mode.unified_finetuning}) |",
+             f"| base model | `{display_name(cfg.model)}` |", f"| module mode | {cfg.mode.value} ({cfg.mode.flags}) |",
              f"| training data | `{cfg.train_data}` |", f"| validation data | `{cfg.eval_data}` |",
              f"| epochs / batch per device / group size | {cfg.epochs} / {cfg.batch_size} / {cfg.group_size} |",
              f"| learning rate / warmup steps | {cfg.learning_rate:g} / {cfg.warmup_steps if cfg.warmup_steps >= 0 else 'auto'} |",

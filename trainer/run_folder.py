@@ -1,11 +1,37 @@
-"""What a run's folder holds, for every process: the dashboard reads it, the worker writes it. No torch."""
+"""One run's folder (`RUNS_DIR/RUN_ID/`) and what lies in it: the one place that names its files.
+Every process uses it — the dashboard reads the folder, the worker writes it. No torch."""
 from __future__ import annotations
 
 from pathlib import Path
 
 
-def last_checkpoint(model_dir: Path) -> Path | None:
-    """The newest complete HF checkpoint (checkpoint-N with its trainer state) under a run's model folder."""
-    done = [p for p in model_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
-            and p.name.split("-")[-1].isdigit()]
-    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+class RunFolder:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.log = self.root / "worker.log"                # the worker's stdout and stderr (trainer.launch)
+        self.train_file = self.root / "train.jsonl"        # the rows it trains on, split and mined (worker)
+        self.eval_val = self.root / "eval_val"             # held-out validation queries, BEIR (eval_data="split")
+        self.eval_test = self.root / "eval_test"           # held-out test queries, never used for a decision
+        self.model = self.root / "model"                   # FlagEmbedding's output_dir: model + checkpoint-N/
+        self.tensorboard = self.root / "tensorboard"       # opt-in tracking (HF's report_to)
+        self.mlruns = self.root / "mlruns"
+        self.merge_curve = self.root / "merge_curve.json"  # the Runs page's merge curve (trainer.engine.merge)
+        self.merge_curve_work = self.root / "merge_curve"  # its merged models meanwhile, removed after
+        self.reproduced = self.root / "reproduced"         # the equivalent command's output_dir (never run here)
+        # query_ranks.jsonl: trainer.query_ranks owns its name and format
+
+    def export_dir(self, run_id: str) -> Path:
+        return self.root / "export" / run_id
+
+    def merged_dir(self, run_id: str, weight: float) -> Path:
+        return self.root / "merged" / f"{run_id}-w{weight:.2f}"
+
+    def has_model(self) -> bool:
+        """A final model was saved in model/ (its config.json is there)."""
+        return (self.model / "config.json").is_file()
+
+    def last_checkpoint(self) -> Path | None:
+        """The newest complete HF checkpoint (checkpoint-N with its trainer state) in model/."""
+        done = [p for p in self.model.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
+                and p.name.split("-")[-1].isdigit()]
+        return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from .config import RunConfig
+from .run_folder import RunFolder
 
 QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "queued", "running", "completed", "stopped", "failed", "interrupted")
@@ -132,6 +133,11 @@ class Run:
     @property
     def live(self) -> bool:
         return self.status in LIVE
+
+    @property
+    def folder(self) -> RunFolder:
+        """The run's folder and the files in it (trainer.run_folder)."""
+        return RunFolder(Path(self.output_dir))
 
     @cached_property
     def config(self) -> RunConfig:

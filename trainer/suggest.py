@@ -30,7 +30,7 @@ def suggestions(cfg: RunConfig, store=None) -> dict:
     if not data.rows:
         return out
     try:
-        out["learning_rate"] = suggest_lr(model_shape(cfg.model).encoder_params, data.rows).learning_rate
+        out["learning_rate"] = suggest_lr(model_shape(cfg.model).encoder_params, data.rows)
     except ValueError:
         pass
     lengths = scan.lengths(store, data, cfg.model)

@@ -214,14 +214,14 @@ class StoreMetrics(TrainerCallback):
 class Validation(TrainerCallback):
     """Per-head validation at step 0, after each epoch (and every N steps); early stopping."""
 
-    def __init__(self, store: Store, run_id: str, evalset: EvalSet, main_head: str,
+    def __init__(self, store: Store, run_id: str, evalset: EvalSet, main_score: str,
                  query_max_len: int, passage_max_len: int, stopper: EarlyStopper, every_steps: int = 0):
         self.store, self.run_id, self.evalset = store, run_id, evalset
-        self.main_metric = f"{main_head}.mrr@10"
+        self.main_score = main_score
         self.lengths = (query_max_len, passage_max_len)
         self.stopper, self.every_steps = stopper, every_steps
         self.early_stopped = False
-        self.run_dir = Path(store.get_run(run_id).output_dir)
+        self.run_dir = store.get_run(run_id).folder.root
         self.last_step: Optional[int] = None
 
     def _run(self, state, model, tokenizer) -> Optional[float]:
@@ -234,7 +234,7 @@ class Validation(TrainerCallback):
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
         query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks)
         self.last_step = state.global_step
-        return values[self.main_metric]
+        return values[self.main_score]
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         self._run(state, model, processing_class)

@@ -26,10 +26,9 @@ POOLING_FLAGS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tok
 
 def saved_model(run: Run) -> Path:
     """The run's final model folder (FlagEmbedding's save: encoder, tokenizer, head files)."""
-    model_dir = Path(run.output_dir) / "model"
-    if not (model_dir / "config.json").is_file():
+    if not run.folder.has_model():
         raise FileNotFoundError(f"run {run.id} has no saved model yet (status {run.status})")
-    return model_dir
+    return run.folder.model
 
 
 def copy_model(model_dir: Path, out: Path) -> None:

@@ -23,7 +23,6 @@ from ..model_source import resolve_model, run_pooling
 from ..store import Store
 
 GENERAL_DIR = Path(__file__).resolve().parent.parent / "general"    # trainer/general/
-CURVE_FILE = "merge_curve.json"
 
 # What happened to the heads: a code for the pages, words for the model card.
 HEAD_NOTES = {"averaged": "averaged by the same weight", "kept": "the fine-tuned heads, kept whole (the base has none)",
@@ -83,8 +82,8 @@ def curve(store: Store, run_id: str, weights: list[float]) -> dict:
     if not cfg.eval_data:
         raise ValueError(f"run {run_id} has no validation set: the curve needs the run's own score")
     sets = {"validation": load_eval(resolve_eval(cfg.eval_data)), "general": load_eval(GENERAL_DIR)}
-    metric = f"{cfg.mode.main_metric}.mrr@10"
-    work = Path(run.output_dir) / "merge_curve"
+    metric = cfg.mode.main_score
+    work = run.folder.merge_curve_work
     points = []
     for weight in weights:
         merge(store, run_id, weight, work)
@@ -94,5 +93,5 @@ def curve(store: Store, run_id: str, weights: list[float]) -> dict:
                                              for name, evalset in sets.items()}})
     shutil.rmtree(work)
     result = {"metric": metric, "queries": {name: len(s.queries) for name, s in sets.items()}, "points": points}
-    (Path(run.output_dir) / CURVE_FILE).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    run.folder.merge_curve.write_text(json.dumps(result, indent=1), encoding="utf-8")
     return result

@@ -15,6 +15,7 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import EncoderOnlyEmbedderM
 from transformers import AutoTokenizer
 
 from .. import ir_metrics
+from ..config import main_head
 from ..data import EvalSet, load_eval
 from .evaluate import Encoded, encode, head_scores, special_token_ids
 
@@ -79,7 +80,7 @@ class Searcher:
                                     passage_max_len)
         q = encode(ckpt.model, ckpt.tokenizer, [query], query_max_len)
         scores = {h: s[0] for h, s in head_scores(q, docs).items()}
-        main = "hybrid" if "hybrid" in scores else "dense"
+        main = main_head(unified)
         order = np.argsort(-scores[main], kind="stable")
         top = [{"doc": int(i), "id": evalset.doc_ids[i], "text": evalset.docs[i],
                 "scores": {h: float(s[i]) for h, s in scores.items()}} for i in order[:k]]

@@ -21,6 +21,7 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
     EncoderOnlyEmbedderM3TrainingArguments,
 )
 
+from .. import config
 from . import faults
 from ..advice import lr_at
 from .lean_head import LeanSparseM3Model
@@ -196,19 +197,15 @@ def parse_arguments(args: dict):
 
 
 def resolve_precision(requested: str) -> str:
-    """'auto': bf16 AMP where the GPU supports it, fp16 AMP on older GPUs, fp32 on CPU."""
-    if requested != "auto":
-        return requested
-    if not torch.cuda.is_available():
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    """config.resolve_precision with torch's view of this process's device."""
+    gpu = torch.cuda.is_available()
+    return config.resolve_precision(requested, gpu=gpu, bf16=gpu and torch.cuda.is_bf16_supported())
 
 
 @dataclass
 class Outcome:
     stopped_by_user: bool
     early_stopped: bool
-    steps: int
     epoch: float
 
 
@@ -233,4 +230,4 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     return Outcome(
         stopped_by_user=any(getattr(c, "stop_requested", False) for c in callbacks),
         early_stopped=any(getattr(c, "early_stopped", False) for c in callbacks),
-        steps=state.global_step, epoch=state.epoch or 0.0)
+        epoch=state.epoch or 0.0)

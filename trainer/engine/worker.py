@@ -24,7 +24,7 @@ from ..data import (DataError, Problem, Report, Source, demo_test_folder, iter_t
 from ..early_stop import EarlyStopper
 from ..flag_args import deepspeed_config, flag_arguments, schedule, write_deepspeed_config
 from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
-from ..run_folder import last_checkpoint
+from ..run_folder import RunFolder
 from ..split import passages, problems as split_problems, split_rows, write_beir
 from ..store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
@@ -38,7 +38,7 @@ def largest_batch(cfg: RunConfig) -> str:
     found = gpus.detect()
     card = found[0].memory_gib if found else 80.0
     try:
-        est = estimate(setup_for(cfg, model_shape(cfg.model), card))
+        est = estimate(setup_for(cfg, model_shape(cfg.model), card, found[0].bf16 if found else True))
     except ValueError:
         return "The memory estimator does not know this model's shape."
     where = f"this {card:.0f} GiB GPU" if found else "an 80 GB GPU (none is visible here)"
@@ -46,14 +46,14 @@ def largest_batch(cfg: RunConfig) -> str:
             f"{where} at {est.max_batch}.")
 
 
-def describe_error(exc: BaseException, cfg: RunConfig, model_dir: Path | None = None) -> str:
+def describe_error(exc: BaseException, cfg: RunConfig, folder: RunFolder | None = None) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
         return (f"Out of memory at batch size {cfg.batch_size}, group size {cfg.group_size}, "
                 f"passage length {cfg.passage_max_len} ({cfg.mode.value} mode). {largest_batch(cfg)} Lower the "
                 f"batch size or the passage length, or use the lean sparse head. Details: {text[:500]}")
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        kept = last_checkpoint(model_dir) if model_dir else None
+        kept = folder.last_checkpoint() if folder else None
         return (f"Disk full while saving a checkpoint: {exc}. "
                 + (f"The last complete checkpoint, {kept}, is intact: free some space, then resume the run."
                    if kept else "No complete checkpoint was saved before: free some space and start again."))
@@ -62,15 +62,15 @@ def describe_error(exc: BaseException, cfg: RunConfig, model_dir: Path | None = 
     return text[:4000]
 
 
-def tracking(report_to: str, run_dir: Path, run_id: str) -> dict:
+def tracking(report_to: str, folder: RunFolder, run_id: str) -> dict:
     """Opt-in TensorBoard / MLflow through HF's own callbacks, their files inside the run folder:
     event files in tensorboard/, a local MLflow file store in mlruns/ (no server; MLflow 3 keeps
     that store in maintenance mode and asks for this opt-in)."""
     if report_to == "mlflow":
-        os.environ["MLFLOW_TRACKING_URI"] = (run_dir / "mlruns").as_uri()
+        os.environ["MLFLOW_TRACKING_URI"] = folder.mlruns.as_uri()
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
         os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "m3-studio")
-    return {"logging_dir": str(run_dir / "tensorboard"), "run_name": run_id}
+    return {"logging_dir": str(folder.tensorboard), "run_name": run_id}
 
 
 @dataclass
@@ -122,7 +122,7 @@ def _verify_checksum(source: Path, checked: Optional[dict], digest: str) -> None
         raise _changed(source, checked, "same size and time, other content: its checksum differs")
 
 
-def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main: bool = True,
+def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, main: bool = True,
                  resume: bool = False, model_folder: Optional[Path] = None) -> Prepared:
     """The file the run trains on. A valid JSONL file that needs nothing done is trained on where it is
     (FlagEmbedding's `datasets` loading reads it), after its checksum is compared with the one the
@@ -131,10 +131,10 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main:
     into memory here (in the worker, never the dashboard) and written there. Every rank writes the
     same rows and swaps them in atomically, so none reads a half-written file. A resumed run trains on
     the rows it prepared before (or on the user's file again, checked again)."""
-    train_file = run_dir / "train.jsonl"
+    train_file = folder.train_file
     split = cfg.eval_data == SPLIT
-    val = run_dir / "eval_val" if split else resolve_eval(cfg.eval_data)
-    test = run_dir / "eval_test" if split else demo_test_folder(cfg.eval_data)
+    val = folder.eval_val if split else resolve_eval(cfg.eval_data)
+    test = folder.eval_test if split else demo_test_folder(cfg.eval_data)
     if resume and train_file.is_file():
         return Prepared(train_file, sum(1 for _ in train_file.open(encoding="utf-8")), val, test, {})
     source = resolve_train(cfg.train_data)
@@ -155,7 +155,7 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, run_dir: Path, main:
         print(f"training on {source} as it is ({data.rows:,} rows, checksum {data.checksum})", flush=True)
         return Prepared(source, data.rows, val, test, {"train_file_direct": 1})
     facts: dict = {"train_file_direct": 0}
-    run_dir.mkdir(parents=True, exist_ok=True)
+    folder.root.mkdir(parents=True, exist_ok=True)
     with Source(source, drain=True) as stream:
         rows = (row for _, row in iter_train(source, Report(keep=0), 1, stream) if row is not None)
         if not split and not needs_mining:         # stream the valid rows into the run folder
@@ -242,8 +242,8 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
             store.set_pid(run_id, os.getpid())
         store.set_status(run_id, RUNNING)
     try:
-        run_dir = Path(record.output_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_folder = record.folder
+        run_folder.root.mkdir(parents=True, exist_ok=True)
         folder = model_dir(cfg.model)
         if folder is None:          # a hub id not in the cache (preflight saw the hub answer)
             print(f"note: {model_notes(cfg)[0].text}", flush=True)
@@ -255,7 +255,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
             # Buckets change the step's shapes: expandable segments keep the allocator from fragmenting
             # (read when CUDA first allocates, which is later in this process).
             os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
-        data = prepare_data(store, run_id, cfg, run_dir, main, resume, folder)
+        data = prepare_data(store, run_id, cfg, run_folder, main, resume, folder)
         train_file, rows = data.train_file, data.rows
         # Rank 0 alone evaluates (the split's folders are written by it); its stop decision is broadcast.
         evalset = load_eval(data.val) if data.val and main else None
@@ -267,10 +267,10 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         precision = training.resolve_precision(cfg.precision)
         plan, bucket_files, bucket_steps = None, None, None
         if cfg.length_buckets.strip().lower() != "off":
-            plan, bucket_files = length_buckets(cfg, data, run_dir, folder, precision, world, resume)
+            plan, bucket_files = length_buckets(cfg, data, run_folder.root, folder, precision, world, resume)
             bucket_steps = training.BucketSteps([b.to_dict() for b in plan.buckets])
         total, warmup = schedule(cfg, rows, world, plan.steps_per_epoch if plan else 0)
-        args = flag_arguments(cfg, train_file=str(train_file), output_dir=str(run_dir / "model"),
+        args = flag_arguments(cfg, train_file=str(train_file), output_dir=str(run_folder.model),
                               precision=precision, rows=rows, world=world, plan=plan,
                               bucket_files=[str(f) for f in bucket_files or []])
         # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
@@ -285,15 +285,15 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
             # HF reads the config as a dict on every rank; rank 0 keeps the file the equivalent command names.
             args["deepspeed"] = deepspeed_config(cfg.zero_stage)
             if main:
-                write_deepspeed_config(str(run_dir / "model"), cfg.zero_stage)
+                write_deepspeed_config(str(run_folder.model), cfg.zero_stage)
         # The files on this machine (a hub id's cache snapshot): no library asks the hub for updates.
         # The equivalent command keeps the name the user typed.
         args["model_name_or_path"] = str(folder)
-        checkpoint = last_checkpoint(run_dir / "model") if resume else None
+        checkpoint = run_folder.last_checkpoint() if resume else None
         if resume and checkpoint is None:
             raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
         args["resume_from_checkpoint"] = str(checkpoint) if checkpoint else None
-        args.update(tracking(cfg.report_to, run_dir, run_id))
+        args.update(tracking(cfg.report_to, run_folder, run_id))
         if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
             args["negatives_cross_device"] = False
         if main and not resume:
@@ -308,7 +308,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         callbacks = [metrics]
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
-            callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_metric, cfg.query_max_len,
+            callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_score, cfg.query_max_len,
                                         cfg.passage_max_len, stopper, cfg.eval_every_steps))
         if testset is not None:
             callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len))
@@ -319,7 +319,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
                                  bucket_steps=bucket_steps)
         if plan is not None and main:
             from .. import buckets
-            buckets.save(plan, run_dir / buckets.PLAN_FILE, {"measured": bucket_steps.measured()})
+            buckets.save(plan, run_folder.root / buckets.PLAN_FILE, {"measured": bucket_steps.measured()})
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
         if main:
@@ -335,7 +335,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         if metrics is not None:
             metrics.close()
         where = f"rank {rank} of {world}: " if world > 1 else ""
-        store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg, Path(record.output_dir) / "model"),
+        store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg, record.folder),
                          only_if=LIVE)
         return FAILED
 
