@@ -200,7 +200,11 @@ def _follow(store: Store, run_id: str, proc: subprocess.Popen, log_path: Path | 
         code = proc.wait()
     if code != 0:
         tail = log_tail(log_path) if log_path else ""
-        store.set_status(run_id, FAILED, error=exit_reason(code, tail), only_if=LIVE)
+        # A rank killed by a signal is the root cause even when rank 0 already failed the run with the
+        # broken connection it saw first: torchrun's summary names the rank, so its word wins.
+        cause = torchrun_root_cause(tail)
+        killed = (FAILED,) if cause and cause[1] < 0 else ()
+        store.set_status(run_id, FAILED, error=exit_reason(code, tail), only_if=(*LIVE, *killed))
     return code
 
 
