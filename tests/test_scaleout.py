@@ -224,10 +224,13 @@ def test_a_rank_killed_mid_run_fails_the_run_naming_it_without_a_hang(tmp_path, 
     os.kill(victim, signal.SIGKILL)
     killed = time.time()
     wait_for(lambda: not store.get_run(run_id).live, 120, "the run to fail")
+    # Rank 0 may fail the run first, with the broken connection it saw; once torchrun has exited, the
+    # launcher's verdict from torchrun's summary names the killed rank.
+    wait_for(lambda: not launch.pid_alive(torchrun) and not launch.pid_alive(rank_pid(torchrun, "0")), 60,
+             "torchrun and rank 0 to exit")
+    wait_for(lambda: store.get_run(run_id).error.startswith("rank 1: "), 30, "the killed rank to be named")
     run = store.get_run(run_id)
     assert run.status == FAILED
     assert run.error.startswith("rank 1: the training worker was killed by SIGKILL"), run.error
-    wait_for(lambda: not launch.pid_alive(torchrun) and not launch.pid_alive(rank_pid(torchrun, "0")), 60,
-             "torchrun and rank 0 to exit")
     assert run.ended - killed < 120
     assert [p.step for p in losses(store, run_id)] == list(range(1, len(losses(store, run_id)) + 1))
