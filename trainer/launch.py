@@ -37,8 +37,12 @@ class InvalidRun(ValueError):
         super().__init__("\n".join(str(p) for p in problems[:20]))
 
 
+def _worker_args(store: Store, run_id: str, resume: bool = False) -> list[str]:
+    return ["-m", "trainer.engine.worker", run_id, "--runs-dir", str(store.runs_dir)] + (["--resume"] if resume else [])
+
+
 def worker_command(store: Store, run_id: str, num_gpus: int = 1, resume: bool = False) -> list[str]:
-    worker = ["-m", "trainer.engine.worker", run_id, "--runs-dir", str(store.runs_dir)] + (["--resume"] if resume else [])
+    worker = _worker_args(store, run_id, resume)
     if num_gpus > 1:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc_per_node", str(num_gpus)] + worker
@@ -53,7 +57,7 @@ def node_command(store: Store, run_id: str, *, nnodes: int, node_rank: int, npro
     numbers the ranks; the one given rank 0 writes status, metrics and checkpoints."""
     return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nnodes), "--node_rank", str(node_rank),
             "--nproc_per_node", str(nproc_per_node), "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint,
-            "-m", "trainer.engine.worker", run_id, "--runs-dir", str(store.runs_dir)]
+            *_worker_args(store, run_id)]
 
 
 def worker_env(num_gpus: int = 1) -> dict[str, str]:
