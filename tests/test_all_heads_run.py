@@ -1,4 +1,6 @@
-"""Try it, export and the equivalent command, on one real (tiny) all-heads run."""
+"""The suite's one all-heads training (conftest's `all_heads_run`, trained once for this file): what it
+records, the parameters it trains, its per-head validation, its checkpoint in FlagEmbedding, Try it, export
+and the equivalent command."""
 import zipfile
 from pathlib import Path
 
@@ -7,7 +9,7 @@ import pytest
 
 from apptest import open_page
 from app.tryit_view import heaviest, highlight, rank_change
-from trainer import query_ranks, reproduce
+from trainer import advice, query_ranks, reproduce
 from trainer.config import Mode
 from trainer.data import DEMO_DIR, load_eval
 from trainer.engine.export import export
@@ -19,6 +21,76 @@ def finished(all_heads_run):
     store, run, status, _ = all_heads_run
     assert status == COMPLETED, run.error
     return store, run
+
+
+HEADS = ("dense", "sparse", "colbert", "hybrid")
+
+
+def by_name(points):
+    out = {}
+    for p in points:
+        out.setdefault(p.name, []).append(p)
+    return out
+
+
+@pytest.mark.slow
+def test_all_heads_records_loss_and_warmup_lr_every_step(all_heads_run):
+    store, run, status, _ = all_heads_run
+    assert status == COMPLETED, run.error
+    metrics = by_name(store.metrics(run.id))
+    steps = [p.step for p in metrics["loss"]]
+    assert steps == [1, 2, 3, 4]                       # 8 rows / batch 4 x 2 epochs
+    assert all(np.isfinite(p.value) for p in metrics["loss"])
+    peak = run.config.learning_rate
+    for p in metrics["lr"]:                            # the LR each step used
+        assert p.value == pytest.approx(advice.lr_at(p.step - 1, peak, 3, 4))
+    assert metrics["lr"][0].value == pytest.approx(peak / 10)
+    assert {p.name for p in store.metrics(run.id)} >= {"samples_per_s", "grad_norm"}
+
+
+@pytest.mark.slow
+def test_all_heads_trains_encoder_and_both_heads(all_heads_run):
+    *_, recorder = all_heads_run
+    changed = recorder.changed()
+    assert any(k.startswith("model.encoder") for k in changed)
+    assert {"colbert_linear.weight", "sparse_linear.weight"} <= changed
+
+
+@pytest.mark.slow
+def test_validation_per_head_at_step_zero_and_each_epoch(all_heads_run):
+    store, run, *_ = all_heads_run
+    metrics = by_name(store.metrics(run.id))
+    for head in HEADS:
+        points = metrics[f"{head}.mrr@10"]
+        assert [p.step for p in points] == [0, 2, 4]
+        assert all(0.0 <= p.value <= 1.0 for p in points)
+        assert f"{head}.recall@10" in metrics and f"{head}.ndcg@10" in metrics
+    assert metrics["sparse.active_tokens"][0].value > 0
+    # each validation also stored, per head and query, the rank of the right passage; MRR@10 follows from them
+    validations = query_ranks.load(Path(run.output_dir))
+    assert [v["step"] for v in validations] == [0, 2, 4]
+    for v, n in zip(validations, range(3)):
+        for head in HEADS:
+            ranks = v["ranks"][head]
+            assert len(ranks) == 36 and all(r >= 1 for r in ranks)
+            mrr = sum(1 / r for r in ranks if r <= 10) / len(ranks)
+            assert mrr == pytest.approx(metrics[f"{head}.mrr@10"][n].value)
+
+
+@pytest.mark.slow
+def test_checkpoint_loads_in_bgem3flagmodel_and_encodes(all_heads_run):
+    from FlagEmbedding import BGEM3FlagModel
+
+    _, run, *_ = all_heads_run
+    folder = Path(run.output_dir) / "model"
+    assert (folder / "colbert_linear.pt").is_file() and (folder / "sparse_linear.pt").is_file()
+    model = BGEM3FlagModel(str(folder), pooling_method="mean", use_fp16=False, devices="cpu")
+    out = model.encode(["how do I reset the hub", "重置网关"], return_dense=True, return_sparse=True,
+                       return_colbert_vecs=True)
+    assert out["dense_vecs"].shape == (2, 384)
+    assert np.allclose(np.linalg.norm(out["dense_vecs"], axis=1), 1.0, atol=1e-4)
+    assert len(out["lexical_weights"]) == 2 and all(isinstance(w, dict) for w in out["lexical_weights"])
+    assert out["colbert_vecs"][0].shape[1] == 384
 
 
 @pytest.mark.slow
