@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_url  # noqa: F401 (app_url: a fixture)
+from test_browser import ARTIFACTS, CHARTS_DRAWN, app_url, idle, open_browser  # noqa: F401 (app_url: a fixture)
 
 from trainer.store import Store
 
@@ -36,19 +36,20 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
     for mode in ("dense", "heads", "all"):
         train_demo(runs_dir, mode, 6)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        browser, page = open_browser(p)     # every wait bounded by test_browser.WAIT unless given
         page.goto(url + "/train")
         expect(page.get_by_text("Completed at step 6 of 6.")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("search got better for").first).to_be_visible(timeout=30_000)
-        page.wait_for_timeout(2000)
+        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"], timeout=60_000)
+        idle(page)
         page.screenshot(path=str(ARTIFACTS / "train_finished.png"), full_page=True)
 
         page.goto(url + "/compare")
         expect(page.get_by_role("heading", name="Verdict")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Why: Dense only spends every step")).to_be_visible(timeout=30_000)
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
-        page.wait_for_timeout(2000)
+        page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 ("], timeout=60_000)
+        idle(page)
         page.screenshot(path=str(ARTIFACTS / "compare_modes.png"), full_page=True)
 
         page.goto(url + "/tryit")
@@ -56,13 +57,13 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
         page.get_by_label("Fine-tuned run").click()
         page.get_by_role("option", name="all demo").click()
         expect(page.get_by_text("Rank of the right passage")).to_be_visible(timeout=240_000)
-        page.wait_for_timeout(2000)
+        idle(page)
         page.screenshot(path=str(ARTIFACTS / "tryit_all_en.png"), full_page=True)
 
         page.get_by_label("Language").click()
         page.get_by_role("option", name="简体中文").click()
         expect(page.get_by_text("正确段落的排名")).to_be_visible(timeout=180_000)
-        page.wait_for_timeout(2000)
+        idle(page)
         page.screenshot(path=str(ARTIFACTS / "tryit_all_zh.png"), full_page=True)
 
         # a typed English query: sparse weights shaded over its own words, and how the two lists differ
@@ -70,6 +71,6 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
         page.get_by_label("你的查询").fill("how do I reset the hub")
         page.get_by_label("你的查询").press("Enter")
         expect(page.get_by_text("对你的查询")).to_be_visible(timeout=120_000)
-        page.wait_for_timeout(2000)
+        idle(page)
         page.screenshot(path=str(ARTIFACTS / "tryit_typed_zh.png"), full_page=True)
         browser.close()
