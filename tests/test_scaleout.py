@@ -105,9 +105,9 @@ def test_multi_node_command_is_torchrun_with_a_c10d_rendezvous(tmp_path):
     assert "--warmup_steps 5 " in two and "--warmup_steps 10 " in one
     store = Store(tmp_path / "runs")
     argv = launch.node_command(store, "RUN", nnodes=2, node_rank=1, nproc_per_node=4, endpoint="node0.example:29500")
-    assert argv[1:] == ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1", "--nproc_per_node", "4",
-                        "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0.example:29500", "-m", "trainer.engine.worker", "RUN",
-                        "--runs-dir", str(store.runs_dir)]
+    assert argv[1:] == ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1", "--rdzv_backend", "c10d",
+                        "--rdzv_endpoint", "node0.example:29500", "--nproc_per_node", "4", "-m", "trainer.engine.worker",
+                        "RUN", "--runs-dir", str(store.runs_dir)]
 
 
 def test_a_killed_ranks_torchrun_summary_names_the_rank():

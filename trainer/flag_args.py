@@ -126,9 +126,10 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
 NODE_RANK = "$NODE_RANK"      # left to the shell: the same line serves every node
 
 
-def torchrun_nodes(nnodes: int, endpoint: str) -> list[str]:
-    """torchrun's flags for several machines: a c10d rendezvous at the first node's HOST:PORT."""
-    return ["--nnodes", str(nnodes), "--node_rank", NODE_RANK, "--rdzv_backend", "c10d",
+def torchrun_nodes(nnodes: int, endpoint: str, node_rank: int | str = NODE_RANK) -> list[str]:
+    """torchrun's flags for several machines: a c10d rendezvous at the first node's HOST:PORT (the node's
+    rank left to the shell as "$NODE_RANK" unless given)."""
+    return ["--nnodes", str(nnodes), "--node_rank", str(node_rank), "--rdzv_backend", "c10d",
             "--rdzv_endpoint", endpoint] if nnodes > 1 else []
 
 

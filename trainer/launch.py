@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks, gpus
+from . import checks, flag_args, gpus
 from .config import RunConfig
 from .store import FAILED, INTERRUPTED, LIVE, WAITING, Store
 
@@ -55,9 +55,8 @@ def node_command(store: Store, run_id: str, *, nnodes: int, node_rank: int, npro
     reaching `endpoint` (HOST:PORT of the first) and the runs folder (a shared filesystem: rank 0
     writes the store, every rank reads the run's config from it). torchrun's c10d rendezvous
     numbers the ranks; the one given rank 0 writes status, metrics and checkpoints."""
-    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nnodes), "--node_rank", str(node_rank),
-            "--nproc_per_node", str(nproc_per_node), "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint,
-            *_worker_args(store, run_id)]
+    return [sys.executable, "-m", "torch.distributed.run", *flag_args.torchrun_nodes(nnodes, endpoint, node_rank),
+            "--nproc_per_node", str(nproc_per_node), *_worker_args(store, run_id)]
 
 
 def worker_env(num_gpus: int = 1) -> dict[str, str]:
