@@ -174,7 +174,7 @@ def report(results: dict) -> str:
         lines.append(f"| {name} | {len(runs)} | {int(runs[0].get('heldout_test_queries', 0))} | "
                      + " | ".join(_mean_change(runs, "test", head) for head in HEADS) + " |")
         if name.startswith("demo/"):
-            lines.append(f"| {name} (validation) | {len(runs)} | 36 | "
+            lines.append(f"| {name} (validation) | {len(runs)} | {runs[0].get('val_queries', 36)} | "
                          + " | ".join(_mean_change(runs, "val", head) for head in HEADS) + " |")
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ def messages(report):
 def test_demo_data_is_valid():
     assert validate_train(DEMO_DIR / "train.jsonl", 8).ok
     evalset, report = validate_eval(DEMO_DIR / "eval")
-    assert report.ok and len(evalset.queries) == 36 and len(evalset.docs) == 62
+    assert report.ok and len(evalset.queries) == 72 and len(evalset.docs) == 82
     testset, report = validate_eval(DEMO_DIR / "test")
     assert report.ok and testset.docs == evalset.docs and not set(testset.queries) & set(evalset.queries)
 

@@ -92,7 +92,7 @@ def test_presets_are_honest_about_the_run_they_make(runs_dir):
         "preset_dense": "Preset: Dense only (lr 3e-6, batch 32, automatic warmup)",
         "preset_full": "Preset: All heads (lr 2e-6, batch 16, automatic warmup)"}
     at.button(key="preset_dense").click().run()
-    # the preset's 3e-6 is meant for large data: the 108 demo rows suggest 2e-5 (a small model), and the page says so
+    # the preset's 3e-6 is meant for large data: the 180 demo rows suggest 2e-5 (a small model), and the page says so
     assert any(w.value.startswith("Learning rate 3.0e-06 is far from the suggestion 2.0e-05") for w in at.warning)
     assert not any("Warmup" in w.value for w in at.warning)
     # a warmup longer than the run warns how far the learning rate gets
@@ -202,14 +202,14 @@ def test_data_page_validates_the_demo_file(runs_dir, lang):
     at = open_page("data", lang)
     T = TEXTS[lang]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics[T["data.rows_ok"]] == "108" and metrics[T["data.rows_bad"]] == "0"
+    assert metrics[T["data.rows_ok"]] == "180" and metrics[T["data.rows_bad"]] == "0"
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(charts) == 3 and all(c["layout"]["yaxis"]["title"]["text"] == T["data.count"] for c in charts)
     x = charts[1]["data"][0]["x"]               # plotly ships the values as a typed array
     queries = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else x
     # real token counts: short, varied, under the 64-token cap (not one bar at the padded 128)
     assert max(queries) < 64 and len(set(queries)) > 3
-    assert any("36" in s.value for s in at.success)
+    assert any("72" in s.value for s in at.success)
 
 
 def test_token_lengths_count_tokens_without_the_tokenizers_padding():
@@ -452,9 +452,9 @@ def test_length_buckets_switch_shows_the_plan_as_a_table_and_a_chart(runs_dir, l
     assert len(at.dataframe) == before + 1
     table = at.dataframe[-1].value
     assert list(table.columns)[:3] == [T["bucket.tokens"], T["bucket.rows"], T["bucket.batch"]]
-    assert table[T["bucket.rows"]].sum() == 108                  # the demo file's rows, each once
+    assert table[T["bucket.rows"]].sum() == 180                  # the demo file's rows, each once
     assert any(c.value.startswith(T["configure.buckets_caption"].split("{")[0]) for c in at.caption)
     assert len(at.get("plotly_chart")) >= 2                      # the bucket chart next to the schedule
-    # the run's summary counts the buckets' full batches: 108 demo rows at batch 8 are 13 steps an epoch
-    summary = T["configure.summary"].format(mode=T["mode.dense.title"], steps=65, lr="{lr}", batch=8, epochs=5)
+    # the run's summary counts the buckets' full batches: 180 demo rows at batch 8 are 22 steps an epoch
+    summary = T["configure.summary"].format(mode=T["mode.dense.title"], steps=110, lr="{lr}", batch=8, epochs=5)
     assert any(c.value.startswith(summary.split("{lr}")[0]) for c in at.caption)
