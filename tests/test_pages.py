@@ -98,7 +98,7 @@ def test_presets_are_honest_about_the_run_they_make(runs_dir):
     # a warmup longer than the run warns how far the learning rate gets
     at.checkbox(key="cfg_warmup_auto").uncheck().run()
     at.number_input(key="cfg_warmup_steps").set_value(1500).run()
-    assert any(w.value.startswith("Warmup 1500 steps of a 20-step run") for w in at.warning), \
+    assert any(w.value.startswith("Warmup 1500 steps of a 30-step run") for w in at.warning), \
         [w.value for w in at.warning]
 
 
