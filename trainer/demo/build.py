@@ -225,7 +225,6 @@ NEGATIVES = 7
 SEED = 20261128
 
 
-
 def _write_beir(folder: Path, asks: list[list[str]], corpus: list[str]) -> None:
     """asks[t]: the questions whose answer is corpus[t]."""
     folder.mkdir(parents=True, exist_ok=True)
