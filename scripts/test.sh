@@ -13,6 +13,7 @@ fi
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 # Two test processes (TEST_WORKERS), each torch process on one thread: on a 2-core machine two busy
 # processes with two spinning OpenMP threads each run several times slower than with one (measured).
-# A test file stays on one process (--dist loadfile), so a module's trained fixture trains once.
+# A test file stays on one process (--dist loadfile), so a module's trained fixture trains once; files go
+# out heaviest first (tests/conftest.py HEAVY_FIRST, kept in that order by --no-loadscope-reorder).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
-exec .venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile "$@"
+exec .venv/bin/python -m pytest -q -n "${TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

@@ -280,7 +280,7 @@ def test_frozen_encoder_mode_leaves_the_encoder_unchanged(trained, lookalike):
 def test_step_zero_scores_are_flagembeddings_with_shipped_heads_and_cls_pooling(trained, lookalike):
     store, runs = trained
     run = runs[Mode.ALL][0]
-    evalset = load_eval(DEMO_DIR / "eval")
+    evalset = load_eval(run.config.eval_data)
     expected = {h: ir_metrics.rank_metrics(s, evalset.relevance)["mrr@10"]
                 for h, s in flag_scores(lookalike.folder, evalset.queries, evalset.docs, run.config).items()}
     assert step_zero(store, run) == pytest.approx(expected, abs=1e-6)
@@ -301,11 +301,11 @@ def test_export_and_tryit_give_flagembeddings_scores_for_every_head(trained, loo
     export(store, run.id, exported)
     card = (exported / "README.md").read_text()
     assert f"| base model | `{HUB}` |" in card and "pooling_method='cls'" in card
-    evalset = load_eval(DEMO_DIR / "eval")
+    evalset = load_eval(cfg.eval_data)
     searcher = Searcher()
     # Try it's two sides: the base model is the cache snapshot (shipped heads), the tuned one the run's folder.
     for inside, outside in ((str(model_dir(HUB)), lookalike.folder), (str(Path(run.output_dir) / "model"), exported)):
-        answer = searcher.search(model_dir=inside, pooling=run_pooling(cfg), unified=True, corpus=str(DEMO_DIR / "eval"),
+        answer = searcher.search(model_dir=inside, pooling=run_pooling(cfg), unified=True, corpus=cfg.eval_data,
                                  query=evalset.queries[0], query_index=0, k=len(evalset.docs),
                                  query_max_len=cfg.query_max_len, passage_max_len=cfg.passage_max_len)
         expected = flag_scores(outside, evalset.queries[:1], evalset.docs, cfg)

@@ -17,7 +17,7 @@ from apptest import open_page
 from trainer.engine import worker
 from trainer.config import Mode
 from trainer.engine.export import HEADS, export
-from trainer.data import DEMO_DIR, load_eval
+from trainer.data import load_eval
 from trainer.engine.merge import GENERAL_DIR, curve, merge
 from trainer.model_source import embedded_model_dir
 from trainer.store import COMPLETED, Store
@@ -164,7 +164,7 @@ def test_merge_curve_at_weight_1_gives_the_runs_own_final_validation_score(train
     result = curve(store, run.id, [1.0])
     final = [p.value for p in store.metrics(run.id) if p.name == "hybrid.mrr@10"][-1]
     assert result["metric"] == "hybrid.mrr@10"
-    assert result["queries"] == {"validation": len(load_eval(DEMO_DIR / "eval").queries),
+    assert result["queries"] == {"validation": len(load_eval(run.config.eval_data).queries),
                                  "general": len(load_eval(GENERAL_DIR).queries)}
     [point] = result["points"]
     assert abs(point["validation"] - final) < 1e-6 and 0 < point["general"] <= 1
