@@ -171,12 +171,10 @@ def test_demo_run_live_reload_and_stop(app_url):
         page.screenshot(path=str(ARTIFACTS / "tryit.png"), full_page=True)
 
 
-def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, small_train, app_url):
+def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, small_train, small_eval, app_url):
     """`BAAI/bge-m3` typed as most users will, resolved offline from the Hugging Face cache (the
     look-alike of tests/lookalike.py): Configure with its note and BGE-M3-sized memory bars, then Train."""
     from playwright.sync_api import expect
-
-    from trainer.data import DEMO_DIR
 
     url, runs_dir = app_url
     with configure_page(url) as page:
@@ -189,7 +187,7 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         fill(page, "cfg_train", small_train)
         page.locator(".st-key-cfg_eval_choice__en").get_by_text("An evaluation folder", exact=True).click()
         idle(page)
-        fill(page, "cfg_eval", DEMO_DIR / "eval")
+        fill(page, "cfg_eval", small_eval)
         for key, value in (("cfg_epochs", 1), ("cfg_batch_size", 4), ("cfg_group_size", 2)):
             fill(page, key, value)
         choose_mode(page, "all")

@@ -34,11 +34,11 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
     url, runs_dir = app_url
     ARTIFACTS.mkdir(exist_ok=True)
     for mode in ("dense", "heads", "all"):
-        train_demo(runs_dir, mode, 6)
+        train_demo(runs_dir, mode, 3)
     with sync_playwright() as p:
         browser, page = open_browser(p)     # every wait bounded by test_browser.WAIT unless given
         page.goto(url + "/train")
-        expect(page.get_by_text("Completed at step 6 of 6.")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Completed at step 3 of 3.")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("search got better for").first).to_be_visible(timeout=30_000)
         page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"], timeout=60_000)
         idle(page)
