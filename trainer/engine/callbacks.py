@@ -21,7 +21,7 @@ from transformers import TrainerCallback
 from .. import query_ranks
 from ..data import EvalSet
 from ..early_stop import EarlyStopper
-from .evaluate import evaluate
+from .evaluate import PassageCache, evaluate
 from ..store import Store
 
 
@@ -215,8 +215,9 @@ class Validation(TrainerCallback):
     """Per-head validation at step 0, after each epoch (and every N steps); early stopping."""
 
     def __init__(self, store: Store, run_id: str, evalset: EvalSet, main_score: str,
-                 query_max_len: int, passage_max_len: int, stopper: EarlyStopper, every_steps: int = 0):
-        self.store, self.run_id, self.evalset = store, run_id, evalset
+                 query_max_len: int, passage_max_len: int, stopper: EarlyStopper, every_steps: int = 0,
+                 passages: PassageCache | None = None):
+        self.store, self.run_id, self.evalset, self.passages = store, run_id, evalset, passages
         self.main_score = main_score
         self.lengths = (query_max_len, passage_max_len)
         self.stopper, self.every_steps = stopper, every_steps
@@ -229,7 +230,8 @@ class Validation(TrainerCallback):
             return None
         started = time.perf_counter()
         ranks: dict = {}
-        values = evaluate(model, tokenizer, self.evalset, *self.lengths, ranks=ranks)
+        values = evaluate(model, tokenizer, self.evalset, *self.lengths, ranks=ranks, passages=self.passages,
+                          step=state.global_step)
         values["eval_seconds"] = time.perf_counter() - started
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
         query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks)
@@ -260,12 +262,13 @@ class HeldOutTest(TrainerCallback):
     """The held-out test split: evaluated before training and once after it, never for a decision
     (early stopping watches validation). Points are named `test.<head>.<metric>`."""
 
-    def __init__(self, store: Store, run_id: str, testset: EvalSet, query_max_len: int, passage_max_len: int):
-        self.store, self.run_id, self.testset = store, run_id, testset
+    def __init__(self, store: Store, run_id: str, testset: EvalSet, query_max_len: int, passage_max_len: int,
+                 passages: PassageCache | None = None):
+        self.store, self.run_id, self.testset, self.passages = store, run_id, testset, passages
         self.lengths = (query_max_len, passage_max_len)
 
     def _run(self, state, model, tokenizer) -> None:
-        values = evaluate(model, tokenizer, self.testset, *self.lengths)
+        values = evaluate(model, tokenizer, self.testset, *self.lengths, passages=self.passages, step=state.global_step)
         values = {f"test.{k}": v for k, v in values.items()}
         values["test.queries"] = float(len(self.testset.queries))
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)

@@ -93,12 +93,30 @@ def head_scores(q: Encoded, p: Encoded, device=None) -> dict[str, np.ndarray]:
     return scores
 
 
+class PassageCache:
+    """The passages' encoding at one training step, kept for the next evaluation at that step: validation
+    and the held-out test search the same corpus (the demo's, or every passage of a split file), so at
+    step 0 and at the end the passages are encoded once instead of twice."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._encoded: Encoded | None = None
+
+    def encode(self, model, tokenizer, texts: list[str], max_len: int, step: int) -> Encoded:
+        key = (step, max_len, tuple(texts))
+        if key != self._key:
+            self._key, self._encoded = key, encode(model, tokenizer, texts, max_len)
+        return self._encoded
+
+
 def evaluate(model, tokenizer, evalset: EvalSet, query_max_len: int, passage_max_len: int,
-             ranks: dict | None = None) -> dict[str, float]:
+             ranks: dict | None = None, passages: PassageCache | None = None, step: int = 0) -> dict[str, float]:
     """Metric name -> value, e.g. 'dense.mrr@10', 'hybrid.ndcg@10', 'sparse.active_tokens'. With `ranks`,
-    it is filled with {head: per query, the rank of its first relevant passage}."""
+    it is filled with {head: per query, the rank of its first relevant passage}. With `passages`, the
+    corpus's encoding at training step `step` is shared with other evaluations at that step."""
     q = encode(model, tokenizer, evalset.queries, query_max_len)
-    p = encode(model, tokenizer, evalset.docs, passage_max_len)
+    p = (passages.encode(model, tokenizer, evalset.docs, passage_max_len, step) if passages is not None
+         else encode(model, tokenizer, evalset.docs, passage_max_len))
     out: dict[str, float] = {}
     for head, scores in head_scores(q, p, next(model.parameters()).device).items():
         for name, value in ir_metrics.rank_metrics(scores, evalset.relevance, K).items():

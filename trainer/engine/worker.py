@@ -263,6 +263,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
 
         from . import training  # torch and FlagEmbedding load only after the checks above
         from .callbacks import HF_LOG_STEPS, HeldOutTest, StoreMetrics, SyncStop, Validation
+        from .evaluate import PassageCache
 
         precision = training.resolve_precision(cfg.precision)
         plan, bucket_files, bucket_steps = None, None, None
@@ -306,12 +307,13 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         samples = (lambda: bucket_steps.queries * world) if bucket_steps else cfg.batch_size * world
         metrics = StoreMetrics(store, run_id, samples)
         callbacks = [metrics]
+        passages = PassageCache()         # validation and test share a corpus: encoded once per step
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_score, cfg.query_max_len,
-                                        cfg.passage_max_len, stopper, cfg.eval_every_steps))
+                                        cfg.passage_max_len, stopper, cfg.eval_every_steps, passages))
         if testset is not None:
-            callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len))
+            callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len, passages))
         callbacks.extend(extra_callbacks)
         callbacks.append(SyncStop(metrics))
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
