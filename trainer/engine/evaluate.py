@@ -105,7 +105,9 @@ class PassageCache:
     def encode(self, model, tokenizer, texts: list[str], max_len: int, step: int) -> Encoded:
         key = (step, max_len, tuple(texts))
         if key != self._key:
-            self._key, self._encoded = key, encode(model, tokenizer, texts, max_len)
+            self._key, self._encoded = None, None      # the last step's vectors go before new ones are made
+            self._encoded = encode(model, tokenizer, texts, max_len)
+            self._key = key
         return self._encoded
 
 
