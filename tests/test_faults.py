@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from conftest import train, wait_for
 
 from trainer import launch
 from trainer.config import Mode
@@ -24,14 +24,6 @@ def points(store, run_id):
 
 def steps(store, run_id):
     return [p.step for p in store.metrics(run_id) if p.name == "loss"]
-
-
-def in_this_process(store, run_id) -> str:
-    """The worker's own code in the test's process (the faults it meets are the worker's to word; the
-    launcher's part, a process that dies, is the SIGKILL test's): the final status."""
-    from trainer.engine import worker
-
-    return worker.run(store, run_id)
 
 
 def summarised_at_its_end(store, run_id) -> bool:
@@ -61,10 +53,10 @@ def test_sigkill_mid_run_fails_it_in_words_and_keeps_every_point(tmp_path, tiny_
 
 def test_out_of_memory_ends_failed_with_the_largest_batch_the_estimator_fits(tmp_path, tiny_config, monkeypatch):
     monkeypatch.setenv("M3_FAULT", "oom@3")
-    store = Store(tmp_path / "runs")
-    run_id = store.create_run(tiny_config(mode=Mode.ALL, epochs=5, eval_data=None))
-    assert in_this_process(store, run_id) == FAILED
-    run = store.get_run(run_id)
+    # the worker's code in this process: the failure is the worker's to word (a dying process: the SIGKILL test)
+    store, run, status, _ = train(tmp_path / "runs", tiny_config(mode=Mode.ALL, epochs=5, eval_data=None))
+    run_id = run.id
+    assert status == FAILED
     assert run.status == FAILED
     assert run.error.startswith("Out of memory at batch size 4, group size 2, passage length 64 (all mode). "
                                 "The memory estimator puts this step at ")
@@ -112,10 +104,9 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
 
 def test_disk_full_on_checkpoint_fails_clearly_and_keeps_the_previous_checkpoint(tmp_path, tiny_config, monkeypatch):
     monkeypatch.setenv("M3_FAULT", "enospc@4")                  # 2 steps an epoch: the second save fails
-    store = Store(tmp_path / "runs")
-    run_id = store.create_run(tiny_config(mode=Mode.DENSE, epochs=3, eval_data=None))
-    assert in_this_process(store, run_id) == FAILED
-    run = store.get_run(run_id)
+    store, run, status, _ = train(tmp_path / "runs", tiny_config(mode=Mode.DENSE, epochs=3, eval_data=None))
+    run_id = run.id
+    assert status == FAILED
     kept = Path(run.output_dir) / "model" / "checkpoint-2"
     assert run.status == FAILED
     assert run.error == (f"Disk full while saving a checkpoint: [Errno 28] No space left on device (injected by "

@@ -12,6 +12,8 @@ from trainer.config import Mode
 from trainer.store import COMPLETED, STOPPED, Store
 
 pytestmark = pytest.mark.slow
+
+
 def test_frozen_encoder_mode_trains_only_the_two_heads(tmp_path, tiny_config):
     store, run, status, recorder = train(tmp_path / "runs", tiny_config(mode=Mode.HEADS))
     assert status == COMPLETED, run.error
@@ -44,6 +46,8 @@ def test_early_stopping_fires_on_a_flat_metric_and_not_before_the_minimum(tmp_pa
 
 
 def test_stop_request_ends_a_background_run_as_stopped_with_a_checkpoint(tmp_path, tiny_config):
+    from trainer.engine.callbacks import SYNC_INTERVAL_S
+
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=200))
     # one run per device: a second start, from another tab (another Store on the same file), is refused
@@ -53,8 +57,6 @@ def test_stop_request_ends_a_background_run_as_stopped_with_a_checkpoint(tmp_pat
     losses = lambda: [p for p in store.metrics(run_id) if p.name == "loss"]  # noqa: E731
     wait_for(lambda: len(losses()) >= 4 or not store.get_run(run_id).live, 180, "four steps")
     assert store.get_run(run_id).live, store.get_run(run_id).error
-    from trainer.engine.callbacks import SYNC_INTERVAL_S
-
     asked = time.time()
     store.request_stop(run_id)
     wait_for(lambda: not store.get_run(run_id).live, 180, "the run to stop")
