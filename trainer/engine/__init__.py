@@ -4,8 +4,12 @@
 and the CLI's own process (`python -m trainer ...`). The dashboard (app/, pages/) never imports from
 here; the torch-free rest of `trainer/` is what it uses (tests/test_imports.py checks this)."""
 
-# transformers imports scikit-learn (and with it SciPy: about a second of every engine process's start on
-# two CPU cores) only for assisted text generation, which nothing here does; it asks this flag first.
+# transformers imports these packages, when installed, only for things nothing here does; it asks its flags
+# first. Each is time at the start of every engine process, on two CPU cores: scikit-learn with SciPy (about
+# a second: assisted text generation), scipy.optimize (about 0.4 s: object-detection losses), peft (about
+# 0.4 s: LoRA adapters, which no run trains or loads).
 from transformers.utils import import_utils as _import_utils
 
 _import_utils._sklearn_available = False
+_import_utils._scipy_available = False
+_import_utils._peft_available = False
