@@ -317,7 +317,7 @@ def test_export_and_tryit_give_flagembeddings_scores_for_every_head(trained, loo
 
 
 @pytest.mark.slow
-def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_train, tmp_path, monkeypatch):
+def test_configure_page_with_bge_m3_starts_a_run(lookalike, small_train, tmp_path, monkeypatch):
     from app.i18n import EN
 
     runs_dir = tmp_path / "runs"
@@ -348,20 +348,10 @@ def test_configure_page_with_bge_m3_starts_a_run_that_trains(lookalike, small_tr
 
     at.button(key="start").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    store = Store(runs_dir)
-    (run,) = store.list_runs()
+    (run,) = Store(runs_dir).list_runs()
     assert run.config.model == HUB and run.mode == "all"
-    wait_for(lambda: not store.get_run(run.id).live, 300, "the bge-m3 run to end")
-    run = store.get_run(run.id)
-    assert run.status == COMPLETED, run.error
-    log = run.folder.log.read_text()
-    assert f"note: {NOTES['hub_cached'].format(model=HUB, folder=lookalike.snapshot)}" in log
-    assert "FlagEmbedding loads" not in log
-    assert {f"{h}.mrr@10" for h in HEADS} <= {p.name for p in store.metrics(run.id)}
-    at.run()                                     # the Train page Start switched to, now showing the ended run
-    assert not at.exception, [e.value for e in at.exception]
-    captions = [c.value for c in at.caption]
-    assert EN["train.baseline_note"] in captions                # shipped heads: no "random projection" claim
+    # That it trains, with the note in its log and the shipped heads' baseline on Train, is the browser's
+    # test (tests/test_browser.py); all three modes train from the hub id in `trained` above.
 
 
 def test_train_page_says_when_the_heads_started_at_random(tmp_path, monkeypatch):

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import wait_for
 
+from app.i18n import EN
+from trainer.model_source import NOTES
 from trainer.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -168,7 +170,8 @@ def test_demo_run_live_reload_and_stop(app_url):
 
 def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, small_train, small_eval, app_url):
     """`BAAI/bge-m3` typed as most users will, resolved offline from the Hugging Face cache (the
-    look-alike of tests/lookalike.py): Configure with its note and BGE-M3-sized memory bars, then Train."""
+    look-alike of tests/lookalike.py): Configure with its note, then Train: the note in the run's log, every
+    head validated, the shipped heads' baseline note (the page's figures for it: tests/test_bge_m3.py)."""
     from playwright.sync_api import expect
 
     url, runs_dir = app_url
@@ -189,8 +192,15 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         store, run = start_run(page, url, runs_dir, "configure_bge_m3.png")
         assert (run.config.model, run.mode, run.config.epochs) == ("BAAI/bge-m3", "all", 1)
         wait_for(lambda: not store.get_run(run.id).live, 300, "the bge-m3 run to end")
-        assert store.get_run(run.id).status == "completed", store.get_run(run.id).error
+        run = store.get_run(run.id)
+        assert run.status == "completed", run.error
+        log = run.folder.log.read_text()
+        assert f"note: {NOTES['hub_cached'].format(model='BAAI/bge-m3', folder=lookalike.snapshot)}" in log
+        assert "FlagEmbedding loads" not in log
+        assert {f"{h}.mrr@10" for h in ("dense", "sparse", "colbert", "hybrid")} <= {p.name for p in store.metrics(run.id)}
         page.reload()
         expect(page.get_by_role("heading", name="Completed · All heads", exact=True)).to_be_visible()
+        # shipped heads: the baseline note without the "random projection" sentence
+        expect(page.get_by_text(EN["train.baseline_note"], exact=True)).to_be_visible()
         page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 per head"])
         page.screenshot(path=str(ARTIFACTS / "train_bge_m3.png"), full_page=True)

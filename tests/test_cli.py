@@ -111,21 +111,4 @@ def test_a_value_of_the_wrong_type_is_a_usage_error(argv, message, capsys):
     assert exited.value.code == 2 and message in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_train_trains_in_the_foreground_on_the_valid_rows_when_skipping_is_asked_for(tmp_path, small_train):
-    rows = small_train.read_text().splitlines()
-    mixed = write_jsonl(tmp_path / "mixed.jsonl", rows + ["{oops", '{"query": "q", "pos": []}'])
-    runs = tmp_path / "runs"
-    argv = ["train", "--mode", "dense", "--train", mixed, "--eval", "none", "--epochs", "1", "--batch-size", "4",
-            "--group-size", "2", "--query-max-len", "32", "--passage-max-len", "64", "--runs-dir", runs]
-    refused = run_cli(*argv)
-    assert refused.returncode == 2 and f"{mixed}:9: error: invalid JSON" in refused.stderr
-    assert Store(runs).list_runs() == []
-    done = run_cli(*argv, "--skip-bad-rows", "--name", "cli")
-    run_id = done.stdout.splitlines()[0]
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stderr.splitlines()[-1] == f"{run_id} completed"
-    run = Store(runs).get_run(run_id)
-    assert (run.status, run.name, run.skipped_rows, run.config.skip_bad_rows) == ("completed", "cli", 2, True)
-    assert len((Path(run.output_dir) / "train.jsonl").read_text().splitlines()) == len(rows)
-    assert [p.step for p in Store(runs).metrics(run_id) if p.name == "loss"] == [1, 2]    # 8 rows, batch 4
+# Training in the foreground on a file's valid rows (`--skip-bad-rows`): tests/test_pairs_run.py.

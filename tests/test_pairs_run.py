@@ -1,5 +1,6 @@
-"""A file of (query, positive) pairs trains end to end from the command line: the product holds
-validation and test questions out, mines the negatives, and reports the test split before/after."""
+"""A file of (query, positive) pairs trains end to end, from the command line and from the Configure page: the
+product holds validation and test questions out, mines the negatives, and reports the test split before/after.
+The command line's test is also its foreground-training test (`train --skip-bad-rows`)."""
 import json
 import subprocess
 import sys
@@ -22,21 +23,30 @@ def demo_rows() -> list[dict]:
     return [json.loads(x) for x in (DEMO_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines()[:60]]
 
 
-def test_pairs_only_file_trains_with_a_held_out_test_split(tmp_path):
+def test_pairs_only_file_trains_from_the_command_line_with_a_held_out_test_split_skipping_bad_rows(tmp_path):
+    """The command line's foreground run: refused while the file has bad rows, then trained on its valid rows
+    when skipping them is asked for."""
     rows = demo_rows()
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"query": r["query"], "pos": r["pos"]} for r in rows])
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"query": r["query"], "pos": r["pos"]} for r in rows]
+                        + ["{oops", {"query": "q", "pos": []}])
     runs = tmp_path / "runs"
-    done = subprocess.run([sys.executable, "-m", "trainer", "train", "--mode", "all", "--train", str(pairs),
-                           "--eval", "split", "--max-steps", "2", "--batch-size", "4", "--group-size", "2",
-                           "--runs-dir", str(runs)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    argv = [sys.executable, "-m", "trainer", "train", "--mode", "all", "--train", str(pairs), "--eval", "split",
+            "--max-steps", "2", "--batch-size", "4", "--group-size", "2", "--runs-dir", str(runs)]
+    refused = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and f"{pairs}:{len(rows) + 1}: error: invalid JSON" in refused.stderr
+    assert Store(runs).list_runs() == []
+    done = subprocess.run(argv + ["--skip-bad-rows", "--name", "cli"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     store = Store(runs)
     (run,) = store.list_runs()
-    assert run.status == "completed"
+    assert done.stdout.splitlines()[0] == run.id and done.stderr.splitlines()[-1] == f"{run.id} completed"
+    assert (run.status, run.name, run.skipped_rows, run.config.skip_bad_rows) == ("completed", "cli", 2, True)
     points = store.metrics(run.id)
     facts = {p.name: p.value for p in points if p.step == 0}
     assert facts["mined_rows"] == facts["train_rows"] + facts["mined_dropped_rows"]
     assert facts["heldout_test_queries"] >= 5 and facts["heldout_val_queries"] >= 5
+    assert [p.step for p in points if p.name == "loss"] == [1, 2]
     test_steps = sorted({p.step for p in points if p.name == "test.dense.mrr@10"})
     assert test_steps == [0, 2]                                     # before and after, nothing in between
     assert {p.name for p in points if p.name.startswith("test.")} >= {
