@@ -1,11 +1,13 @@
-"""Faults during a run, with real training: SIGKILL and an app restart (worker processes), out of memory and
-a full disk (the worker's code in this process).
+"""Faults during a run, with real training: SIGKILL and an app restart (worker processes; the resumed run is
+also the suite's test of Stop on a background run), out of memory and a full disk (the worker's code in this
+process).
 Each checks the final status, the message, and that every metric point written before is kept."""
 import os
 import signal
 import sqlite3
 import statistics
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from conftest import train, wait_for
 
 from trainer import launch
 from trainer.config import Mode
-from trainer.store import FAILED, INTERRUPTED, Store
+from trainer.store import FAILED, INTERRUPTED, STOPPED, Store
 
 pytestmark = pytest.mark.slow
 
@@ -64,10 +66,15 @@ def test_out_of_memory_ends_failed_with_the_largest_batch_the_estimator_fits(tmp
     assert steps(store, run_id) == [1, 2]                      # every step before the failing one is kept
 
 
-def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path, tiny_config):
+def test_app_restart_reattaches_a_live_worker_resumes_one_that_died_and_stop_ends_it(tmp_path, tiny_config):
+    """An app restart with the worker alive, then with it dead; the resumed run in the background, a second
+    start refused while it trains, and Stop: the run ends stopped, soon, with its model saved and validated."""
+    from trainer import query_ranks
+    from trainer.engine.callbacks import SYNC_INTERVAL_S
+
     store = Store(tmp_path / "runs")
     # A worker started by an app that is no longer there: its own session, no watcher thread.
-    run_id = store.create_run(tiny_config(mode=Mode.DENSE, epochs=400, eval_data=None))
+    run_id = store.create_run(tiny_config(mode=Mode.DENSE, epochs=400))
     worker = subprocess.Popen(launch.worker_command(store, run_id), env=launch.worker_env(),
                               cwd=launch.PROJECT_ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,17 +96,35 @@ def test_app_restart_reattaches_a_live_worker_and_resumes_one_that_died(tmp_path
     resumed_from = int(run.folder.last_checkpoint().name.split("-")[1])
     launch.resume(store, run_id)
     assert not store.get_run(run_id).stop_requested
+    # one run per device: a second start, from another tab (another Store on the same file), is refused
+    with pytest.raises(launch.RunBusy, match=f"run {run_id} is still training on this machine"):
+        launch.start(Store(tmp_path / "runs"), tiny_config())
+    assert [r.id for r in store.list_runs()] == [run_id]
     done_before = len([p for p in before if p[2] == "loss"])
-    wait_for(lambda: len(steps(store, run_id)) > done_before + 2 or not store.get_run(run_id).live, 180, "new steps")
+    new_losses = lambda: [p for p in store.metrics(run_id) if p.name == "loss"][done_before:]  # noqa: E731
+    wait_for(lambda: len(new_losses()) >= 4 or not store.get_run(run_id).live, 180, "four new steps")
     assert store.get_run(run_id).live, store.get_run(run_id).error
+    asked = time.time()
     store.request_stop(run_id)
-    wait_for(lambda: not store.get_run(run_id).live, 120, "the resumed run to stop")
-    assert store.get_run(run_id).status == "stopped"
+    wait_for(lambda: not store.get_run(run_id).live, 180, "the resumed run to stop")
+    run = store.get_run(run_id)
+    assert run.status == STOPPED, run.error
     assert points(store, run_id)[:len(before)] == before
     assert summarised_at_its_end(store, run_id)                 # by the worker's own, with the new points
     # The resumed worker went on from the checkpoint's step, not from 0.
     resumed = steps(store, run_id)[done_before:]
     assert resumed == list(range(resumed_from + 1, resumed_from + 1 + len(resumed)))
+    # Rank 0 reads the stop flag when the ranks meet: the last step trained ended no later than one meeting
+    # interval (plus the step in flight and the one before the meeting, timed here) after the request.
+    trained = new_losses()
+    step = max(b.time - a.time for a, b in zip(trained, trained[1:]))
+    assert trained[-1].time - asked <= SYNC_INTERVAL_S + 2 * step + 0.5, (trained[-1].time - asked, step)
+    # the saved weights were validated, so the scores and per-query ranks describe the model Try it loads
+    assert (model_dir / "model.safetensors").is_file()
+    last = max(p.step for p in store.metrics(run_id))
+    assert last < 400 * 2
+    assert query_ranks.load(Path(run.output_dir))[-1]["step"] == last
+    assert max(p.step for p in store.metrics(run_id) if p.name == "dense.mrr@10") == last
 
 
 def test_disk_full_on_checkpoint_fails_clearly_and_keeps_the_previous_checkpoint(tmp_path, tiny_config, monkeypatch):
