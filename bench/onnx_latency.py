@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from trainer.engine import worker  # noqa: E402
 from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.data import DEMO_DIR, load_eval  # noqa: E402
-from trainer.engine.export import export  # noqa: E402
+from trainer.engine.onnx import write_onnx  # noqa: E402
+from trainer.export import export  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 
@@ -31,7 +32,7 @@ def exported_folder() -> Path:
     store = Store(Path(tempfile.mkdtemp(prefix="m3-onnx-")) / "runs")
     run_id = store.create_run(RunConfig(mode=Mode.ALL, max_steps=1, eval_data=None))
     assert worker.run(store, run_id) == "completed", store.get_run(run_id).error
-    return Path(export(store, run_id, store.runs_dir / "export", onnx=True)["folder"])
+    return Path(export(store, run_id, store.runs_dir / "export", onnx=write_onnx)["folder"])
 
 
 def per_query(model, queries: list[str]) -> list[float]:

@@ -12,7 +12,7 @@ from app.tryit_view import heaviest, highlight, rank_change
 from trainer import advice, query_ranks, reproduce
 from trainer.config import Mode
 from trainer.data import DEMO_DIR, load_eval
-from trainer.engine.export import export
+from trainer.export import export
 from trainer.store import COMPLETED, Store
 
 

@@ -19,7 +19,7 @@ from trainer.engine import worker
 from trainer.advice import suggest_lr
 from trainer.config import Mode, RunConfig
 from trainer.data import DEMO_DIR, load_eval
-from trainer.engine.export import export
+from trainer.export import export
 from trainer.memory import BGE_M3, estimate, setup_for
 from trainer.model_source import (NOTES, detect_pooling, embedded_model_dir, model_dir, model_notes, model_shape,
                                   resolve_model, run_pooling)

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from apptest import open_page
 from trainer.engine import worker
 from trainer.config import Mode
-from trainer.engine.export import HEADS, export
+from trainer.export import HEADS, export
 from trainer.data import load_eval
 from trainer.engine.merge import GENERAL_DIR, curve, merge
 from trainer.model_source import embedded_model_dir

@@ -317,9 +317,12 @@ def _json_result(call) -> int:
 
 
 def _export(ns) -> int:
-    from .engine.export import export
+    from .export import export
 
-    return _json_result(lambda: export(Store(ns.runs_dir), ns.run_id, ns.out, zip=ns.zip, onnx=ns.onnx))
+    onnx = None
+    if ns.onnx:
+        from .engine.onnx import write_onnx as onnx
+    return _json_result(lambda: export(Store(ns.runs_dir), ns.run_id, ns.out, zip=ns.zip, onnx=onnx))
 
 
 def add_export(sub) -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
 """The plain FlagEmbedding command that reproduces a run, and the model card that goes with an
-exported model (trainer.engine.export). No torch."""
+exported model (trainer.export). No torch."""
 from __future__ import annotations
 
 import shlex

@@ -4,7 +4,7 @@ The encoder goes through FlagEmbedding's LM-Cocktail (`mix_models`, weight W for
 model, 1 - W for the base); LM-Cocktail merges only the encoder, so the M3 heads
 (colbert_linear.pt, sparse_linear.pt) are averaged here by the same weight. A base without heads
 (MiniLM, any plain encoder) keeps the fine-tuned heads. The result is an exported folder
-(trainer.engine.export): sentence-transformers files with the run's pooling, model card, optional zip.
+(trainer.export): sentence-transformers files with the run's pooling, model card, optional zip.
 `curve` scores a few weights on the run's validation set and on an out-of-domain check shipped
 with the product (trainer/general/, a SciFact slice): the trade-off a user picks a weight from.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .export import HEADS, clear_previous, finish_folder, saved_model, zip_folder
+from ..export import HEADS, clear_previous, finish_folder, saved_model, zip_folder
 from ..model_source import resolve_model, run_pooling
 from ..store import Store
 

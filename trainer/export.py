@@ -1,24 +1,25 @@
 """What leaves the dashboard as a model: one folder that FlagEmbedding's BGEM3FlagModel and
 sentence-transformers both load the same way (modules.json, the pooling the run trained with, a
 Normalize module), with the tokenizer, both M3 heads and a model card; optionally zipped, and
-optionally with an ONNX dense model (`onnx/model.onnx`, sentence-transformers' ONNX backend).
+optionally with an ONNX dense model (`onnx/model.onnx`, sentence-transformers' ONNX backend: trainer.engine.onnx).
 
 FlagEmbedding's M3 trainer writes no sentence-transformers files, so `SentenceTransformer(folder)`
-would silently fall back to mean pooling without normalising. Writing the folder imports no torch;
-the ONNX step does, and runs in `python -m trainer export` (a child process of the dashboard).
+would silently fall back to mean pooling without normalising. Writing the folder imports no torch, so
+`python -m trainer export` (a child process of the dashboard) starts in a fraction of a second; only its
+`--onnx` step loads the engine.
 """
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Callable, Optional
 
-from ..model_source import read_config, resolve_model, run_pooling
-from ..reproduce import model_card, mrr_before_after, test_before_after
-from ..store import Run, Store
+from .model_source import read_config, resolve_model, run_pooling
+from .reproduce import model_card, mrr_before_after, test_before_after
+from .store import Run, Store
 
 HEADS = ("colbert_linear.pt", "sparse_linear.pt")
 POOLING_FLAGS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}
@@ -105,18 +106,6 @@ def zip_folder(folder: Path) -> Path:
     return target
 
 
-def write_onnx(folder: Path) -> Path:
-    """The dense model in ONNX through sentence-transformers' backend: `onnx/model.onnx`, which
-    `SentenceTransformer(folder, backend="onnx")` loads (pooling and Normalize stay in modules.json)."""
-    from sentence_transformers import SentenceTransformer
-
-    # Its hint to save the fresh export is answered on the next line.
-    logging.getLogger("sentence_transformers.backend.utils").setLevel(logging.ERROR)
-    model = SentenceTransformer(str(folder), backend="onnx", device="cpu", model_kwargs={"export": True})
-    model[0].auto_model.save_pretrained(str(folder))
-    return folder / "onnx" / "model.onnx"
-
-
 def clear_previous(out: Path) -> None:
     """An earlier export in `out` is replaced; any other non-empty folder is left alone (an error)."""
     if out.is_dir() and any(out.iterdir()):
@@ -125,8 +114,11 @@ def clear_previous(out: Path) -> None:
         shutil.rmtree(out)
 
 
-def export(store: Store, run_id: str, out: Path, *, zip: bool = False, onnx: bool = False) -> dict[str, str]:
-    """Write the run's model to `out` (replacing an earlier export there); returns the paths written."""
+def export(store: Store, run_id: str, out: Path, *, zip: bool = False,
+           onnx: Optional[Callable[[Path], Path]] = None) -> dict[str, str]:
+    """Write the run's model to `out` (replacing an earlier export there); returns the paths written. `onnx`
+    writes the ONNX model into the folder before it is zipped: trainer.engine.onnx.write_onnx, which loads
+    torch (the command line passes it); without it, nothing here does."""
     run = store.get_run(run_id)
     model_dir = saved_model(run)
     out = Path(out).resolve()
@@ -135,7 +127,7 @@ def export(store: Store, run_id: str, out: Path, *, zip: bool = False, onnx: boo
     finish_folder(store, run, out)
     written = {"folder": str(out)}
     if onnx:
-        written["onnx"] = str(write_onnx(out))
+        written["onnx"] = str(onnx(out))
     if zip:
         written["zip"] = str(zip_folder(out))
     return written
