@@ -153,16 +153,18 @@ def _train(ns) -> int:
 
 
 def _mine(ns) -> int:
-    from .data import DataError
+    from .data import DataError, rows_to_mine
     from .config import parse_range
-    from .engine.mining import MineSettings, mine_file
 
     try:
+        rows, corpus = rows_to_mine(ns.input, ns.corpus or "")      # bad input is refused before torch loads
         low, high = parse_range(ns.range)
+        from .engine.mining import MineSettings, mine_file
+
         settings = MineSettings(negatives=ns.negatives, range_min=low, range_max=high, margin=ns.margin,
                                 seed=ns.seed, query_max_len=ns.query_max_len, passage_max_len=ns.passage_max_len)
-        summary = mine_file(ns.input, ns.output, ns.model, settings, corpus_path=ns.corpus or "",
-                            pooling=ns.pooling, progress_path=ns.progress or "")
+        summary = mine_file(rows, corpus, ns.output, ns.model, settings, pooling=ns.pooling,
+                            progress_path=ns.progress or "")
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -207,11 +209,13 @@ def _scan(ns) -> int:
 
 
 def _score(ns) -> int:
-    from .data import DataError
-    from .engine.teacher import score_file
+    from .data import DataError, rows_to_score
 
     try:
-        summary = score_file(ns.input, ns.output, ns.reranker, ns.batch_size, ns.max_len)
+        rows = rows_to_score(ns.input)                              # bad input is refused before torch loads
+        from .engine.teacher import score_file
+
+        summary = score_file(rows, ns.output, ns.reranker, ns.batch_size, ns.max_len)
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

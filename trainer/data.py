@@ -463,6 +463,33 @@ def read_corpus(path: str | Path) -> tuple[list[str], Report]:
     return texts, report
 
 
+def rows_to_mine(input_path: str | Path, corpus_path: str | Path = "") -> tuple[list[dict], list[str]]:
+    """`python -m trainer mine`'s input, checked before the engine loads: the valid rows and the extra
+    passages; any problem raises DataError (file, line, field)."""
+    report = validate_train(input_path, 1)
+    problems = report.errors
+    corpus: list[str] = []
+    if corpus_path:
+        corpus, corpus_report = read_corpus(corpus_path)
+        problems += corpus_report.errors
+    if problems:
+        raise DataError(problems)
+    return report.rows, corpus
+
+
+def rows_to_score(input_path: str | Path) -> list[dict]:
+    """`python -m trainer score`'s input, checked before the engine loads: rows with negatives to score
+    (rows without are refused: mine them first)."""
+    report = validate_train(input_path, 1)
+    problems = list(report.errors)
+    if report.without_negatives:
+        problems.append(Problem(str(input_path), 0, "neg", f"{report.without_negatives} rows have no negatives to "
+                                "score: mine them first (python -m trainer mine)"))
+    if problems:
+        raise DataError(problems)
+    return report.rows
+
+
 def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
     """Write next to `path`, then rename: a reader never sees half a file, and processes writing the
     same file at once (every torchrun rank) each swap in a whole one."""

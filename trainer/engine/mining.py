@@ -177,28 +177,20 @@ def write_progress(path: Optional[str]) -> Optional[Progress]:
     return report
 
 
-def mine_file(input_path: str, output_path: str, model: str, settings: MineSettings, *, corpus_path: str = "",
+def mine_file(rows: list[dict], corpus: list[str], output_path: str, model: str, settings: MineSettings, *,
               pooling: str = "auto", progress_path: str = "", only_missing: bool = False,
               device: Optional[str] = None) -> dict:
-    """Validate, mine and write; returns the summary (stats + preview). Bad input raises DataError
-    (file, line, field) before anything is written."""
-    from ..data import DataError, read_corpus, validate_train, write_jsonl_atomic
+    """Mine rows (with their extra passages: trainer.data.rows_to_mine reads and checks both) and write them;
+    returns the summary (stats + preview)."""
+    from ..data import write_jsonl_atomic
     from ..model_source import detect_pooling, model_dir
 
-    report = validate_train(input_path, 1)
-    problems = report.errors
-    corpus: list[str] = []
-    if corpus_path:
-        corpus, corpus_report = read_corpus(corpus_path)
-        problems += corpus_report.errors
-    if problems:
-        raise DataError(problems)
     folder = model_dir(model)
     if folder is None:
         raise ValueError(f"{model!r} is neither a folder on this machine nor a model in the Hugging Face cache")
     pooling = detect_pooling(folder)[0] if pooling == "auto" else pooling
     progress = write_progress(progress_path)
-    mined = mine(report.rows, st_encoder(str(folder), pooling, device), settings, corpus=corpus,
+    mined = mine(rows, st_encoder(str(folder), pooling, device), settings, corpus=corpus,
                  only_missing=only_missing, progress=progress)
     write_jsonl_atomic(Path(output_path), mined.rows)
     summary = {**mined.stats, "output": str(output_path), "model": model, "pooling": pooling,

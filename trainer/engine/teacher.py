@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..data import DataError, Problem, validate_train, write_jsonl_atomic
+from ..data import write_jsonl_atomic
 from ..model_source import model_dir
 
 Scorer = Callable[[list[tuple[str, str]]], list[float]]
@@ -41,16 +41,9 @@ def score_rows(rows: list[dict], scorer: Scorer) -> list[dict]:
     return out
 
 
-def score_file(input_path: str, output_path: str, model: str, batch_size: int = 32, max_length: int = 512) -> dict:
-    """Validate, score and write; rows without negatives are refused (mine them first)."""
-    report = validate_train(input_path, 1)
-    problems = list(report.errors)
-    if report.without_negatives:
-        problems.append(Problem(str(input_path), 0, "neg", f"{report.without_negatives} rows have no negatives to "
-                                "score: mine them first (python -m trainer mine)"))
-    if problems:
-        raise DataError(problems)
-    rows = score_rows(report.rows, reranker(model, batch_size, max_length))
+def score_file(rows: list[dict], output_path: str, model: str, batch_size: int = 32, max_length: int = 512) -> dict:
+    """Score rows (checked by trainer.data.rows_to_score) and write them."""
+    rows = score_rows(rows, reranker(model, batch_size, max_length))
     write_jsonl_atomic(Path(output_path), rows)
     return {"rows": len(rows), "pairs": sum(len(r["pos"]) + len(r["neg"]) for r in rows), "output": str(output_path),
             "reranker": model}
