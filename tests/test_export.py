@@ -78,6 +78,9 @@ def test_exported_folder_gives_flagembeddings_dense_vectors_in_sentence_transfor
     with zipfile.ZipFile(written["zip"]) as zf:
         assert {f"exported/{n}" for n in ("modules.json", "1_Pooling/config.json", "onnx/model.onnx", *HEADS)} \
             <= set(zf.namelist())
+        kinds = {i.filename: i.compress_type for i in zf.infolist()}
+    assert kinds["exported/model.safetensors"] == kinds["exported/onnx/model.onnx"] == zipfile.ZIP_STORED   # weights
+    assert kinds["exported/README.md"] == zipfile.ZIP_DEFLATED
     assert "SentenceTransformer('path/to/this/folder')" in (out / "README.md").read_text()
 
     flag = flag_dense(out, "mean")

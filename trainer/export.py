@@ -94,14 +94,21 @@ def finish_folder(store: Store, run: Run, folder: Path, note: str = "") -> None:
     write_json(folder / "m3_studio_run.json", {"run_id": run.id, "config": json.loads(run.config.to_json())})
 
 
+# Weights go into the zip as they are: deflating float weights saves about 8 % (the embedded MiniLM's 91 MB:
+# 83 MB) at 13 times the time (4.4 s against 0.34 s on one core; BGE-M3's 2.2 GB: about two minutes).
+STORED = (".safetensors", ".pt", ".bin", ".onnx")
+
+
 def zip_folder(folder: Path) -> Path:
-    """FOLDER.zip beside it, its files under FOLDER's name; written whole or not at all."""
+    """FOLDER.zip beside it, its files under FOLDER's name (text deflated, weights stored); written whole or
+    not at all."""
     target = folder.with_name(folder.name + ".zip")
     partial = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                zf.write(path, Path(folder.name) / path.relative_to(folder))
+                zf.write(path, Path(folder.name) / path.relative_to(folder),
+                         compress_type=zipfile.ZIP_STORED if path.suffix in STORED else None)
     partial.replace(target)
     return target
 
