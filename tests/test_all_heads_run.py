@@ -11,7 +11,7 @@ from apptest import open_page
 from app.tryit_view import heaviest, highlight, rank_change
 from trainer import advice, query_ranks, reproduce
 from trainer.config import Mode
-from trainer.data import DEMO_DIR, load_eval
+from trainer.data import load_eval
 from trainer.export import export
 from trainer.store import COMPLETED, Store
 
@@ -114,15 +114,17 @@ def test_exported_folder_loads_in_bgem3flagmodel_with_the_dashboards_dense_score
     assert "sentence-transformers/all-MiniLM-L6-v2" in card and "`default`" not in card
     assert "return_sparse=True, return_colbert_vecs=True" in card
 
-    evalset = load_eval(DEMO_DIR / "eval")
+    corpus = run.config.eval_data                                   # the run's validation set
+    evalset = load_eval(Path(corpus))
     query, docs = evalset.queries[0], evalset.docs
     exported = BGEM3FlagModel(str(folder), pooling_method="mean", normalize_embeddings=True, use_fp16=False,
                               devices="cpu")
     q = exported.encode([query], max_length=run.config.query_max_len)["dense_vecs"]
     p = exported.encode(docs, max_length=run.config.passage_max_len)["dense_vecs"]
-    answer = Searcher().search(model_dir=str(Path(run.output_dir) / "model"), pooling="mean", unified=True,
-                               corpus=str(DEMO_DIR / "eval"), query=query, query_index=0, k=len(docs),
-                               query_max_len=run.config.query_max_len, passage_max_len=run.config.passage_max_len)
+    searcher = Searcher()
+    lengths = dict(query_max_len=run.config.query_max_len, passage_max_len=run.config.passage_max_len)
+    answer = searcher.search(model_dir=str(Path(run.output_dir) / "model"), pooling="mean", unified=True,
+                             corpus=corpus, query=query, query_index=0, k=len(docs), **lengths)
     inside = {hit["doc"]: hit["scores"]["dense"] for hit in answer["top"]}
     outside = (q @ p.T)[0]
     assert np.allclose([inside[i] for i in range(len(docs))], outside, atol=1e-5)
@@ -130,8 +132,8 @@ def test_exported_folder_loads_in_bgem3flagmodel_with_the_dashboards_dense_score
     assert answer["query_tokens"] and all(w >= 0 for _, _, w in answer["query_tokens"])
     # token spans point into the text itself, also for Chinese (MiniLM's vocabulary lacks most of it)
     zh = "忘记密码：在登录页点击忘记密码"
-    spans = Searcher().search(model_dir=str(Path(run.output_dir) / "model"), pooling="mean", unified=True,
-                              corpus=str(DEMO_DIR / "eval"), query=zh)["query_tokens"]
+    spans = searcher.search(model_dir=str(Path(run.output_dir) / "model"), pooling="mean", unified=True,
+                            corpus=corpus, query=zh, **lengths)["query_tokens"]
     assert spans and all(0 <= s < e <= len(zh) for s, e, _ in spans)
     assert zh in highlight(zh, []) and "忘" in highlight(zh, spans)
 
