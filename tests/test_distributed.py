@@ -1,5 +1,6 @@
-"""The torchrun launch path on CPU (two processes, gloo): a crash on one rank fails the run with its message.
-Two ranks training one run until Stop, and a rank killed mid-run, are in tests/test_scaleout.py."""
+"""The torchrun launch path on CPU (two processes, gloo): a crash on one rank fails the run with its message,
+and rank 0 ends too (no hang). Two ranks training one run until Stop, and the launcher's word for a rank killed
+by a signal, are in tests/test_scaleout.py."""
 import time
 from pathlib import Path
 
