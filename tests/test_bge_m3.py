@@ -245,6 +245,15 @@ def test_all_three_modes_train_from_the_hub_id(trained):
         assert run.config.model == HUB
         assert [p.step for p in store.metrics(run.id) if p.name == "loss"] == [1, 2]
         assert (Path(run.output_dir) / "model" / "model.safetensors").is_file()
+        names = {p.name.split(".")[0] for p in store.metrics(run.id) if p.name.endswith(".mrr@10")}
+        heads_saved = {h for h in ("colbert_linear.pt", "sparse_linear.pt") if (Path(run.output_dir) / "model" / h).is_file()}
+        if mode == Mode.DENSE:            # no sparse or ColBERT head: none validated, none saved
+            assert names == {"dense"} and not heads_saved, (names, heads_saved)
+        else:
+            assert names == {"dense", "sparse", "colbert", "hybrid"} and len(heads_saved) == 2, (names, heads_saved)
+    # the frozen encoder's dense head scores the same at every validation
+    dense = [p.value for p in store.metrics(runs[Mode.HEADS][0].id) if p.name == "dense.mrr@10"]
+    assert len(dense) == 2 and dense[0] == pytest.approx(dense[1])
 
 
 @pytest.mark.slow

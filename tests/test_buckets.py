@@ -166,7 +166,7 @@ def test_bucket_steps_switch_checkpointing_per_bucket():
 
 @pytest.mark.slow
 def test_bucketed_cpu_training_completes_and_records_its_plan(tmp_path, tiny_config):
-    from test_training import train
+    from conftest import train
 
     rows = rows_of([20] * 8 + [100] * 4 + [480] * 2, seed=3)
     data = tmp_path / "train.jsonl"

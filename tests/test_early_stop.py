@@ -1,4 +1,11 @@
+"""Early stopping: the rule (EarlyStopper), and a real run it ends (a few steps of the embedded model)."""
+import pytest
+
+from conftest import train
+
+from trainer.config import Mode
 from trainer.early_stop import EarlyStopper
+from trainer.store import COMPLETED
 
 
 def test_flat_metric_stops_after_patience_but_not_before_min_epochs():
@@ -21,3 +28,15 @@ def test_improvement_resets_patience():
 def test_patience_zero_disables():
     s = EarlyStopper(patience=0, min_epochs=0)
     assert not any(s.update(e, 0.1) for e in range(1, 20))
+
+
+@pytest.mark.slow
+def test_a_run_stops_early_on_a_flat_metric_and_not_before_the_minimum(tmp_path, tiny_config):
+    # patience 1 runs out at epoch 1 already; the minimum holds the run until epoch 3
+    cfg = tiny_config(mode=Mode.DENSE, epochs=5, learning_rate=0.0, early_stopping_patience=1,
+                      early_stopping_min_epochs=3)
+    store, run, status, _ = train(tmp_path / "runs", cfg)
+    assert status == COMPLETED and run.error == "early stopped at epoch 3"
+    evals = [p for p in store.metrics(run.id) if p.name == "dense.mrr@10"]
+    assert [p.epoch for p in evals] == [0, 1, 2, 3]
+    assert len({round(p.value, 9) for p in evals}) == 1
