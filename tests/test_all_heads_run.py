@@ -227,3 +227,9 @@ def test_validation_and_the_held_out_test_encode_their_shared_corpus_once_a_step
     cache.encode(None, None, ["a", "c"], 64, step=2)         # another corpus
     cache.encode(None, None, ["a", "c"], 32, step=2)         # another length
     assert len(calls) == 4
+    # training resumes: the vectors are freed, not kept beside the training steps
+    from trainer.engine.callbacks import DropPassages
+
+    DropPassages(cache).on_step_begin(None, None, None)
+    cache.encode(None, None, ["a", "c"], 32, step=2)
+    assert len(calls) == 5

@@ -282,6 +282,17 @@ class HeldOutTest(TrainerCallback):
             self._run(state, model, processing_class)
 
 
+class DropPassages(TrainerCallback):
+    """The passages' encoding that validation and the held-out test shared at a step (evaluate.PassageCache)
+    is freed when training resumes: the next evaluation is at another step and encodes them anew."""
+
+    def __init__(self, passages: PassageCache):
+        self.passages = passages
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.passages.clear()
+
+
 class SyncStop(TrainerCallback):
     """Added after the callbacks that decide (Validation's early stop, the user's stop flag): the
     ranks meet at the step StoreMetrics scheduled (about once a second), at each epoch's end (the

@@ -105,10 +105,15 @@ class PassageCache:
     def encode(self, model, tokenizer, texts: list[str], max_len: int, step: int) -> Encoded:
         key = (step, max_len, tuple(texts))
         if key != self._key:
-            self._key, self._encoded = None, None      # the last step's vectors go before new ones are made
+            self.clear()                                # the last step's vectors go before new ones are made
             self._encoded = encode(model, tokenizer, texts, max_len)
             self._key = key
         return self._encoded
+
+    def clear(self) -> None:
+        """Drop the vectors (callbacks.DropPassages: when training resumes, so they never sit in memory beside
+        the training steps)."""
+        self._key, self._encoded = None, None
 
 
 def evaluate(model, tokenizer, evalset: EvalSet, query_max_len: int, passage_max_len: int,

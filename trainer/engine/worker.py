@@ -262,7 +262,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         testset = load_eval(data.test) if data.test and main else None
 
         from . import training  # torch and FlagEmbedding load only after the checks above
-        from .callbacks import HF_LOG_STEPS, HeldOutTest, StoreMetrics, SyncStop, Validation
+        from .callbacks import HF_LOG_STEPS, DropPassages, HeldOutTest, StoreMetrics, SyncStop, Validation
         from .evaluate import PassageCache
 
         precision = training.resolve_precision(cfg.precision)
@@ -306,8 +306,8 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         print(f"rank {rank}/{world}: training {rows} rows", flush=True)
         samples = (lambda: bucket_steps.queries * world) if bucket_steps else cfg.batch_size * world
         metrics = StoreMetrics(store, run_id, samples)
-        callbacks = [metrics]
         passages = PassageCache()         # validation and test share a corpus: encoded once per step
+        callbacks = [metrics, DropPassages(passages)]
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_score, cfg.query_max_len,
