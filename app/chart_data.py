@@ -97,18 +97,21 @@ def progress(df: pd.DataFrame, total_steps: Optional[int]) -> tuple[float, Optio
 
 def summary(run, stored) -> dict:
     """A run's row in the Runs and Compare tables from its stored summary (trainer.store.Summary): the
-    main head's MRR@10 at step 0, at its best and when that was reached, duration, throughput, memory."""
+    main head's MRR@10 at step 0, at its best and when that was reached, at the end (the kept model: what
+    verdicts compare), duration, throughput, memory."""
     score = stored.scores.get(Mode(run.mode).main_score)
     start = run.started or run.created
     out = {"run": run.name, "id": run.id, "mode": run.mode, "status": run.status,
            "baseline_mrr": score.first if score else None, "best_mrr": score.best if score else None,
+           "final_mrr": score.final if score else None,
            "time_to_best_s": max(0.0, score.best_time - start) if score else None,
            "duration_s": stored.duration_s, "samples_per_s": stored.samples_per_s, "peak_mem_gib": stored.peak_mem_gib}
     out["heads"] = {}                 # per head: step-0 and best MRR@10, and when the best came
     for h in HEADS:
         s = stored.scores.get(f"{h}.mrr@10")
         if s is not None:
-            out["heads"][h] = {"baseline": s.first, "best": s.best, "time_to_best_s": max(0.0, s.best_time - start)}
+            out["heads"][h] = {"baseline": s.first, "best": s.best, "final": s.final,
+                               "time_to_best_s": max(0.0, s.best_time - start)}
     return out
 
 

@@ -1,5 +1,6 @@
 """The held-out test split on the Train and Runs pages: per head, before → after, in words a
-non-engineer can read. No torch."""
+non-engineer can read, with a verdict only where it is larger than its noise (trainer.verdict) and the
+absolute level next to it. No torch."""
 from __future__ import annotations
 
 import math
@@ -8,10 +9,39 @@ import pandas as pd
 import streamlit as st
 
 from app import chart_data as cd
-from app.ui import t
+from app.ui import status_name, t
+from trainer import query_ranks, verdict
+from trainer.store import COMPLETED
 
 
-def show_test_split(df: pd.DataFrame) -> None:
+def changes(run) -> dict[str, verdict.Change]:
+    """Per head: the held-out test's first evaluation (the base model) against its last (the kept model),
+    from the per-question ranks the worker stored; empty before the run's end."""
+    tests = query_ranks.load(run.folder.root, query_ranks.TEST_FILE)
+    if len(tests) < 2:
+        return {}
+    first, last = tests[0]["ranks"], tests[-1]["ranks"]
+    return {h: c for h in cd.HEADS if h in first and h in last
+            and (c := verdict.paired(first[h], last[h])) is not None}
+
+
+def change_words(change: verdict.Change) -> str:
+    return t(f"verdict.{change.word}", diff=f"{change.diff:+.3f}", low=f"{change.low:+.3f}", high=f"{change.high:+.3f}")
+
+
+def level(run, head: str) -> str:
+    """The absolute level on the main head after training: the median rank of the right passage, and
+    'not yet useful' below verdict.USEFUL_MRR."""
+    tests = query_ranks.load(run.folder.root, query_ranks.TEST_FILE)
+    if not tests or head not in tests[-1]["ranks"]:
+        return ""
+    ranks = tests[-1]["ranks"][head]
+    mrr = float(verdict.reciprocal_ranks(ranks).mean())
+    words = t("level.rank", head=t(f"head.{head}"), rank=f"{verdict.median_rank(ranks):.0f}", mrr=f"{mrr:.3f}")
+    return words if mrr >= verdict.USEFUL_MRR else words + " " + t("level.not_useful")
+
+
+def show_test_split(run, df: pd.DataFrame) -> None:
     """Nothing when the run has no test split (an evaluation folder of the user's own)."""
     table = cd.test_before_after(df)
     if table.empty:
@@ -19,6 +49,7 @@ def show_test_split(df: pd.DataFrame) -> None:
     queries = cd.latest(df, "test.queries")
     st.markdown(f"#### {t('heldout.title')}")
     st.caption(t("heldout.explain", n=int(queries or 0)))
+    moved = changes(run)
     rows = []
     for head, part in table.groupby("head", sort=False):
         row = {t("heldout.col.head"): t(f"head.{head}")}
@@ -28,11 +59,22 @@ def show_test_split(df: pd.DataFrame) -> None:
                 row[name] = f"{r['before']:.3f} → …"
             else:
                 row[name] = f"{r['before']:.3f} → {r['after']:.3f} ({r['after'] - r['before']:+.3f})"
+        if head in moved:
+            row[t("heldout.col.verdict")] = change_words(moved[head])
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    done = table.dropna(subset=["after"])
-    mrr = done.loc[done["metric"] == "mrr@10"]
-    if not mrr.empty:
-        better = [t(f"head.{h}") for h, b, a in zip(mrr["head"], mrr["before"], mrr["after"]) if a > b]
-        worse = [t(f"head.{h}") for h, b, a in zip(mrr["head"], mrr["before"], mrr["after"]) if a < b]
-        st.markdown(t("heldout.verdict", better=", ".join(better) or "–", worse=", ".join(worse) or "–"))
+    if not moved:
+        return
+    better = [t(f"head.{h}") for h, c in moved.items() if c.word == verdict.BETTER]
+    worse = [t(f"head.{h}") for h, c in moved.items() if c.word == verdict.WORSE]
+    unclear = [t(f"head.{h}") for h, c in moved.items() if c.word == verdict.UNCLEAR]
+    words = t("heldout.verdict", better=", ".join(better) or "–", worse=", ".join(worse) or "–",
+              unclear=", ".join(unclear) or "–")
+    if run.status != COMPLETED:
+        words = t("verdict.not_completed", status=status_name(run.status)) + " " + words
+    st.markdown(words)
+    st.caption(t("verdict.rule", n=next(iter(moved.values())).questions))
+    main = run.config.mode.main_head
+    if main in moved:
+        text = level(run, main)
+        (st.info if moved[main].after >= verdict.USEFUL_MRR else st.warning)(text)

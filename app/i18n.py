@@ -40,8 +40,10 @@ EN = {
     "configure.model.custom": "Local folder or hub id",
     "configure.model_path": "Model folder or hub id",
     "configure.data": "Data", "configure.data.demo": "Demo data (help centre, English + Chinese)",
-    "configure.data.path": "Files on this machine",
-    "configure.train_path": "Training JSONL", "configure.eval_path": "Evaluation folder (BEIR-style, optional)",
+    "configure.data.path": "A path on this machine", "configure.data.dataset": "A saved dataset",
+    "configure.dataset": "Dataset", "configure.no_datasets": "No saved dataset yet: upload a file (JSONL, CSV or "
+    "TSV) on the Data page, or mine negatives there; it appears here.",
+    "configure.train_path": "Training file (JSONL, CSV or TSV)", "configure.eval_path": "Evaluation folder (BEIR-style, optional)",
     "configure.mode": "2. Which modules to train",
     "configure.hyper": "3. Settings",
     "configure.epochs": "Epochs", "configure.batch": "Batch per device", "configure.group": "Group size",
@@ -153,7 +155,18 @@ EN = {
     # compare
     "compare.title": "Compare runs", "compare.pick": "Runs", "compare.head": "Head for the MRR chart",
     "compare.col.run": "Run", "compare.col.mode": "Mode", "compare.col.status": "Status",
-    "compare.col.best": "Best MRR@10", "compare.col.head": "{head} MRR@10 (step 0 → best)",
+    "compare.col.best": "Final MRR@10", "compare.col.head": "{head} MRR@10 (step 0 → final)",
+    "compare.col.data": "Data", "compare.col.test": "{head} held-out test (before → after)",
+    "compare.verdict.lead": "**{head}**: highest at the end: {run}, {before} → {final} (kept model, validation);",
+    "compare.verdict.no_ranks": "no per-question ranks to judge its change.",
+    "compare.verdict.other_data": "next: {run} at {final}, validated on other questions, so not compared.",
+    "compare.verdict.won": "it **won** against the next, {run} at {final}: {change}.",
+    "compare.verdict.tie": "against the next, {run} at {final}: {change}.",
+    "compare.verdict.cost": "Cost: {duration} in all, {memory} GiB peak, {samples} samples/s (median).",
+    "compare.verdict.rule": "Runs are compared on their kept model (the last validation), never on a mid-run peak. "
+    "“Better” and “won” only when the 95 % interval of the MRR@10 difference (a paired bootstrap over the "
+    "validation questions) lies wholly above zero; otherwise: no clear difference. A stopped or failed run is "
+    "labelled so.",
     "compare.col.duration": "Duration",
     "compare.col.samples": "Samples/s (median)", "compare.col.memory": "Peak memory (GiB)",
     "compare.note": "Colour = mode; line style = run. Each run is scored on the heads it trains: dense-only runs "
@@ -161,7 +174,15 @@ EN = {
     # data
     "data.title": "Check data", "data.source": "Training file",
     "data.source.demo": "Demo", "data.source.upload": "Upload", "data.source.path": "Path on this machine",
-    "data.upload": "Training JSONL", "data.saved_as": "Saved as {path}", "data.path": "Path",
+    "data.upload": "Training file: JSONL, CSV or TSV", "data.saved_as": "Saved as {path}", "data.path": "Path",
+    "data.upload.help": "JSONL: one object a line with query, pos (a list) and optionally neg. CSV/TSV: a header "
+    "naming a question column (query, question, anchor) and an answer column (pos, positive, passage, document, "
+    "answer): pairs, whose negatives are mined.",
+    "data.source.dataset": "A saved dataset", "data.dataset_name": "Dataset name",
+    "data.use": "Use for training", "data.use.help": "Opens Configure with this file chosen and 10 % + 10 % of its "
+    "questions held out for validation and a test set.",
+    "data.eval.help": "Optional. With your own training file Configure holds questions out of it (the split), so no "
+    "folder is needed; check a BEIR-style folder here only if you have one.",
     "data.rows_ok": "Valid rows", "data.rows_bad": "Bad rows", "data.warnings": "Warnings",
     "data.col.line": "Line", "data.col.field": "Field", "data.col.kind": "Kind", "data.col.message": "Problem",
     "data.kind.error": "error", "data.kind.warning": "warning",
@@ -216,7 +237,17 @@ EN = {
     "heldout.col.head": "Head",
     "heldout.metric.mrr@10": "MRR@10", "heldout.metric.recall@10": "Recall@10 (right passage in the top 10)",
     "heldout.metric.ndcg@10": "nDCG@10",
-    "heldout.verdict": "On the held-out questions, better: **{better}** · worse: **{worse}**.",
+    "heldout.verdict": "On the held-out questions, better: **{better}** · worse: **{worse}** · no clear difference: "
+                       "**{unclear}**.",
+    "heldout.col.verdict": "MRR@10 change (95 % interval)",
+    "verdict.better": "{diff} ({low} … {high}): better", "verdict.worse": "{diff} ({low} … {high}): worse",
+    "verdict.unclear": "{diff} ({low} … {high}): no clear difference",
+    "verdict.rule": "“Better” or “worse” only when the whole 95 % interval of the MRR@10 change lies on one side of "
+                    "zero: a paired bootstrap over the {n} questions (2,000 resamples). Otherwise: no clear difference.",
+    "verdict.not_completed": "This run ended **{status}**: its saved model is the one scored here, not a finished run.",
+    "level.rank": "Where it stands: with the fine-tuned model the right answer is at median rank {rank} on {head} "
+                  "(MRR@10 {mrr}).",
+    "level.not_useful": "That is not yet useful: the right answer is rarely near the top, whatever the change.",
     "mine.title": "Hard negatives",
     "mine.explain": "Training learns most from passages that look right but are not: hard negatives. Mining ranks "
     "every passage of the file for each question with the model's dense head, skips the top ranks and any passage "
@@ -238,7 +269,9 @@ EN = {
     "mine.preview": "A few questions with their right passage and the negatives mined for them (cosine scores):",
     "mine.col.kind": "Kind", "mine.col.score": "Score", "mine.col.text": "Passage",
     "mine.kind.pos": "✓ right", "mine.kind.neg": "✗ negative",
-    "mine.use": "To train on these rows, give this file on Configure: {output}",
+    "mine.use": "Use for training", "mine.dataset_name": "{name} + mined negatives",
+    "mine.dropped": "{n} rows got no negative at all and were left out of the file (FlagEmbedding cannot train on "
+    "them).",
     # what a run does where the model leaves a choice open (the worker logs the same English text)
     **{f"note.{key}": text for key, text in NOTES.items()},
     # one description per RunConfig field: the Configure page's help and `python -m trainer train --help`
@@ -350,6 +383,17 @@ EN = {
     "compare.why.heads.dense": "Why: this mode freezes the encoder, so its dense score is the base model's.",
     "compare.why.heads.heads": "Why: the sparse and ColBERT heads learn on a frozen encoder, the cheapest way to adapt them.",
     "compare.why.dense.dense": "Why: Dense only spends every step on the dense score alone.",
+    # your own data (issue 27)
+    "configure.presets_note": "The presets are the BGE-M3 article's (568M parameters, large data sets): their "
+    "learning rates suit that model; for a small model or little data the suggestion below is usually higher.",
+    "configure.min_epochs_long": "With {epochs} epochs early stopping never acts: it waits at least {min} epochs.",
+    "dataset.origin.upload": "uploaded", "dataset.origin.mined": "mined", "dataset.origin.path": "a path",
+    "dataset.demo": "demo", "dataset.eval.split": "held-out split", "dataset.eval.demo": "demo validation",
+    "dataset.eval.none": "no evaluation", "dataset.eval.folder": "own folder",
+    "dataset.unknown_high": "{model} reads {share} of this data's tokens as unknown ([UNK]): it cannot read much of "
+    "this text (a script its vocabulary lacks), so its scores and mined negatives mean little and fine-tuning cannot "
+    "fix that. Use a model that reads the language, e.g. BAAI/bge-m3 (Configure → Model → custom).",
+    "dataset.unknown_low": "{model} reads {share} of this data's tokens as unknown ([UNK]).",
     # try it
     "tryit.sorted": "Queries where the right passage moved come first ({head} rank, step 0 → last validation): "
                     "▲ better, ▼ worse, = unchanged.",
@@ -418,8 +462,10 @@ ZH = {
     "configure.model.custom": "本地目录或 Hub 模型名",
     "configure.model_path": "模型目录或 Hub 模型名",
     "configure.data": "数据", "configure.data.demo": "演示数据（帮助中心，中英文）",
-    "configure.data.path": "本机文件",
-    "configure.train_path": "训练 JSONL", "configure.eval_path": "评测目录（BEIR 格式，可选）",
+    "configure.data.path": "本机路径", "configure.data.dataset": "已保存的数据集",
+    "configure.dataset": "数据集", "configure.no_datasets": "还没有保存的数据集：请在“数据”页上传文件（JSONL、CSV 或 TSV）"
+    "或在那里挖掘负例，之后它会出现在这里。",
+    "configure.train_path": "训练文件（JSONL、CSV 或 TSV）", "configure.eval_path": "评测目录（BEIR 格式，可选）",
     "configure.mode": "2. 训练哪些模块",
     "configure.hyper": "3. 训练设置",
     "configure.epochs": "轮数", "configure.batch": "每卡批次", "configure.group": "组大小",
@@ -522,13 +568,27 @@ ZH = {
     "status.stopped": "已停止", "status.failed": "失败", "status.interrupted": "已中断",
     "compare.title": "对比运行", "compare.pick": "运行", "compare.head": "MRR 图使用的头",
     "compare.col.run": "运行", "compare.col.mode": "模式", "compare.col.status": "状态",
-    "compare.col.best": "最佳 MRR@10", "compare.col.head": "{head} MRR@10（第 0 步 → 最佳）",
+    "compare.col.best": "最终 MRR@10", "compare.col.head": "{head} MRR@10（第 0 步 → 最终）",
+    "compare.col.data": "数据", "compare.col.test": "{head} 留出测试（训练前 → 训练后）",
+    "compare.verdict.lead": "**{head}**：结束时最高的是{run}，{before} → {final}（保留的模型，验证集）；",
+    "compare.verdict.no_ranks": "没有逐问题名次，无法判断其变化。",
+    "compare.verdict.other_data": "其次：{run}，{final}，但验证问题不同，不作比较。",
+    "compare.verdict.won": "它**胜过**其次的{run}（{final}）：{change}。",
+    "compare.verdict.tie": "与其次的{run}（{final}）相比：{change}。",
+    "compare.verdict.cost": "代价：总用时 {duration}，峰值 {memory} GiB，{samples} 样本/秒（中位数）。",
+    "compare.verdict.rule": "按各运行保留的模型（最后一次验证）比较，从不按训练中途的峰值。只有当 MRR@10 差值的 95% 区间"
+    "（对验证问题做配对自助法）整体高于零时才说“变好”或“胜过”；否则为无明显差别。已停止或失败的运行会标明。",
     "compare.col.duration": "总用时",
     "compare.col.samples": "样本/秒（中位数）", "compare.col.memory": "内存峰值（GiB）",
     "compare.note": "颜色表示模式，线型表示运行。每个运行只在它训练的头上评分：仅稠密运行没有稀疏、ColBERT 和混合分数。",
     "data.title": "检查数据", "data.source": "训练文件",
     "data.source.demo": "演示", "data.source.upload": "上传", "data.source.path": "本机路径",
-    "data.upload": "训练 JSONL", "data.saved_as": "已保存为 {path}", "data.path": "路径",
+    "data.upload": "训练文件：JSONL、CSV 或 TSV", "data.saved_as": "已保存为 {path}", "data.path": "路径",
+    "data.upload.help": "JSONL：每行一个对象，含 query、pos（列表），可选 neg。CSV/TSV：表头需有问题列（query、question、"
+    "anchor）和答案列（pos、positive、passage、document、answer）：即问答对，负例会自动挖掘。",
+    "data.source.dataset": "已保存的数据集", "data.dataset_name": "数据集名称",
+    "data.use": "用于训练", "data.use.help": "打开“配置”页并选中此文件，从中各留出 10% 的问题作验证集和测试集。",
+    "data.eval.help": "可选。使用你自己的训练文件时，“配置”页会从中留出问题（划分），无需目录；只有当你已有 BEIR 格式目录时才在此检查。",
     "data.rows_ok": "有效行", "data.rows_bad": "无效行", "data.warnings": "警告",
     "data.col.line": "行", "data.col.field": "字段", "data.col.kind": "类型", "data.col.message": "问题",
     "data.kind.error": "错误", "data.kind.warning": "警告",
@@ -578,7 +638,15 @@ ZH = {
     "heldout.col.head": "检索头",
     "heldout.metric.mrr@10": "MRR@10", "heldout.metric.recall@10": "Recall@10（正确段落在前 10）",
     "heldout.metric.ndcg@10": "nDCG@10",
-    "heldout.verdict": "在留出问题上变好：**{better}** · 变差：**{worse}**。",
+    "heldout.verdict": "在留出问题上变好：**{better}** · 变差：**{worse}** · 无明显差别：**{unclear}**。",
+    "heldout.col.verdict": "MRR@10 变化（95% 区间）",
+    "verdict.better": "{diff}（{low} … {high}）：变好", "verdict.worse": "{diff}（{low} … {high}）：变差",
+    "verdict.unclear": "{diff}（{low} … {high}）：无明显差别",
+    "verdict.rule": "只有当 MRR@10 变化的 95% 区间整体位于零的一侧时才说“变好”或“变差”：对 {n} 个问题做配对自助法"
+                    "（2,000 次重采样）。否则为无明显差别。",
+    "verdict.not_completed": "此运行以**{status}**结束：这里评分的是它保存的模型，而不是完整训练的结果。",
+    "level.rank": "当前水平：微调后的模型在{head}上，正确答案的名次中位数为 {rank}（MRR@10 {mrr}）。",
+    "level.not_useful": "这还不实用：无论变化多少，正确答案都很少排在前面。",
     "mine.title": "难负例",
     "mine.explain": "训练从“看起来对、其实不对”的段落（难负例）中学得最多。挖掘会用模型的稠密检索头为每个问题给文件中的"
     "所有段落排序，跳过最靠前的几名以及与正确段落得分过于接近的段落（它可能也是正确答案），再从范围内随机选出 N 个。",
@@ -596,7 +664,8 @@ ZH = {
     "mine.preview": "几个问题及其正确段落和挖到的负例（余弦得分）：",
     "mine.col.kind": "类型", "mine.col.score": "得分", "mine.col.text": "段落",
     "mine.kind.pos": "✓ 正确", "mine.kind.neg": "✗ 负例",
-    "mine.use": "要用这些行训练，请在“配置”页填写此文件：{output}",
+    "mine.use": "用于训练", "mine.dataset_name": "{name} + 挖掘的负例",
+    "mine.dropped": "{n} 行一个负例也没有，已从文件中去掉（FlagEmbedding 无法在这样的行上训练）。",
     "note.hub_cached": "{model} 从 Hugging Face 缓存读取：{folder}",
     "note.hub_download": "{model} 尚不在 Hugging Face 缓存（{cache}）中：运行会先从 Hub 下载它",
     "note.hub_offline": "{model} 不在 Hugging Face 缓存（{cache}）中，且设置了 HF_HUB_OFFLINE，因此无法开始运行："
@@ -696,6 +765,15 @@ ZH = {
     "compare.why.heads.dense": "原因：此模式冻结编码器，稠密分数与基础模型相同。",
     "compare.why.heads.heads": "原因：稀疏头和 ColBERT 头在冻结的编码器上学习，是调整它们最省的方式。",
     "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
+    "configure.presets_note": "预设来自 BGE-M3 的文章（5.68 亿参数、大规模数据）：其学习率适合该模型；对小模型或少量数据，"
+    "下方建议的学习率通常更高。",
+    "configure.min_epochs_long": "共 {epochs} 轮时提前停止不会生效：它至少等待 {min} 轮。",
+    "dataset.origin.upload": "上传", "dataset.origin.mined": "挖掘", "dataset.origin.path": "路径",
+    "dataset.demo": "演示", "dataset.eval.split": "留出划分", "dataset.eval.demo": "演示验证集",
+    "dataset.eval.none": "不评测", "dataset.eval.folder": "自有目录",
+    "dataset.unknown_high": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）：它读不懂其中大部分文字（词表缺少这种文字），"
+    "因此它的分数和挖掘的负例意义不大，微调也无法弥补。请使用能读懂该语言的模型，例如 BAAI/bge-m3（配置 → 模型 → 自定义）。",
+    "dataset.unknown_low": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）。",
     "tryit.sorted": "正确段落名次有变化的查询排在前面（{head} 名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
     "tryit.heaviest": "权重最大的词：", "tryit.score": "{head}分数",
     "tryit.typed_change": "对你的查询，两个模型的前 {k} 个段落中有 {same} 个相同；{first}",

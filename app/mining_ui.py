@@ -2,9 +2,12 @@
 what was mined. The work runs in a child process (trainer.launch.start_mining); this only reads it."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
+from app.datasets_ui import use_for_training
 from app.ui import t
 from trainer import launch
 from trainer.config import DEFAULT_MODEL
@@ -31,11 +34,11 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
         job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
                                   margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
     if job is not None:
-        _job_view(job)
+        _job_view(store, job)
 
 
 @st.fragment(run_every=1)
-def _job_view(job: launch.MiningJob) -> None:
+def _job_view(store: Store, job: launch.MiningJob) -> None:
     job = launch.MiningJob(job.folder)
     if job.running:
         progress = job.progress()
@@ -58,6 +61,8 @@ def _job_view(job: launch.MiningJob) -> None:
                  output=summary["output"]))
     if summary.get("short_rows"):
         st.warning(t("mine.short", n=summary["short_rows"], empty=summary["empty_rows"]))
+    if summary.get("dropped_rows"):
+        st.warning(t("mine.dropped", n=summary["dropped_rows"]))
     st.markdown(f"**{t('mine.preview')}**")
     for item in summary.get("preview", []):
         rows = [{t("mine.col.kind"): t("mine.kind.pos"), t("mine.col.score"): item["pos_score"],
@@ -66,4 +71,10 @@ def _job_view(job: launch.MiningJob) -> None:
                   t("mine.col.text"): n["text"][:200]} for n in item["neg"]]
         st.caption(item["query"])
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(t("mine.use", output=summary["output"]))
+    # The mined file is a dataset of its own (in the runs folder, kept across restarts), one click from Configure.
+    if store.dataset_for(summary["output"]) is None:
+        source = store.dataset_for(job.input() or "")
+        name = source["name"] if source else Path(job.input() or "pairs").name
+        store.add_dataset(t("mine.dataset_name", name=name), summary["output"], "mined")
+    if st.button(t("mine.use"), key="mine_use", type="primary"):
+        use_for_training(summary["output"])

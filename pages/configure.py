@@ -14,6 +14,7 @@ from typing import Optional
 import plotly.graph_objects as go
 import streamlit as st
 
+from app import draft
 from app.nav import page
 from app.chart_data import stacked
 from app.ui import differences, get_store, lang_key, line_figure, labels, t
@@ -21,6 +22,7 @@ from trainer import advice, article_vs_measured, gpus, launch, memory, reproduce
 from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from app.scan_ui import problem_lines, scan_for
+from app.datasets_ui import dataset_name, language_check
 from trainer import scan
 from trainer.data import resolve_train
 from trainer.model_source import model_notes, model_shape
@@ -86,14 +88,18 @@ def model_and_data() -> Source:
                               format_func=labels("configure.model.{}"), key=lang_key("cfg_model_choice"))
     model = DEFAULT_MODEL
     if model_choice == "custom":
-        model = left.text_input(t("configure.model_path"), value="BAAI/bge-m3", key="cfg_model",
-                                help=t("field.model")).strip()
+        state.setdefault("cfg_model", "BAAI/bge-m3")
+        model = left.text_input(t("configure.model_path"), key="cfg_model", help=t("field.model")).strip()
     notes_box = left.container()          # filled once the mode is known (heads notes depend on it)
-    data_choice = right.radio(t("configure.data"), ["demo", "path"], horizontal=True,
+    data_choice = right.radio(t("configure.data"), ["demo", "dataset", "path"], horizontal=True,
                               format_func=labels("configure.data.{}"), key=lang_key("cfg_data_choice"))
     train_data, eval_data = DEMO_DATA, DEMO_DATA
-    if data_choice == "path":
-        train_data = right.text_input(t("configure.train_path"), key="cfg_train", help=t("field.train_data")).strip()
+    if data_choice != "demo":
+        if data_choice == "dataset":
+            train_data = dataset_picker(right)
+        else:
+            train_data = right.text_input(t("configure.train_path"), key="cfg_train",
+                                          help=t("field.train_data")).strip()
         # Held out of the user's own file by default: validation for early stopping, a test split for the result.
         eval_choice = right.radio(t("configure.eval_choice"), ["split", "folder", "none"], horizontal=True,
                                   format_func=labels("configure.eval_choice.{}"), key=lang_key("cfg_eval_choice"),
@@ -102,6 +108,19 @@ def model_and_data() -> Source:
         if eval_choice == "folder":
             eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
     return Source(model or DEFAULT_MODEL, train_data, eval_data, notes_box)
+
+
+def dataset_picker(column) -> str:
+    """The run store's named datasets (the Data page's uploads and mined files), newest first: a path."""
+    known = store.datasets()
+    if not known:
+        column.info(t("configure.no_datasets"))
+        return ""
+    paths = [d["path"] for d in known]
+    if state.get("cfg_dataset") not in paths:
+        state["cfg_dataset"] = paths[0]
+    names = {d["path"]: dataset_name(d) for d in known}
+    return column.selectbox(t("configure.dataset"), paths, format_func=names.get, key="cfg_dataset")
 
 
 # 2. Module mode: clickable cards, the chosen one highlighted; the four scores in plain words ----------
@@ -127,8 +146,9 @@ def module_mode() -> Mode:
 # 3. Settings: presets, sizes, lengths, learning rate, GPUs, warmup, heads, recipe → one RunConfig -----
 def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     st.subheader(t("configure.hyper"))
-    for preset, column in zip(PRESETS, st.columns(len(PRESETS))):
+    for preset, column in zip(PRESETS, st.columns(len(PRESETS) + 1)):
         column.button(preset_label(preset), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
+    st.caption(t("configure.presets_note"))
     # The training file's scan (trainer.scan), once per version of the file and kept in the store: counts
     # and problems come from it, never from reading the rows here. A big file is scanned by a child process;
     # until it is done a progress bar shows here and Start waits.
@@ -138,11 +158,11 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
 
     # Sizes and precision
     c1, c2, c3, c4 = st.columns(4)
-    epochs = c1.number_input(t("configure.epochs"), 1, 1000, defaults.epochs, key="cfg_epochs",
+    epochs = c1.number_input(t("configure.epochs"), 1, 1000, key="cfg_epochs",
                              help=t("field.epochs"))
-    batch = c2.number_input(t("configure.batch"), 1, 4096, defaults.batch_size, key="cfg_batch_size",
+    batch = c2.number_input(t("configure.batch"), 1, 4096, key="cfg_batch_size",
                             help=t("field.batch_size"))
-    group = c3.number_input(t("configure.group"), 1, 64, defaults.group_size, key="cfg_group_size",
+    group = c3.number_input(t("configure.group"), 1, 64, key="cfg_group_size",
                             help=t("field.group_size"))
     precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"],
                              key=lang_key("cfg_precision"), format_func=labels("precision.{}"),
@@ -150,7 +170,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
 
     # Truncation lengths (following the data until edited) and early stopping
     lengths = suggested_lengths(report, source.model) if report is not None and report.rows else None
-    if lengths and state.get("cfg_len_followed") != lengths:
+    if lengths and tuple(state.get("cfg_len_followed") or ()) != lengths:
         # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
         state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
         state["cfg_len_followed"] = lengths
@@ -161,10 +181,12 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                            help=t("field.passage_max_len"))
     if lengths:
         st.caption(t("configure.lengths_suggested", q=lengths[0], p=lengths[1], qp95=lengths[2], pp95=lengths[3]))
-    patience = c3.number_input(t("configure.patience"), 0, 100, defaults.early_stopping_patience,
-                               key="cfg_early_stopping_patience", help=t("field.early_stopping_patience"))
-    min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, defaults.early_stopping_min_epochs,
-                                 key="cfg_early_stopping_min_epochs", help=t("field.early_stopping_min_epochs"))
+    patience = c3.number_input(t("configure.patience"), 0, 100, key="cfg_early_stopping_patience",
+                               help=t("field.early_stopping_patience"))
+    min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, key="cfg_early_stopping_min_epochs",
+                                 help=t("field.early_stopping_min_epochs"))
+    if patience and min_epochs >= epochs:
+        c4.caption(t("configure.min_epochs_long", epochs=int(epochs), min=int(min_epochs)))
 
     # Learning rate, suggested from the model's size and the data's rows (following them until edited)
     try:
@@ -191,7 +213,8 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     num_gpus, cross_device, zero_stage, grad_ckpt = 1, False, 0, False
     if len(found) > 1:
         g1, g2 = st.columns([1, 3])
-        num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), 1, key="cfg_num_gpus",
+        state["cfg_num_gpus"] = min(state.get("cfg_num_gpus", 1), len(found))     # kept from another machine?
+        num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), key="cfg_num_gpus",
                                        help=t("field.num_gpus")))
         if num_gpus > 1:
             cross_device = g2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
@@ -208,10 +231,11 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
 
     # Warmup: automatic (a share of the run's steps) unless set
     total = advice.total_steps(rows or 0, int(batch), int(epochs), num_gpus)
-    warm_auto = warmup_column.checkbox(t("configure.warmup_auto"), value=True, key="cfg_warmup_auto")
+    warm_auto = warmup_column.checkbox(t("configure.warmup_auto"), key="cfg_warmup_auto")
     warmup = advice.warmup_steps(total)
     if not warm_auto:
-        warmup = int(warmup_column.number_input(t("configure.warmup"), 0, 100000, warmup, key="cfg_warmup_steps",
+        state.setdefault("cfg_warmup_steps", warmup)        # an edit starts from the automatic value
+        warmup = int(warmup_column.number_input(t("configure.warmup"), 0, 100000, key="cfg_warmup_steps",
                                                 help=t("field.warmup_steps")))
 
     # Sparse head, tracking, and the recipe's options
@@ -226,17 +250,20 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
         r1, r2, r3 = st.columns(3)
         mine = r1.selectbox(t("configure.mine"), CHOICES["mine"], key=lang_key("cfg_mine"),
                             format_func=labels("configure.mine.{}"), help=t("field.mine"))
-        self_distill = r2.checkbox(t("configure.self_distill"), value=defaults.self_distill, key="cfg_self_distill",
+        self_distill = r2.checkbox(t("configure.self_distill"), key="cfg_self_distill",
                                    help=t("field.self_distill"), disabled=not mode.unified_finetuning)
         scored = bool(report and report.rows) and report.scored_rows == report.rows
-        teacher = r3.checkbox(t("configure.teacher"), value=scored, key=f"cfg_teacher_scores_{scored}",
+        state.setdefault(f"cfg_teacher_scores_{scored}", scored)
+        teacher = r3.checkbox(t("configure.teacher"), key=f"cfg_teacher_scores_{scored}",
                               help=t("field.teacher_scores"), disabled=not scored)
-        heads_lr_scale = r1.number_input(t("configure.heads_lr_scale"), 0.1, 1000.0, defaults.heads_lr_scale,
-                                         key="cfg_heads_lr_scale", help=t("field.heads_lr_scale"),
+        heads_lr_scale = r1.number_input(t("configure.heads_lr_scale"), 0.1, 1000.0, key="cfg_heads_lr_scale", help=t("field.heads_lr_scale"),
                                          disabled=not mode.unified_finetuning)
         st.caption(t("configure.recipe_measured"))
     if report is not None and report.without_negatives:
         st.info(t("configure.pairs", n=f"{report.without_negatives:,}", total=f"{report.rows:,}"))
+    if report is not None and report.rows:
+        language_check(st, report, source.model, t("configure.model.default") if source.model == DEFAULT_MODEL
+                       else source.model)
     if state.get("preset_applied"):
         st.caption(t("configure.preset_applied", preset=preset_label(state["preset_applied"]), warmup=warmup,
                      total=total))
@@ -462,9 +489,12 @@ def start_run(config: RunConfig, plan: Plan) -> None:
 
 # The page, top to bottom -----------------------------------------------------------------------------
 st.title(t("configure.title"))
+# Each widget starts from RunConfig's default (kept from then on: app.draft)
+for name in ("epochs", "batch_size", "group_size", "query_max_len", "passage_max_len", "early_stopping_patience",
+             "early_stopping_min_epochs", "heads_lr_scale", "self_distill"):
+    state.setdefault(f"cfg_{name}", getattr(defaults, name))
 state.setdefault("cfg_mode", defaults.mode.value)
-state.setdefault("cfg_query_max_len", defaults.query_max_len)
-state.setdefault("cfg_passage_max_len", defaults.passage_max_len)
+state.setdefault("cfg_warmup_auto", True)
 st.markdown(t("configure.start_here"))
 source = model_and_data()
 mode = module_mode()
@@ -474,3 +504,4 @@ schedule_preview(config, plan)
 memory_plan(config, plan)
 article_claims()
 start_run(config, plan)
+draft.save()

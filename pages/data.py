@@ -1,24 +1,29 @@
 """Check a training file or evaluation folder before training on it."""
 import secrets
+from pathlib import Path
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app.datasets_ui import dataset_name, language_check, use_for_training
 from app.mining_ui import mining_section
 from app.scan_ui import scan_for
-from app.ui import get_store, labels, lang_key, t
+from app.nav import page
+from app.ui import get_store, labels, lang_key, language, t
+from trainer.config import DEFAULT_MODEL
 from trainer import scan
 from trainer.data import DEMO_DIR, validate_eval
 from trainer.token_lengths import token_lengths
 
 store = get_store()
 st.title(t("data.title"))
-source = st.radio(t("data.source"), ["demo", "upload", "path"], horizontal=True,
+source = st.radio(t("data.source"), ["demo", "upload", "dataset", "path"], horizontal=True,
                   format_func=labels("data.source.{}"), key=lang_key("data_source"))
 path = str(DEMO_DIR / "train.jsonl")
 if source == "upload":
-    upload = st.file_uploader(t("data.upload"), type=["jsonl", "json", "csv", "tsv"], key="data_upload")
+    upload = st.file_uploader(t("data.upload"), type=["jsonl", "json", "csv", "tsv"], key="data_upload",
+                              help=t("data.upload.help"))
     if upload is None:
         st.stop()
     # The uploaded name is never used as a path: the file gets a fresh name in the runs folder, drawn once per
@@ -32,12 +37,28 @@ if source == "upload":
         partial = target.with_suffix(f".{suffix}.partial")
         partial.write_bytes(upload.getvalue())
         partial.replace(target)
+
+        # The uploaded name is shown as the dataset's name (in the store), never used as a path.
+        store.add_dataset(upload.name, str(target), "upload")
     path = str(target)
-    st.caption(t("data.saved_as", path=path))
+elif source == "dataset":
+    known = store.datasets()
+    if not known:
+        st.info(t("configure.no_datasets"))
+        st.stop()
+    names = {d["path"]: dataset_name(d) for d in known}
+    path = st.selectbox(t("configure.dataset"), list(names), format_func=names.get, key="data_dataset")
 elif source == "path":
     path = st.text_input(t("data.path"), key="data_path").strip()
     if not path:
         st.stop()
+dataset = store.dataset_for(path)
+if dataset is not None:
+    left, right = st.columns([3, 1])
+    name = left.text_input(t("data.dataset_name"), value=dataset["name"], key=f"data_name_{dataset['id']}").strip()
+    if name and name != dataset["name"]:
+        store.add_dataset(name, path, dataset["origin"])
+    st.caption(t("data.saved_as", path=path))
 group = st.number_input(t("configure.group"), 1, 64, 4, key="data_group")
 
 
@@ -79,6 +100,16 @@ if data is not None:
         st.caption(t("scan.more", n=f"{data.more:,}"))
 
     if data.rows:
+        language_check(st, data, DEFAULT_MODEL, t("configure.model.default"))
+        use = st.columns([1, 3])
+        if use[0].button(t("data.use"), key="data_use", type="primary", disabled=bool(data.error_count)):
+            if dataset is None and source != "demo":
+                store.add_dataset(Path(path).name, path, "path")
+            if source == "demo":
+                st.session_state[f"cfg_data_choice__{language()}"] = "demo"
+                st.switch_page(page("configure"))
+            use_for_training(path)
+        use[1].caption(t("data.use.help"))
         sample = scan.sample_lines(store, data, 50)
         st.subheader(t("data.preview"))
         if data.sample_rows < data.rows:
@@ -98,7 +129,8 @@ if data is not None:
         mining_section(store, path, data)
 
 st.subheader(t("data.eval"))
-folder = st.text_input(t("data.eval_path"), value=str(DEMO_DIR / "eval"), key="data_eval")
+st.caption(t("data.eval.help"))
+folder = st.text_input(t("data.eval_path"), key="data_eval", placeholder=str(DEMO_DIR / "eval")).strip()
 if folder:
     evalset, eval_report = validate_eval(folder)
     if evalset is not None:

@@ -69,7 +69,7 @@ if st.session_state.get("confirm_delete") == run_id:
         st.session_state.pop("confirm_delete")
         st.rerun()
 
-show_test_split(cd.frame(store.metrics(run_id, prefix="test.")))
+show_test_split(run, cd.frame(store.metrics(run_id, prefix="test.")))
 
 # Export, merge and reproduce: heavy work in `python -m trainer export|merge` child processes -----------
 st.subheader(t("runs.export"))

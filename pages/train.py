@@ -127,7 +127,7 @@ def live_view() -> None:
         st.caption(t("train.baseline_note") + (" " + t("train.random_heads") if random_heads else ""))
     else:
         st.info(t("train.waiting_mrr") if run.config.eval_data else t("train.no_eval"))
-    show_test_split(df)
+    show_test_split(run, df)
 
     with st.expander(t("train.log")):
         st.code(launch.log_tail(run.folder.log, 3000) or t("train.log_empty"))

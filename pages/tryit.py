@@ -4,14 +4,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import chart_data as cd
 from app.search_client import SearchClient
 from app.story import headline, validations
 from app.tryit_view import heaviest, highlight, rank_change
 from app.ui import get_store, lang_key, mode_name, status_name, t
 from trainer import query_ranks
-from trainer.data import load_eval, resolve_eval
+from trainer.data import load_eval
 from trainer.model_source import model_dir, run_pooling
+from trainer.store import COMPLETED
 
 store = get_store()
 state = st.session_state
@@ -23,33 +23,25 @@ def client(runs_dir: str) -> SearchClient:
     return SearchClient(Path(runs_dir) / "search_server.log")
 
 
+# Every run with a saved model and a validation set (its own split, the demo's or a folder), any status.
 runs = [r for r in store.list_runs() if r.folder.has_model()
-        and r.config.eval_data]
+        and (v := r.folder.validation(r.config.eval_data)) is not None and v.is_dir()]
 if not runs:
     st.info(t("tryit.no_runs"))
     st.stop()
 
 
-stored = store.summaries(r.id for r in runs)
-
-
-def gain(run) -> tuple:
-    """Opening choice: completed runs first, then the largest step-0 → best gain on the run's main head."""
-    s = cd.summary(run, stored[run.id])
-    return run.status == "completed", (s["best_mrr"] or 0.0) - (s["baseline_mrr"] or 0.0)
-
-
 names = {r.id: f"{r.name} · {mode_name(r.mode)} · {status_name(r.status)}" for r in runs}
 ids = list(names)
 chosen = state.get("tryit_chosen")
-if chosen not in ids:
-    chosen = max(runs, key=gain).id
+if chosen not in ids:            # the newest completed run (runs come newest first), else the newest
+    chosen = next((r.id for r in runs if r.status == COMPLETED), ids[0])
 run_id = st.selectbox(t("tryit.run"), ids, index=ids.index(chosen), format_func=names.get,
                       key=lang_key("tryit_run", carry=False))
 state["tryit_chosen"] = run_id
 run = next(r for r in runs if r.id == run_id)
 cfg = run.config
-corpus = resolve_eval(cfg.eval_data)
+corpus = run.folder.validation(cfg.eval_data)
 evalset = load_eval(corpus)
 headline(run)
 

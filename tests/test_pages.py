@@ -10,6 +10,7 @@ import pytest
 from apptest import open_page
 from app.i18n import EN, TEXTS, ZH
 from trainer import query_ranks
+from trainer.data import DEMO_DIR
 from trainer.config import Mode, RunConfig
 from trainer.store import COMPLETED, Store
 
@@ -190,11 +191,16 @@ def test_compare_page_overlays_runs_and_tabulates(finished_runs, lang):
     # samples/s medians, one decimal; memory two decimals
     samples, memory = T["compare.col.samples"], T["compare.col.memory"]
     assert (dense_run[samples], all_run[samples]) == ("7.5", "3.9") and dense_run[memory] == all_run[memory] == "1.20"
-    # the verdict: one line per head, naming the mode that won it, its cost and why
-    verdict = next(m.value for m in at.markdown if T["compare.why.dense.dense"] in m.value or
-                   T["compare.why.all.dense"] in m.value)
-    assert T["compare.why.all.heads"] in verdict and T["mode.all.title"] in verdict
+    # the verdict: one line per head on the kept models; with 3 questions, one better and one worse, no run
+    # "won" and no change is "better": both say no clear difference, and the rule is written under it
+    verdict = next(m.value for m in at.markdown if T["compare.verdict.rule"] not in m.value
+                   and T["head.hybrid"] in m.value and "0.600" in m.value)
+    unclear = T["verdict.unclear"].split("{diff}")[-1].split("{high}")[-1]
+    assert T["mode.all.title"] in verdict and unclear in verdict and T["compare.why.all.heads"] not in verdict
     assert T["story.moved"].format(improved=1, queries=3, worse=1, before=14 / 3, after=4) in verdict
+    assert "won" not in verdict.lower() and T["compare.verdict.won"].split("{run}")[0] not in verdict
+    assert T["compare.verdict.rule"] in [c.value for c in at.caption]
+    assert dense_run[T["compare.col.data"]] == f'{T["dataset.demo"]} · {T["dataset.eval.demo"]}'
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -209,6 +215,9 @@ def test_data_page_validates_the_demo_file(runs_dir, lang):
     queries = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else x
     # real token counts: short, varied, under the 64-token cap (not one bar at the padded 128)
     assert max(queries) < 64 and len(set(queries)) > 3
+    # the evaluation folder is optional (no longer the demo's by default); given, it is checked
+    assert not at.success
+    at.text_input(key="data_eval").input(str(DEMO_DIR / "eval")).run()
     assert any("72" in s.value for s in at.success)
 
 
@@ -336,7 +345,11 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {"tryit.source.pick", "tryit.source.type", "tryit.base", "tryit.tuned"}
     expanded |= {f"configure.measure.{s}" for s in ("oom", "error")}
     expanded |= {"configure.model.default", "configure.model.custom", "configure.data.demo", "configure.data.path",
-                 "data.source.demo", "data.source.upload", "data.source.path"}
+                 "configure.data.dataset", "data.source.demo", "data.source.upload", "data.source.path",
+                 "data.source.dataset"}
+    expanded |= {f"dataset.eval.{e}" for e in ("split", "demo", "none", "folder")}
+    expanded |= {f"dataset.origin.{o}" for o in ("upload", "mined", "path")}
+    expanded |= {f"verdict.{w}" for w in ("better", "worse", "unclear")}
     expanded |= {f"configure.eval_choice.{c}" for c in ("split", "folder", "none")}
     expanded |= {f"configure.{field}.{c}" for field in ("sparse_head", "report_to", "mine", "zero_stage")
                  for c in CHOICES[field]}

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from .config import DEMO_DATA, SPLIT
-
-DEMO_DIR = Path(__file__).parent / "demo"
+from .run_folder import DEMO_DIR
 MAX_LINE_BYTES = 4 * 1024 * 1024
 # CSV/TSV training files: a header names the query column and the positive column (pairs, no negatives).
 TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
@@ -30,15 +29,11 @@ def resolve_train(path: str) -> Path:
 
 
 def resolve_eval(path: Optional[str]) -> Optional[Path]:
-    """The validation folder of a run's eval_data (None for none, or for a split made at run time)."""
+    """The validation folder eval_data names before a run exists (None for none, or for a split made at
+    run time); a run's own is RunFolder.validation."""
     if path is None or path == SPLIT:
         return None
     return DEMO_DIR / "eval" if path == DEMO_DATA else Path(path)
-
-
-def demo_test_folder(path: Optional[str]) -> Optional[Path]:
-    """The demo's held-out test questions (asked in words neither training nor validation uses)."""
-    return DEMO_DIR / "test" if path == DEMO_DATA and (DEMO_DIR / "test").is_dir() else None
 
 
 @dataclass(frozen=True)

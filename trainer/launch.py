@@ -324,6 +324,10 @@ class MiningJob:
     def pid(self) -> int | None:
         return self._read("job.json").get("pid")
 
+    def input(self) -> str | None:
+        """The file it mines negatives for."""
+        return self._read("job.json").get("input")
+
     @property
     def running(self) -> bool:
         return not self.summary() and pid_alive(self.pid())

@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-FILE = "query_ranks.jsonl"
+FILE = "query_ranks.jsonl"          # validation: step 0, each evaluation, the end
+TEST_FILE = "test_ranks.jsonl"      # the held-out test: before training and after it
 
 
-def append(run_dir: Path, step: int, epoch: float, ranks: dict[str, list[Optional[int]]]) -> None:
-    """One validation's ranks: {head: [rank of the first relevant passage, per validation query]}."""
-    with open(Path(run_dir) / FILE, "a", encoding="utf-8") as f:
+def append(run_dir: Path, step: int, epoch: float, ranks: dict[str, list[Optional[int]]], file: str = FILE) -> None:
+    """One evaluation's ranks: {head: [rank of the first relevant passage, per query]}."""
+    with open(Path(run_dir) / file, "a", encoding="utf-8") as f:
         f.write(json.dumps({"step": step, "epoch": epoch, "ranks": ranks}) + "\n")
 
 
-def load(run_dir: Path) -> list[dict]:
-    """The validations in the order written; a line still being written is left out."""
-    path = Path(run_dir) / FILE
+def load(run_dir: Path, file: str = FILE) -> list[dict]:
+    """The evaluations in the order written; a line still being written is left out."""
+    path = Path(run_dir) / file
     if not path.is_file():
         return []
     out = []

@@ -3,6 +3,11 @@ Every process uses it — the dashboard reads the folder, the worker writes it. 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
+
+from .config import DEMO_DATA, SPLIT
+
+DEMO_DIR = Path(__file__).parent / "demo"
 
 
 class RunFolder:
@@ -19,6 +24,25 @@ class RunFolder:
         self.merge_curve_work = self.root / "merge_curve"  # its merged models meanwhile, removed after
         self.reproduced = self.root / "reproduced"         # the equivalent command's output_dir (never run here)
         # query_ranks.jsonl: trainer.query_ranks owns its name and format
+
+    def validation(self, eval_data: Optional[str]) -> Optional[Path]:
+        """Where a run's validation set is (the one place that says it): the split held out into this
+        folder, the demo's, the user's folder, or None for a run without evaluation. The worker writes
+        a split there; Try it, the merge curve and every page read it from here."""
+        if not eval_data:
+            return None
+        if eval_data == SPLIT:
+            return self.eval_val
+        return DEMO_DIR / "eval" if eval_data == DEMO_DATA else Path(eval_data)
+
+    def test(self, eval_data: Optional[str]) -> Optional[Path]:
+        """The held-out test set: the split's, or the demo's (asked in words neither training nor
+        validation uses); a folder of the user's own has none."""
+        if eval_data == SPLIT:
+            return self.eval_test
+        if eval_data == DEMO_DATA and (DEMO_DIR / "test").is_dir():
+            return DEMO_DIR / "test"
+        return None
 
     def export_dir(self, run_id: str) -> Path:
         return self.root / "export" / run_id

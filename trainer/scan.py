@@ -328,7 +328,8 @@ def sample_lines(store, result: ScanResult, limit: int = -1) -> list[tuple[int, 
 
 def lengths(store, result: ScanResult, model: str) -> Optional[dict]:
     """The suggested truncation lengths (trainer.token_lengths over the sample's first rows) for `model`, kept
-    with the scan: {query_max_len, passage_max_len, query_p95, passage_p95}; None without a tokenizer."""
+    with the scan: {query_max_len, passage_max_len, query_p95, passage_p95, unknown_share (the share of the
+    texts' tokens the model reads as [UNK])}; None without a tokenizer."""
     if store is not None and result.scan_id is not None:
         kept = store.scan_lengths(result.scan_id, model)
         if kept is not None:
@@ -343,6 +344,13 @@ def _advice(result: ScanResult, store, model: str) -> dict:
     from .token_lengths import SAMPLE_ROWS as LENGTH_ROWS
     from .suggest import length_advice
 
-    tip = length_advice(sample_rows(store, result, LENGTH_ROWS), model)
+    from .token_lengths import unknown_share
+
+    rows = sample_rows(store, result, LENGTH_ROWS)
+    tip = length_advice(rows, model)
+    if not tip:
+        return {}
+    texts = [r["query"] for r in rows] + [p for r in rows[:500] for p in r["pos"]]
     return {"query_max_len": tip.query_max_len, "passage_max_len": tip.passage_max_len,
-            "query_p95": tip.query_p95, "passage_p95": tip.passage_p95} if tip else {}
+            "query_p95": tip.query_p95, "passage_p95": tip.passage_p95,
+            "unknown_share": round(unknown_share(texts, model), 4)}

@@ -98,6 +98,16 @@ CREATE TABLE IF NOT EXISTS scan_lengths (     -- suggested truncation lengths fr
     advice TEXT NOT NULL,
     PRIMARY KEY (scan_id, model)
 );
+-- Named training files (the Data page's uploads and mined files, or a path given a name): offered on Configure.
+-- Counts, negatives and the language check come from the file's scan, per version; the file itself lives in
+-- the runs folder (uploads/, mining/), so an app restart keeps it.
+CREATE TABLE IF NOT EXISTS datasets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,          -- upload, mined, path
+    created REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS run_files (        -- the training file a run was checked on (trainer.scan)
     run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
     path TEXT NOT NULL,
@@ -480,6 +490,24 @@ class Store:
     def set_scan_lengths(self, scan_id: int, model: str, advice: dict) -> None:
         with self._connect() as db:
             db.execute("INSERT OR REPLACE INTO scan_lengths VALUES (?, ?, ?)", (scan_id, model, json.dumps(advice)))
+
+    def add_dataset(self, name: str, path: str, origin: str) -> int:
+        """A named training file (kept once per path: adding it again renames it); its id."""
+        with self._connect() as db:
+            db.execute("INSERT INTO datasets (name, path, origin, created) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(path) DO UPDATE SET name = excluded.name", (name, str(path), origin, time.time()))
+            return db.execute("SELECT id FROM datasets WHERE path = ?", (str(path),)).fetchone()["id"]
+
+    def datasets(self) -> list[dict]:
+        """Every named training file whose file still exists, newest first."""
+        with self._connect() as db:
+            rows = [dict(r) for r in db.execute("SELECT * FROM datasets ORDER BY created DESC, id DESC")]
+        return [r for r in rows if Path(r["path"]).is_file()]
+
+    def dataset_for(self, path: str) -> Optional[dict]:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM datasets WHERE path = ?", (str(path),)).fetchone()
+        return dict(row) if row else None
 
     def set_run_file(self, run_id: str, path: str, size: int, mtime_ns: int, checksum: str, rows: int) -> None:
         with self._connect() as db:

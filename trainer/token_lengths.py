@@ -38,6 +38,21 @@ def token_lengths(texts: list[str], model: str = DEFAULT_MODEL) -> list[int]:
     return [len(e.ids) for e in _tokenizer(model).encode_batch(texts)]
 
 
+def unknown_share(texts: list[str], model: str = DEFAULT_MODEL) -> float:
+    """The share of the texts' tokens (special tokens left out) that the model's tokenizer reads as unknown
+    ([UNK]): text in a script its vocabulary lacks. 0 for a tokenizer without an unknown token (byte-level)."""
+    tok = _tokenizer(model)
+    unk = next((tok.token_to_id(t) for t in ("[UNK]", "<unk>") if tok.token_to_id(t) is not None), None)
+    if unk is None:
+        return 0.0
+    total = unknown = 0
+    for e in tok.encode_batch(texts):
+        words = [i for i, special in zip(e.ids, e.special_tokens_mask) if not special]
+        total += len(words)
+        unknown += sum(i == unk for i in words)
+    return unknown / total if total else 0.0
+
+
 def percentile(lengths: list[int], share: float = COVER) -> int:
     ranked = sorted(lengths)
     return ranked[min(len(ranked) - 1, max(0, math.ceil(share * len(ranked)) - 1))] if ranked else 0

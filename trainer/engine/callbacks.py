@@ -268,10 +268,15 @@ class HeldOutTest(TrainerCallback):
         self.lengths = (query_max_len, passage_max_len)
 
     def _run(self, state, model, tokenizer) -> None:
-        values = evaluate(model, tokenizer, self.testset, *self.lengths, passages=self.passages, step=state.global_step)
+        ranks: dict = {}
+        values = evaluate(model, tokenizer, self.testset, *self.lengths, ranks=ranks, passages=self.passages,
+                          step=state.global_step)
         values = {f"test.{k}": v for k, v in values.items()}
         values["test.queries"] = float(len(self.testset.queries))
+        values["test.passages"] = float(len(self.testset.docs))
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
+        query_ranks.append(self.store.get_run(self.run_id).folder.root, state.global_step, state.epoch or 0.0,
+                           ranks, query_ranks.TEST_FILE)
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         if state.is_world_process_zero and state.global_step == 0:     # a resumed run measured it already

@@ -73,15 +73,16 @@ def merge(store: Store, run_id: str, weight: float, out: Path, *, zip: bool = Fa
 def curve(store: Store, run_id: str, weights: list[float]) -> dict:
     """MRR@10 of the mode's main head (hybrid, or dense for dense-only runs) for each weight, on the
     run's validation set and on the out-of-domain check; kept as merge_curve.json in the run folder."""
-    from ..data import load_eval, resolve_eval
+    from ..data import load_eval
     from .evaluate import evaluate
     from .search import load_checkpoint
 
     run = store.get_run(run_id)
     cfg = run.config
-    if not cfg.eval_data:
+    validation = run.folder.validation(cfg.eval_data)
+    if validation is None or not validation.is_dir():
         raise ValueError(f"run {run_id} has no validation set: the curve needs the run's own score")
-    sets = {"validation": load_eval(resolve_eval(cfg.eval_data)), "general": load_eval(GENERAL_DIR)}
+    sets = {"validation": load_eval(validation), "general": load_eval(GENERAL_DIR)}
     metric = cfg.mode.main_score
     work = run.folder.merge_curve_work
     points = []

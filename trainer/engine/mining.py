@@ -192,8 +192,12 @@ def mine_file(rows: list[dict], corpus: list[str], output_path: str, model: str,
     progress = write_progress(progress_path)
     mined = mine(rows, st_encoder(str(folder), pooling, device), settings, corpus=corpus,
                  only_missing=only_missing, progress=progress)
-    write_jsonl_atomic(Path(output_path), mined.rows)
-    summary = {**mined.stats, "output": str(output_path), "model": model, "pooling": pooling,
+    # A row left without a negative is not written (as the run's own mining drops it): FlagEmbedding cannot
+    # train on `"neg": []`; it is counted as dropped_rows.
+    kept = [r for r in mined.rows if r.get("neg")]
+    write_jsonl_atomic(Path(output_path), kept)
+    summary = {**mined.stats, "dropped_rows": len(mined.rows) - len(kept), "written_rows": len(kept),
+               "output": str(output_path), "model": model, "pooling": pooling,
                "settings": asdict(settings), "preview": preview(mined)}
     if progress:
         progress("done", 1, 1)

@@ -19,7 +19,7 @@ from typing import Optional
 
 from ..config import SPLIT, RunConfig, parse_range
 from .. import scan
-from ..data import (DataError, Problem, Report, Source, demo_test_folder, iter_train, load_eval, resolve_eval,
+from ..data import (DataError, Problem, Report, Source, iter_train, load_eval,
                     resolve_train, write_jsonl_atomic)
 from ..early_stop import EarlyStopper
 from ..flag_args import deepspeed_config, flag_arguments, schedule, write_deepspeed_config
@@ -133,8 +133,7 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, m
     the rows it prepared before (or on the user's file again, checked again)."""
     train_file = folder.train_file
     split = cfg.eval_data == SPLIT
-    val = folder.eval_val if split else resolve_eval(cfg.eval_data)
-    test = folder.eval_test if split else demo_test_folder(cfg.eval_data)
+    val, test = folder.validation(cfg.eval_data), folder.test(cfg.eval_data)
     if resume and train_file.is_file():
         return Prepared(train_file, sum(1 for _ in train_file.open(encoding="utf-8")), val, test, {})
     source = resolve_train(cfg.train_data)
