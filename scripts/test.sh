@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test command: sets up .venv (and Debian's Chromium for the browser test), then runs pytest.
+# The test command: sets up .venv (and Debian's Chromium for the browser test), runs ruff, then pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The linter first (its rules: pyproject.toml [tool.ruff]; well under a second): a finding fails the command.
+.venv/bin/ruff check .
 # Chromium for the browser test, and a CJK font so its Chinese screenshots show characters, not boxes.
 if { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; } && [ "$(id -u)" = 0 ] \
         && command -v apt-get >/dev/null; then

@@ -13,7 +13,7 @@ import types
 import typing
 from pathlib import Path
 
-from . import launch
+from . import __version__, launch
 from .checks import CHOICES
 from .config import DEFAULT_MODEL, Mode, RunConfig
 from .store import WAITING, Store
@@ -384,8 +384,9 @@ def _step_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer", description="M3 Studio training engine")
+def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="M3 Studio training engine")
+    parser.add_argument("--version", action="version", version=f"M3 Studio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="check, then train in the foreground; prints the run id",
@@ -464,9 +465,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    ns = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m trainer") -> int:
+    ns = build_parser(prog).parse_args(argv)
     return ns.func(ns)
+
+
+def console() -> int:
+    """The `m3-train` console command (pyproject.toml): the same command line, under that name."""
+    return main(prog="m3-train")
 
 
 if __name__ == "__main__":
