@@ -68,6 +68,12 @@ def t(key: str, **kwargs) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
+def count(n: int, unit: str) -> str:
+    """'1 epoch', '2 epochs': the `count.<unit>` text, 'one|many' (both alike where a language has no plural)."""
+    one, many = t(f"count.{unit}").split("|")
+    return (one if n == 1 else many).format(n=f"{n:,}")
+
+
 def labels(pattern: str):
     """A widget format_func for keys like 'mode.{}.title', bound to the language of this rerun
     (format functions may be called outside the script run, where session state is not at hand)."""

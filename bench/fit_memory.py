@@ -27,7 +27,7 @@ def total(s) -> float:
 
 def main(path: str) -> None:
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    cells = [r for r in rows if r["kind"] == "cell" and r["status"] == "ok" 
+    cells = [r for r in rows if r["kind"] == "cell" and r["status"] == "ok"
              and (r["batch"] <= 8 or r["grad_ckpt"]) and not (r["grad_ckpt"] and r["head"] == "stock")]
     names = [(p, k) for p in ("amp", "fp32") for k in memory.COEF[p]]
     memory.ADAMW_TEMP = -1.0                                    # the backward peak, always

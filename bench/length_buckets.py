@@ -90,8 +90,6 @@ def train(store: Store, cfg: RunConfig) -> dict:
 
 
 def one(store: Store, run_id: str) -> dict:
-    import torch
-
     from trainer.engine import worker
 
     watch = clock()

@@ -8,6 +8,7 @@ Every widget's value lives in st.session_state under its `cfg_*` key; `settings`
 RunConfig that Start, the memory estimate and the equivalent command all use.
 """
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -17,8 +18,8 @@ import streamlit as st
 from app import draft
 from app.nav import page
 from app.chart_data import stacked
-from app.ui import differences, get_store, lang_key, line_figure, labels, t
-from trainer import advice, article_vs_measured, gpus, launch, memory, reproduce
+from app.ui import count, differences, fmt_duration, get_store, lang_key, line_figure, labels, t
+from trainer import advice, article_vs_measured, estimate, gpus, launch, memory, reproduce
 from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from app.scan_ui import problem_lines, scan_for
@@ -31,6 +32,7 @@ from trainer.store import WAITING
 store = get_store()
 state = st.session_state
 defaults = RunConfig()
+LONG_RUN_S = 15 * 60       # a run estimated longer than this says so, and offers lengths that fit a budget
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Plan:
     found: list[gpus.Gpu]                  # GPUs on this machine
     total: int                             # optimizer steps of the run
     warmup: int
+    train_rows: Optional[int] = None       # the rows it trains on (after the held-out split)
 
 
 # Helpers the sections use ---------------------------------------------------------------------------
@@ -60,6 +63,13 @@ def suggested_lengths(data: scan.ScanResult, model: str) -> tuple[int, int, int,
     with the scan in the store (per model)."""
     tip = scan.lengths(store, data, model)
     return (tip["query_max_len"], tip["passage_max_len"], tip["query_p95"], tip["passage_p95"]) if tip else None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def split_rows_for(scan_id: int, train_data: str, val: float, test: float, seed: int) -> int:
+    """The rows a split run trains on, once per version of the file (its scan)."""
+    return estimate.training_rows(store, RunConfig(train_data=train_data, eval_data=SPLIT, val_fraction=val,
+                                                   test_fraction=test, seed=seed))[0] or 0
 
 
 def choose_mode(value: str) -> None:
@@ -186,7 +196,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, key="cfg_early_stopping_min_epochs",
                                  help=t("field.early_stopping_min_epochs"))
     if patience and min_epochs >= epochs:
-        c4.caption(t("configure.min_epochs_long", epochs=int(epochs), min=int(min_epochs)))
+        c4.caption(t("configure.min_epochs_long", epochs=count(int(epochs), "epoch"), min=count(int(min_epochs), "epoch")))
 
     # Learning rate, suggested from the model's size and the data's rows (following them until edited)
     try:
@@ -229,8 +239,13 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                                       key=lang_key("cfg_zero_stage"), format_func=labels("configure.zero_stage.{}"),
                                       help=t("field.zero_stage")))
 
-    # Warmup: automatic (a share of the run's steps) unless set
-    total = advice.total_steps(rows or 0, int(batch), int(epochs), num_gpus)
+    # Warmup: automatic (a share of the run's steps) unless set; the steps count the rows the run trains on,
+    # after the held-out split (trainer.estimate.training_rows)
+    train_rows = rows
+    if report is not None and report.rows and source.eval_data == SPLIT:
+        train_rows = split_rows_for(report.scan_id, source.train_data, defaults.val_fraction, defaults.test_fraction,
+                                    defaults.seed)
+    total = advice.total_steps(train_rows or 0, int(batch), int(epochs), num_gpus)
     warm_auto = warmup_column.checkbox(t("configure.warmup_auto"), key="cfg_warmup_auto")
     warmup = advice.warmup_steps(total)
     if not warm_auto:
@@ -279,7 +294,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                        gradient_checkpointing=bool(grad_ckpt))
     for note in model_notes(config):
         source.notes_box.info(t(f"note.{note.key}", **note.params))
-    return config, Plan(report, scanning, rows, shape, found, total, warmup)
+    return config, Plan(report, scanning, rows, shape, found, total, warmup, train_rows)
 
 
 # Length buckets: rows grouped by token length, each group's batch what the estimator fits -------------
@@ -371,9 +386,9 @@ def memory_plan(config: RunConfig, plan: Plan) -> None:
     if not plan.found:
         cores, ram = gpus.cpu_facts()
         st.info(t("configure.no_gpu", cores=cores, ram=ram))
-        if plan.shape is not None:
-            cpu = memory.estimate(memory.setup_for(config.replace(precision="fp32"), plan.shape, ram))
-            st.caption(t("configure.cpu_estimate", need=cpu.total_gib, ram=ram))
+        if plan.shape is not None and config.train_data:
+            need = estimate.cpu_memory_gib(store, config, plan.shape, ram)
+            (st.warning if need > 0.8 * ram else st.caption)(t("configure.cpu_estimate", need=need, ram=ram))
     if plan.shape is not None:
         gpu_plan(st.expander(t("configure.plan_gpu")) if not plan.found else st.container(), config, plan)
 
@@ -412,10 +427,8 @@ def gpu_plan(container, config: RunConfig, plan: Plan) -> None:
     if not chosen.fits:
         container.warning(t("configure.wont_fit", need=chosen.total_gib + chosen.headroom_gib,
                             have=chosen.usable_gib, n=chosen.max_batch))
-    if c1.button(t("configure.measure"), key="measure"):
-        if not found:
-            c1.info(t("configure.measure.no_gpu"))
-        elif launch.active_runs(store):
+    if found and c1.button(t("configure.measure"), key="measure"):      # a GPU to measure on: this machine's
+        if launch.active_runs(store):
             c1.warning(t("configure.measure.busy"))
         else:
             with st.spinner(t("configure.measure.running")):
@@ -450,8 +463,12 @@ def article_claims() -> None:
 def start_run(config: RunConfig, plan: Plan) -> None:
     report = plan.report
     st.subheader(t("configure.start_section"), anchor="start")
-    st.caption(t("configure.summary", mode=t(f"mode.{config.mode.value}.title"), steps=plan.total,
-                 lr=f"{config.learning_rate:.1e}", batch=config.batch_size, epochs=config.epochs))
+    st.caption(t("configure.summary", mode=t(f"mode.{config.mode.value}.title"), steps=count(plan.total, "step"),
+                 lr=f"{config.learning_rate:.1e}", batch=config.batch_size, epochs=count(config.epochs, "epoch")))
+    if plan.rows and plan.train_rows is not None and plan.train_rows != plan.rows:
+        st.caption(t("configure.train_rows", rows=f"{plan.train_rows:,}", total=f"{plan.rows:,}"))
+    if plan.rows:
+        run_time(config, plan)
     if report is not None and report.error_count:
         st.error(t("configure.data_errors", count=f"{report.bad_rows:,}"))
         st.code(problem_lines(report.errors, report.error_count, 10))
@@ -471,7 +488,7 @@ def start_run(config: RunConfig, plan: Plan) -> None:
     except launch.RunBusy as busy:
         st.warning(t("configure.busy", detail=str(busy)))
     except launch.InvalidRun as invalid:
-        st.error(t("configure.invalid", count=len(invalid.problems)))
+        st.error(t("configure.invalid", count=count(len(invalid.problems), "problem")))
         st.code(str(invalid))
     if run_id:
         state["run_id"] = run_id
@@ -487,6 +504,60 @@ def start_run(config: RunConfig, plan: Plan) -> None:
         st.markdown(differences())
 
 
+# How long it will take here: scaled from a measured run, or a short speed check ---------------------
+def run_time(config: RunConfig, plan: Plan) -> None:
+    gpu = bool(plan.found)
+    device = plan.found[0].name if gpu else t("configure.time.cpu", cores=gpus.cpu_facts()[0])
+    guess = estimate.for_run(store, config, plan.train_rows, gpu, steps=plan.total)
+    if guess is None:
+        left, right = st.columns([3, 1])
+        left.info(t("configure.time.none", device=device))
+        if right.button(t("configure.time.measure"), key="speed_check"):
+            speed_check(config)
+        return
+    text = t("configure.time.estimate", time=fmt_duration(guess.seconds), device=device, steps=guess.steps,
+             step_s=f"{guess.step_s:.2f}", evals=guess.evaluations, eval_s=f"{guess.eval_s:.1f}",
+             startup=fmt_duration(guess.startup_s), source=guess.source)
+    if guess.seconds <= LONG_RUN_S:
+        st.caption(text)
+        return
+    st.warning(text + " " + t("configure.time.long"))
+    left, right = st.columns([1, 2])
+    budget = left.number_input(t("configure.time.budget"), 1, 10000, key="cfg_time_budget_min",
+                               help=t("configure.time.budget.help"))
+    fit = estimate.fit_passage_len(store, config, plan.train_rows or 0, budget * 60, gpu)
+    if fit is None:
+        right.caption(t("configure.time.no_fit", budget=budget))
+    elif fit < config.passage_max_len:
+        right.button(t("configure.time.fit", length=fit, budget=budget), key="fit_lengths",
+                     on_click=lambda: state.update(cfg_passage_max_len=fit))
+
+
+def speed_check(config: RunConfig) -> None:
+    """A few real training steps of this model, mode, batch and lengths on the demo rows, in the runs folder's
+    speed store; the estimate above is then scaled from it."""
+    from trainer.store import Store
+
+    if launch.active_runs(store):
+        st.warning(t("configure.measure.busy"))
+        return
+    speed = Store(store.runs_dir / estimate.SPEED_DIR)
+    with st.spinner(t("configure.time.measuring")):
+        try:
+            run_id = launch.start(speed, estimate.speed_check_config(config))
+        except (launch.RunBusy, launch.InvalidRun) as refused:
+            st.warning(str(refused))
+            return
+        deadline = time.time() + 600
+        while speed.get_run(run_id).live and time.time() < deadline:
+            time.sleep(0.5)
+    run = speed.get_run(run_id)
+    if run.status != "completed":
+        st.error(t("configure.measure.error", detail=run.error or run.status))
+    else:
+        st.rerun()
+
+
 # The page, top to bottom -----------------------------------------------------------------------------
 st.title(t("configure.title"))
 # Each widget starts from RunConfig's default (kept from then on: app.draft)
@@ -495,6 +566,7 @@ for name in ("epochs", "batch_size", "group_size", "query_max_len", "passage_max
     state.setdefault(f"cfg_{name}", getattr(defaults, name))
 state.setdefault("cfg_mode", defaults.mode.value)
 state.setdefault("cfg_warmup_auto", True)
+state.setdefault("cfg_time_budget_min", 15)
 st.markdown(t("configure.start_here"))
 source = model_and_data()
 mode = module_mode()

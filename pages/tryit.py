@@ -64,6 +64,15 @@ else:
 if not query:
     st.stop()
 
+def moved_from(base_top: list, doc, rank: int) -> str:
+    """'▲3 (base: 5th)', '=' or 'new in the top k' for a fine-tuned result."""
+    if doc not in base_top:
+        return t("tryit.move.new", k=len(base_top))
+    before = base_top.index(doc) + 1
+    return "=" if before == rank else t("tryit.move.from", arrow=f"▲{before - rank}" if before > rank
+                                        else f"▼{rank - before}", before=before)
+
+
 base_dir = str(model_dir(cfg.model) or cfg.model)   # a hub id: its snapshot in the Hugging Face cache
 common = dict(pooling=run_pooling(cfg), unified=cfg.mode.unified_finetuning, corpus=str(corpus), query=query,
               query_index=query_index, seed=cfg.seed, query_max_len=cfg.query_max_len,
@@ -81,9 +90,11 @@ if query_index is not None:
     base_ranks, tuned_ranks = answers["base"]["relevant_rank"], answers["tuned"]["relevant_rank"]
     st.markdown("**" + t("tryit.right_passage") + "** " + " · ".join(
         f"{t(f'head.{h}')}: {rank_change(base_ranks.get(h), tuned_ranks.get(h))[0]}" for h in tuned_ranks))
-else:                      # no right passage is known for a typed query: say how the results moved
-    base_top, tuned_top = ([hit["doc"] for hit in answers[side]["top"]] for side in ("base", "tuned"))
-    st.markdown(t("tryit.typed_change", same=len(set(base_top) & set(tuned_top)), k=len(tuned_top),
+base_top, tuned_top = ([hit["doc"] for hit in answers[side]["top"]] for side in ("base", "tuned"))
+if query_index is None:    # no right passage is known for a typed query: say how the results moved
+    same = set(base_top) & set(tuned_top)
+    st.markdown(t("tryit.typed_change", same=len(same), k=len(tuned_top),
+                  moved=sum(base_top.index(d) != tuned_top.index(d) for d in same),
                   first=t("tryit.first_same") if base_top[:1] == tuned_top[:1] else t("tryit.first_changed")))
 if cfg.mode.unified_finetuning and not (Path(base_dir) / "sparse_linear.pt").is_file():
     st.caption(t("tryit.random_heads"))
@@ -103,8 +114,12 @@ for col, side in zip(st.columns(2), answers):
     answer = answers[side]
     col.subheader(t(f"tryit.{side}"))
     col.caption(t("tryit.seconds", s=answer["seconds"], main=t(f"head.{answer['main']}")))
+    if side == "tuned" and answer.get("doc_tokens"):
+        col.caption(t("tryit.passage_legend"))
     for rank, hit in enumerate(answer["top"], start=1):
         mark = f" · :green[{t('tryit.relevant')}]" if relevant.get(hit["doc"], 0) > 0 else ""
+        if side == "tuned":        # where the base model had this passage
+            mark += " · " + moved_from(base_top, hit["doc"], rank)
         box = col.container(border=True, key=f"hit_{side}_{rank}")
         box.markdown(f"**{rank}. {hit['id']}**{mark}")
         spans = answer.get("doc_tokens", {}).get(str(hit["doc"]), [])

@@ -13,7 +13,6 @@ import pytest
 
 from apptest import open_page
 import lookalike as builder
-from conftest import wait_for
 from trainer import checks, ir_metrics, launch, reproduce
 from trainer.engine import worker
 from trainer.advice import suggest_lr

@@ -26,7 +26,7 @@ def train_demo(runs_dir: Path, mode: str, steps: int) -> None:
     assert status == "completed", run.error
 
 
-def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):
+def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):  # noqa: F811 (the fixture)
     """Three finished runs, one per mode: Compare's verdict, Train's finished state, and Try it on the
     all-heads run in English and Chinese (Debian's fonts-noto-cjk draws the Chinese)."""
     from playwright.sync_api import expect, sync_playwright

@@ -8,7 +8,7 @@ import pytest
 
 from trainer import launch
 from trainer.config import Mode
-from trainer.store import STOPPED, Store
+from trainer.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -109,6 +109,7 @@ def test_app_restart_reattaches_a_live_worker_resumes_one_that_died_and_stop_end
     wait_for(lambda: not store.get_run(run_id).live, 180, "the resumed run to stop")
     run = store.get_run(run_id)
     assert run.status == STOPPED, run.error
+    assert run.ended - asked <= 10, run.ended - asked          # Stop ends a CPU run within 10 s of the click
     assert points(store, run_id)[:len(before)] == before
     assert summarised_at_its_end(store, run_id)                 # by the worker's own, with the new points
     # The resumed worker went on from the checkpoint's step, not from 0.

@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import enum
 import json
+import os
 import sys
 import time
 import types
@@ -93,6 +94,22 @@ def _create(store: Store, config) -> str | None:
     return None
 
 
+def time_estimate(store: Store, config: RunConfig) -> str:
+    """The estimate Configure shows before Start (trainer.estimate), in one line."""
+    from . import estimate, gpus
+
+    found = gpus.detect()
+    rows = estimate.training_rows(store, config)[0]
+    guess = estimate.for_run(store, config, rows, bool(found))
+    device = found[0].name if found else f"this machine's CPU ({os.cpu_count()} cores)"
+    if guess is None:
+        return (f"estimate: {rows} training rows; no run of {config.model} ({config.mode.value}) has been measured on "
+                f"{device} yet, so no time estimate: this run's steps will measure it")
+    return (f"estimate: {rows} training rows, {guess.steps} steps ({guess.step_s:.2f} s each), {guess.evaluations} "
+            f"validations ({guess.eval_s:.1f} s each), {guess.startup_s:.0f} s to start: about "
+            f"{guess.seconds / 60:.1f} minutes on {device}, scaled from run {guess.source}")
+
+
 def modes(text: str) -> list[Mode]:
     """`all`, or several in the order to train them: `all,heads,dense`."""
     try:
@@ -146,6 +163,7 @@ def _train(ns) -> int:
     if run_id is None:
         return 2
     print(run_id, flush=True)
+    print(time_estimate(store, config), file=sys.stderr, flush=True)
     launch.run_in_foreground(store, run_id, config.num_gpus)
     record = store.get_run(run_id)
     print(f"{run_id} {record.status}" + (f": {record.error}" if record.error else ""), file=sys.stderr)
@@ -178,6 +196,9 @@ def _mine(ns) -> int:
         if summary["short_rows"]:
             print(f"{summary['short_rows']} rows got fewer than {ns.negatives} negatives "
                   f"({summary['empty_rows']} none): too few candidates below the margin", file=sys.stderr)
+        if summary["dropped_rows"]:
+            print(f"{summary['dropped_rows']} rows without any negative were left out of {summary['output']} "
+                  f"(FlagEmbedding cannot train on an empty neg list)", file=sys.stderr)
     return 0
 
 

@@ -187,5 +187,7 @@ def model_notes(cfg) -> list[Note]:
         notes.append(Note("no_eos", {"sep": tokens.get("sep_token", "?")}))
     missing = [f for f in HEAD_FILES if not (folder / f).is_file()]
     if missing:
-        notes.append(Note("no_heads", {"folder": str(folder), "missing": ", ".join(missing)}))
+        # the embedded model by its name, not its site-packages folder
+        shown = display_name(cfg.model) if cfg.model == DEFAULT_MODEL else str(folder)
+        notes.append(Note("no_heads", {"folder": shown, "missing": ", ".join(missing)}))
     return notes

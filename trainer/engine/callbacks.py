@@ -1,18 +1,19 @@
 """HF Trainer callbacks that connect a FlagEmbedding run to the run store.
 
-They steer the loop only through TrainerControl flags (should_training_stop), the Trainer's own way
-to stop, so the final checkpoint is still saved.
+They steer the loop through TrainerControl flags (should_training_stop), the Trainer's own way to stop,
+so the final checkpoint is still saved. One exception: StopWatch, on one process, abandons the step in
+flight when the user presses Stop (training.train then saves the model the last finished step left).
 """
 from __future__ import annotations
 
 import os
 import queue
+import re
 import resource
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 import torch
@@ -224,6 +225,8 @@ class Validation(TrainerCallback):
         self.early_stopped = False
         self.run_dir = store.get_run(run_id).folder.root
         self.last_step: Optional[int] = None
+        self.seconds = 0.0                        # the last validation's time
+        self.watch: Optional[StopWatch] = None    # set by the worker: after Stop, a slow validation is skipped
 
     def _run(self, state, model, tokenizer) -> Optional[float]:
         if not state.is_world_process_zero:
@@ -232,7 +235,7 @@ class Validation(TrainerCallback):
         ranks: dict = {}
         values = evaluate(model, tokenizer, self.evalset, *self.lengths, ranks=ranks, passages=self.passages,
                           step=state.global_step)
-        values["eval_seconds"] = time.perf_counter() - started
+        values["eval_seconds"] = self.seconds = time.perf_counter() - started
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
         query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks)
         self.last_step = state.global_step
@@ -253,8 +256,8 @@ class Validation(TrainerCallback):
 
     def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         # A run stopped mid-epoch: validate the weights it saves, so its scores and per-query ranks
-        # describe the model that Try it and the export use.
-        if self.last_step != state.global_step:
+        # describe the model that Try it and the export use; after Stop, only when that is quick.
+        if self.last_step != state.global_step and not (self.watch and self.watch.skip(self.seconds)):
             self._run(state, model, processing_class)
 
 
@@ -266,8 +269,11 @@ class HeldOutTest(TrainerCallback):
                  passages: PassageCache | None = None):
         self.store, self.run_id, self.testset, self.passages = store, run_id, testset, passages
         self.lengths = (query_max_len, passage_max_len)
+        self.seconds = 0.0
+        self.watch: Optional[StopWatch] = None
 
     def _run(self, state, model, tokenizer) -> None:
+        started = time.perf_counter()
         ranks: dict = {}
         values = evaluate(model, tokenizer, self.testset, *self.lengths, ranks=ranks, passages=self.passages,
                           step=state.global_step)
@@ -277,14 +283,67 @@ class HeldOutTest(TrainerCallback):
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
         query_ranks.append(self.store.get_run(self.run_id).folder.root, state.global_step, state.epoch or 0.0,
                            ranks, query_ranks.TEST_FILE)
+        self.seconds = time.perf_counter() - started
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         if state.is_world_process_zero and state.global_step == 0:     # a resumed run measured it already
             self._run(state, model, processing_class)
 
     def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
-        if state.is_world_process_zero:
+        if state.is_world_process_zero and not (self.watch and self.watch.skip(self.seconds)):
             self._run(state, model, processing_class)
+
+
+class Stopped(Exception):
+    """Raised inside a training step when the user pressed Stop (StopWatch)."""
+
+
+class StopWatch(TrainerCallback):
+    """Stop within seconds on one process, however long a step takes (a CPU step at 512 tokens takes most of
+    a minute): a thread reads the store's stop flag twice a second; once it is set, the next encoder layer to
+    run in training mode raises Stopped, abandoning the step in flight before its optimizer update, and
+    training.train saves the weights the last finished step left. Evaluations (eval mode) are never cut. The
+    final validation and held-out test then run only if each took under QUICK_S last time: the run ends
+    within about ten seconds of the click, and says when its saved model was not scored again."""
+
+    QUICK_S = 4.0
+    POLL_S = 0.5
+
+    def __init__(self, store: Store, run_id: str):
+        self.store, self.run_id = store, run_id
+        self.stop_requested = False          # training.train's Outcome reads it, as StoreMetrics'
+        self.skipped = False                 # an evaluation was left out after the stop
+        self._done = threading.Event()
+        self._hooks: list = []
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        layers = [m for name, m in model.named_modules() if re.search(r"\.layer\.\d+$", name)] or [model]
+        self._hooks = [m.register_forward_pre_hook(self._check) for m in layers]
+        threading.Thread(target=self._poll, daemon=True, name="stop-watch").start()
+
+    def _poll(self) -> None:
+        while not self._done.wait(self.POLL_S):
+            try:
+                if self.store.stop_requested(self.run_id):
+                    self.stop_requested = True
+                    return
+            except sqlite3.Error:
+                continue
+
+    def _check(self, module, inputs) -> None:
+        if self.stop_requested and module.training:
+            raise Stopped()
+
+    def skip(self, seconds: float) -> bool:
+        """After a stop: leave out an evaluation that took `seconds` last time, if that is not quick."""
+        slow = self.stop_requested and seconds > self.QUICK_S
+        self.skipped |= slow
+        return slow
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._done.set()
+        for hook in self._hooks:
+            hook.remove()
 
 
 class DropPassages(TrainerCallback):

@@ -1,0 +1,221 @@
+"""How long a run will take on this machine, before Start: the steps it will really do (after the held-out
+split and skipped rows) and a duration scaled from a measured run of the same model and mode on the same
+kind of device (a finished run in the store, or the short speed check Configure offers). No torch.
+
+A measured run gives three figures, read from its points: seconds per training step (the span of its steps
+less the evaluations inside it), seconds per evaluation, and the start-up before its first step (loading,
+preparing the data, the step-0 evaluation excluded). They scale to another run by the tokens a step encodes,
+batch × (query + group × passage), and the tokens an evaluation encodes, with each length the smaller of
+the truncation length and the data's typical (95th percentile) length: FlagEmbedding pads a batch to its
+longest text, not to the cap. Linear in tokens: attention's quadratic part makes long passages cost somewhat
+more than this says. Early stopping can end a run sooner: the estimate is for every epoch.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from . import advice, scan
+from .config import DEMO_DATA, SPLIT, RunConfig
+from .data import resolve_eval, resolve_train
+from .store import COMPLETED, STOPPED, Store
+
+SPEED_DIR = "speed"           # the speed check's own store, inside the runs folder
+SPEED_STEPS = 4               # training steps of a speed check
+
+
+@dataclass(frozen=True)
+class Measured:
+    run_id: str
+    name: str
+    step_s: float             # seconds per training step
+    eval_s: Optional[float]   # seconds per validation (None: it had none)
+    startup_s: float          # before the first step, step-0 validation excluded
+    step_tokens: float        # tokens a step encodes
+    eval_tokens: Optional[float]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float
+    steps: int
+    step_s: float
+    evaluations: int
+    eval_s: float
+    startup_s: float
+    source: str               # the measured run it is scaled from: "name (id)"
+
+
+def _lengths(store: Store, cfg: RunConfig) -> tuple[float, float]:
+    """The typical query and passage lengths a batch pads to: min(cap, the data's 95th percentile)."""
+    q, p = cfg.query_max_len, cfg.passage_max_len
+    try:
+        data = scan.ensure(store, resolve_train(cfg.train_data))
+        tip = scan.lengths(store, data, cfg.model) if data.rows else None
+    except OSError:
+        tip = None
+    if tip:
+        q, p = min(q, tip["query_p95"]), min(p, tip["passage_p95"])
+    return float(q), float(p)
+
+
+def _step_tokens(store: Store, cfg: RunConfig) -> float:
+    q, p = _lengths(store, cfg)
+    return cfg.batch_size * cfg.num_gpus * (q + cfg.group_size * p)
+
+
+def _eval_size(store: Store, cfg: RunConfig, folder: Optional[Path] = None) -> Optional[tuple[int, int]]:
+    """(queries, passages) one validation encodes; None without validation."""
+    if not cfg.eval_data:
+        return None
+    where = folder if folder is not None and cfg.eval_data == SPLIT else resolve_eval(cfg.eval_data)
+    if where is not None and where.is_dir():
+        count = lambda name: sum(1 for line in (where / name).open(encoding="utf-8") if line.strip())  # noqa: E731
+        return count("queries.jsonl"), count("corpus.jsonl")
+    if cfg.eval_data != SPLIT:
+        return None
+    # A split not made yet: its corpus is every passage of the file, its queries the validation share.
+    data = scan.ensure(store, resolve_train(cfg.train_data))
+    rows = scan.sample_rows(store, data)
+    passages = len({p for r in rows for p in r["pos"] + r.get("neg", [])})
+    scale = data.rows / max(1, len(rows))
+    return max(1, round(cfg.val_fraction * data.rows)), round(passages * scale)
+
+
+def _eval_tokens(store: Store, cfg: RunConfig, folder: Optional[Path] = None) -> Optional[float]:
+    size = _eval_size(store, cfg, folder)
+    if size is None:
+        return None
+    q, p = _lengths(store, cfg)
+    return size[0] * q + size[1] * p
+
+
+def measure(store: Store, run) -> Optional[Measured]:
+    """The speed a finished run showed (None: too few steps to tell)."""
+    points = store.metrics(run.id)
+    steps = [p for p in points if p.name == "loss"]
+    if len(steps) < 2:
+        return None
+    evals = [p for p in points if p.name == "eval_seconds"]
+    inside = sum(p.value for p in evals if steps[0].step <= p.step < steps[-1].step)
+    step_s = max(1e-3, (steps[-1].time - steps[0].time - inside) / (steps[-1].step - steps[0].step))
+    first_eval = next((p.value for p in evals if p.step == 0), 0.0)
+    mining = next((p.value for p in points if p.name == "mining_seconds"), 0.0)
+    startup = max(0.0, steps[0].time - (run.started or run.created) - first_eval - mining - step_s * steps[0].step)
+    cfg = run.config
+    try:
+        return Measured(run.id, run.name, step_s, statistics.median(p.value for p in evals) if evals else None,
+                        startup, _step_tokens(store, cfg), _eval_tokens(store, cfg, run.folder.eval_val))
+    except OSError:          # its data is gone: its lengths cannot be known
+        return None
+
+
+def on_gpu(store: Store, run) -> bool:
+    return bool(store.metrics(run.id, prefix="peak_gpu_mem_gib"))
+
+
+def measured_runs(store: Store, cfg: RunConfig, gpu: bool) -> list:
+    """Finished runs of this model and mode on this kind of device (GPU or CPU), newest first, from the store
+    and from its speed checks."""
+    stores = [store, Store(store.runs_dir / SPEED_DIR)] if (store.runs_dir / SPEED_DIR).is_dir() else [store]
+    found = []
+    for s in stores:
+        for run in s.list_runs(mode=cfg.mode.value, status=(COMPLETED, STOPPED), limit=50):
+            if run.config.model == cfg.model and on_gpu(s, run) == gpu:
+                found.append((run.ended or run.created, s, run))
+    return [(s, run) for _, s, run in sorted(found, key=lambda x: -x[0])]
+
+
+def training_rows(store: Store, cfg: RunConfig) -> tuple[Optional[int], bool]:
+    """The rows the run will train on (after the held-out split; bad rows are skipped or refused), and
+    whether that is exact (the whole file is in the scan's sample) or scaled from the fractions."""
+    data = scan.ensure(store, resolve_train(cfg.train_data))
+    if not data.rows:
+        return None, True
+    if cfg.eval_data != SPLIT:
+        return data.rows, True
+    if data.sample_rows >= data.rows:
+        from .split import split_rows
+
+        return len(split_rows(scan.sample_rows(store, data), cfg.val_fraction, cfg.test_fraction, cfg.seed).train), True
+    return data.rows - round(cfg.val_fraction * data.rows) - round(cfg.test_fraction * data.rows), False
+
+
+def for_run(store: Store, cfg: RunConfig, rows: Optional[int], gpu: bool = False,
+            steps: Optional[int] = None) -> Optional[Estimate]:
+    """The run's duration on this machine, scaled from the newest measured run that fits; None without one."""
+    if rows is None and steps is None:
+        return None
+    total = steps if steps is not None else advice.total_steps(rows, cfg.batch_size, cfg.epochs, cfg.num_gpus,
+                                                               cfg.max_steps)
+    for source_store, run in measured_runs(store, cfg, gpu):
+        m = measure(source_store, run)
+        if m is None:
+            continue
+        tokens = _step_tokens(store, cfg)
+        step_s = m.step_s * tokens / m.step_tokens
+        # Encoding without gradients: the measured run's validation pace, or about a third of a step's
+        eval_rate = m.eval_s / m.eval_tokens if m.eval_s is not None and m.eval_tokens else step_s / 3 / tokens
+        new_eval = _eval_tokens(store, cfg)
+        evaluations, eval_s = 0, 0.0
+        if new_eval is not None:
+            per_epoch = advice.total_steps(rows or 0, cfg.batch_size, 1, cfg.num_gpus) or total
+            evaluations = 1 + (cfg.epochs if cfg.max_steps <= 0 else max(1, total // max(1, per_epoch)))
+            if cfg.eval_every_steps:
+                evaluations += total // cfg.eval_every_steps
+            eval_s = eval_rate * new_eval
+        startup = m.startup_s
+        data = scan.ensure(store, resolve_train(cfg.train_data))
+        if cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and data.without_negatives):
+            q, p = _lengths(store, cfg)            # mining encodes every question and passage of the file once
+            startup += eval_rate * data.rows * (q + p)
+        seconds = startup + total * step_s + evaluations * eval_s
+        return Estimate(seconds, total, step_s, evaluations, eval_s, startup, f"{m.name} ({m.run_id})")
+    return None
+
+
+def fit_passage_len(store: Store, cfg: RunConfig, rows: int, budget_s: float, gpu: bool = False,
+                    floor: int = 64, step: int = 32) -> Optional[int]:
+    """The longest passage length (a multiple of `step`, at least `floor`) whose estimate fits `budget_s`;
+    None when even `floor` does not (or nothing is measured)."""
+    best = None
+    length = floor
+    while length <= cfg.passage_max_len:
+        e = for_run(store, cfg.replace(passage_max_len=length), rows, gpu)
+        if e is None or e.seconds > budget_s:
+            break
+        best = length
+        length += step
+    return best
+
+
+# Training memory on the CPU (fp32), fitted on this machine's kind (2 cores, torch 2.13, MiniLM, a train-mode
+# forward and backward of 32 texts at 128 and 512 tokens: 1.48 and 10.63 GiB over a 0.46 GiB process):
+CPU_PROCESS_GIB = 0.46       # the worker's interpreter with torch and transformers, before the model
+CPU_ATTENTION_BYTES = 11.2   # per attention score kept for backward (scores, softmax, dropout mask, dropped)
+CPU_ACTIVATION_SCALE = 1.8   # the rest of the activations against the GPU estimate's fp32 coefficients
+
+
+def cpu_memory_gib(store: Store, cfg: RunConfig, shape, ram_gib: float) -> float:
+    """The worker's peak RSS for a CPU run: the GPU estimator's fp32 step (weights, gradients, AdamW, heads)
+    with its activations scaled to the CPU's, plus the attention scores CPU attention keeps (batch x heads x
+    length², per layer, at the lengths a batch pads to), plus the process."""
+    from . import memory
+    from .model_source import model_dir, read_config
+
+    q, p = (int(x) for x in _lengths(store, cfg))
+    est = memory.estimate(memory.setup_for(cfg.replace(precision="fp32", query_max_len=q, passage_max_len=p),
+                                           shape, ram_gib))
+    heads = (read_config(model_dir(cfg.model)) or {}).get("num_attention_heads") or max(1, shape.hidden // 64)
+    scores = cfg.batch_size * (cfg.group_size * p * p + q * q) * heads * shape.layers
+    activations = est.breakdown.get("activations", 0.0)
+    return (est.total_gib + (CPU_ACTIVATION_SCALE - 1) * activations + scores * CPU_ATTENTION_BYTES / 2**30
+            + CPU_PROCESS_GIB)
+
+
+def speed_check_config(cfg: RunConfig) -> RunConfig:
+    """The speed check: this model, mode, batch and lengths on the demo rows, a few steps, no evaluation."""
+    return cfg.replace(train_data=DEMO_DATA, eval_data=None, max_steps=SPEED_STEPS, name="speed check",
+                       mine="off", length_buckets="off", report_to="none")
