@@ -79,7 +79,8 @@ EN = {
     "configure.no_rows": "Give a training file to preview the schedule.",
     "configure.data_errors": "The training file has {count} invalid rows; the run will not start on them.",
     "configure.skip_bad": "Skip the {bad} invalid rows and train on the {good} valid ones (the count is kept with the run)",
-    "configure.invalid": "Not started: {count} problems (nothing was stored).",
+    "configure.invalid": "Not started: {count} (nothing was stored).",
+    "count.epoch": "{n} epoch|{n} epochs", "count.step": "{n} step|{n} steps", "count.problem": "{n} problem|{n} problems",
     "train.skipped": "{n} invalid training rows were skipped, as chosen when the run started.",
     "train.resume": "Resume from {checkpoint}",
     "configure.compare_modes": "Compare the three modes",
@@ -111,7 +112,6 @@ EN = {
     "configure.wont_fit": "This configuration will not fit: about {need:.1f} GiB needed (peak plus allocator "
     "headroom), {have:.1f} GiB usable. The largest per-device batch that fits is {n}.",
     "configure.measure": "Measure on this GPU",
-    "configure.measure.no_gpu": "No NVIDIA GPU on this machine: the estimate cannot be measured here.",
     "configure.measure.busy": "A run is training on this GPU; measure when it has ended.",
     "configure.measure.running": "Running a few real training steps…",
     "configure.measure.result": "Measured peak {peak:.2f} GiB (estimate {est:.2f} GiB) on {device}.",
@@ -336,6 +336,9 @@ EN = {
                               "length applies to evaluation.",
     "field.bucket_gpu_gib": "The GPU memory (GB or GiB) the length buckets are sized for; 0: this machine's GPU "
                             "(an 80 GB card when none is visible).",
+    "field.unpadded": "Encode each batch's texts in a few length-sorted chunks, each padded only to its own longest: "
+                      "the same embeddings, scores and losses without computing the padding (faster on texts of "
+                      "mixed lengths); off: every batch padded to its longest text, as FlagEmbedding does.",
     # story (Train, Compare, Try it)
     "story.title": "What fine-tuning changed (validation queries, step 0 → step {step})",
     "story.head": "**{head}**: ",
@@ -362,10 +365,12 @@ EN = {
     "configure.card_far": "The card has {usable:.0f} GiB usable, far above these bars.",
     "configure.no_gpu": "No NVIDIA GPU on this machine: training runs on the CPU in fp32 ({cores} cores, "
                         "{ram:.0f} GiB RAM).",
-    "configure.cpu_estimate": "Estimated training memory for this run in fp32: {need:.1f} GiB of {ram:.0f} GiB RAM.",
+    "configure.cpu_estimate": "Estimated peak memory of this run's worker on the CPU (fp32): {need:.1f} GiB of "
+    "{ram:.0f} GiB RAM (model, optimizer, activations and attention scores at the lengths its batches pad to; "
+    "fitted to measured runs on a 2-core machine).",
     "configure.plan_gpu": "Plan for a GPU: estimated GPU memory per mode",
     "configure.start_section": "5. Start",
-    "configure.summary": "{mode} · {epochs} epochs · {steps} steps · batch {batch} · learning rate {lr}",
+    "configure.summary": "{mode} · {epochs} · {steps} · batch {batch} · learning rate {lr}",
     # train states
     "train.starting": "Starting: loading the model and scoring the base model on the validation queries…",
     "train.progress_first": "Step {step} of {total}",
@@ -375,18 +380,31 @@ EN = {
     "train.no_eval": "This run has no validation folder: no MRR@10.",
     # compare verdict
     "compare.verdict": "Verdict",
-    "compare.verdict.line": "**{head}**: best is {mode} (“{run}”), {before} → {best} in {when}; cost {duration} in "
-                            "all, {memory} GiB peak, {samples} samples/s (median).",
-    "compare.verdict.none": "**{head}**: no run improved it.",
     "compare.why.all.dense": "Why: All heads trains the encoder too, so the dense score moves with it.",
     "compare.why.all.heads": "Why: All heads trains the encoder together with the sparse and ColBERT heads.",
     "compare.why.heads.dense": "Why: this mode freezes the encoder, so its dense score is the base model's.",
     "compare.why.heads.heads": "Why: the sparse and ColBERT heads learn on a frozen encoder, the cheapest way to adapt them.",
     "compare.why.dense.dense": "Why: Dense only spends every step on the dense score alone.",
     # your own data (issue 27)
+    "configure.train_rows": "It trains on {rows} of the file's {total} rows: the rest are held out (validation and "
+    "test questions, and any passage they share with training rows).",
+    "configure.time.cpu": "this machine's CPU ({cores} cores)",
+    "configure.time.none": "No estimate of the run's time yet: no run of this model and mode has been measured on "
+    "{device}. A speed check trains a few real steps with these settings (about half a minute).",
+    "configure.time.measure": "Measure the speed",
+    "configure.time.measuring": "Training a few real steps with these settings…",
+    "configure.time.estimate": "Estimated time on {device}: about **{time}** for {steps} steps ({step_s} s each), "
+    "{evals} validations ({eval_s} s each) and {startup} to start; scaled from run {source}. Early stopping can end "
+    "it sooner.",
+    "configure.time.long": "That is long. Shorter passages make every step cheaper:",
+    "configure.time.budget": "Time you have (minutes)",
+    "configure.time.budget.help": "The longest passage length whose estimate fits this time is offered next to it.",
+    "configure.time.fit": "Use passages of {length} tokens (fits {budget} min)",
+    "configure.time.no_fit": "Even 64-token passages do not fit {budget} minutes: fewer epochs, a smaller batch or a "
+    "GPU would.",
     "configure.presets_note": "The presets are the BGE-M3 article's (568M parameters, large data sets): their "
     "learning rates suit that model; for a small model or little data the suggestion below is usually higher.",
-    "configure.min_epochs_long": "With {epochs} epochs early stopping never acts: it waits at least {min} epochs.",
+    "configure.min_epochs_long": "With {epochs} early stopping never acts: it waits at least {min}.",
     "dataset.origin.upload": "uploaded", "dataset.origin.mined": "mined", "dataset.origin.path": "a path",
     "dataset.demo": "demo", "dataset.eval.split": "held-out split", "dataset.eval.demo": "demo validation",
     "dataset.eval.none": "no evaluation", "dataset.eval.folder": "own folder",
@@ -398,7 +416,11 @@ EN = {
     "tryit.sorted": "Queries where the right passage moved come first ({head} rank, step 0 → last validation): "
                     "▲ better, ▼ worse, = unchanged.",
     "tryit.heaviest": "Heaviest words:", "tryit.score": "{head} score",
-    "tryit.typed_change": "For your query, {same} of the top {k} passages are the same for both models; {first}",
+    "tryit.typed_change": "For your query, {same} of the top {k} passages are the same for both models ({moved} of "
+    "them in another place); {first} Marks on the right: where the base model had each passage.",
+    "tryit.move.new": "new in the top {k}", "tryit.move.from": "{arrow} (base: #{before})",
+    "tryit.passage_legend": "Shaded words: the sparse head's weight on each word of the passage (darker = heavier; "
+    "hover for the value): where the sparse score comes from.",
     "tryit.first_same": "the first result did not change.", "tryit.first_changed": "the first result changed.",
     "tryit.no_weights": "No word of this query has a sparse weight: the model's tokenizer reads its characters as "
                         "unknown ([UNK]), or the head weighs them 0.",
@@ -425,6 +447,9 @@ EN = {
     "negatives rows lack; the command trains on the run's own train.jsonl, where that was already done",
     "command.diff.heads_lr": "heads learning rate: with a heads LR scale other than 1 the dashboard trains the "
     "sparse/ColBERT heads faster; the command has no such flag",
+    "command.diff.unpadded": "speed: the dashboard encodes each batch's texts in length-sorted chunks without "
+    "computing their padding (same embeddings and losses); the command pads every batch to its longest text and "
+    "has no such flag",
 }
 
 
@@ -440,7 +465,7 @@ ZH = {
     "tryit.right_passage": "正确段落的排名（基础 → 微调后）：",
     "tryit.random_heads": "基础模型没有自带稀疏头和 ColBERT 头：其稀疏与 ColBERT 分数来自未训练、随机初始化的头。",
     "tryit.query_weights": "查询原文上的稀疏权重（颜色越深权重越大；鼠标悬停可看数值）：",
-    "tryit.seconds": "{s:.2f} 秒 · 按 {main} 排序", "tryit.relevant": "正确段落",
+    "tryit.seconds": "{s:.2f} 秒 · 按{main}排序", "tryit.relevant": "正确段落",
     "mode.all.title": "全部模块",
     "mode.all.trains": "训练编码器和全部三个头：稠密、稀疏和 ColBERT。",
     "mode.all.cost": "每步显存和时间开销最大。",
@@ -499,7 +524,8 @@ ZH = {
     "configure.no_rows": "提供训练文件后可预览学习率曲线。",
     "configure.data_errors": "训练文件有 {count} 行无效；不会在这些数据上开始训练。",
     "configure.skip_bad": "跳过 {bad} 行无效数据，仅用 {good} 行有效数据训练（跳过数会随运行记录）",
-    "configure.invalid": "未启动：{count} 个问题（未保存任何内容）。",
+    "configure.invalid": "未启动：{count}（未保存任何内容）。",
+    "count.epoch": "{n} 轮|{n} 轮", "count.step": "{n} 步|{n} 步", "count.problem": "{n} 个问题|{n} 个问题",
     "train.skipped": "按启动时的选择，跳过了 {n} 行无效训练数据。",
     "train.resume": "从 {checkpoint} 继续训练",
     "configure.compare_modes": "比较三种模式",
@@ -530,7 +556,6 @@ ZH = {
     "configure.wont_fit": "此配置放不下：约需 {need:.1f} GiB（峰值加分配器余量），可用 {have:.1f} GiB。"
     "可放下的最大每卡批次为 {n}。",
     "configure.measure": "在本机 GPU 上实测",
-    "configure.measure.no_gpu": "本机没有 NVIDIA GPU，无法在此实测。",
     "configure.measure.busy": "有任务正在此 GPU 上训练，请在结束后再实测。",
     "configure.measure.running": "正在运行几个真实训练步……",
     "configure.measure.result": "实测峰值 {peak:.2f} GiB（估计 {est:.2f} GiB），设备 {device}。",
@@ -726,6 +751,8 @@ ZH = {
                               "每组取显存估算器判定可容纳的最大批次，不超过批次大小；批次为 1 也放不下时开启梯度检查点）；"
                               "或自定边界，如 0,500,2000。此时训练段落保留完整长度，段落长度只用于评估。",
     "field.bucket_gpu_gib": "长度分桶按此显存（GB 或 GiB）估算；0：本机 GPU（无可见 GPU 时按 80 GB 卡）。",
+    "field.unpadded": "把每批文本按长度排序、分成几块编码，每块只填充到块内最长文本：向量、分数和损失不变，"
+                      "但不再计算填充部分（长短不一的文本更快）；关闭：每批填充到最长文本，与 FlagEmbedding 相同。",
     "story.title": "微调带来的变化（验证查询，第 0 步 → 第 {step} 步）",
     "story.head": "**{head}**：",
     "story.moved": "{queries} 个验证查询中，{improved} 个的搜索结果变好，{worse} 个变差；"
@@ -746,10 +773,11 @@ ZH = {
     "configure.warmup_long": "{total} 步的运行预热 {warmup} 步：学习率最多只达到目标值的 {reach}。",
     "configure.card_far": "此卡可用 {usable:.0f} GiB，远高于这些柱形。",
     "configure.no_gpu": "本机没有 NVIDIA GPU：训练在 CPU 上以 fp32 运行（{cores} 核，{ram:.0f} GiB 内存）。",
-    "configure.cpu_estimate": "此运行以 fp32 训练的内存估计：{need:.1f} GiB，本机内存 {ram:.0f} GiB。",
+    "configure.cpu_estimate": "此运行的训练进程在 CPU 上（fp32）的内存峰值估计：{need:.1f} GiB，本机内存 {ram:.0f} GiB"
+    "（模型、优化器、激活值，以及批次实际填充长度下的注意力分数；按 2 核机器上的实测运行拟合）。",
     "configure.plan_gpu": "为 GPU 做规划：各模式的显存估计",
     "configure.start_section": "5. 开始",
-    "configure.summary": "{mode} · {epochs} 轮 · {steps} 步 · 批次 {batch} · 学习率 {lr}",
+    "configure.summary": "{mode} · {epochs} · {steps} · 批次 {batch} · 学习率 {lr}",
     "train.starting": "正在启动：加载模型，并在验证查询上为基础模型打分……",
     "train.progress_first": "第 {step} / {total} 步",
     "train.progress_ended": "{status}：第 {step} / {total} 步。",
@@ -757,26 +785,38 @@ ZH = {
     "train.waiting_mrr": "基础模型打分（第 0 步）完成后显示验证图。",
     "train.no_eval": "此运行没有验证目录：没有 MRR@10。",
     "compare.verdict": "结论",
-    "compare.verdict.line": "**{head}**：最佳为{mode}（“{run}”），{before} → {best}，用时 {when}；代价：总用时 {duration}，"
-                            "峰值 {memory} GiB，{samples} 样本/秒（中位数）。",
-    "compare.verdict.none": "**{head}**：没有运行提升该分数。",
     "compare.why.all.dense": "原因：全部模块模式也训练编码器，稠密分数随之变化。",
     "compare.why.all.heads": "原因：全部模块模式同时训练编码器、稀疏头和 ColBERT 头。",
     "compare.why.heads.dense": "原因：此模式冻结编码器，稠密分数与基础模型相同。",
     "compare.why.heads.heads": "原因：稀疏头和 ColBERT 头在冻结的编码器上学习，是调整它们最省的方式。",
     "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
+    "configure.train_rows": "实际训练文件 {total} 行中的 {rows} 行：其余留出（验证与测试问题，以及与训练行共享的段落）。",
+    "configure.time.cpu": "本机 CPU（{cores} 核）",
+    "configure.time.none": "还无法估计运行时间：{device} 上还没有测量过此模型和模式的运行。速度检查会用这些设置训练几步真实的步骤（约半分钟）。",
+    "configure.time.measure": "测量速度",
+    "configure.time.measuring": "正在用这些设置训练几步真实的步骤……",
+    "configure.time.estimate": "在{device}上的估计用时：约 **{time}**，共 {steps} 步（每步 {step_s} 秒）、{evals} 次验证"
+    "（每次 {eval_s} 秒），启动 {startup}；按运行 {source} 换算。提前停止可能让它更早结束。",
+    "configure.time.long": "用时较长。更短的段落会让每一步更省时：",
+    "configure.time.budget": "可用时间（分钟）",
+    "configure.time.budget.help": "旁边会给出估计用时不超过此时间的最长段落长度。",
+    "configure.time.fit": "使用 {length} 词元的段落（可在 {budget} 分钟内完成）",
+    "configure.time.no_fit": "即使 64 词元的段落也无法在 {budget} 分钟内完成：减少轮数、减小批次或使用 GPU 才行。",
     "configure.presets_note": "预设来自 BGE-M3 的文章（5.68 亿参数、大规模数据）：其学习率适合该模型；对小模型或少量数据，"
     "下方建议的学习率通常更高。",
-    "configure.min_epochs_long": "共 {epochs} 轮时提前停止不会生效：它至少等待 {min} 轮。",
+    "configure.min_epochs_long": "共 {epochs}时提前停止不会生效：它至少等待 {min}。",
     "dataset.origin.upload": "上传", "dataset.origin.mined": "挖掘", "dataset.origin.path": "路径",
     "dataset.demo": "演示", "dataset.eval.split": "留出划分", "dataset.eval.demo": "演示验证集",
     "dataset.eval.none": "不评测", "dataset.eval.folder": "自有目录",
     "dataset.unknown_high": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）：它读不懂其中大部分文字（词表缺少这种文字），"
     "因此它的分数和挖掘的负例意义不大，微调也无法弥补。请使用能读懂该语言的模型，例如 BAAI/bge-m3（配置 → 模型 → 自定义）。",
     "dataset.unknown_low": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）。",
-    "tryit.sorted": "正确段落名次有变化的查询排在前面（{head} 名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
+    "tryit.sorted": "正确段落名次有变化的查询排在前面（{head}名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
     "tryit.heaviest": "权重最大的词：", "tryit.score": "{head}分数",
-    "tryit.typed_change": "对你的查询，两个模型的前 {k} 个段落中有 {same} 个相同；{first}",
+    "tryit.typed_change": "对你的查询，两个模型的前 {k} 个段落中有 {same} 个相同（其中 {moved} 个位置变了）；{first}"
+    "右侧的标记表示每个段落在基础模型中的位置。",
+    "tryit.move.new": "新进入前 {k}", "tryit.move.from": "{arrow}（基础：第 {before} 名）",
+    "tryit.passage_legend": "阴影词：稀疏头给段落中每个词的权重（颜色越深权重越大；悬停可看数值），即稀疏分数的来源。",
     "tryit.first_same": "第一个结果没有变化。", "tryit.first_changed": "第一个结果变了。",
     "tryit.no_weights": "此查询没有任何词获得稀疏权重：模型的分词器把这些字符识别为未知（[UNK]），或稀疏头给它们的权重为 0。",
     "data.file_problem": "{file}：{message}", "data.count": "数量",
@@ -792,6 +832,7 @@ ZH = {
     "command.diff.validation": "验证与早停：仪表盘每轮评测并可提前停止；该命令训练全部轮数且不评测",
     "command.diff.data": "数据：仪表盘会从你的文件中留出验证与测试问题，并为缺少负例的行挖掘负例；该命令直接使用运行文件夹中已处理好的 train.jsonl",
     "command.diff.heads_lr": "检索头学习率：检索头学习率倍数不为 1 时，仪表盘以更高学习率训练稀疏与 ColBERT 头；该命令没有对应参数",
+    "command.diff.unpadded": "速度：仪表盘把每批文本按长度分块编码，不计算填充部分（向量与损失相同）；该命令把每批填充到最长文本，且没有对应参数",
 }
 
 
