@@ -336,9 +336,10 @@ EN = {
                               "length applies to evaluation.",
     "field.bucket_gpu_gib": "The GPU memory (GB or GiB) the length buckets are sized for; 0: this machine's GPU "
                             "(an 80 GB card when none is visible).",
-    "field.unpadded": "Encode each batch's texts in a few length-sorted chunks, each padded only to its own longest: "
-                      "the same embeddings, scores and losses without computing the padding (faster on texts of "
-                      "mixed lengths); off: every batch padded to its longest text, as FlagEmbedding does.",
+    "field.unpadded": "Encode each batch's texts in length-sorted chunks, each padded only to its own longest: the "
+                      "same embeddings, scores and losses with less GPU memory (the padding and its attention mask); "
+                      "faster only where the GPU, not the host, limits a step (large batches). Off: every batch "
+                      "padded to its longest text, as FlagEmbedding does.",
     # story (Train, Compare, Try it)
     "story.title": "What fine-tuning changed (validation queries, step 0 → step {step})",
     "story.head": "**{head}**: ",
@@ -447,9 +448,9 @@ EN = {
     "negatives rows lack; the command trains on the run's own train.jsonl, where that was already done",
     "command.diff.heads_lr": "heads learning rate: with a heads LR scale other than 1 the dashboard trains the "
     "sparse/ColBERT heads faster; the command has no such flag",
-    "command.diff.unpadded": "speed: the dashboard encodes each batch's texts in length-sorted chunks without "
-    "computing their padding (same embeddings and losses); the command pads every batch to its longest text and "
-    "has no such flag",
+    "command.diff.unpadded": "unpadded encoding (when switched on): the dashboard encodes each batch's texts in "
+    "length-sorted chunks without computing their padding (same embeddings and losses, less memory); the command "
+    "pads every batch to its longest text and has no such flag",
 }
 
 
@@ -752,7 +753,8 @@ ZH = {
                               "或自定边界，如 0,500,2000。此时训练段落保留完整长度，段落长度只用于评估。",
     "field.bucket_gpu_gib": "长度分桶按此显存（GB 或 GiB）估算；0：本机 GPU（无可见 GPU 时按 80 GB 卡）。",
     "field.unpadded": "把每批文本按长度排序、分成几块编码，每块只填充到块内最长文本：向量、分数和损失不变，"
-                      "但不再计算填充部分（长短不一的文本更快）；关闭：每批填充到最长文本，与 FlagEmbedding 相同。",
+                      "显存更少（省去填充部分及其注意力掩码）；仅当一步的瓶颈在 GPU 而非主机时（大批次）才更快。"
+                      "关闭：每批填充到最长文本，与 FlagEmbedding 相同。",
     "story.title": "微调带来的变化（验证查询，第 0 步 → 第 {step} 步）",
     "story.head": "**{head}**：",
     "story.moved": "{queries} 个验证查询中，{improved} 个的搜索结果变好，{worse} 个变差；"
@@ -832,7 +834,7 @@ ZH = {
     "command.diff.validation": "验证与早停：仪表盘每轮评测并可提前停止；该命令训练全部轮数且不评测",
     "command.diff.data": "数据：仪表盘会从你的文件中留出验证与测试问题，并为缺少负例的行挖掘负例；该命令直接使用运行文件夹中已处理好的 train.jsonl",
     "command.diff.heads_lr": "检索头学习率：检索头学习率倍数不为 1 时，仪表盘以更高学习率训练稀疏与 ColBERT 头；该命令没有对应参数",
-    "command.diff.unpadded": "速度：仪表盘把每批文本按长度分块编码，不计算填充部分（向量与损失相同）；该命令把每批填充到最长文本，且没有对应参数",
+    "command.diff.unpadded": "无填充编码（开启时）：仪表盘把每批文本按长度分块编码，不计算填充部分（向量与损失相同，显存更少）；该命令把每批填充到最长文本，且没有对应参数",
 }
 
 

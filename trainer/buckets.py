@@ -11,9 +11,11 @@ A row's length is its longest passage (positive or negative) in the model's own 
 tokens included (queries are truncated to the run's query length everywhere). A bucket pads and
 truncates to its longest row, rounded up to a multiple of 8 (the collator's pad_to_multiple_of).
 Where a bucket would not fit even at batch 1, gradient checkpointing is switched on for it (its
-batches only: the trainer switches it per step). A bucket with fewer rows than one batch is merged
-into its longer neighbour (the last one into its shorter neighbour): FlagEmbedding drops each
-file's last partial batch every epoch, so such a bucket would never train.
+batches only: the trainer switches it per step). Batches are planned padded (rows of different lengths
+share them): the estimate counts the attention mask transformers builds for them, which unpadded encoding
+(RunConfig.unpadded, trainer.engine.unpadded) keeps a length-times smaller. A bucket with fewer rows than
+one batch is merged into its longer neighbour (the last one into its shorter neighbour): FlagEmbedding
+drops each file's last partial batch every epoch, so such a bucket would never train.
 """
 from __future__ import annotations
 
@@ -67,6 +69,7 @@ class Plan:
     edges: tuple = EDGES
     model_max: int = 8192
     notes: list[str] = field(default_factory=list)
+    unpadded: bool = False       # planned for unpadded encoding (its smaller attention mask)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -85,7 +88,7 @@ class Plan:
                 "steps_per_epoch": self.steps_per_epoch, "gpu_gib": self.gpu_gib, "mode": self.mode,
                 "precision": self.precision, "gpus": self.gpus, "group_size": self.group_size,
                 "query_len": self.query_len, "sparse_head": self.sparse_head, "edges": list(self.edges),
-                "model_max": self.model_max, "notes": list(self.notes)}
+                "model_max": self.model_max, "notes": list(self.notes), "unpadded": self.unpadded}
 
 
 def parse_edges(text: str, model_max: int) -> tuple[tuple[int, ...], bool]:
@@ -153,7 +156,8 @@ def _sized(setup: Setup, max_len: int, cap: int) -> tuple[int, bool, float, str]
 
 def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_max: int,
          precision: str = "bf16", gpus: int = 1, group_size: int = 8, query_len: int = 64,
-         sparse_head: str = "lean", spec: str = "auto", max_batch_size: int = 0, source: str = "") -> Plan:
+         sparse_head: str = "lean", spec: str = "auto", max_batch_size: int = 0, source: str = "",
+         unpadded: bool = False) -> Plan:
     """Buckets for rows of these token lengths (row i has length lengths[i]). Deterministic: the
     same lengths and settings give the same plan. Raises DataError (file, line, field) for rows
     longer than the model's maximum and ValueError for empty or unfittable buckets."""
@@ -171,7 +175,8 @@ def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_
     planned = card_gib(gpu_gib) * (1 - PLAN_MARGIN)
     planned = planned - 1e-6 if float(planned).is_integer() else planned
     setup = Setup(shape=shape, mode=mode, batch=1, group_size=group_size, query_len=query_len, passage_len=PAD,
-                  precision=precision, sparse_head=sparse_head, gpu_gib=planned, num_gpus=gpus, padded=True)
+                  precision=precision, sparse_head=sparse_head, gpu_gib=planned, num_gpus=gpus, padded=True,
+                  unpadded=unpadded)
     cap = max_batch_size if max_batch_size > 0 else BATCH_LIMIT
 
     def index(n: int) -> int:
@@ -233,7 +238,7 @@ def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_
             row_bucket[i] = k
     return Plan(buckets=buckets, row_bucket=row_bucket, gpu_gib=gpu_gib, mode=mode.value, precision=precision,
                 gpus=gpus, group_size=group_size, query_len=query_len, sparse_head=sparse_head, edges=edges,
-                model_max=model_max, notes=notes)
+                model_max=model_max, notes=notes, unpadded=unpadded)
 
 
 def model_max_tokens(model: str) -> int:
@@ -266,7 +271,8 @@ def plan_for_run(cfg, rows: list[dict], *, gpu_gib: float, precision: str, world
     return plan_rows(rows, model=cfg.model, tokenizer_model=model, mode=cfg.mode, gpu_gib=gpu_gib,
                      precision=resolve_precision(precision, gpu=True), gpus=world,
                      group_size=cfg.group_size, query_len=cfg.query_max_len, sparse_head=cfg.sparse_head,
-                     spec=cfg.length_buckets, max_batch_size=cfg.batch_size, source=source)
+                     spec=cfg.length_buckets, max_batch_size=cfg.batch_size, source=source,
+                     unpadded=getattr(cfg, "unpadded", False))
 
 
 def card_gib_for(cfg) -> float:
@@ -285,7 +291,7 @@ def from_dict(data: dict) -> Plan:
     return Plan(buckets=buckets, row_bucket=[], gpu_gib=data["gpu_gib"], mode=data["mode"],
                 precision=data["precision"], gpus=data["gpus"], group_size=data["group_size"],
                 query_len=data["query_len"], sparse_head=data["sparse_head"], edges=tuple(data["edges"]),
-                model_max=data["model_max"], notes=data.get("notes", []))
+                model_max=data["model_max"], notes=data.get("notes", []), unpadded=data.get("unpadded", False))
 
 
 def bucket_file(folder: Path, b: Bucket) -> Path:

@@ -49,6 +49,7 @@ class Shape:
     intermediate: int
     positions: int = 514
     colbert_dim: int = 0
+    model_type: str = ""        # config.json's model_type: whether unpadded encoding broadcasts the padding mask
 
     @property
     def linear_params(self) -> int:
@@ -76,12 +77,16 @@ class Shape:
         try:
             return cls(vocab=int(cfg["vocab_size"]), hidden=int(cfg["hidden_size"]),
                        layers=int(cfg["num_hidden_layers"]), intermediate=int(cfg["intermediate_size"]),
-                       positions=int(cfg.get("max_position_embeddings", 512)))
+                       positions=int(cfg.get("max_position_embeddings", 512)),
+                       model_type=str(cfg.get("model_type", "")))
         except KeyError as e:
             raise ValueError(f"config.json has no {e.args[0]!r}: cannot estimate memory") from None
 
 
-BGE_M3 = Shape(vocab=250002, hidden=1024, layers=24, intermediate=4096, positions=8194)
+BGE_M3 = Shape(vocab=250002, hidden=1024, layers=24, intermediate=4096, positions=8194, model_type="xlm-roberta")
+# Encoders whose transformers code takes a broadcastable padding mask ([n, 1, 1, L]): unpadded encoding
+# (trainer.engine.unpadded) gives them one instead of the 2-D mask transformers expands to [n, 1, L, L].
+BROADCAST_MASK_MODELS = frozenset({"xlm-roberta", "bert", "roberta"})
 BUILT_IN = {"bge-m3": BGE_M3, "BAAI/bge-m3": BGE_M3}
 
 
@@ -100,6 +105,10 @@ class Setup:
     num_gpus: int = 1
     padded: bool = False        # some sequences padded: the encoder builds an attention mask (see _mask_bytes)
     zero_stage: int = 0           # DeepSpeed ZeRO: 1 shards optimizer state and fp32 master weights, 2 gradients too
+    # Unpadded encoding (RunConfig.unpadded, trainer.engine.unpadded): a padded batch's texts in length-sorted
+    # chunks. Never more activations than the whole batch at its longest (what is counted), and the padding
+    # mask broadcast over the query positions (see _mask_bytes).
+    unpadded: bool = False
 
 
 def setup_for(cfg, shape: Shape, gpu_gib: float, bf16: bool = True) -> Setup:
@@ -109,7 +118,7 @@ def setup_for(cfg, shape: Shape, gpu_gib: float, bf16: bool = True) -> Setup:
                  query_len=cfg.query_max_len, passage_len=cfg.passage_max_len,
                  precision=resolve_precision(cfg.precision, gpu=True, bf16=bf16), sparse_head=cfg.sparse_head,
                  gpu_gib=gpu_gib, num_gpus=cfg.num_gpus, grad_ckpt=getattr(cfg, "gradient_checkpointing", False),
-                 zero_stage=getattr(cfg, "zero_stage", 0))
+                 zero_stage=getattr(cfg, "zero_stage", 0), unpadded=getattr(cfg, "unpadded", False))
 
 
 @dataclass(frozen=True)
@@ -138,13 +147,18 @@ def _mask_bytes(s: Setup, amp: bool, trains_encoder: bool) -> float:
     layer's attention casts it to half precision (2 bytes) and keeps that copy for backward; with
     checkpointing only the layer being recomputed holds one. A frozen encoder keeps none, and its
     peak is the mask being built (fp32 inverse, bool and filled copies at once: 9 bytes an entry).
-    Measured on an H200 (bench/results/vram_padded_h200.jsonl): -0.3 to +0.5 % trained encoder."""
+    Measured on an H200 (bench/results/vram_padded_h200.jsonl): -0.3 to +0.5 % trained encoder.
+    Unpadded encoding gives these encoders the mask as [seqs, 1, 1, length] (the same per-entry costs, a
+    length-times smaller tensor; bench/padding.py measures it); a chunk never pads past the batch's length,
+    so the chunks' masks together are never larger than the batch's."""
     if not trains_encoder:
         per_entry = 9.0
     else:
         per_entry = 4.0
         if amp:
             per_entry += 2 * (s.shape.layers if not s.grad_ckpt else 1)
+    if s.unpadded and s.shape.model_type in BROADCAST_MASK_MODELS:
+        return per_entry * (s.batch * s.query_len + s.batch * s.group_size * s.passage_len)
     entries = s.batch * s.query_len ** 2 + s.batch * s.group_size * s.passage_len ** 2
     return per_entry * entries
 

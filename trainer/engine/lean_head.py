@@ -19,8 +19,17 @@ class LeanSparseM3Model(EncoderOnlyEmbedderM3Model):
         weights = token_weights.squeeze(-1)
         sparse = torch.zeros(input_ids.size(0), self.vocab_size, dtype=weights.dtype, device=weights.device)
         sparse = sparse.scatter_reduce(-1, input_ids, weights, reduce="amax")
-        keep = torch.ones(self.vocab_size, dtype=weights.dtype, device=weights.device)
-        unused = [self.tokenizer.cls_token_id, self.tokenizer.eos_token_id,
-                  self.tokenizer.pad_token_id, self.tokenizer.unk_token_id]
-        keep[[t for t in unused if t is not None]] = 0
-        return sparse * keep
+        return sparse * self._kept_tokens(weights)
+
+    def _kept_tokens(self, like: torch.Tensor) -> torch.Tensor:
+        """1 for every vocabulary entry, 0 for the special tokens; made once per device and dtype (filling
+        it indexes with a host list, a copy that waits for the device) and kept off the state dict."""
+        cache = self.__dict__.setdefault("_kept_token_cache", {})
+        key = (like.device, like.dtype)
+        if key not in cache:
+            keep = torch.ones(self.vocab_size, dtype=like.dtype, device=like.device)
+            unused = [self.tokenizer.cls_token_id, self.tokenizer.eos_token_id,
+                      self.tokenizer.pad_token_id, self.tokenizer.unk_token_id]
+            keep[[t for t in unused if t is not None]] = 0
+            cache[key] = keep
+        return cache[key]

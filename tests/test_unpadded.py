@@ -1,0 +1,219 @@
+"""Unpadded encoding (trainer/engine/unpadded.py) gives FlagEmbedding's padded results: the same dense,
+sparse and ColBERT vectors, loss and gradients, in fp32 on the CPU, for the three modes, both sparse
+heads, and with gradient checkpointing. Tiny random XLM-RoBERTa / BERT encoders: a few seconds."""
+import copy
+from types import SimpleNamespace
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
+
+from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model
+from trainer.config import Mode
+from trainer.engine import unpadded
+from trainer.engine.lean_head import LeanSparseM3Model
+
+VOCAB, HIDDEN, GROUP = 301, 32, 4
+# XLM-R's ids, as BGE-M3's tokenizer has them: <s> 0, <pad> 1, </s> 2, <unk> 3.
+TOKENIZER = SimpleNamespace(cls_token_id=0, pad_token_id=1, eos_token_id=2, unk_token_id=3, padding_side="right")
+TOL = 1e-5
+
+
+def make(mode: Mode, head: str = "lean", bert: bool = False, pooling: str = "cls", seed: int = 0):
+    """FlagEmbedding's M3 model as the runner sets it up for `mode` (dropout off), and an unpadded copy."""
+    torch.manual_seed(seed)
+    if bert:
+        encoder = BertModel(BertConfig(vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=4,
+                                       intermediate_size=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                                       pad_token_id=1), add_pooling_layer=False)
+    else:
+        encoder = XLMRobertaModel(XLMRobertaConfig(
+            vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+            max_position_embeddings=130, type_vocab_size=1, pad_token_id=1, hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0), add_pooling_layer=False)
+    padded = EncoderOnlyEmbedderM3Model(
+        {"model": encoder, "colbert_linear": torch.nn.Linear(HIDDEN, HIDDEN),
+         "sparse_linear": torch.nn.Linear(HIDDEN, 1)},
+        tokenizer=TOKENIZER, temperature=0.02, sentence_pooling_method=pooling, normalize_embeddings=True,
+        unified_finetuning=mode.unified_finetuning, use_self_distill=mode.unified_finetuning, self_distill_start_step=0)
+    with torch.no_grad():
+        if padded.sparse_linear is not None:
+            padded.sparse_linear.bias.fill_(0.5)        # most token weights above zero after the ReLU
+    if head == "lean" and mode.unified_finetuning:
+        padded.__class__ = LeanSparseM3Model
+    if mode.fix_encoder:
+        for name, p in padded.named_parameters():
+            p.requires_grad = "colbert_linear" in name or "sparse_linear" in name
+    fast = unpadded.enable(copy.deepcopy(padded))
+    return padded.train(), fast.train()
+
+
+def texts(rows: int, lengths: list[int], width: int, gen) -> dict:
+    """Token ids, CLS first and EOS last, right-padded to `width` (a multiple of 8, as the collator pads)."""
+    ids = torch.full((rows, width), TOKENIZER.pad_token_id)
+    mask = torch.zeros(rows, width, dtype=torch.long)
+    for r, n in enumerate(lengths):
+        ids[r, :n] = torch.randint(4, 40, (n,), generator=gen)       # few ids: repeats for the sparse max
+        ids[r, 0], ids[r, n - 1], ids[r, n // 2] = 0, 2, 3
+        mask[r, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def batch(seed: int = 0, queries: int = 3):
+    gen = torch.Generator().manual_seed(seed)
+    q_lengths = [int(torch.randint(4, 17, (1,), generator=gen)) for _ in range(queries)]
+    # Passages of very different lengths (some as long as the batch), shuffled: several chunks.
+    p_lengths = [int(n) for n in torch.randint(5, 121, (queries * GROUP,), generator=gen)]
+    p_lengths[1] = 128
+    p_lengths[3] = p_lengths[5] = p_lengths[8] = 64          # ties: the host's and the device's order must agree
+    return texts(queries, q_lengths, 16, gen), texts(queries * GROUP, p_lengths, 128, gen)
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    # Tiny batches: a chunk's fixed cost of a few tokens, so that these batches split.
+    monkeypatch.setattr(unpadded, "CHUNK_OVERHEAD_TOKENS", 16)
+
+
+def max_diff(a, b) -> float:
+    return float((a - b).abs().max())
+
+
+def test_chunks_cover_every_row_once_longest_first():
+    lengths = [37, 512, 100, 511, 12, 300, 290, 512]
+    chunks = unpadded.plan_chunks(lengths, 512, overhead=64)
+    rows = [r for chunk, _ in chunks for r in chunk]
+    assert sorted(rows) == list(range(len(lengths))) and len(chunks) > 1
+    widths = [w for _, w in chunks]
+    assert widths == sorted(widths, reverse=True) and widths[0] == 512
+    for chunk, width in chunks:
+        assert width % 8 == 0 and all(lengths[r] <= width <= 512 for r in chunk)
+    # one length: the batch as it was; BGE-M3's chunk cost keeps a small query batch whole
+    assert unpadded.plan_chunks([512] * 64, 512) == [(list(range(64)), 512)]
+    assert len(unpadded.plan_chunks([64, 20, 33, 9, 64, 50, 12, 40], 64, overhead=2048)) == 1
+    # SciFact-like passages (64 of 150-512 tokens in a batch padded to 512): a few chunks, most padding gone
+    gen = torch.Generator().manual_seed(0)
+    lengths = [int(n) for n in torch.randint(150, 513, (64,), generator=gen)]
+    chunks = unpadded.plan_chunks(lengths, 512, attention_span=6144, overhead=2048)
+    computed = sum(len(rows) * width for rows, width in chunks)
+    assert 2 <= len(chunks) <= 8 and computed < 0.85 * 64 * 512
+
+
+@pytest.mark.parametrize("mode,head,grad_ckpt", [(Mode.ALL, "lean", False), (Mode.ALL, "stock", True),
+                                                 (Mode.HEADS, "lean", False), (Mode.DENSE, "lean", True)])
+def test_same_vectors_loss_and_gradients(mode, head, grad_ckpt):
+    padded, fast = make(mode, head)
+    if grad_ckpt:
+        for model in (padded, fast):
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    q, p = batch()
+    width = p["attention_mask"].shape[1]
+    config = fast.model.config
+    lengths = p["attention_mask"].sum(1).tolist()
+    assert len(unpadded.plan_chunks(lengths, width, 2 * config.hidden_size + config.intermediate_size)) >= 3
+
+    ref, got = padded.encode(p), fast.encode(p)
+    assert max_diff(ref[0], got[0]) <= TOL
+    if mode.unified_finetuning:
+        assert got[1].shape == ref[1].shape and got[2].shape == ref[2].shape == (len(lengths), width - 1, HIDDEN)
+        assert max_diff(ref[1], got[1]) <= TOL and max_diff(ref[2], got[2]) <= TOL
+        assert (got[2][0, lengths[0] - 1:] == 0).all()              # padded positions: zero vectors
+    else:
+        assert got[1] is None and got[2] is None
+
+    losses = {}
+    for name, model in (("padded", padded), ("unpadded", fast)):
+        model.zero_grad()
+        loss = model(queries=q, passages=p).loss
+        loss.backward()
+        losses[name] = loss.item()
+    assert abs(losses["unpadded"] - losses["padded"]) <= TOL * max(1.0, abs(losses["padded"]))
+    grads = [(n, a.grad, b.grad) for (n, a), b in zip(padded.named_parameters(), fast.parameters()) if a.requires_grad]
+    assert grads and all(b is not None for _, _, b in grads)
+    for name, a, b in grads:
+        assert max_diff(a, b) <= 1e-4 * max(1.0, float(a.abs().max())), name
+    if mode.fix_encoder:
+        assert all(p.grad is None for n, p in fast.named_parameters() if n.startswith("model."))
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_bert_encoder_and_mean_pooling(pooling):
+    padded, fast = make(Mode.ALL, bert=True, pooling=pooling, seed=3)
+    q, p = batch(seed=5)
+    for features in (q, p):
+        ref, got = padded.encode(features), fast.encode(features)
+        for a, b in zip(ref, got):
+            assert max_diff(a, b) <= TOL
+
+
+def test_encoder_never_gets_a_length_by_length_mask(monkeypatch):
+    _, fast = make(Mode.ALL)
+    seen = []
+    forward = type(fast.model).forward
+
+    def record(module, *args, **kwargs):
+        mask = kwargs.get("attention_mask")
+        seen.append(None if mask is None else tuple(mask.shape))
+        return forward(module, *args, **kwargs)
+
+    monkeypatch.setattr(type(fast.model), "forward", record)
+    q, p = batch()
+    fast(queries=q, passages=p)
+    assert len(seen) >= 4                                 # the queries' chunk, then the passages' chunks
+    # each mask broadcasts over the query positions: [n, 1, L] (transformers 4) or [n, 1, 1, L] (5)
+    assert all(s is None or (len(s) in (3, 4) and s[-2] == 1) for s in seen), seen
+    # a batch without padding is encoded as it was, in one piece and without a mask
+    seen.clear()
+    full = texts(4, [16] * 4, 16, torch.Generator().manual_seed(0))
+    fast.encode(full)
+    assert seen == [None]
+
+
+def test_left_padding_and_sub_batches_fall_back_to_flagembedding():
+    padded, fast = make(Mode.ALL)
+    q, p = batch()
+    fast.sub_batch_size = padded.sub_batch_size = 5
+    for a, b in zip(padded.encode(p), fast.encode(p)):
+        assert max_diff(a, b) <= TOL
+    assert isinstance(unpadded.enable(fast), unpadded.UnpaddedLeanM3Model)
+
+
+def test_the_runner_switches_the_model_when_the_run_asks(monkeypatch):
+    from FlagEmbedding.finetune.embedder.encoder_only.m3 import EncoderOnlyEmbedderM3Runner
+    from trainer.engine.training import StudioRunner
+
+    for wanted in (True, False):
+        stock, _ = make(Mode.ALL, head="stock")
+        monkeypatch.setattr(EncoderOnlyEmbedderM3Runner, "load_tokenizer_and_model",
+                            lambda self, model=stock: (SimpleNamespace(eos_token="</s>", sep_token="</s>"), model))
+        runner = object.__new__(StudioRunner)
+        runner.model_args = SimpleNamespace(model_name_or_path="/nonexistent")
+        runner.lean_sparse_head, runner.sparse_init, runner.unpadded = True, "random", wanted
+        _, model = runner.load_tokenizer_and_model()
+        assert isinstance(model, LeanSparseM3Model) and isinstance(model, unpadded.UnpaddedLeanM3Model) == wanted
+
+
+def test_memory_and_bucket_plans_count_the_broadcast_mask():
+    from dataclasses import replace
+
+    from trainer import buckets
+    from trainer.config import RunConfig
+    from trainer.memory import BGE_M3, Setup, estimate, setup_for
+
+    long = Setup(shape=BGE_M3, mode=Mode.ALL, batch=2, passage_len=4096, gpu_gib=141, padded=True)
+    full, broadcast = estimate(long).breakdown["attention_mask"], estimate(replace(long, unpadded=True)).breakdown[
+        "attention_mask"]
+    assert 12.5 < full < 13.5 and broadcast < full / 1000          # 16 x 4096^2 x 52 bytes, then 16 x 4096 x 52
+    # a model type whose mask is not broadcast keeps the full count
+    assert estimate(replace(long, unpadded=True, shape=replace(BGE_M3, model_type="other"))).breakdown[
+        "attention_mask"] == full
+    assert setup_for(RunConfig(unpadded=True), BGE_M3, 80).unpadded and not setup_for(RunConfig(), BGE_M3, 80).unpadded
+    lengths = [300] * 64 + [3000] * 32 + [7000] * 16
+    stock = buckets.plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8)
+    chunked = buckets.plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8,
+                           unpadded=True)
+    assert chunked.unpadded and chunked.to_dict()["unpadded"] and not stock.unpadded
+    # the short bucket takes a larger batch; 7,000 tokens fit without checkpointing, which the full mask needed
+    assert chunked.buckets[0].batch_size > stock.buckets[0].batch_size
+    assert stock.buckets[-1].grad_ckpt and not chunked.buckets[-1].grad_ckpt
+    assert buckets.from_dict(chunked.to_dict()).unpadded
