@@ -1,6 +1,7 @@
 """Chart data shaping: metric points -> thinned, smoothed frames. Pure pandas, no Streamlit."""
 from __future__ import annotations
 
+import math
 from typing import Iterable, Optional
 
 import numpy as np
@@ -80,9 +81,11 @@ def latest(df: pd.DataFrame, name: str) -> Optional[float]:
     return None if sub.empty else float(sub.iloc[-1])
 
 
-def progress(df: pd.DataFrame, total_steps: Optional[int]) -> tuple[float, Optional[float]]:
-    """(fraction done, seconds left estimated from the pace so far)."""
-    loss = df.loc[df["name"] == "loss", ["step", "time"]]
+def progress(df: pd.DataFrame, total_steps: Optional[int], epochs: Optional[int] = None) -> tuple[float, Optional[float]]:
+    """(fraction done, seconds left): the steps left at this run's own seconds per step (the validations it
+    made left out of that pace), plus, with `epochs`, one validation per epoch end still to come at its last
+    validation's time (trainer.estimate reckons the same way before Start)."""
+    loss = df.loc[df["name"] == "loss", ["step", "epoch", "time"]]
     if not total_steps or loss.empty:
         return 0.0, None
     step = int(loss["step"].max())
@@ -91,8 +94,13 @@ def progress(df: pd.DataFrame, total_steps: Optional[int]) -> tuple[float, Optio
     done_steps = step - int(first["step"])
     if done_steps <= 0:
         return fraction, None
-    pace = (float(last["time"]) - float(first["time"])) / done_steps
-    return fraction, max(0.0, (total_steps - step) * pace)
+    evals = df.loc[df["name"] == "eval_seconds", ["step", "value"]]
+    inside = float(evals.loc[(evals["step"] >= first["step"]) & (evals["step"] < step), "value"].sum())
+    pace = max(0.0, float(last["time"]) - float(first["time"]) - inside) / done_steps
+    left = (total_steps - step) * pace
+    if epochs and not evals.empty:
+        left += max(0, math.ceil(epochs - float(last["epoch"]) - 1e-9)) * float(evals["value"].iloc[-1])
+    return fraction, max(0.0, left)
 
 
 def summary(run, stored) -> dict:

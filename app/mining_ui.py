@@ -29,28 +29,37 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
     margin = c[3].number_input(t("mine.margin"), 0.0, 1.0, 0.05, 0.01, key="mine_margin", help=t("mine.margin.help"))
     seed = c[4].number_input(t("mine.seed"), 0, 2**31 - 1, 42, key="mine_seed")
     job = launch.latest_mining_job(store)
+    if job is not None and job.input() != path:
+        job = None                  # the last job mined another file: not this one's to show
     busy = job is not None and job.running
     if st.button(t("mine.start"), key="mine_start", type="primary", disabled=busy or not data.rows):
         job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
                                   margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
-    if job is not None:
-        _job_view(store, job)
+    if job is not None and job.running:
+        _job_progress(job)
+    elif job is not None:
+        _job_result(store, job)
 
 
 @st.fragment(run_every=1)
-def _job_view(store: Store, job: launch.MiningJob) -> None:
+def _job_progress(job: launch.MiningJob) -> None:
+    """The running job's progress, redrawn every second; when it has ended, the whole page reruns once and
+    shows the result (no timer left running, and its buttons act on the whole page)."""
     job = launch.MiningJob(job.folder)
-    if job.running:
-        progress = job.progress()
-        phase = progress.get("phase", "queries")
-        done, total = progress.get("done", 0), max(1, progress.get("total", 1))
-        step = PHASES.index(phase) if phase in PHASES else 0
-        st.progress(min(1.0, (step + done / total) / len(PHASES)),
-                    text=t("mine.progress", phase=t(f"mine.phase.{phase}") if phase in PHASES else phase,
-                           done=done, total=total))
-        if st.button(t("mine.stop"), key="mine_stop"):
-            job.stop()
-        return
+    if not job.running:
+        st.rerun(scope="app")
+    progress = job.progress()
+    phase = progress.get("phase", "queries")
+    done, total = progress.get("done", 0), max(1, progress.get("total", 1))
+    step = PHASES.index(phase) if phase in PHASES else 0
+    st.progress(min(1.0, (step + done / total) / len(PHASES)),
+                text=t("mine.progress", phase=t(f"mine.phase.{phase}") if phase in PHASES else phase,
+                       done=done, total=total))
+    if st.button(t("mine.stop"), key="mine_stop"):
+        job.stop()
+
+
+def _job_result(store: Store, job: launch.MiningJob) -> None:
     summary = job.summary()
     if not summary:
         error = job.error()

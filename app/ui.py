@@ -104,9 +104,11 @@ def language_picker() -> None:
         st.rerun()
 
 
-def differences() -> str:
+def differences(config) -> str:
     """What a dashboard run adds over the plain FlagEmbedding command, as a markdown list."""
-    return "\n".join(f"- {t(f'command.diff.{d}')}" for d in ("warmup", "sparse_head", "validation", "data", "heads_lr"))
+    extra = ("unpadded",) if getattr(config, "unpadded", False) else ()
+    return "\n".join(f"- {t(f'command.diff.{d}')}"
+                     for d in ("warmup", "sparse_head", "validation", "data", "heads_lr", *extra))
 
 
 def mode_name(mode: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app import chart_data  # noqa: E402
 from trainer import estimate, launch  # noqa: E402
 from trainer.config import Mode, RunConfig, SPLIT  # noqa: E402
 from trainer.store import Store  # noqa: E402
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=400)
     parser.add_argument("--stop-after", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "stop_latency_cpu.json"))
+    parser.add_argument("--stop-only", action="store_true", help="only the stop measurement (its log printed)")
     ns = parser.parse_args()
     result: dict = {"device": f"CPU, {os.cpu_count()} cores"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +79,11 @@ def main() -> None:
         result["stop"] = {"rows": ns.rows, "passage_max_len": cfg.passage_max_len, "status": run.status,
                           "steps_before_stop": len(losses(store, run_id)),
                           "seconds_to_end": round(time.time() - clicked, 1), "note": run.error}
+        if ns.stop_only:
+            print(time.strftime("%H:%M:%S", time.localtime(clicked)), "clicked")
+            print(run.folder.log.read_text()[-1500:])
+            print(json.dumps(result, indent=1))
+            return
 
         demo = RunConfig(mode=Mode.ALL)
         before = estimate.for_run(store, demo, estimate.training_rows(store, demo)[0])
@@ -88,13 +95,14 @@ def main() -> None:
             total = next((p.value for p in points if p.name == "total_steps"), None)
             steps = [p for p in points if p.name == "loss"]
             if eta_after_epoch is None and total and steps and steps[-1].epoch >= 1.0:
-                pace = (steps[-1].time - steps[0].time) / max(1, steps[-1].step - steps[0].step)
-                eta_after_epoch = {"at_s": round(time.time() - started, 1),
-                                   "eta_s": round((total - steps[-1].step) * pace, 1)}
+                # what the Train page shows at this moment (app.chart_data.progress)
+                _, eta = chart_data.progress(chart_data.frame(points), int(total), demo.epochs)
+                eta_after_epoch = {"at_s": round(time.time() - started, 1), "eta_s": round(eta, 1)}
             time.sleep(0.5)
         took = time.time() - started
         result["demo"] = {"status": store.get_run(run_id).status, "seconds": round(took, 1),
                           "estimate_s": round(before.seconds, 1) if before else None,
+                          "estimate_error": round(before.seconds / took - 1, 3) if before else None,
                           "estimate_from": before.source if before else None,
                           "eta_after_first_epoch": eta_after_epoch,
                           "eta_error": round((eta_after_epoch["at_s"] + eta_after_epoch["eta_s"]) / took - 1, 3)

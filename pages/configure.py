@@ -501,7 +501,7 @@ def start_run(config: RunConfig, plan: Plan) -> None:
             config, train_file=str(resolve_train(config.train_data)) if config.train_data else "TRAIN.jsonl",
             output_dir="OUTPUT_DIR", precision=gpus.planned_precision(config.precision), rows=plan.rows)),
             language="bash")
-        st.markdown(differences())
+        st.markdown(differences(config))
 
 
 # How long it will take here: scaled from a measured run, or a short speed check ---------------------

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
+from app.datasets_ui import data_label
 from app.heldout import show_test_split
 from app.nav import page
 from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
@@ -35,9 +36,10 @@ summaries = store.summaries(r.id for r in runs)
 table = []
 for run in runs:
     s = cd.summary(run, summaries[run.id])
-    best = "–" if s["best_mrr"] is None else f"{s['best_mrr']:.3f} ({t(f'head.{run.config.mode.main_head}')})"
+    final = "–" if s["final_mrr"] is None else f"{s['final_mrr']:.3f} ({t(f'head.{run.config.mode.main_head}')})"
     table.append({t("compare.col.run"): run.name, "id": run.id, t("compare.col.mode"): mode_name(run.mode),
-                  t("compare.col.status"): status_name(run.status), t("compare.col.best"): best,
+                  t("compare.col.status"): status_name(run.status), t("compare.col.data"): data_label(run.config),
+                  t("compare.col.best"): final,
                   t("compare.col.duration"): fmt_duration(s["duration_s"])})
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
@@ -89,7 +91,8 @@ else:
         with st.spinner(t("runs.merge.running")):
             st.session_state["runs_written"] = (run_id, launch.merge_model(
                 store, run_id, weight, run.folder.merged_dir(run_id, weight)))
-    if right.button(t("runs.curve.make"), key="runs_curve", disabled=run.live or not run.config.eval_data,
+    validation = run.folder.validation(run.config.eval_data)
+    if right.button(t("runs.curve.make"), key="runs_curve", disabled=run.live or not (validation and validation.is_dir()),
                     help=t("runs.curve.help")):
         with st.spinner(t("runs.curve.running")):
             answer = launch.merge_curve(store, run_id)
@@ -121,7 +124,7 @@ with st.expander(t("runs.command")):
     st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision),
                                                   rows=trained_rows)), language="bash")
     st.caption(t("runs.command.files", train=str(reproduce.used_train_file(run))))
-    st.markdown(differences())
+    st.markdown(differences(run.config))
     # The same run on several machines: torchrun's c10d rendezvous at the first node
     st.caption(t("runs.command.nodes", gpus=run.config.num_gpus))
     st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision), nnodes=2,

@@ -71,7 +71,8 @@ def live_view() -> None:
         st.caption(t("train.skipped", n=run.skipped_rows))
 
     total = int(cd.latest(df, "total_steps") or 0)
-    fraction, eta = cd.progress(df, total or None)
+    cfg = run.config
+    fraction, eta = cd.progress(df, total or None, cfg.epochs if cfg.max_steps <= 0 and cfg.eval_data else None)
     has_loss = (df["name"] == "loss").any()
     step = int(df.loc[df["name"] == "loss", "step"].max()) if has_loss else 0
     if not total:

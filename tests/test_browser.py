@@ -180,7 +180,7 @@ def test_bge_m3_lookalike_from_the_hub_cache_configure_and_train(lookalike, smal
         expect(page.locator(".st-key-cfg_model input")).to_have_value("BAAI/bge-m3")
         expect(page.get_by_text("BAAI/bge-m3 is read from the Hugging Face cache")).to_be_visible()
         idle(page)
-        page.locator(".st-key-cfg_data_choice__en").get_by_text("Files on this machine", exact=True).click()
+        page.locator(".st-key-cfg_data_choice__en").get_by_text(EN["configure.data.path"], exact=True).click()
         idle(page)
         fill(page, "cfg_train", small_train)
         page.locator(".st-key-cfg_eval_choice__en").get_by_text("An evaluation folder", exact=True).click()

@@ -8,6 +8,7 @@ import pytest
 
 from test_browser import ARTIFACTS, CHARTS_DRAWN, app_url, idle, open_browser  # noqa: F401 (app_url: a fixture)
 
+from app.i18n import EN
 from trainer.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,7 +47,7 @@ def test_compare_and_try_it_tell_the_story_in_both_languages(app_url):  # noqa: 
 
         page.goto(url + "/compare")
         expect(page.get_by_role("heading", name="Verdict")).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Why: Dense only spends every step")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(EN["compare.verdict.rule"][:40])).to_be_visible(timeout=30_000)
         page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
         page.wait_for_function(CHARTS_DRAWN, arg=["Loss", "Validation MRR@10 ("], timeout=60_000)
         idle(page)

@@ -138,3 +138,11 @@ def test_data_page_mines_in_a_child_process_with_progress_and_a_preview(tmp_path
     mined = [json.loads(x) for x in job.output.read_text().splitlines()]
     assert len(mined) == 24 and all(r["neg"] and r["pos"][0] not in r["neg"] for r in mined)
     assert len(at.dataframe) >= 1                                    # the preview: right passage and negatives
+    # the mined file is a named dataset in the store, one click from Configure (chosen there, held-out split)
+    (dataset,) = [d for d in Store(tmp_path / "runs").datasets() if d["origin"] == "mined"]
+    assert dataset["path"] == str(job.output) and dataset["name"] == EN["mine.dataset_name"].format(name="pairs.jsonl")
+    at.button(key="mine_use").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == EN["configure.title"]
+    assert at.radio(key="cfg_data_choice__en").value == "dataset" and at.radio(key="cfg_eval_choice__en").value == "split"
+    assert at.selectbox(key="cfg_dataset").value == str(job.output)

@@ -335,7 +335,7 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "trains", "cost", "when")}
     expanded |= {f"compare.why.{m}.{h}" for m in ("all", "heads") for h in ("dense", "heads")}
     expanded |= {"compare.why.dense.dense"} | {f"command.diff.{d}" for d in ("warmup", "sparse_head", "validation",
-                                                                              "data", "heads_lr")}
+                                                                              "data", "heads_lr", "unpadded")}
     expanded |= {f"status.{s}" for s in (WAITING, *LIVE, *FINAL)}
     expanded |= {f"head.{h}" for h in heads} | {f"heldout.metric.{m}" for m in ("mrr@10", "recall@10", "ndcg@10")}
     expanded |= {f"precision.{p}" for p in CHOICES["precision"]}

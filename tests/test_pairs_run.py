@@ -59,11 +59,13 @@ def test_pairs_only_file_trains_from_the_command_line_with_a_held_out_test_split
     assert not test_answers & {p for r in trained for p in r["pos"]}
 
 
-def test_pairs_only_file_trains_from_the_configure_page(tmp_path, monkeypatch):
+def test_pairs_only_file_is_configured_with_a_split_and_its_real_steps(tmp_path, monkeypatch):
+    """Configure on a pairs CSV given by path: the split on by default, mining announced, the data's lengths, and
+    the steps the run will really do (the held-out rows left out). Starting and training such a run from the
+    page: tests/test_browser_journey.py."""
     from apptest import open_page
 
     from app.i18n import EN
-    from conftest import wait_for
 
     rows = demo_rows()
     pairs = tmp_path / "pairs.csv"
@@ -79,12 +81,11 @@ def test_pairs_only_file_trains_from_the_configure_page(tmp_path, monkeypatch):
     for key, value in (("cfg_epochs", 1), ("cfg_batch_size", 8), ("cfg_group_size", 2)):
         at.number_input(key=key).set_value(value)
     at.run()
-    at.button(key="start").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    store = Store(tmp_path / "runs")
-    (run,) = store.list_runs()
-    assert run.config.eval_data == "split" and run.config.mine == "missing" and run.config.self_distill
-    wait_for(lambda: not store.get_run(run.id).live, 600, "the pairs run to end")
-    assert store.get_run(run.id).status == "completed", store.get_run(run.id).error
-    names = {p.name for p in store.metrics(run.id)}
-    assert {"mined_rows", "heldout_test_queries", "test.hybrid.mrr@10", "hybrid.mrr@10"} <= names
+    # 60 rows less 6 validation and 6 test questions: 48 rows, 6 steps at batch 8; no run measured yet
+    assert EN["configure.train_rows"].format(rows=48, total=60) in [c.value for c in at.caption]
+    steps = EN["count.step"].split("|")[1].format(n=6)
+    assert any(f" · {steps} · " in c.value for c in at.caption)
+    assert any(i.value.startswith(EN["configure.time.none"].split("{")[0]) for i in at.info)
+    assert [b for b in at.button if b.key == "speed_check"]
+    assert Store(tmp_path / "runs").list_runs() == []

@@ -301,8 +301,9 @@ class Stopped(Exception):
 class StopWatch(TrainerCallback):
     """Stop within seconds on one process, however long a step takes (a CPU step at 512 tokens takes most of
     a minute): a thread reads the store's stop flag twice a second; once it is set, the next encoder layer to
-    run in training mode raises Stopped, abandoning the step in flight before its optimizer update, and
-    training.train saves the weights the last finished step left. Evaluations (eval mode) are never cut. The
+    run in training mode, forward or backward (a hook on its output's gradient), raises Stopped, abandoning
+    the step in flight before its optimizer update, and training.train saves the weights the last finished
+    step left. Evaluations (eval mode) are never cut. The
     final validation and held-out test then run only if each took under QUICK_S last time: the run ends
     within about ten seconds of the click, and says when its saved model was not scored again."""
 
@@ -319,6 +320,7 @@ class StopWatch(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         layers = [m for name, m in model.named_modules() if re.search(r"\.layer\.\d+$", name)] or [model]
         self._hooks = [m.register_forward_pre_hook(self._check) for m in layers]
+        self._hooks += [m.register_forward_hook(self._check_backward) for m in layers]
         threading.Thread(target=self._poll, daemon=True, name="stop-watch").start()
 
     def _poll(self) -> None:
@@ -326,6 +328,7 @@ class StopWatch(TrainerCallback):
             try:
                 if self.store.stop_requested(self.run_id):
                     self.stop_requested = True
+                    print(f"{time.strftime('%H:%M:%S')} stop asked: the step in flight is abandoned", flush=True)
                     return
             except sqlite3.Error:
                 continue
@@ -334,9 +337,20 @@ class StopWatch(TrainerCallback):
         if self.stop_requested and module.training:
             raise Stopped()
 
+    def _check_backward(self, module, inputs, output) -> None:
+        hidden = output[0] if isinstance(output, tuple) else output
+        if module.training and isinstance(hidden, torch.Tensor) and hidden.requires_grad:
+            hidden.register_hook(self._check_gradient)
+
+    def _check_gradient(self, grad):
+        if self.stop_requested:
+            raise Stopped()
+        return grad
+
     def skip(self, seconds: float) -> bool:
-        """After a stop: leave out an evaluation that took `seconds` last time, if that is not quick."""
-        slow = self.stop_requested and seconds > self.QUICK_S
+        """After a stop: leave out an evaluation that took `seconds` last time, if that is not quick, and the
+        held-out test after a validation left out (alone it would encode the corpus they share)."""
+        slow = self.stop_requested and (self.skipped or seconds > self.QUICK_S)
         self.skipped |= slow
         return slow
 

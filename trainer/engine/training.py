@@ -1,10 +1,12 @@
 """One fine-tuning run through FlagEmbedding's real M3 runner, model and trainer.
 
 What we add, by subclassing: the tokenizer fix for BERT-style models (no EOS token), the lean sparse
-head, the warmup that starts at 1/10 of the target LR, and our callbacks.
+head, unpadded encoding (trainer.engine.unpadded), the warmup that starts at 1/10 of the target LR, and
+our callbacks.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,9 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
 from .. import config
 from . import faults
 from ..advice import lr_at
+from .callbacks import Stopped
 from .lean_head import LeanSparseM3Model
+from . import unpadded as unpadded_encoding
 
 
 HEADS = {"colbert_linear", "sparse_linear"}
@@ -139,8 +143,10 @@ class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
 
 class StudioRunner(EncoderOnlyEmbedderM3Runner):
     def __init__(self, model_args, data_args, training_args, *, lean_sparse_head: bool, callbacks=(),
-                 heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None):
+                 heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None,
+                 unpadded: bool = False):
         self.bucket_steps = bucket_steps
+        self.unpadded = unpadded
         self.lean_sparse_head = lean_sparse_head
         self.sparse_init = sparse_init
         self.heads_lr_scale = heads_lr_scale
@@ -171,6 +177,9 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
         if self.lean_sparse_head and model.unified_finetuning:
             # Same parameters and state; only the sparse-embedding method differs.
             model.__class__ = LeanSparseM3Model
+        if self.unpadded:
+            # Same parameters and state; only `encode` differs (each batch in length-sorted chunks).
+            unpadded_encoding.enable(model)
         return tokenizer, model
 
     def load_trainer(self):
@@ -218,7 +227,8 @@ class Outcome:
 
 
 def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False,
-          heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None) -> Outcome:
+          heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None,
+          unpadded: bool = False) -> Outcome:
     if not torch.cuda.is_available():
         # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
         args = {**args, "use_cpu": True}
@@ -232,10 +242,21 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
                           callbacks=callbacks, heads_lr_scale=heads_lr_scale, sparse_init=sparse_init,
-                          bucket_steps=bucket_steps)
+                          bucket_steps=bucket_steps, unpadded=unpadded)
     if faults.active():
         runner.trainer.add_callback(faults.InjectedOutOfMemory())
-    runner.run()  # trains, then saves the final checkpoint (also after a stop)
+    try:
+        runner.run()  # trains, then saves the final checkpoint (also after a stop)
+    except Stopped:
+        # callbacks.StopWatch cut a step short: what the Trainer does after its loop, then the model as the
+        # last finished step left it.
+        trainer = runner.trainer
+        trainer.control.should_training_stop = True
+        trainer.model.eval()
+        trainer.callback_handler.on_train_end(trainer.args, trainer.state, trainer.control)
+        print(f"{time.strftime('%H:%M:%S')} stopped at step {trainer.state.global_step}: saving the model", flush=True)
+        trainer.save_model()
+        print(f"{time.strftime('%H:%M:%S')} saved", flush=True)
     state = runner.trainer.state
     return Outcome(
         stopped_by_user=any(getattr(c, "stop_requested", False) for c in callbacks),

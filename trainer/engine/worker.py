@@ -250,9 +250,9 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         if main:
             for note in model_notes(cfg):
                 print(f"note: {note.text}", flush=True)
-        if cfg.length_buckets.strip().lower() != "off":
-            # Buckets change the step's shapes: expandable segments keep the allocator from fragmenting
-            # (read when CUDA first allocates, which is later in this process).
+        if cfg.length_buckets.strip().lower() != "off" or cfg.unpadded:
+            # Buckets and unpadded chunks change the step's shapes: expandable segments keep the allocator
+            # from fragmenting (read when CUDA first allocates, which is later in this process).
             os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
         data = prepare_data(store, run_id, cfg, run_folder, main, resume, folder)
         train_file, rows = data.train_file, data.rows
@@ -261,7 +261,7 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         testset = load_eval(data.test) if data.test and main else None
 
         from . import training  # torch and FlagEmbedding load only after the checks above
-        from .callbacks import HF_LOG_STEPS, DropPassages, HeldOutTest, StoreMetrics, SyncStop, Validation
+        from .callbacks import HF_LOG_STEPS, DropPassages, HeldOutTest, StopWatch, StoreMetrics, SyncStop, Validation
         from .evaluate import PassageCache
 
         precision = training.resolve_precision(cfg.precision)
@@ -313,16 +313,26 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
                                         cfg.passage_max_len, stopper, cfg.eval_every_steps, passages))
         if testset is not None:
             callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len, passages))
+        # One process stops within seconds of the click (StopWatch cuts the step in flight); several meet first.
+        watch = StopWatch(store, run_id) if world == 1 else None
+        if watch is not None:
+            callbacks.append(watch)
+            for c in callbacks:
+                if isinstance(c, (Validation, HeldOutTest)):
+                    c.watch = watch
         callbacks.extend(extra_callbacks)
         callbacks.append(SyncStop(metrics))
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
                                  progress=progress, heads_lr_scale=cfg.heads_lr_scale, sparse_init=cfg.sparse_init,
-                                 bucket_steps=bucket_steps)
+                                 bucket_steps=bucket_steps, unpadded=cfg.unpadded)
         if plan is not None and main:
             from .. import buckets
             buckets.save(plan, run_folder.root / buckets.PLAN_FILE, {"measured": bucket_steps.measured()})
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
+        if watch is not None and watch.skipped:
+            note = (f"stopped at epoch {outcome.epoch:.2f}; the saved model was not scored again after the stop "
+                    "(its scores are from the last validation)")
         if main:
             store.set_status(run_id, status, error=note)
         return status
