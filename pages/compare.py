@@ -62,7 +62,7 @@ for h in cd.HEADS:
     own = verdict.paired(final_ranks(win, h, 0) or [], final_ranks(win, h) or [])
     line = t("compare.verdict.lead", head=t(f"head.{h}"), run=run_label(win), before=fmt_num(score["baseline"]),
              final=fmt_num(score["final"]))
-    line += " " + (change_words(own) if own else t("compare.verdict.no_ranks"))
+    line += " " + (t("compare.verdict.own", change=change_words(own)) if own else t("compare.verdict.no_ranks"))
     if len(order) > 1:
         other = order[1]
         against = verdict.paired(final_ranks(other, h) or [], final_ranks(win, h) or []) \

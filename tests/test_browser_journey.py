@@ -37,6 +37,7 @@ def pairs_csv(path: Path) -> Path:
 
 
 def shot(page, name: str) -> None:
+    page.mouse.move(0, 0)                 # no tooltip left over the page from the last click
     idle(page)
     assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
     page.screenshot(path=str(ARTIFACTS / f"journey_{name}.png"), full_page=True)
@@ -93,6 +94,8 @@ def journey(page, url: str, runs_dir: Path, store: Store, csv_path: Path) -> Non
     expect(page.get_by_role("heading", name=EN["configure.title"], exact=True)).to_be_visible()   # at url + "/"
     idle(page)
     mined = next(d for d in store.datasets() if d["origin"] == "mined")
+    rows = [json.loads(x) for x in Path(mined["path"]).read_text().splitlines()]
+    assert len(rows) == 60 and all(r["neg"] and r["pos"][0] not in r["neg"] for r in rows)
     expect(page.locator(".st-key-cfg_dataset input")).to_have_value(MINED)
     expect(page.locator(".st-key-cfg_eval_choice__en input[type=radio]").first).to_be_checked()
     expect(page.locator(".st-key-card_dense").get_by_role("button", name=EN["configure.mode_chosen"])).to_be_visible()
@@ -114,7 +117,7 @@ def journey(page, url: str, runs_dir: Path, store: Store, csv_path: Path) -> Non
     expect(page.locator(".st-key-card_dense").get_by_role("button", name=EN["configure.mode_chosen"])).to_be_visible()
     expect(page.locator(".st-key-cfg_dataset input")).to_have_value(MINED)
     # the rows and steps it will really do: the file's less the held-out questions (trainer.split)
-    kept = len(split_rows([json.loads(x) for x in Path(mined["path"]).read_text().splitlines()], 0.1, 0.1, 42).train)
+    kept = len(split_rows(rows, 0.1, 0.1, 42).train)
     expect(page.get_by_text(EN["configure.train_rows"].format(rows=kept, total=60))).to_be_visible()
     shot(page, "configure")
     page.locator(".st-key-start").get_by_role("button", name=EN["configure.start"], exact=True).click()

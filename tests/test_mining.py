@@ -110,39 +110,16 @@ def test_cli_mines_a_csv_of_pairs_with_the_embedded_model(tmp_path):
     assert json.loads(progress.read_text())["phase"] == "done"
 
 
-@pytest.mark.slow
-def test_data_page_mines_in_a_child_process_with_progress_and_a_preview(tmp_path, monkeypatch):
-    from apptest import open_page
+def test_mine_never_writes_a_row_without_negatives(tmp_path, monkeypatch):
+    """A row whose every candidate scores above its positive (here the positive sits opposite its query) gets
+    no negative: mine_file leaves it out of the file FlagEmbedding will read, and counts it."""
+    from trainer.engine import mining
 
-    from app.i18n import EN
-    from conftest import wait_for
-    from trainer import launch
-    from trainer.store import Store
-
-    rows = [json.loads(x) for x in (ROOT / "trainer" / "demo" / "train.jsonl").read_text().splitlines()[:24]]
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"query": r["query"], "pos": r["pos"]} for r in rows])
-    monkeypatch.setenv("M3_RUNS_DIR", str(tmp_path / "runs"))
-    at = open_page("data", "en")
-    at.radio(key="data_source__en").set_value("path").run()
-    at.text_input(key="data_path").set_value(str(pairs)).run()
-    assert EN["mine.missing"].format(n=24, total=24) in [i.value for i in at.info]
-    at.button(key="mine_start").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    job = launch.latest_mining_job(Store(tmp_path / "runs"))          # the page only started it
-    assert job is not None and job.pid()
-    wait_for(lambda: not job.running, 300, "the mining child process to end")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    done = [s.value for s in at.success]
-    assert done and done[0].startswith("Mined negatives for 24 rows")
-    mined = [json.loads(x) for x in job.output.read_text().splitlines()]
-    assert len(mined) == 24 and all(r["neg"] and r["pos"][0] not in r["neg"] for r in mined)
-    assert len(at.dataframe) >= 1                                    # the preview: right passage and negatives
-    # the mined file is a named dataset in the store, one click from Configure (chosen there, held-out split)
-    (dataset,) = [d for d in Store(tmp_path / "runs").datasets() if d["origin"] == "mined"]
-    assert dataset["path"] == str(job.output) and dataset["name"] == EN["mine.dataset_name"].format(name="pairs.jsonl")
-    at.button(key="mine_use").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert at.title[0].value == EN["configure.title"]
-    assert at.radio(key="cfg_data_choice__en").value == "dataset" and at.radio(key="cfg_eval_choice__en").value == "split"
-    assert at.selectbox(key="cfg_dataset").value == str(job.output)
+    monkeypatch.setattr(mining, "st_encoder", lambda *args, **kwargs: toy_encoder)
+    rows = rows_on_a_circle(10) + [{"query": "0 lonely", "pos": ["180 far away"]}]
+    out = tmp_path / "mined.jsonl"
+    summary = mining.mine_file(rows, [], str(out), "default", MineSettings(negatives=3, range_min=0, range_max=20,
+                                                                          margin=0.0))
+    written = [json.loads(x) for x in out.read_text().splitlines()]
+    assert summary["dropped_rows"] == 1 and summary["written_rows"] == len(written) == 10
+    assert all(r["neg"] for r in written) and "0 lonely" not in {r["query"] for r in written}
