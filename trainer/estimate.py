@@ -25,6 +25,12 @@ from .store import COMPLETED, STOPPED, Store
 SPEED_DIR = "speed"           # the speed check's own store, inside the runs folder
 SPEED_STEPS = 4               # training steps of a speed check
 
+# Training memory on the CPU (fp32), fitted on this machine's kind (2 cores, torch 2.13, MiniLM, a train-mode
+# forward and backward of 32 texts at 128 and 512 tokens: 1.48 and 10.63 GiB over a 0.46 GiB process):
+CPU_PROCESS_GIB = 0.46       # the worker's interpreter with torch and transformers, before the model
+CPU_ATTENTION_BYTES = 11.2   # per attention score kept for backward (scores, softmax, dropout mask, dropped)
+CPU_ACTIVATION_SCALE = 1.8   # the rest of the activations against the GPU estimate's fp32 coefficients
+
 
 @dataclass(frozen=True)
 class Measured:
@@ -33,7 +39,7 @@ class Measured:
     step_s: float             # seconds per training step
     eval_s: Optional[float]   # seconds per validation (None: it had none)
     startup_s: float          # before the first step, step-0 validation excluded
-    step_tokens: float        # tokens a step encodes
+    step_tokens: float        # what a step encodes, in token-equivalents (_step_work)
     eval_tokens: Optional[float]
 
 
@@ -61,9 +67,33 @@ def _lengths(store: Store, cfg: RunConfig) -> tuple[float, float]:
     return float(q), float(p)
 
 
-def _step_tokens(store: Store, cfg: RunConfig) -> float:
+def _quadratic(cfg: RunConfig, gpu: bool) -> float:
+    """k in the cost of one text of L tokens, L + k·L², relative to a token's. On a GPU, attention keeps no
+    length² matrix (SDPA): k = 0. On the CPU it keeps the attention scores for backward, which dominate at long
+    lengths: k = their bytes per score × heads × layers over the bytes a token's other activations take (both
+    fitted above, on the same measurements as cpu_memory_gib). A memory-bound CPU step takes time in
+    proportion to the memory it touches."""
+    if gpu:
+        return 0.0
+    from . import memory
+    from .model_source import model_dir, model_shape, read_config
+
+    try:
+        shape = model_shape(cfg.model)
+    except ValueError:
+        return 0.0
+    probe = cfg.replace(batch_size=8, group_size=4, query_max_len=128, passage_max_len=128, precision="fp32")
+    per_token = CPU_ACTIVATION_SCALE * memory.estimate(memory.setup_for(probe, shape, 80.0)).breakdown.get(
+        "activations", 0.0) * 2**30 / (8 * 5 * 128)
+    heads = (read_config(model_dir(cfg.model)) or {}).get("num_attention_heads") or max(1, shape.hidden // 64)
+    return CPU_ATTENTION_BYTES * heads * shape.layers / per_token if per_token else 0.0
+
+
+def _step_work(store: Store, cfg: RunConfig, gpu: bool) -> float:
+    """What a step encodes, in token-equivalents: batch × (query + group × passage), each text L + k·L²."""
     q, p = _lengths(store, cfg)
-    return cfg.batch_size * cfg.num_gpus * (q + cfg.group_size * p)
+    k = _quadratic(cfg, gpu)
+    return cfg.batch_size * cfg.num_gpus * (q + k * q * q + cfg.group_size * (p + k * p * p))
 
 
 def _eval_size(store: Store, cfg: RunConfig, folder: Optional[Path] = None) -> Optional[tuple[int, int]]:
@@ -84,15 +114,17 @@ def _eval_size(store: Store, cfg: RunConfig, folder: Optional[Path] = None) -> O
     return max(1, round(cfg.val_fraction * data.rows)), round(passages * scale)
 
 
-def _eval_tokens(store: Store, cfg: RunConfig, folder: Optional[Path] = None) -> Optional[float]:
+def _eval_work(store: Store, cfg: RunConfig, gpu: bool, folder: Optional[Path] = None) -> Optional[float]:
+    """What one validation encodes, in the same token-equivalents."""
     size = _eval_size(store, cfg, folder)
     if size is None:
         return None
     q, p = _lengths(store, cfg)
-    return size[0] * q + size[1] * p
+    k = _quadratic(cfg, gpu)
+    return size[0] * (q + k * q * q) + size[1] * (p + k * p * p)
 
 
-def measure(store: Store, run) -> Optional[Measured]:
+def measure(store: Store, run, gpu: bool = False) -> Optional[Measured]:
     """The speed a finished run showed (None: too few steps to tell)."""
     points = store.metrics(run.id)
     steps = [p for p in points if p.name == "loss"]
@@ -107,7 +139,7 @@ def measure(store: Store, run) -> Optional[Measured]:
     cfg = run.config
     try:
         return Measured(run.id, run.name, step_s, statistics.median(p.value for p in evals) if evals else None,
-                        startup, _step_tokens(store, cfg), _eval_tokens(store, cfg, run.folder.eval_val))
+                        startup, _step_work(store, cfg, gpu), _eval_work(store, cfg, gpu, run.folder.eval_val))
     except OSError:          # its data is gone: its lengths cannot be known
         return None
 
@@ -151,14 +183,14 @@ def for_run(store: Store, cfg: RunConfig, rows: Optional[int], gpu: bool = False
     total = steps if steps is not None else advice.total_steps(rows, cfg.batch_size, cfg.epochs, cfg.num_gpus,
                                                                cfg.max_steps)
     for source_store, run in measured_runs(store, cfg, gpu):
-        m = measure(source_store, run)
+        m = measure(source_store, run, gpu)
         if m is None:
             continue
-        tokens = _step_tokens(store, cfg)
-        step_s = m.step_s * tokens / m.step_tokens
+        work = _step_work(store, cfg, gpu)
+        step_s = m.step_s * work / m.step_tokens
         # Encoding without gradients: the measured run's validation pace, or about a third of a step's
-        eval_rate = m.eval_s / m.eval_tokens if m.eval_s is not None and m.eval_tokens else step_s / 3 / tokens
-        new_eval = _eval_tokens(store, cfg)
+        eval_rate = m.eval_s / m.eval_tokens if m.eval_s is not None and m.eval_tokens else step_s / 3 / work
+        new_eval = _eval_work(store, cfg, gpu)
         evaluations, eval_s = 0, 0.0
         if new_eval is not None:
             per_epoch = advice.total_steps(rows or 0, cfg.batch_size, 1, cfg.num_gpus) or total
@@ -170,7 +202,8 @@ def for_run(store: Store, cfg: RunConfig, rows: Optional[int], gpu: bool = False
         data = scan.ensure(store, resolve_train(cfg.train_data))
         if cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and data.without_negatives):
             q, p = _lengths(store, cfg)            # mining encodes every question and passage of the file once
-            startup += eval_rate * data.rows * (q + p)
+            k = _quadratic(cfg, gpu)
+            startup += eval_rate * data.rows * (q + k * q * q + p + k * p * p)
         seconds = startup + total * step_s + evaluations * eval_s
         return Estimate(seconds, total, step_s, evaluations, eval_s, startup, f"{m.name} ({m.run_id})")
     return None
@@ -189,13 +222,6 @@ def fit_passage_len(store: Store, cfg: RunConfig, rows: int, budget_s: float, gp
         best = length
         length += step
     return best
-
-
-# Training memory on the CPU (fp32), fitted on this machine's kind (2 cores, torch 2.13, MiniLM, a train-mode
-# forward and backward of 32 texts at 128 and 512 tokens: 1.48 and 10.63 GiB over a 0.46 GiB process):
-CPU_PROCESS_GIB = 0.46       # the worker's interpreter with torch and transformers, before the model
-CPU_ATTENTION_BYTES = 11.2   # per attention score kept for backward (scores, softmax, dropout mask, dropped)
-CPU_ACTIVATION_SCALE = 1.8   # the rest of the activations against the GPU estimate's fp32 coefficients
 
 
 def cpu_memory_gib(store: Store, cfg: RunConfig, shape, ram_gib: float) -> float:
