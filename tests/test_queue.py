@@ -1,5 +1,7 @@
 """The queue of runs (Compare the three modes; `train --mode all,heads,dense`): rows in the store, in
 order, one run at a time, surviving an app restart, removable. Workers are recorded, not started."""
+from pathlib import Path
+
 import pytest
 import streamlit as st
 
@@ -83,3 +85,33 @@ def test_train_with_several_modes_runs_them_in_order(tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit):
         cli.main(["train", "--mode", "all,sparse"])
     assert "expected one of all, heads, dense" in capsys.readouterr().err
+
+
+def test_two_processes_starting_at_once_create_one_run(tmp_path):
+    """The command line and the dashboard each check "is the device idle?" then create a run: one transaction
+    (Store.create_run with `busy`), so of two processes that try in the same instant exactly one creates a run
+    and the other is refused, three times over."""
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    child = ("import sys, time; from trainer import launch; from trainer.config import RunConfig; "
+             "from trainer.store import Store\n"
+             "store = Store(sys.argv[1]); time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+             "try:\n    print('created', launch.create(store, RunConfig()))\n"
+             "except launch.RunBusy as busy:\n    print('refused', busy)\n")
+    stores = [tmp_path / f"runs{attempt}" for attempt in range(3)]
+    for runs in stores:
+        Store(runs)
+    at = time.time() + 3.0              # every process is up and past its imports by then
+    procs = [subprocess.Popen([sys.executable, "-c", child, str(runs), str(at)], cwd=root, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for runs in stores for _ in range(2)]
+    try:
+        outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    for n, runs in enumerate(stores):   # two processes a store, at the same instant
+        assert sorted(o.split()[0] for o in outs[2 * n:2 * n + 2]) == ["created", "refused"], outs
+        assert len(Store(runs).list_runs()) == 1

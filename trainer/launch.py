@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import checks, flag_args, gpus
 from .config import RunConfig
-from .store import FAILED, INTERRUPTED, LIVE, WAITING, Store
+from .store import FAILED, INTERRUPTED, LIVE, WAITING, DeviceBusy, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _start_lock = threading.Lock()
@@ -89,11 +89,16 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def active_runs(store: Store) -> list[str]:
-    return [r.id for r in store.list_runs(status=LIVE) if r.pid is None or pid_alive(r.pid)]
+    return _holding(store.list_runs(status=LIVE))
+
+
+def _holding(live: list) -> list[str]:
+    """Of the live runs, those whose process is still there (a queued run has none yet)."""
+    return [r.id for r in live if r.pid is None or pid_alive(r.pid)]
 
 
 def _refuse_if_busy(store: Store) -> None:
-    busy = active_runs(store)
+    busy = _holding(store.list_runs(status=LIVE))
     if busy:
         raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
 
@@ -112,9 +117,10 @@ def create(store: Store, config: RunConfig) -> str:
     problems, data = checks.check(config, store)
     if problems:
         raise InvalidRun(problems)
-    with _start_lock:
-        _refuse_if_busy(store)
-        return store.create_run(config, train_file=checked_file(data))
+    try:             # "create if the device is idle": one transaction, across processes (the CLI and the app)
+        return store.create_run(config, train_file=checked_file(data), busy=_holding)
+    except DeviceBusy as busy:
+        raise RunBusy(f"{busy}; stop it or wait for it to end") from None
 
 
 def start(store: Store, config: RunConfig) -> str:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from .config import RunConfig
 from .run_folder import RunFolder
@@ -122,6 +122,14 @@ SCORE = re.compile(r"@\d+$")
 THROUGHPUT = "samples_per_s"
 KEEP_SCANS = 32        # scans of training files kept (the newest); older ones go with their samples
 MEMORY = ("peak_gpu_mem_gib", "peak_rss_gib")    # GPU when there is one, else the worker's RSS
+
+
+class DeviceBusy(RuntimeError):
+    """Store.create_run found a live run holding the device."""
+
+    def __init__(self, run_ids: list[str]):
+        super().__init__(f"run {run_ids[0]} is still training on this machine")
+        self.run_ids = run_ids
 
 
 @dataclass
@@ -235,15 +243,24 @@ class Store:
             db.close()
 
     # runs ---------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig, status: str = QUEUED, train_file: Optional[Mapping[str, Any]] = None) -> str:
+    def create_run(self, config: RunConfig, status: str = QUEUED, train_file: Optional[Mapping[str, Any]] = None,
+                   busy: Optional[Callable[[list[Run]], list[str]]] = None) -> str:
         """A new queued run; its id is the creation second plus 6 random hex digits, readable and in
         time order, and made unique in the insert itself: a taken id (a burst of runs in one second)
         draws again. `train_file` (path, size, mtime_ns, checksum, rows: the version the preflight
-        checked) is kept with it in the same transaction; the worker refuses a file that changed since."""
+        checked) is kept with it in the same transaction; the worker refuses a file that changed since.
+        With `busy` (the live runs → those still holding the device), "create if the device is idle" is one
+        write transaction, like take_waiting: two processes (the command line and the dashboard) never
+        both create one; the loser gets DeviceBusy."""
         name = config.name or f"{config.mode.value} {time.strftime('%m-%d %H:%M')}"
         for _ in range(100):
             run_id = new_run_id()
             with self._connect() as db:
+                if busy is not None:
+                    db.execute("BEGIN IMMEDIATE")          # the write lock first: the check and the insert are one
+                    holding = busy([_run(r) for r in db.execute("SELECT * FROM runs WHERE status IN (?, ?)", LIVE)])
+                    if holding:
+                        raise DeviceBusy(holding)
                 if db.execute(
                         "INSERT OR IGNORE INTO runs (id, name, created, status, mode, config, output_dir)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
