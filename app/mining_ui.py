@@ -10,7 +10,7 @@ import streamlit as st
 from app.datasets_ui import use_for_training
 from app.ui import t
 from trainer import launch
-from trainer.config import DEFAULT_MODEL
+from trainer.config import DEFAULT_MODEL, RunConfig, parse_range
 from trainer.scan import ScanResult
 from trainer.store import Store
 
@@ -24,10 +24,13 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
         st.info(t("mine.missing", n=f"{data.without_negatives:,}", total=f"{data.rows:,}"))
     c = st.columns(5)
     model = c[0].text_input(t("mine.model"), value=DEFAULT_MODEL, key="mine_model").strip() or DEFAULT_MODEL
-    negatives = c[1].number_input(t("mine.negatives"), 1, 100, 7, key="mine_negatives")
-    low, high = c[2].slider(t("mine.range"), 0, 500, (2, 200), key="mine_range", help=t("mine.range.help"))
-    margin = c[3].number_input(t("mine.margin"), 0.0, 1.0, 0.05, 0.01, key="mine_margin", help=t("mine.margin.help"))
-    seed = c[4].number_input(t("mine.seed"), 0, 2**31 - 1, 42, key="mine_seed")
+    d = RunConfig()                   # the same defaults as a run's own mining (RunConfig's mine_* fields)
+    negatives = c[1].number_input(t("mine.negatives"), 1, 100, d.mine_negatives, key="mine_negatives")
+    low, high = c[2].slider(t("mine.range"), 0, 500, parse_range(d.mine_range), key="mine_range",
+                            help=t("mine.range.help"))
+    margin = c[3].number_input(t("mine.margin"), 0.0, 1.0, d.mine_margin, 0.01, key="mine_margin",
+                               help=t("mine.margin.help"))
+    seed = c[4].number_input(t("mine.seed"), 0, 2**31 - 1, d.seed, key="mine_seed")
     job = launch.latest_mining_job(store)
     if job is not None and job.input() != path:
         job = None                  # the last job mined another file: not this one's to show

@@ -421,11 +421,14 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     mine.add_argument("--output", required=True, help="JSONL to write (query, pos, mined neg)")
     mine.add_argument("--model", default=DEFAULT_MODEL, help="local folder or hub id (default: embedded MiniLM)")
     mine.add_argument("--corpus", help="extra candidate passages: JSONL with a 'text' field per line")
-    mine.add_argument("--negatives", type=int, default=7, help="negatives per row (default 7)")
-    mine.add_argument("--range", default="2-200", help="candidate ranks A-B, counted from 0 (default 2-200)")
-    mine.add_argument("--margin", type=float, default=0.05,
-                      help="drop candidates scoring above (1 - margin) x the positive's score (default 0.05)")
-    mine.add_argument("--seed", type=int, default=42)
+    d = RunConfig()                   # the same defaults as a run's own mining (RunConfig's mine_* fields)
+    mine.add_argument("--negatives", type=int, default=d.mine_negatives,
+                      help=f"negatives per row (default {d.mine_negatives})")
+    mine.add_argument("--range", default=d.mine_range,
+                      help=f"candidate ranks A-B, counted from 0 (default {d.mine_range})")
+    mine.add_argument("--margin", type=float, default=d.mine_margin,
+                      help=f"drop candidates scoring above (1 - margin) x the positive's score (default {d.mine_margin})")
+    mine.add_argument("--seed", type=int, default=d.seed)
     mine.add_argument("--pooling", choices=["auto", "cls", "mean"], default="auto")
     mine.add_argument("--query-max-len", type=int, default=64)
     mine.add_argument("--passage-max-len", type=int, default=256)

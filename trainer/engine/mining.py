@@ -26,6 +26,11 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ..config import RunConfig, parse_range
+
+_DEFAULT = RunConfig()                  # the mining defaults' one owner: RunConfig's mine_* fields
+_LOW, _HIGH = parse_range(_DEFAULT.mine_range)
+
 
 Encode = Callable[[list[str], int], np.ndarray]
 Progress = Callable[[str, int, int], None]      # (phase, done, total)
@@ -34,11 +39,11 @@ QUERY_CHUNK = 256                                # queries scored at once: chunk
 
 @dataclass(frozen=True)
 class MineSettings:
-    negatives: int = 7
-    range_min: int = 2
-    range_max: int = 200
-    margin: float = 0.05
-    seed: int = 42
+    negatives: int = _DEFAULT.mine_negatives
+    range_min: int = _LOW
+    range_max: int = _HIGH
+    margin: float = _DEFAULT.mine_margin
+    seed: int = _DEFAULT.seed
     query_max_len: int = 64
     passage_max_len: int = 256
 
