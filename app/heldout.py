@@ -75,6 +75,9 @@ def show_test_split(run, df: pd.DataFrame) -> None:
     st.markdown(words)
     st.caption(t("verdict.rule", n=next(iter(moved.values())).questions))
     main = run.config.mode.main_head
+    if main in moved and moved[main].before >= 0.9:
+        st.caption(t("heldout.ceiling", n=moved[main].questions, before=f"{moved[main].before:.3f}",
+                     head=t(f"head.{main}")))
     if main in moved:
         text = level(run, main)
         (st.info if moved[main].after >= verdict.USEFUL_MRR else st.warning)(text)

@@ -160,9 +160,9 @@ EN = {
     "compare.verdict.lead": "**{head}**: highest at the end: {run}, {before} → {final} (kept model, validation);",
     "compare.verdict.no_ranks": "no per-question ranks to judge its change.",
     "compare.verdict.own": "change {change}.",
-    "compare.verdict.other_data": "next: {run} at {final}, validated on other questions, so not compared.",
-    "compare.verdict.won": "it **won** against the next, {run} at {final}: {change}.",
-    "compare.verdict.tie": "against the next, {run} at {final}: {change}.",
+    "compare.verdict.other_data": "Next: {run} at {final}, validated on other questions, so not compared.",
+    "compare.verdict.won": "It **won** against the next, {run} at {final}: {change}.",
+    "compare.verdict.tie": "Against the next, {run} at {final}: {change}.",
     "compare.verdict.cost": "Cost: {duration} in all, {memory} GiB peak, {samples} samples/s (median).",
     "compare.verdict.rule": "Runs are compared on their kept model (the last validation), never on a mid-run peak. "
     "“Better” and “won” only when the 95 % interval of the MRR@10 difference (a paired bootstrap over the "
@@ -180,7 +180,8 @@ EN = {
     "naming a question column (query, question, anchor) and an answer column (pos, positive, passage, document, "
     "answer): pairs, whose negatives are mined.",
     "data.source.dataset": "A saved dataset", "data.dataset_name": "Dataset name",
-    "data.use": "Use for training", "data.use.help": "Opens Configure with this file chosen and 10 % + 10 % of its "
+    "data.eval.placeholder": "optional: a folder on this machine",
+    "data.use": "Use this file for training", "data.use.help": "Opens Configure with this file chosen and 10 % + 10 % of its "
     "questions held out for validation and a test set.",
     "data.eval.help": "Optional. With your own training file Configure holds questions out of it (the split), so no "
     "folder is needed; check a BEIR-style folder here only if you have one.",
@@ -270,7 +271,12 @@ EN = {
     "mine.preview": "A few questions with their right passage and the negatives mined for them (cosine scores):",
     "mine.col.kind": "Kind", "mine.col.score": "Score", "mine.col.text": "Passage",
     "mine.kind.pos": "✓ right", "mine.kind.neg": "✗ negative",
-    "mine.use": "Use for training", "mine.dataset_name": "{name} + mined negatives",
+    "mine.use": "Use the mined file for training", "mine.dataset_name": "{name} + mined negatives",
+    "mine.small_pool": "Only {pool} candidate passages, fewer than the rank range's end ({high}): the negatives are "
+    "drawn from nearly the whole file, so they are hardly \"hard\". Mining pays with many passages (give a corpus "
+    "with `python -m trainer mine --corpus`, or use a bigger file).",
+    "heldout.ceiling": "With {n} questions and the base model already at MRR@10 {before} on {head}, this test has "
+    "little room to show a gain: read it as a check that nothing got worse.",
     "mine.dropped": "{n} rows got no negative at all and were left out of the file (FlagEmbedding cannot train on "
     "them).",
     # what a run does where the model leaves a choice open (the worker logs the same English text)
@@ -615,7 +621,8 @@ ZH = {
     "data.upload.help": "JSONL：每行一个对象，含 query、pos（列表），可选 neg。CSV/TSV：表头需有问题列（query、question、"
     "anchor）和答案列（pos、positive、passage、document、answer）：即问答对，负例会自动挖掘。",
     "data.source.dataset": "已保存的数据集", "data.dataset_name": "数据集名称",
-    "data.use": "用于训练", "data.use.help": "打开“配置”页并选中此文件，从中各留出 10% 的问题作验证集和测试集。",
+    "data.eval.placeholder": "可选：本机上的一个目录",
+    "data.use": "用此文件训练", "data.use.help": "打开“配置”页并选中此文件，从中各留出 10% 的问题作验证集和测试集。",
     "data.eval.help": "可选。使用你自己的训练文件时，“配置”页会从中留出问题（划分），无需目录；只有当你已有 BEIR 格式目录时才在此检查。",
     "data.rows_ok": "有效行", "data.rows_bad": "无效行", "data.warnings": "警告",
     "data.col.line": "行", "data.col.field": "字段", "data.col.kind": "类型", "data.col.message": "问题",
@@ -692,7 +699,10 @@ ZH = {
     "mine.preview": "几个问题及其正确段落和挖到的负例（余弦得分）：",
     "mine.col.kind": "类型", "mine.col.score": "得分", "mine.col.text": "段落",
     "mine.kind.pos": "✓ 正确", "mine.kind.neg": "✗ 负例",
-    "mine.use": "用于训练", "mine.dataset_name": "{name} + 挖掘的负例",
+    "mine.use": "用挖掘后的文件训练", "mine.dataset_name": "{name} + 挖掘的负例",
+    "mine.small_pool": "只有 {pool} 个候选段落，少于排名范围的上限（{high}）：负例几乎取自整个文件，算不上“难”。"
+    "候选段落越多，挖掘越有用（用 `python -m trainer mine --corpus` 提供语料，或使用更大的文件）。",
+    "heldout.ceiling": "只有 {n} 个问题，且基础模型在{head}上的 MRR@10 已是 {before}，这个测试几乎没有提升空间：把它看作“没有变差”的检查。",
     "mine.dropped": "{n} 行一个负例也没有，已从文件中去掉（FlagEmbedding 无法在这样的行上训练）。",
     "note.hub_cached": "{model} 从 Hugging Face 缓存读取：{folder}",
     "note.hub_download": "{model} 尚不在 Hugging Face 缓存（{cache}）中：运行会先从 Hub 下载它",

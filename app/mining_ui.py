@@ -75,6 +75,9 @@ def _job_result(store: Store, job: launch.MiningJob) -> None:
         st.warning(t("mine.short", n=summary["short_rows"], empty=summary["empty_rows"]))
     if summary.get("dropped_rows"):
         st.warning(t("mine.dropped", n=summary["dropped_rows"]))
+    high = summary.get("settings", {}).get("range_max", 0)
+    if summary["pool"] < high:
+        st.warning(t("mine.small_pool", pool=summary["pool"], high=high))
     st.markdown(f"**{t('mine.preview')}**")
     for item in summary.get("preview", []):
         rows = [{t("mine.col.kind"): t("mine.kind.pos"), t("mine.col.score"): item["pos_score"],

@@ -122,4 +122,6 @@ for n, (metric, title) in enumerate(charts):
         fig.add_trace(go.Scatter(x=s["step"], y=s["value"], name=run.name, mode="lines+markers" if "mrr" in metric else "lines",
                                  line=dict(color=mode_color(run.mode), dash=dashes[k % len(dashes)])))
     fig.update_xaxes(rangemode="tozero")
+    if "mrr" in metric:
+        fig.update_yaxes(range=[0, 1.02])
     cols[n % 2].plotly_chart(fig, width="stretch", key=f"cmp_{metric}")

@@ -492,15 +492,20 @@ def start_run(config: RunConfig, plan: Plan) -> None:
         st.code(str(invalid))
     if run_id:
         state["run_id"] = run_id
+        draft.save()          # a value typed just before Start reaches the store with that click's rerun
         st.switch_page(page("train"))
     waiting = [r.name for r in reversed(store.list_runs()) if r.status == WAITING]
     if waiting:
         st.caption(t("configure.waiting", runs=", ".join(waiting)))
     with st.expander(t("configure.command")):
+        # A split, mined or converted file is trained from the run folder's train.jsonl, written at Start
+        prepared = config.eval_data == SPLIT or config.mine == "all" or bool(
+            plan.report and (plan.report.table or (plan.report.without_negatives and config.mine != "off")))
+        train_file = ("RUN_FOLDER/train.jsonl" if prepared else str(resolve_train(config.train_data))) \
+            if config.train_data else "TRAIN.jsonl"
         st.code(reproduce.shell(reproduce.command_for(
-            config, train_file=str(resolve_train(config.train_data)) if config.train_data else "TRAIN.jsonl",
-            output_dir="OUTPUT_DIR", precision=gpus.planned_precision(config.precision), rows=plan.rows)),
-            language="bash")
+            config, train_file=train_file, output_dir="OUTPUT_DIR", precision=gpus.planned_precision(config.precision),
+            rows=plan.train_rows)), language="bash")
         st.markdown(differences(config))
 
 

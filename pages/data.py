@@ -130,7 +130,7 @@ if data is not None:
 
 st.subheader(t("data.eval"))
 st.caption(t("data.eval.help"))
-folder = st.text_input(t("data.eval_path"), key="data_eval", placeholder=str(DEMO_DIR / "eval")).strip()
+folder = st.text_input(t("data.eval_path"), key="data_eval", placeholder=t("data.eval.placeholder")).strip()
 if folder:
     evalset, eval_report = validate_eval(folder)
     if evalset is not None:
