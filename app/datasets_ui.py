@@ -3,6 +3,7 @@ check: the share of a file's tokens the base model reads as unknown. No torch.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import streamlit as st
 
@@ -42,14 +43,15 @@ def language_check(container, data: scan.ScanResult, model: str, model_label: st
         container.caption(t("dataset.unknown_low", share=f"{share:.1%}", model=model_label))
 
 
-def use_for_training(path: str) -> None:
-    """'Use for training': Configure opens with this dataset chosen and the held-out split."""
+def use_for_training(path: Optional[str]) -> None:
+    """'Use for training': Configure opens with this dataset chosen and the held-out split (None: the demo)."""
     from app.nav import page
     from app.ui import language
 
     state = st.session_state
     lang = language()
-    state[f"cfg_data_choice__{lang}"] = "dataset"
-    state["cfg_dataset"] = path
-    state[f"cfg_eval_choice__{lang}"] = "split"
+    state[f"cfg_data_choice__{lang}"] = "dataset" if path else "demo"
+    if path:
+        state["cfg_dataset"] = path
+        state[f"cfg_eval_choice__{lang}"] = "split"
     st.switch_page(page("configure"))

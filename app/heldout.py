@@ -14,10 +14,9 @@ from trainer import query_ranks, verdict
 from trainer.store import COMPLETED
 
 
-def changes(run) -> dict[str, verdict.Change]:
+def changes(tests: list[dict]) -> dict[str, verdict.Change]:
     """Per head: the held-out test's first evaluation (the base model) against its last (the kept model),
-    from the per-question ranks the worker stored; empty before the run's end."""
-    tests = query_ranks.load(run.folder.root, query_ranks.TEST_FILE)
+    from the per-question ranks the worker stored (query_ranks.TEST_FILE); empty before the run's end."""
     if len(tests) < 2:
         return {}
     first, last = tests[0]["ranks"], tests[-1]["ranks"]
@@ -29,16 +28,11 @@ def change_words(change: verdict.Change) -> str:
     return t(f"verdict.{change.word}", diff=f"{change.diff:+.3f}", low=f"{change.low:+.3f}", high=f"{change.high:+.3f}")
 
 
-def level(run, head: str) -> str:
+def level(change: verdict.Change, ranks: list, head: str) -> str:
     """The absolute level on the main head after training: the median rank of the right passage, and
     'not yet useful' below verdict.USEFUL_MRR."""
-    tests = query_ranks.load(run.folder.root, query_ranks.TEST_FILE)
-    if not tests or head not in tests[-1]["ranks"]:
-        return ""
-    ranks = tests[-1]["ranks"][head]
-    mrr = float(verdict.reciprocal_ranks(ranks).mean())
-    words = t("level.rank", head=t(f"head.{head}"), rank=f"{verdict.median_rank(ranks):.0f}", mrr=f"{mrr:.3f}")
-    return words if mrr >= verdict.USEFUL_MRR else words + " " + t("level.not_useful")
+    words = t("level.rank", head=t(f"head.{head}"), rank=f"{verdict.median_rank(ranks):.0f}", mrr=f"{change.after:.3f}")
+    return words if change.after >= verdict.USEFUL_MRR else words + " " + t("level.not_useful")
 
 
 def show_test_split(run, df: pd.DataFrame) -> None:
@@ -49,7 +43,8 @@ def show_test_split(run, df: pd.DataFrame) -> None:
     queries = cd.latest(df, "test.queries")
     st.markdown(f"#### {t('heldout.title')}")
     st.caption(t("heldout.explain", n=int(queries or 0)))
-    moved = changes(run)
+    tests = query_ranks.load(run.folder.root, query_ranks.TEST_FILE)
+    moved = changes(tests)
     rows = []
     for head, part in table.groupby("head", sort=False):
         row = {t("heldout.col.head"): t(f"head.{head}")}
@@ -79,5 +74,5 @@ def show_test_split(run, df: pd.DataFrame) -> None:
         st.caption(t("heldout.ceiling", n=moved[main].questions, before=f"{moved[main].before:.3f}",
                      head=t(f"head.{main}")))
     if main in moved:
-        text = level(run, main)
+        text = level(moved[main], tests[-1]["ranks"][main], main)
         (st.info if moved[main].after >= verdict.USEFUL_MRR else st.warning)(text)

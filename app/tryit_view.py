@@ -27,10 +27,14 @@ def heaviest(text: str, spans: Sequence[tuple[int, int, float]], n: int = 8) -> 
     return [(text[s:e], w) for s, e, w in sorted(spans, key=lambda x: -x[2])[:n] if w > 0]
 
 
+def arrow(move: int) -> str:
+    """'▲5', '▼2' or '=' for a rank that moved up, down or not at all."""
+    return f"▲{move}" if move > 0 else f"▼{-move}" if move < 0 else "="
+
+
 def rank_change(base: Optional[int], tuned: Optional[int]) -> tuple[str, int]:
     """'7 → 2 (▲5)' and the signed move (positive = moved up), for the right passage's rank."""
     if base is None or tuned is None:
         return "–", 0
     move = base - tuned
-    arrow = f" (▲{move})" if move > 0 else f" (▼{-move})" if move < 0 else " (=)"
-    return f"{base} → {tuned}{arrow}", move
+    return f"{base} → {tuned} ({arrow(move)})", move

@@ -27,12 +27,13 @@ if not picked:
 frames = {i: run_points(store, i) for i in picked}
 stored = store.summaries(picked)
 summaries = {i: cd.summary(by_id[i], stored[i]) for i in picked}
-stories = {i: query_ranks.stories(validations(by_id[i])) for i in picked}
+validated = {i: validations(by_id[i]) for i in picked}        # per-question ranks at each validation, read once
+stories = {i: query_ranks.stories(validated[i]) for i in picked}
 
 # The verdict: per head, the runs ranked by their kept model's score (the last validation, never a mid-run
 # peak); "won" only when the leader's lead over the next run is larger than its noise (trainer.verdict) ----
 def final_ranks(run_id: str, head: str, which: int = -1):
-    done = validations(by_id[run_id])
+    done = validated[run_id]
     return done[which]["ranks"].get(head) if done else None
 
 

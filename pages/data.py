@@ -9,8 +9,7 @@ import streamlit as st
 from app.datasets_ui import dataset_name, language_check, use_for_training
 from app.mining_ui import mining_section
 from app.scan_ui import scan_for
-from app.nav import page
-from app.ui import get_store, labels, lang_key, language, t
+from app.ui import get_store, labels, lang_key, t
 from trainer.config import DEFAULT_MODEL
 from trainer import scan
 from trainer.data import DEMO_DIR, validate_eval
@@ -105,10 +104,7 @@ if data is not None:
         if use[0].button(t("data.use"), key="data_use", type="primary", disabled=bool(data.error_count)):
             if dataset is None and source != "demo":
                 store.add_dataset(Path(path).name, path, "path")
-            if source == "demo":
-                st.session_state[f"cfg_data_choice__{language()}"] = "demo"
-                st.switch_page(page("configure"))
-            use_for_training(path)
+            use_for_training(None if source == "demo" else path)
         use[1].caption(t("data.use.help"))
         sample = scan.sample_lines(store, data, 50)
         st.subheader(t("data.preview"))

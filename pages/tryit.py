@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.search_client import SearchClient
 from app.story import headline, validations
-from app.tryit_view import heaviest, highlight, rank_change
+from app.tryit_view import arrow, heaviest, highlight, rank_change
 from app.ui import get_store, lang_key, mode_name, status_name, t
 from trainer import query_ranks
 from trainer.data import load_eval
@@ -65,12 +65,11 @@ if not query:
     st.stop()
 
 def moved_from(base_top: list, doc, rank: int) -> str:
-    """'▲3 (base: 5th)', '=' or 'new in the top k' for a fine-tuned result."""
+    """'▲3 (base: #5)', '=' or 'new in the top k' for a fine-tuned result."""
     if doc not in base_top:
         return t("tryit.move.new", k=len(base_top))
     before = base_top.index(doc) + 1
-    return "=" if before == rank else t("tryit.move.from", arrow=f"▲{before - rank}" if before > rank
-                                        else f"▼{rank - before}", before=before)
+    return "=" if before == rank else t("tryit.move.from", arrow=arrow(before - rank), before=before)
 
 
 base_dir = str(model_dir(cfg.model) or cfg.model)   # a hub id: its snapshot in the Hugging Face cache

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from .config import DEMO_DATA, SPLIT
-from .run_folder import DEMO_DIR
+
+DEMO_DIR = Path(__file__).parent / "demo"
 MAX_LINE_BYTES = 4 * 1024 * 1024
 # CSV/TSV training files: a header names the query column and the positive column (pairs, no negatives).
 TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}

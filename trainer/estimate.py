@@ -4,22 +4,22 @@ kind of device (a finished run in the store, or the short speed check Configure 
 
 A measured run gives three figures, read from its points: seconds per training step (the span of its steps
 less the evaluations inside it), seconds per evaluation, and the start-up before its first step (loading,
-preparing the data, the step-0 evaluation excluded). They scale to another run by the tokens a step encodes,
-batch × (query + group × passage), and the tokens an evaluation encodes, with each length the smaller of
-the truncation length and the data's typical (95th percentile) length: FlagEmbedding pads a batch to its
-longest text, not to the cap. Linear in tokens: attention's quadratic part makes long passages cost somewhat
-more than this says. Early stopping can end a run sooner: the estimate is for every epoch.
+preparing the data, the step-0 evaluation excluded). They scale to another run by what a step encodes,
+batch × (query + group × passage), and what an evaluation encodes, with each length the smaller of the
+truncation length and the data's typical (95th percentile) length: FlagEmbedding pads a batch to its longest
+text, not to the cap. A text of L tokens costs L on a GPU, L + k·L² on the CPU (_quadratic). Early stopping
+can end a run sooner: the estimate is for every epoch.
 """
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 from . import advice, scan
 from .config import DEMO_DATA, SPLIT, RunConfig
 from .data import resolve_eval, resolve_train
+from .run_folder import RunFolder
 from .store import COMPLETED, STOPPED, Store
 
 SPEED_DIR = "speed"           # the speed check's own store, inside the runs folder
@@ -37,6 +37,7 @@ CPU_ACTIVATION_SCALE = 1.8   # the rest of the activations against the GPU estim
 class Measured:
     run_id: str
     name: str
+    gpu: bool                 # it trained on a GPU
     step_s: float             # seconds per training step
     eval_s: Optional[float]   # seconds per validation (None: it had none)
     startup_s: float          # before the first step, step-0 validation excluded
@@ -77,7 +78,7 @@ def _quadratic(cfg: RunConfig, gpu: bool) -> float:
     if gpu:
         return 0.0
     from . import memory
-    from .model_source import model_dir, model_shape, read_config
+    from .model_source import model_shape
 
     try:
         shape = model_shape(cfg.model)
@@ -86,22 +87,33 @@ def _quadratic(cfg: RunConfig, gpu: bool) -> float:
     probe = cfg.replace(batch_size=8, group_size=4, query_max_len=128, passage_max_len=128, precision="fp32")
     per_token = CPU_ACTIVATION_SCALE * memory.estimate(memory.setup_for(probe, shape, 80.0)).breakdown.get(
         "activations", 0.0) * 2**30 / (8 * 5 * 128)
-    heads = (read_config(model_dir(cfg.model)) or {}).get("num_attention_heads") or max(1, shape.hidden // 64)
-    return CPU_ATTENTION_BYTES * heads * shape.layers / per_token if per_token else 0.0
+    return CPU_ATTENTION_BYTES * _heads(cfg, shape) * shape.layers / per_token if per_token else 0.0
 
 
-def _step_work(store: Store, cfg: RunConfig, gpu: bool) -> float:
-    """What a step encodes, in token-equivalents: batch × (query + group × passage), each text L + k·L²."""
-    q, p = _lengths(store, cfg)
+def _heads(cfg: RunConfig, shape) -> int:
+    """Attention heads, from the model's config.json (the shape the estimator keeps has none)."""
+    from .model_source import model_dir, read_config
+
+    return (read_config(model_dir(cfg.model)) or {}).get("num_attention_heads") or max(1, shape.hidden // 64)
+
+
+def _text_costs(store: Store, cfg: RunConfig, gpu: bool) -> tuple[float, float]:
+    """What one query and one passage cost to encode, in token-equivalents: L + k·L² at their typical lengths."""
     k = _quadratic(cfg, gpu)
-    return cfg.batch_size * cfg.num_gpus * (q + k * q * q + cfg.group_size * (p + k * p * p))
+    q, p = _lengths(store, cfg)
+    return q + k * q * q, p + k * p * p
 
 
-def _eval_size(store: Store, cfg: RunConfig, folder: Optional[Path] = None) -> Optional[tuple[int, int]]:
-    """(queries, passages) one validation encodes; None without validation."""
+def _step_work(costs: tuple[float, float], cfg: RunConfig) -> float:
+    """What a step encodes: batch × (query + group × passage)."""
+    return cfg.batch_size * cfg.num_gpus * (costs[0] + cfg.group_size * costs[1])
+
+
+def _eval_size(store: Store, cfg: RunConfig, folder: Optional[RunFolder] = None) -> Optional[tuple[int, int]]:
+    """(queries, passages) one validation encodes (a run's own, in its folder); None without validation."""
     if not cfg.eval_data:
         return None
-    where = folder if folder is not None and cfg.eval_data == SPLIT else resolve_eval(cfg.eval_data)
+    where = folder.validation(cfg.eval_data) if folder is not None else resolve_eval(cfg.eval_data)
     if where is not None and where.is_dir():
         count = lambda name: sum(1 for line in (where / name).open(encoding="utf-8") if line.strip())  # noqa: E731
         return count("queries.jsonl"), count("corpus.jsonl")
@@ -115,18 +127,25 @@ def _eval_size(store: Store, cfg: RunConfig, folder: Optional[Path] = None) -> O
     return max(1, round(cfg.val_fraction * data.rows)), round(passages * scale)
 
 
-def _eval_work(store: Store, cfg: RunConfig, gpu: bool, folder: Optional[Path] = None) -> Optional[float]:
+def _eval_work(store: Store, cfg: RunConfig, costs: tuple[float, float],
+               folder: Optional[RunFolder] = None) -> Optional[float]:
     """What one validation encodes, in the same token-equivalents."""
     size = _eval_size(store, cfg, folder)
-    if size is None:
-        return None
-    q, p = _lengths(store, cfg)
-    k = _quadratic(cfg, gpu)
-    return size[0] * (q + k * q * q) + size[1] * (p + k * p * p)
+    return None if size is None else size[0] * costs[0] + size[1] * costs[1]
 
 
-def measure(store: Store, run, gpu: bool = False) -> Optional[Measured]:
-    """The speed a finished run showed (None: too few steps to tell)."""
+_MEASURED: dict = {}      # (store, run id, its end) -> Measured: a finished run's points do not change
+
+
+def measure(store: Store, run) -> Optional[Measured]:
+    """The speed a finished run showed (None: too few steps to tell), read once per run and end."""
+    key = (str(store.path), run.id, run.ended)
+    if key not in _MEASURED:
+        _MEASURED[key] = _measure(store, run)
+    return _MEASURED[key]
+
+
+def _measure(store: Store, run) -> Optional[Measured]:
     points = store.metrics(run.id)
     steps = [p for p in points if p.name == "loss"]
     if len(steps) < 2:
@@ -139,28 +158,27 @@ def measure(store: Store, run, gpu: bool = False) -> Optional[Measured]:
     first_eval = next((p.value for p in evals if p.step == 0), 0.0)
     mining = next((p.value for p in points if p.name == "mining_seconds"), 0.0)
     startup = max(0.0, steps[0].time - (run.started or run.created) - first_eval - mining - step_s * steps[0].step)
-    cfg = run.config
+    cfg, gpu = run.config, any(p.name == "peak_gpu_mem_gib" for p in points)
     try:
-        return Measured(run.id, run.name, step_s, statistics.median(p.value for p in evals) if evals else None,
-                        startup, _step_work(store, cfg, gpu), _eval_work(store, cfg, gpu, run.folder.eval_val))
+        costs = _text_costs(store, cfg, gpu)
+        return Measured(run.id, run.name, gpu, step_s, statistics.median(p.value for p in evals) if evals else None,
+                        startup, _step_work(costs, cfg), _eval_work(store, cfg, costs, run.folder))
     except OSError:          # its data is gone: its lengths cannot be known
         return None
 
 
-def on_gpu(store: Store, run) -> bool:
-    return bool(store.metrics(run.id, prefix="peak_gpu_mem_gib"))
-
-
-def measured_runs(store: Store, cfg: RunConfig, gpu: bool) -> list:
-    """Finished runs of this model and mode on this kind of device (GPU or CPU), newest first, from the store
-    and from its speed checks."""
+def newest_measured(store: Store, cfg: RunConfig, gpu: bool) -> Optional[Measured]:
+    """The newest finished run of this model and mode on this kind of device (GPU or CPU) that can be measured,
+    from the store and from its speed checks."""
     stores = [store, Store(store.runs_dir / SPEED_DIR)] if (store.runs_dir / SPEED_DIR).is_dir() else [store]
-    found = []
-    for s in stores:
-        for run in s.list_runs(mode=cfg.mode.value, status=(COMPLETED, STOPPED), limit=50):
-            if run.config.model == cfg.model and on_gpu(s, run) == gpu:
-                found.append((run.ended or run.created, s, run))
-    return [(s, run) for _, s, run in sorted(found, key=lambda x: -x[0])]
+    found = [(run.ended or run.created, s, run) for s in stores
+             for run in s.list_runs(mode=cfg.mode.value, status=(COMPLETED, STOPPED), limit=50)
+             if run.config.model == cfg.model]
+    for _, s, run in sorted(found, key=lambda x: -x[0]):
+        m = measure(s, run)
+        if m is not None and m.gpu == gpu:
+            return m
+    return None
 
 
 def training_rows(store: Store, cfg: RunConfig) -> tuple[Optional[int], bool]:
@@ -185,31 +203,28 @@ def for_run(store: Store, cfg: RunConfig, rows: Optional[int], gpu: bool = False
         return None
     total = steps if steps is not None else advice.total_steps(rows, cfg.batch_size, cfg.epochs, cfg.num_gpus,
                                                                cfg.max_steps)
-    for source_store, run in measured_runs(store, cfg, gpu):
-        m = measure(source_store, run, gpu)
-        if m is None:
-            continue
-        work = _step_work(store, cfg, gpu)
-        step_s = m.step_s * work / m.step_tokens
-        # Encoding without gradients: the measured run's validation pace, or about a third of a step's
-        eval_rate = m.eval_s / m.eval_tokens if m.eval_s is not None and m.eval_tokens else step_s / 3 / work
-        new_eval = _eval_work(store, cfg, gpu)
-        evaluations, eval_s = 0, 0.0
-        if new_eval is not None:
-            per_epoch = advice.total_steps(rows or 0, cfg.batch_size, 1, cfg.num_gpus) or total
-            evaluations = 1 + (cfg.epochs if cfg.max_steps <= 0 else max(1, total // max(1, per_epoch)))
-            if cfg.eval_every_steps:
-                evaluations += total // cfg.eval_every_steps
-            eval_s = eval_rate * new_eval
-        startup = m.startup_s
-        data = scan.ensure(store, resolve_train(cfg.train_data))
-        if cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and data.without_negatives):
-            q, p = _lengths(store, cfg)            # mining encodes every question and passage of the file once
-            k = _quadratic(cfg, gpu)
-            startup += eval_rate * data.rows * (q + k * q * q + p + k * p * p)
-        seconds = startup + total * step_s + evaluations * eval_s
-        return Estimate(seconds, total, step_s, evaluations, eval_s, startup, f"{m.name} ({m.run_id})")
-    return None
+    m = newest_measured(store, cfg, gpu)
+    if m is None:
+        return None
+    costs = _text_costs(store, cfg, gpu)
+    work = _step_work(costs, cfg)
+    step_s = m.step_s * work / m.step_tokens
+    # Encoding without gradients: the measured run's validation pace, or about a third of a step's
+    eval_rate = m.eval_s / m.eval_tokens if m.eval_s is not None and m.eval_tokens else step_s / 3 / work
+    new_eval = _eval_work(store, cfg, costs)
+    evaluations, eval_s = 0, 0.0
+    if new_eval is not None:
+        per_epoch = advice.total_steps(rows or 0, cfg.batch_size, 1, cfg.num_gpus) or total
+        evaluations = 1 + (cfg.epochs if cfg.max_steps <= 0 else max(1, total // max(1, per_epoch)))
+        if cfg.eval_every_steps:
+            evaluations += total // cfg.eval_every_steps
+        eval_s = eval_rate * new_eval
+    startup = m.startup_s
+    data = scan.ensure(store, resolve_train(cfg.train_data))
+    if cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and data.without_negatives):
+        startup += eval_rate * data.rows * sum(costs)   # mining encodes every question and passage once
+    seconds = startup + total * step_s + evaluations * eval_s
+    return Estimate(seconds, total, step_s, evaluations, eval_s, startup, f"{m.name} ({m.run_id})")
 
 
 def fit_passage_len(store: Store, cfg: RunConfig, rows: int, budget_s: float, gpu: bool = False,
@@ -232,13 +247,11 @@ def cpu_memory_gib(store: Store, cfg: RunConfig, shape, ram_gib: float) -> float
     with its activations scaled to the CPU's, plus the attention scores CPU attention keeps (batch x heads x
     length², per layer, at the lengths a batch pads to), plus the process."""
     from . import memory
-    from .model_source import model_dir, read_config
 
     q, p = (int(x) for x in _lengths(store, cfg))
     est = memory.estimate(memory.setup_for(cfg.replace(precision="fp32", query_max_len=q, passage_max_len=p),
                                            shape, ram_gib))
-    heads = (read_config(model_dir(cfg.model)) or {}).get("num_attention_heads") or max(1, shape.hidden // 64)
-    scores = cfg.batch_size * (cfg.group_size * p * p + q * q) * heads * shape.layers
+    scores = cfg.batch_size * (cfg.group_size * p * p + q * q) * _heads(cfg, shape) * shape.layers
     activations = est.breakdown.get("activations", 0.0)
     return (est.total_gib + (CPU_ACTIVATION_SCALE - 1) * activations + scores * CPU_ATTENTION_BYTES / 2**30
             + CPU_PROCESS_GIB)

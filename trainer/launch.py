@@ -98,7 +98,7 @@ def _holding(live: list) -> list[str]:
 
 
 def _refuse_if_busy(store: Store) -> None:
-    busy = _holding(store.list_runs(status=LIVE))
+    busy = active_runs(store)
     if busy:
         raise RunBusy(f"run {busy[0]} is still training on this machine; stop it or wait for it to end")
 

@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from .config import DEMO_DATA, SPLIT
-
-DEMO_DIR = Path(__file__).parent / "demo"
+from .data import DEMO_DIR, resolve_eval
 
 
 class RunFolder:
@@ -29,11 +28,7 @@ class RunFolder:
         """Where a run's validation set is (the one place that says it): the split held out into this
         folder, the demo's, the user's folder, or None for a run without evaluation. The worker writes
         a split there; Try it, the merge curve and every page read it from here."""
-        if not eval_data:
-            return None
-        if eval_data == SPLIT:
-            return self.eval_val
-        return DEMO_DIR / "eval" if eval_data == DEMO_DATA else Path(eval_data)
+        return self.eval_val if eval_data == SPLIT else resolve_eval(eval_data)
 
     def test(self, eval_data: Optional[str]) -> Optional[Path]:
         """The held-out test set: the split's, or the demo's (asked in words neither training nor

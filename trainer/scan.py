@@ -341,10 +341,8 @@ def lengths(store, result: ScanResult, model: str) -> Optional[dict]:
 
 
 def _advice(result: ScanResult, store, model: str) -> dict:
-    from .token_lengths import SAMPLE_ROWS as LENGTH_ROWS
     from .suggest import length_advice
-
-    from .token_lengths import unknown_share
+    from .token_lengths import SAMPLE_ROWS as LENGTH_ROWS, unknown_share
 
     rows = sample_rows(store, result, LENGTH_ROWS)
     tip = length_advice(rows, model)

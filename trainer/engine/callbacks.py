@@ -217,7 +217,7 @@ class Validation(TrainerCallback):
 
     def __init__(self, store: Store, run_id: str, evalset: EvalSet, main_score: str,
                  query_max_len: int, passage_max_len: int, stopper: EarlyStopper, every_steps: int = 0,
-                 passages: PassageCache | None = None):
+                 passages: PassageCache | None = None, watch: Optional[StopWatch] = None):
         self.store, self.run_id, self.evalset, self.passages = store, run_id, evalset, passages
         self.main_score = main_score
         self.lengths = (query_max_len, passage_max_len)
@@ -226,7 +226,7 @@ class Validation(TrainerCallback):
         self.run_dir = store.get_run(run_id).folder.root
         self.last_step: Optional[int] = None
         self.seconds = 0.0                        # the last validation's time
-        self.watch: Optional[StopWatch] = None    # set by the worker: after Stop, a slow validation is skipped
+        self.watch = watch                        # after Stop, a slow validation is skipped
 
     def _run(self, state, model, tokenizer) -> Optional[float]:
         if not state.is_world_process_zero:
@@ -266,11 +266,12 @@ class HeldOutTest(TrainerCallback):
     (early stopping watches validation). Points are named `test.<head>.<metric>`."""
 
     def __init__(self, store: Store, run_id: str, testset: EvalSet, query_max_len: int, passage_max_len: int,
-                 passages: PassageCache | None = None):
+                 passages: PassageCache | None = None, watch: Optional[StopWatch] = None):
         self.store, self.run_id, self.testset, self.passages = store, run_id, testset, passages
         self.lengths = (query_max_len, passage_max_len)
+        self.run_dir = store.get_run(run_id).folder.root
         self.seconds = 0.0
-        self.watch: Optional[StopWatch] = None
+        self.watch = watch
 
     def _run(self, state, model, tokenizer) -> None:
         started = time.perf_counter()
@@ -281,8 +282,7 @@ class HeldOutTest(TrainerCallback):
         values["test.queries"] = float(len(self.testset.queries))
         values["test.passages"] = float(len(self.testset.docs))
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
-        query_ranks.append(self.store.get_run(self.run_id).folder.root, state.global_step, state.epoch or 0.0,
-                           ranks, query_ranks.TEST_FILE)
+        query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks, query_ranks.TEST_FILE)
         self.seconds = time.perf_counter() - started
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):

@@ -307,19 +307,17 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
         metrics = StoreMetrics(store, run_id, samples)
         passages = PassageCache()         # validation and test share a corpus: encoded once per step
         callbacks = [metrics, DropPassages(passages)]
+        # One process stops within seconds of the click (StopWatch cuts the step in flight); several meet first.
+        watch = StopWatch(store, run_id) if world == 1 else None
         if evalset is not None:
             stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
             callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_score, cfg.query_max_len,
-                                        cfg.passage_max_len, stopper, cfg.eval_every_steps, passages))
+                                        cfg.passage_max_len, stopper, cfg.eval_every_steps, passages, watch))
         if testset is not None:
-            callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len, passages))
-        # One process stops within seconds of the click (StopWatch cuts the step in flight); several meet first.
-        watch = StopWatch(store, run_id) if world == 1 else None
+            callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len, passages,
+                                         watch))
         if watch is not None:
-            callbacks.append(watch)
-            for c in callbacks:
-                if isinstance(c, (Validation, HeldOutTest)):
-                    c.watch = watch
+            callbacks.append(watch)          # after the evaluations: their end decides with it, then it unhooks
         callbacks.extend(extra_callbacks)
         callbacks.append(SyncStop(metrics))
         outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
