@@ -458,6 +458,53 @@ EN = {
     "command.diff.unpadded": "unpadded encoding (when switched on): the dashboard encodes each batch's texts in "
     "length-sorted chunks without computing their padding (same embeddings and losses, less memory); the command "
     "pads every batch to its longest text and has no such flag",
+    # the settings search (pages/sweep.py, trainer/sweep.py)
+    "nav.sweep": "Find settings", "status.pruned": "Pruned",
+    "field.held_out_test": "Test the model on the held-out split before and after training. A settings search's "
+                           "trials leave it out: only the winner is tested, once, after the search.",
+    "configure.sweep": "Find the best settings",
+    "configure.sweep.help": "Search the mode, learning rate and epochs for these data and settings: trials on "
+                            "the validation set, the winner tested once (the Find settings page).",
+    "sweep.title": "Find the best settings",
+    "sweep.intro": "A search over the mode, the learning rate (from ÷{span} to ×{span} around Configure's) and "
+                   "the epochs, on your data (Optuna's TPE sampler). Each trial is a normal run, queued one at a "
+                   "time, judged on the validation set by its mode's main head (MRR@10 of the kept model); trials "
+                   "that fall behind the others are pruned (stopped early). Only the winner is tested on the "
+                   "held-out split, once, so its test score stays an honest estimate.",
+    "sweep.new": "New search", "sweep.pick": "Search",
+    "sweep.no_base": "A search starts from Configure's settings (data, model, batch, lengths): set them up there "
+                     "and press “Find the best settings”.",
+    "sweep.to_configure": "Open Configure",
+    "sweep.base": "The trials share Configure's settings: data {data}, model {model}, batch {batch}.",
+    "sweep.modes": "Modes to try", "sweep.trials": "Trials (at most)",
+    "sweep.budget": "Time budget (minutes of training)", "sweep.pruner": "Stop trials that fall behind",
+    "sweep.pruner.median": "Median rule", "sweep.pruner.halving": "Successive halving", "sweep.pruner.none": "Never",
+    "sweep.max_steps": "Each trial trains {steps} (max steps, set on Configure): the epochs are not searched.",
+    "sweep.epochs": "Epochs to try",
+    "sweep.needs_validation": "A search judges its trials on a validation set: choose the held-out split (or an "
+                              "evaluation folder) on Configure.",
+    "sweep.start": "Start the search",
+    "sweep.status": "**{state}**: {done} of {total} trials ended · {spent} of {budget} of training time spent.",
+    "sweep.running": "Running", "sweep.done": "Finished", "sweep.paused": "Stopped before its end",
+    "sweep.stop": "Stop the search", "sweep.resume": "Go on with the search",
+    "sweep.pruned": "pruned", "sweep.suggested_line": "suggested {lr}",
+    "sweep.x": "learning rate (log scale)", "sweep.y": "validation MRR@10 (the mode's main head)",
+    "sweep.col.trial": "Trial", "sweep.col.lr": "Learning rate", "sweep.col.epochs": "Epochs",
+    "sweep.col.status": "Status", "sweep.col.score": "Validation MRR@10",
+    "sweep.winner": "The winner",
+    "sweep.winner_line": "Trial #{n}: **{mode}**, learning rate **{lr}**, {epochs}: validation MRR@10 ({head}) "
+                         "**{score}**, the best of the completed trials (a tie goes to the shorter run).",
+    "sweep.suggestion_within": "The suggested learning rate ({lr}) was **within** the best range found ({range}).",
+    "sweep.suggestion_outside": "The suggested learning rate ({lr}) was **outside** the best range found ({range}).",
+    "sweep.range_rule": "The best range: the learning rates of the trials ({trials}) whose validation score the "
+                        "winner's does not beat by more than its noise (a paired bootstrap over the validation "
+                        "questions, 95 % interval). With few validation questions it is wide; with few trials, narrow.",
+    "sweep.untested": "The winner has no held-out test score: its evaluation data has no test split, or the test "
+                      "has not run yet.",
+    "sweep.use": "Train with these settings",
+    "sweep.use_help": "Copies the winner's mode, learning rate and epochs into Configure; choose the data there "
+                      "(all of it, for instance). The winner's own model is run “{run}”: export it from Runs.",
+    "sweep.export": "Open Runs (export)",
 }
 
 
@@ -847,6 +894,44 @@ ZH = {
     "command.diff.data": "数据：仪表盘会从你的文件中留出验证与测试问题，并为缺少负例的行挖掘负例；该命令直接使用运行文件夹中已处理好的 train.jsonl",
     "command.diff.heads_lr": "检索头学习率：检索头学习率倍数不为 1 时，仪表盘以更高学习率训练稀疏与 ColBERT 头；该命令没有对应参数",
     "command.diff.unpadded": "无填充编码（开启时）：仪表盘把每批文本按长度分块编码，不计算填充部分（向量与损失相同，显存更少）；该命令把每批填充到最长文本，且没有对应参数",
+    # the settings search
+    "nav.sweep": "寻找设置", "status.pruned": "已剪枝",
+    "field.held_out_test": "训练前后在留出的测试集上测试模型。设置搜索的各次试验不做测试：只有胜出者在搜索结束后测试一次。",
+    "configure.sweep": "寻找最佳设置",
+    "configure.sweep.help": "针对这些数据和设置搜索模式、学习率和轮数：试验在验证集上比较，胜出者只测试一次（“寻找设置”页）。",
+    "sweep.title": "寻找最佳设置",
+    "sweep.intro": "在你的数据上搜索模式、学习率（配置页学习率的 ÷{span} 到 ×{span}）和轮数（Optuna 的 TPE 采样器）。"
+                   "每次试验都是一次普通运行，逐个排队，按其模式的主检索头在验证集上评判（保留模型的 MRR@10）；"
+                   "落后于其他试验的会被剪枝（提前停止）。只有胜出者在留出测试集上测试一次，所以它的测试分数仍是诚实的估计。",
+    "sweep.new": "新建搜索", "sweep.pick": "搜索",
+    "sweep.no_base": "搜索以配置页的设置（数据、模型、批大小、长度）为基础：先在那里设置好，再点“寻找最佳设置”。",
+    "sweep.to_configure": "打开配置页",
+    "sweep.base": "各次试验共用配置页的设置：数据 {data}，模型 {model}，批大小 {batch}。",
+    "sweep.modes": "要尝试的模式", "sweep.trials": "试验次数（最多）",
+    "sweep.budget": "时间预算（训练分钟数）", "sweep.pruner": "停止落后的试验",
+    "sweep.pruner.median": "中位数规则", "sweep.pruner.halving": "逐次减半", "sweep.pruner.none": "从不",
+    "sweep.max_steps": "每次试验训练 {steps}（最大步数，在配置页设置）：不搜索轮数。",
+    "sweep.epochs": "要尝试的轮数",
+    "sweep.needs_validation": "搜索需要验证集来评判试验：请在配置页选择留出划分（或评估文件夹）。",
+    "sweep.start": "开始搜索",
+    "sweep.status": "**{state}**：{total} 次试验中已结束 {done} 次 · 已用训练时间 {spent} / {budget}。",
+    "sweep.running": "运行中", "sweep.done": "已完成", "sweep.paused": "未完成即停止",
+    "sweep.stop": "停止搜索", "sweep.resume": "继续搜索",
+    "sweep.pruned": "已剪枝", "sweep.suggested_line": "建议值 {lr}",
+    "sweep.x": "学习率（对数刻度）", "sweep.y": "验证集 MRR@10（该模式的主检索头）",
+    "sweep.col.trial": "试验", "sweep.col.lr": "学习率", "sweep.col.epochs": "轮数",
+    "sweep.col.status": "状态", "sweep.col.score": "验证集 MRR@10",
+    "sweep.winner": "胜出者",
+    "sweep.winner_line": "试验 #{n}：**{mode}**，学习率 **{lr}**，{epochs}：验证集 MRR@10（{head}）**{score}**，"
+                         "在已完成的试验中最好（并列时选用时更短的运行）。",
+    "sweep.suggestion_within": "建议的学习率（{lr}）**在**找到的最佳范围内（{range}）。",
+    "sweep.suggestion_outside": "建议的学习率（{lr}）**不在**找到的最佳范围内（{range}）。",
+    "sweep.range_rule": "最佳范围：验证分数没有被胜出者以超出噪声的幅度超过的那些试验（{trials}）所用的学习率"
+                        "（对验证问题做配对自助法，95% 区间）。验证问题少时范围宽；试验少时范围窄。",
+    "sweep.untested": "胜出者没有留出测试分数：其评估数据没有测试划分，或测试尚未运行。",
+    "sweep.use": "用这些设置训练",
+    "sweep.use_help": "把胜出者的模式、学习率和轮数复制到配置页；在那里选择数据（例如全部数据）。胜出者自己的模型是运行“{run}”：可在运行记录页导出。",
+    "sweep.export": "打开运行记录（导出）",
 }
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from app.ui import t
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
-NAMES = ("configure", "train", "compare", "tryit", "data", "runs")
+NAMES = ("configure", "train", "compare", "sweep", "tryit", "data", "runs")
 
 
 def page(name: str) -> st.Page:

@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer {train,mine,score,export,merge,merge-curve,runs,metrics,vram,plan}` (see
+"""Command line: `python -m trainer {train,sweep,test,mine,score,export,merge,merge-curve,runs,metrics,vram,plan}` (see
 --help). One function per subcommand; `train`'s flags are RunConfig's fields, generated, with the
 Configure page's help texts."""
 from __future__ import annotations
@@ -392,6 +392,85 @@ def add_merge_curve(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _test(ns) -> int:
+    from .engine.held_out import test_run
+
+    return _json_result(lambda: test_run(Store(ns.runs_dir), ns.run_id))
+
+
+def add_test(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("test", help="test a run that trained without its held-out test (a settings search's winner) "
+                                    "on that test, once: the base model and the kept model; a run tested already "
+                                    "prints its stored scores")
+    p.add_argument("run_id")
+    p.set_defaults(func=_test)
+    return p
+
+
+def _sweep(ns) -> int:
+    from . import sweep
+
+    store = Store(ns.runs_dir)
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if ns.json else (lambda text: print(text, flush=True))
+    given = {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)}
+    try:
+        if ns.study and (sweep.folder(store, ns.study) / "spec.json").is_file():
+            if given - {"mode"} or ns.trials or ns.budget_minutes:
+                print(f"note: study {ns.study!r} exists: it goes on with its own settings (the flags are ignored)",
+                      file=sys.stderr)
+        else:
+            epochs = None
+            if ns.epochs_range:
+                low, _, high = ns.epochs_range.partition("-")
+                epochs = (int(low), int(high or low))
+            spec = sweep.make_spec(store, config_from(ns), getattr(ns, "mode", [RunConfig.mode]),
+                                   trials=ns.trials or 8, budget_minutes=ns.budget_minutes or 60.0,
+                                   given=given - {"mode"}, name=ns.study or "", epochs=epochs, pruner=ns.pruner)
+            problems = sweep.check(store, spec)
+            if problems:
+                print(f"error: not started, {len(problems)} problem(s); nothing was stored:\n"
+                      + "\n".join(str(p) for p in problems[:20]), file=sys.stderr)
+                return 2
+            sweep.save(store, spec)
+            say(f"study {spec.name}: up to {spec.trials} trials or {spec.budget_minutes:g} minutes; learning rate "
+                f"{spec.lr_range[0]:.2g}..{spec.lr_range[1]:.2g} around {spec.center_lr:g} (suggested: {spec.suggested_lr:g})")
+        result = sweep.run(store, ns.study or spec.name, say=say)
+    except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if ns.json:
+        print(json.dumps(result))
+    else:
+        best = result["best"]
+        if best is None:
+            print("no trial completed: no winner")
+        else:
+            test = f", held-out test {best['test_score']:.4f}" if best["test_score"] is not None else ""
+            print(f"best: run {best['run_id']}, {best['mode']}, learning rate {best['learning_rate']:g}, "
+                  f"validation {best['metric']} {best['val_score']:.4f}{test}")
+    return 0 if result["best"] is not None else 1
+
+
+def add_sweep(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("sweep", help="a budgeted search (Optuna) over mode, learning rate and epochs, judged on "
+                                     "validation; only the winner is tested on the held-out split",
+                       description="Every RunConfig flag sets the trials' common settings. --study NAME with an "
+                                   "existing study goes on with it (after a restart or a killed process).")
+    add_config_flags(p)
+    p.add_argument("--modes", dest="mode", type=modes, default=argparse.SUPPRESS,
+                   help="the modes to search, comma-separated, e.g. all,dense,heads (default: dense)")
+    p.add_argument("--trials", type=int, default=0, help="at most this many trials (default 8)")
+    p.add_argument("--budget-minutes", type=float, default=0.0, help="at most this much trial time (default 60)")
+    p.add_argument("--epochs-range", default="",
+                   help="epochs searched, A-B (default 1-EPOCHS; not searched with --max-steps)")
+    p.add_argument("--pruner", default="median", choices=["median", "halving", "none"],
+                   help="stop trials whose validation falls behind (default median)")
+    p.add_argument("--study", default="", help="the study's name (default sweep-MMDD-HHMMSS); an existing one resumes")
+    p.add_argument("--json", action="store_true", help="print the study's result as JSON (progress to stderr)")
+    p.set_defaults(func=_sweep)
+    return p
+
+
 def _step_arguments(parser: argparse.ArgumentParser) -> None:
     """The training step the memory estimator sizes: shared by `vram` and `plan`."""
     parser.add_argument("--model", default="bge-m3", help="bge-m3, 'default' (embedded) or a local folder")
@@ -484,7 +563,8 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     plan.set_defaults(func=_plan)
 
     export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)
-    for p in (train, scan_p, runs, metrics, export, merge, merge_curve):
+    sweep_p, test_p = add_sweep(sub), add_test(sub)
+    for p in (train, scan_p, runs, metrics, export, merge, merge_curve, sweep_p, test_p):
         p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="the run store's folder (default: runs)")
     return parser
 

@@ -94,6 +94,9 @@ class RunConfig:
     early_stopping_patience: int = 3    # evaluations without improvement
     early_stopping_min_epochs: int = 5  # never stop before this many epochs
     skip_bad_rows: bool = False
+    # The held-out test (eval_data == SPLIT), before and after training. A settings search's trials leave it
+    # out: only the study's winner is tested, once, after the search (trainer.sweep).
+    held_out_test: bool = True
 
     # Held-out split of the training file (eval_data == SPLIT): fractions of the rows.
     val_fraction: float = 0.1

@@ -26,8 +26,9 @@ from .run_folder import RunFolder
 QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "queued", "running", "completed", "stopped", "failed", "interrupted")
 WAITING = "waiting"   # in the queue (trainer.launch.enqueue): starts when the device is free, in creation order
+PRUNED = "pruned"     # a settings-search trial its study cut short (trainer.sweep): stopped, its scores too low
 LIVE = (QUEUED, RUNNING)
-FINAL = (COMPLETED, STOPPED, FAILED, INTERRUPTED)
+FINAL = (COMPLETED, STOPPED, FAILED, INTERRUPTED, PRUNED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS runs (
     stop_requested INTEGER NOT NULL DEFAULT 0,
     started REAL,
     ended REAL,
-    skipped_rows INTEGER NOT NULL DEFAULT 0
+    skipped_rows INTEGER NOT NULL DEFAULT 0,
+    study TEXT                     -- the settings search (trainer.sweep) this run is a trial of, or NULL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -147,6 +149,7 @@ class Run:
     started: Optional[float]
     ended: Optional[float]
     skipped_rows: int
+    study: Optional[str] = None
 
     @property
     def live(self) -> bool:
@@ -229,6 +232,8 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            if "study" not in {c["name"] for c in db.execute("PRAGMA table_info(runs)")}:   # a store made before it
+                db.execute("ALTER TABLE runs ADD COLUMN study TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -244,14 +249,14 @@ class Store:
 
     # runs ---------------------------------------------------------------------------------
     def create_run(self, config: RunConfig, status: str = QUEUED, train_file: Optional[Mapping[str, Any]] = None,
-                   busy: Optional[Callable[[list[Run]], list[str]]] = None) -> str:
+                   busy: Optional[Callable[[list[Run]], list[str]]] = None, study: Optional[str] = None) -> str:
         """A new queued run; its id is the creation second plus 6 random hex digits, readable and in
         time order, and made unique in the insert itself: a taken id (a burst of runs in one second)
         draws again. `train_file` (path, size, mtime_ns, checksum, rows: the version the preflight
         checked) is kept with it in the same transaction; the worker refuses a file that changed since.
         With `busy` (the live runs → those still holding the device), "create if the device is idle" is one
         write transaction, like take_waiting: two processes (the command line and the dashboard) never
-        both create one; the loser gets DeviceBusy."""
+        both create one; the loser gets DeviceBusy. `study`: the settings search it is a trial of."""
         name = config.name or f"{config.mode.value} {time.strftime('%m-%d %H:%M')}"
         for _ in range(100):
             run_id = new_run_id()
@@ -262,10 +267,10 @@ class Store:
                     if holding:
                         raise DeviceBusy(holding)
                 if db.execute(
-                        "INSERT OR IGNORE INTO runs (id, name, created, status, mode, config, output_dir)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR IGNORE INTO runs (id, name, created, status, mode, config, output_dir, study)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (run_id, name, time.time(), status, config.mode.value, config.to_json(),
-                         str(self.runs_dir / run_id))).rowcount == 1:
+                         str(self.runs_dir / run_id), study)).rowcount == 1:
                     if train_file:
                         db.execute("INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?)",
                                    (run_id, *(train_file[k] for k in ("path", "size", "mtime_ns", "checksum", "rows"))))
@@ -287,6 +292,12 @@ class Store:
         with self._connect() as db:
             rows = db.execute(f"SELECT * FROM runs {where} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
                               (*args, limit, offset)).fetchall()
+        return [_run(r) for r in rows]
+
+    def study_runs(self, study: str) -> list[Run]:
+        """The trials of one settings search, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs WHERE study = ? ORDER BY created, rowid", (study,)).fetchall()
         return [_run(r) for r in rows]
 
     def count_runs(self, *, mode: Optional[str] = None, status: Iterable[str] = (), name: str = "") -> int:
