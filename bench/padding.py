@@ -14,16 +14,17 @@ fixed 512 tokens (no padding at all: the case where unpadded encoding must cost 
     python bench/padding.py --part timing --out T.json                # on the GPU: bf16 samples/s and memory
     python bench/padding.py --part exact --out E.json                 # on the GPU: 50 fp32 steps each way
     python bench/padding.py --merge T.json E.json --out bench/results/padding_h200.json
-    python bench/padding.py --part probe|diag --out F.json            # where the time goes; losses at equal weights
 
-timing: per data set, padded and unpadded twice each (A B A B) on the same batches, samples/s = 8 x timed
-steps / their wall time (synchronised before and after; the warm-up steps left out), the better of the two;
-peak = torch's max_memory_allocated over a run, the estimate trainer.memory's for the same step (padded
-batches counted as the length-bucket planner counts them). Also: other chunk costs on SciFact (--sweep), a
-long-passage memory cell (batch 2, passages of 3,770-4,096 tokens) and packed varlen attention through
-transformers 5's attention interface (tried, not the product: see docs/DESIGN-NOTES.md).
-exact: dropout off, fp32 (TF32 off), the same initial weights and batches, 50 steps padded and 50 unpadded
-(--again: padded a second time, the run-to-run noise): the largest difference between the losses at one step.
+timing: dropout on (BGE-M3's 0.1 on hidden states and attention weights); per data set, padded and unpadded
+twice each (A B A B) on the same batches, samples/s = 8 x timed steps / their wall time (synchronised before
+and after; the warm-up steps left out), the better of the two; peak = torch's max_memory_allocated over a
+run, the estimate trainer.memory's for the same step (padded batches counted as the length-bucket planner
+counts them). Also: on the synthetic passages every batch packed (`packed`: what packing costs with nothing
+to save), on SciFact a few profiled steps of each (wall vs time in kernels: how host-bound the step is),
+and a long-passage memory cell (batch 2, passages of 3,770-4,096 tokens; --no-long skips it).
+exact: dropout off, fp32 (TF32 off): first each batch's embeddings and loss at equal weights (no training),
+then from the same initial weights and batches 50 steps padded and 50 unpadded (--again NAMES: padded a
+second time, the GPU's run-to-run noise): the largest difference between the losses at one step.
 --tiny runs a 2-layer model on the CPU: it checks the script (and, being deterministic, the fp32 steps).
 """
 from __future__ import annotations
@@ -32,7 +33,6 @@ import argparse
 import json
 import math
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 DATA_DIR = ROOT / ".padding_bench"
 DATASETS = ("scifact", "cmrc2018")
+DEFAULT_PACK_MIN = None      # trainer.engine.unpadded.PACK_MIN_PADDING as shipped (set in main)
 BATCH, GROUP, QLEN, PLEN = 8, 8, 64, 512
 ROWS = 480                   # rows kept per data set: 60 steps of 8
 # The embedded WordPiece tokenizer's ids: [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102 (SEP plays EOS, as the
@@ -124,19 +125,6 @@ def pad_share(batch_list) -> float:
     return 1 - real / whole
 
 
-def chunked_work(batch_list, overhead=None) -> float:
-    """Positions the unpadded encoder computes, over the padded batch's (passages)."""
-    from trainer.engine.unpadded import plan_chunks
-
-    done = whole = 0
-    for _, p in batch_list:
-        lengths = p["attention_mask"].sum(1).tolist()
-        width = p["attention_mask"].shape[1]
-        done += sum(len(rows) * w for rows, w in plan_chunks(lengths, width, 6144, overhead))
-        whole += len(lengths) * width
-    return done / whole
-
-
 def build(dropout: bool):
     """BGE-M3's shape, random weights, as the worker's StudioRunner sets it up for all heads."""
     from types import SimpleNamespace
@@ -179,6 +167,9 @@ def sync() -> None:
 
 
 def set_variant(model, variant: str) -> None:
+    """padded: FlagEmbedding's encode (PyTorch's SDPA backends as they come); unpadded: the worker's switch
+    (packed above PACK_MIN_PADDING, else whole with a broadcast mask; cuDNN SDPA off); packed: unpadded with
+    every batch packed (PACK_MIN_PADDING 0), what packing costs where there is no padding to save."""
     from trainer.engine.lean_head import LeanSparseM3Model
 
     import torch
@@ -187,10 +178,20 @@ def set_variant(model, variant: str) -> None:
 
     model.__class__ = LeanSparseM3Model
     torch.backends.cuda.enable_cudnn_sdp(True)          # PyTorch's default, the padded run's
-    if variant == "unpadded":
+    unpadded.PACK_MIN_PADDING = DEFAULT_PACK_MIN
+    if variant in ("unpadded", "packed"):
         unpadded.enable(model)                          # the worker's switch (cuDNN SDPA off with it)
-    if variant == "varlen":
-        model.__class__ = varlen_class()
+    if variant == "packed":
+        unpadded.PACK_MIN_PADDING = 0.0
+
+
+def packed_share(batch_list) -> float:
+    """The share of encodes (passages and queries) the unpadded variant packs."""
+    from trainer.engine.unpadded import PACK_MIN_PADDING, padded_share
+
+    shares = [padded_share(f["attention_mask"].sum(1).tolist(), f["attention_mask"].shape[1])
+              for pair in batch_list for f in pair]
+    return sum(x >= PACK_MIN_PADDING for x in shares) / len(shares)
 
 
 def run(model, init, batch_list, *, amp: bool, warmup: int, record_losses: bool = False, deadline: float = 0.0):
@@ -243,54 +244,8 @@ def estimate_gib(padded: bool, unpadded: bool, batch: int = BATCH, plen: int = P
                                 padded=padded, unpadded=unpadded)).total_gib, 2)
 
 
-# --- packed varlen attention: tried, not the product (transformers 5's attention interface, PyTorch's
-# --- torch.nn.attention.varlen; flash kernels only, bf16/fp16, no attention dropout)
-
-def varlen_class():
-    import torch
-    import torch.nn.functional as F
-    from torch.nn.attention.varlen import varlen_attn
-    from transformers import AttentionInterface
-
-    from trainer.engine.lean_head import LeanSparseM3Model
-
-    def attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kwargs):
-        # query [1, heads, tokens, dim] -> [tokens, heads, dim]; back as [1, tokens, heads, dim]
-        q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))
-        out = varlen_attn(q, k, v, kwargs["cu_seq_lens_q"], kwargs["cu_seq_lens_k"], kwargs["max_length_q"],
-                          kwargs["max_length_k"], scale=scaling)
-        return out[None], None
-
-    AttentionInterface.register("m3_varlen", attention)
-
-    class VarlenLeanM3Model(LeanSparseM3Model):
-        def encode(self, features):
-            mask = features["attention_mask"]
-            keep = mask.bool()
-            lengths = mask.sum(1)
-            rows, width = mask.shape
-            ids = features["input_ids"][keep][None]
-            positions = ((mask.cumsum(1) * mask) + self.model.config.pad_token_id)[keep][None]
-            cu = F.pad(lengths.cumsum(0), (1, 0)).to(torch.int32)
-            longest = int(lengths.max())
-            before = self.model.config._attn_implementation
-            self.model.config._attn_implementation = "m3_varlen"
-            try:
-                hidden = self.model(input_ids=ids, position_ids=positions, cu_seq_lens_q=cu, cu_seq_lens_k=cu,
-                                    max_length_q=longest, max_length_k=longest, return_dict=True).last_hidden_state[0]
-            finally:
-                self.model.config._attn_implementation = before
-            last = hidden.new_zeros(rows, width, hidden.shape[-1]).index_put((keep.nonzero(as_tuple=True)), hidden)
-            dense = F.normalize(self._dense_embedding(last, mask), dim=-1)
-            sparse = self._sparse_embedding(last, features["input_ids"])
-            colbert = F.normalize(self._colbert_embedding(last, mask), dim=-1)
-            return dense.contiguous(), sparse.contiguous(), colbert.contiguous()
-
-    return VarlenLeanM3Model
-
-
-def timing(out: Path, steps: int, warmup: int, sweep: tuple = (512, 1024, 4096), varlen: bool = True,
-           long: bool = True) -> dict:
+def timing(out: Path, steps: int, warmup: int, long: bool = True, busy: bool = True,
+           names=("scifact", "cmrc2018", "synthetic")) -> dict:
     import torch
 
     import trainer.engine.unpadded as unpadded
@@ -301,14 +256,17 @@ def timing(out: Path, steps: int, warmup: int, sweep: tuple = (512, 1024, 4096),
     result = {"device": "cpu" if TINY else torch.cuda.get_device_name(), "torch": torch.__version__, "part": "timing",
               "transformers": __import__("transformers").__version__, "batch": BATCH, "group": GROUP,
               "query_len": QLEN, "passage_len": PLEN, "precision": "bf16 autocast", "mode": "all",
-              "sparse_head": "lean", "steps": steps, "warmup": warmup,
-              "chunk_overhead_tokens": unpadded.CHUNK_OVERHEAD_TOKENS, "datasets": []}
+              "sparse_head": "lean", "dropout": "hidden 0.1, attention 0.1 (BGE-M3's)", "steps": steps,
+              "warmup": warmup, "pack_min_padding": unpadded.PACK_MIN_PADDING, "datasets": []}
     save = lambda: out.write_text(json.dumps(result, indent=1))  # noqa: E731
-    for name in ("scifact", "cmrc2018", "synthetic"):
+    for name in names:
         batch_list = batches(load_texts(name), warmup + steps)
         row = {"name": name, "pad_share": round(pad_share(batch_list), 4),
-               "unpadded_work_share": round(chunked_work(batch_list), 4), "runs": []}
-        for variant in ("padded", "unpadded", "padded", "unpadded"):
+               "packed_share_of_encodes": round(packed_share(batch_list), 3), "runs": []}
+        variants = ["padded", "unpadded", "padded", "unpadded"]
+        if name == "synthetic" or TINY:
+            variants.append("packed")                   # packing forced where there is nothing to save
+        for variant in variants:
             set_variant(model, variant)
             rate, peak, _ = run(model, init, batch_list, amp=True, warmup=warmup)
             row["runs"].append({"variant": variant, "samples_per_s": round(rate, 2), "peak_gib": round(peak, 3)})
@@ -321,30 +279,8 @@ def timing(out: Path, steps: int, warmup: int, sweep: tuple = (512, 1024, 4096),
                    estimate_gib=estimate_gib(padded_data, True),
                    peak_gib_padded=max(r["peak_gib"] for r in row["runs"] if r["variant"] == "padded"),
                    estimate_gib_padded=estimate_gib(padded_data, False))
-        if name == "scifact" and sweep and not TINY:
-            # The chunk cost: what other values would have given on the same batches.
-            swept = []
-            default = unpadded.CHUNK_OVERHEAD_TOKENS
-            for overhead in sweep:
-                unpadded.CHUNK_OVERHEAD_TOKENS = overhead
-                set_variant(model, "unpadded")
-                rate, peak, _ = run(model, init, batch_list, amp=True, warmup=warmup)
-                swept.append({"chunk_overhead_tokens": overhead, "samples_per_s": round(rate, 2),
-                              "work_share": round(chunked_work(batch_list, overhead), 4), "peak_gib": round(peak, 3)})
-                print(name, "overhead", overhead, round(rate, 2), flush=True)
-            unpadded.CHUNK_OVERHEAD_TOKENS = default
-            row["chunk_overhead_sweep"] = swept
-        try:
-            if not varlen:
-                raise RuntimeError("not run (--no-varlen)")
-            set_variant(model, "varlen")
-            rate, peak, _ = run(model, init, batch_list, amp=True, warmup=warmup)
-            row["varlen"] = {"samples_per_s": round(rate, 2), "peak_gib": round(peak, 3),
-                             "note": "packed varlen attention: no attention dropout (flash varlen has none)"}
-            print(name, "varlen", round(rate, 2), flush=True)
-        except Exception as exc:  # noqa: BLE001 - an experiment; record why it did not run
-            row["varlen"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-            print(name, "varlen failed", exc, flush=True)
+        if busy and name == "scifact":
+            row["device_busy"] = device_busy(model, init, batch_list)
         result["datasets"].append(row)
         save()
     if not long:
@@ -374,94 +310,96 @@ def timing(out: Path, steps: int, warmup: int, sweep: tuple = (512, 1024, 4096),
     return result
 
 
-def probe(out: Path, steps: int = 4) -> dict:
-    """Where the host time of unpadded steps on shapes not seen before goes: torch.profiler over a few steps."""
+def device_busy(model, init, batch_list, steps: int = 3) -> dict:
+    """Wall time of a few bf16 steps against the time the device spent in kernels over them (profiler):
+    how far the step is the host's rather than the GPU's."""
     from torch.profiler import ProfilerActivity, profile
 
-    model = build(dropout=True)
-    init = {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()}
-    batch_list = batches(load_texts("scifact"), 12)
-    set_variant(model, "unpadded")
-    run(model, init, batch_list[:2], amp=True, warmup=0)              # kernels loaded, optimizer state made
-    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        start = time.perf_counter()
-        run(model, init, batch_list[2:2 + steps], amp=True, warmup=0)
-        seconds = time.perf_counter() - start
-    table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=18, max_name_column_width=40)
-    cuda_table = prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=8, max_name_column_width=40)
-    print(table, cuda_table, f"{steps} steps {seconds:.2f} s", sep="\n", flush=True)
-    out.write_text(json.dumps({"part": "probe", "seconds": seconds, "cpu_table": table, "cuda_table": cuda_table}))
-    return {}
-
-
-def diag(out: Path) -> dict:
-    """At the same weights (no training): each batch's loss padded and unpadded in fp32; then where an
-    unpadded bf16 step's time goes (host vs device)."""
-    import torch
-    from torch.profiler import ProfilerActivity, profile
-
-    torch.backends.cuda.matmul.allow_tf32 = False
-    model = build(dropout=False)
-    batch_list = batches(load_texts("scifact"), 40)
-    diffs = []
-    with torch.no_grad():
-        for q, p in batch_list:
-            q = {k: v.to(device()) for k, v in q.items()}
-            p = {k: v.to(device()) for k, v in p.items()}
-            losses = []
-            for variant in ("padded", "unpadded"):
-                set_variant(model, variant)
-                model.step = 1           # self-distillation on for both (it starts after step 0)
-                losses.append(model(queries=q, passages=p).loss.item())
-            diffs.append(abs(losses[0] - losses[1]))
-    print("same weights, fp32, 40 batches: max loss diff", max(diffs), "median", statistics.median(diffs), flush=True)
-    init = {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()}
-    result = {"part": "diag", "same_weight_max_loss_diff": max(diffs), "diffs": diffs}
+    out = {}
     for variant in ("padded", "unpadded"):
         set_variant(model, variant)
-        run(model, init, batch_list[:3], amp=True, warmup=0)
-        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        run(model, init, batch_list[:2], amp=True, warmup=0)
+        activities = [ProfilerActivity.CPU] + ([] if TINY else [ProfilerActivity.CUDA])
+        with profile(activities=activities) as prof:
             start = time.perf_counter()
-            run(model, init, batch_list[:3], amp=True, warmup=0)
+            run(model, init, batch_list[2:2 + steps], amp=True, warmup=0)
             wall = time.perf_counter() - start
-        averages = prof.key_averages()
-        cuda = sum(e.self_device_time_total for e in averages) / 1e6
-        table = averages.table(sort_by="self_cpu_time_total", row_limit=10, max_name_column_width=36)
-        print(variant, f"wall {wall:.2f} s device {cuda:.2f} s", table, sep="\n", flush=True)
-        result[variant] = {"wall_s": wall, "device_s": cuda, "table": table}
-    out.write_text(json.dumps(result))
-    return result
+        events = prof.key_averages()
+        kernels = sum(e.self_device_time_total for e in events) / 1e6
+        launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC",
+                                                            "cuLaunchKernelEx"))
+        out[variant] = {"steps": steps, "wall_s_per_step": round(wall / steps, 4),
+                        "kernel_s_per_step": round(kernels / steps, 4), "launches_per_step": launches // steps,
+                        "note": "under the profiler (slower than the timed runs)"}
+        print("busy", variant, out[variant], flush=True)
+    return out
 
 
-def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", "synthetic"), again=False) -> dict:
+def same_weights(names=("scifact", "cmrc2018"), count: int = 8) -> dict:
+    """fp32 (TF32 off), dropout off, no training: each batch's embeddings and loss padded vs unpadded at the
+    same weights (the GPU's varlen kernels against FlagEmbedding's padded forward)."""
+    import torch
+
+    model = build(dropout=False)
+    out = {}
+    for name in names:
+        worst = {"dense": 0.0, "sparse": 0.0, "colbert": 0.0, "loss": 0.0}
+        for q, p in batches(load_texts(name), count):
+            q = {k: v.to(device()) for k, v in q.items()}
+            p = {k: v.to(device()) for k, v in p.items()}
+            got = {}
+            with torch.no_grad():
+                for variant in ("padded", "unpadded"):
+                    set_variant(model, variant)
+                    model.step = 1           # self-distillation on for both (it starts after step 0)
+                    got[variant] = (model.encode(p), model(queries=q, passages=p).loss.item())
+            (ref, ref_loss), (new, new_loss) = got["padded"], got["unpadded"]
+            for key, a, b in zip(("dense", "sparse", "colbert"), ref, new):
+                worst[key] = max(worst[key], float((a - b).abs().max()))
+            worst["loss"] = max(worst["loss"], abs(ref_loss - new_loss))
+        out[name] = {"batches": count, **{f"max_abs_diff_{k}": v for k, v in worst.items()}}
+        print("same weights fp32", name, out[name], flush=True)
+    return out
+
+
+def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", "synthetic"), again=(),
+          equal_weights: bool = True) -> dict:
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
-    model = build(dropout=False)
-    # the initial weights, kept off the GPU (they are not part of a step's memory)
-    init = {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()}
     deadline = time.time() + budget_s
     result = {"device": "cpu" if TINY else torch.cuda.get_device_name(), "torch": torch.__version__, "part": "exact",
               "precision": "fp32 (TF32 off), dropout off", "steps": steps, "datasets": []}
+    if equal_weights:
+        result["same_weights_fp32"] = same_weights(tuple(n for n in names if n != "synthetic"))
+    model = build(dropout=False)
+    # the initial weights, kept off the GPU (they are not part of a step's memory)
+    init = {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()}
     for name in names:
         batch_list = batches(load_texts(name), steps)
-        losses = {}
-        for variant in ("padded", "unpadded") + (("padded_again",) if again else ()):
+        losses, seconds = {}, {}
+        for variant in ("padded", "unpadded") + (("padded_again",) if name in again else ()):
             set_variant(model, variant.split("_")[0])
+            start = time.perf_counter()
             _, _, losses[variant] = run(model, init, batch_list, amp=False, warmup=0, record_losses=True,
                                         deadline=deadline)
-            print(name, variant, [round(x, 6) for x in losses[variant]], flush=True)
+            seconds[variant] = round(time.perf_counter() - start, 1)
+            print(name, variant, seconds[variant], "s", [round(x, 6) for x in losses[variant]], flush=True)
         done = min(len(losses["padded"]), len(losses["unpadded"]))
         diffs = [abs(a - b) for a, b in zip(losses["padded"], losses["unpadded"])]
-        row = {"name": name, "steps_compared": done, "losses": losses, "max_loss_diff": max(diffs) if diffs else None,
+        row = {"name": name, "steps_compared": done, "losses": losses, "seconds": seconds,
+               "max_loss_diff": max(diffs) if diffs else None,
                "max_rel_loss_diff": max((d / abs(a) for d, a in zip(diffs, losses["padded"])), default=None),
-               "loss_first": losses["padded"][:1],
-               "loss_last": [losses["padded"][done - 1], losses["unpadded"][done - 1]]
-               if done else None}
+               "first_step_diff_over_1e-3": next((i for i, d in enumerate(diffs) if d > 1e-3), None),
+               "loss_last": [losses["padded"][done - 1], losses["unpadded"][done - 1]] if done else None}
+        if "padded_again" in losses:
+            noise = [abs(a - b) for a, b in zip(losses["padded"], losses["padded_again"])]
+            row.update({"noise_steps_compared": len(noise), "max_loss_diff_padded_twice": max(noise) if noise else None,
+                        "first_step_noise_over_1e-3": next((i for i, d in enumerate(noise) if d > 1e-3), None)})
         result["datasets"].append(row)
-        print(name, row, flush=True)
+        print(name, {k: v for k, v in row.items() if k != "losses"}, flush=True)
         out.write_text(json.dumps(result, indent=1))
     return result
 
@@ -495,36 +433,38 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--prepare", action="store_true", help="tokenize the shared data sets into .padding_bench/")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--part", choices=("timing", "exact", "probe", "diag"))
+    ap.add_argument("--part", choices=("timing", "exact"))
     ap.add_argument("--steps", type=int, default=30, help="timed steps per run (timing)")
     ap.add_argument("--warmup", type=int, default=4)
     ap.add_argument("--exact-steps", type=int, default=50)
     ap.add_argument("--budget-s", type=float, default=520, help="exact: stop comparing where this time runs out")
     ap.add_argument("--merge", nargs="+", type=Path)
-    ap.add_argument("--names", default="scifact,cmrc2018,synthetic", help="exact: the data sets")
-    ap.add_argument("--again", action="store_true", help="exact: also the padded run a second time (run-to-run noise)")
-    ap.add_argument("--sweep", default="512,1024,4096", help="timing: other chunk costs tried on SciFact")
-    ap.add_argument("--no-varlen", action="store_true", help="timing: skip the packed varlen attention try")
+    ap.add_argument("--names", default="scifact,cmrc2018,synthetic", help="the data sets")
+    ap.add_argument("--again", default="", help="exact: data sets whose padded run is repeated (run-to-run noise)")
+    ap.add_argument("--no-equal-weights", action="store_true", help="exact: skip the equal-weights check")
     ap.add_argument("--no-long", action="store_true", help="timing: skip the long-passage memory cell")
+    ap.add_argument("--no-busy", action="store_true", help="timing: skip the profiled device-busy steps")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "padding.json")
     ap.add_argument("--tiny", action="store_true",
                     help="a 2-layer model on the CPU: checks the script, measures nothing")
     ns = ap.parse_args()
-    global TINY
+    global TINY, DEFAULT_PACK_MIN
     TINY = ns.tiny
     if ns.prepare:
         prepare(ns.data, DATA_DIR)
-    elif ns.merge:
+        return
+    if ns.merge:
         merge(ns.merge, ns.out)
-    elif ns.part == "timing":
-        timing(ns.out, ns.steps, ns.warmup, tuple(int(x) for x in ns.sweep.split(",") if x), not ns.no_varlen,
-               not ns.no_long)
+        return
+    import trainer.engine.unpadded as unpadded
+
+    DEFAULT_PACK_MIN = unpadded.PACK_MIN_PADDING
+    names = tuple(ns.names.split(","))
+    if ns.part == "timing":
+        timing(ns.out, ns.steps, ns.warmup, not ns.no_long, not ns.no_busy, names)
     elif ns.part == "exact":
-        exact(ns.out, ns.exact_steps, ns.budget_s, tuple(ns.names.split(",")), ns.again)
-    elif ns.part == "probe":
-        probe(ns.out)
-    elif ns.part == "diag":
-        diag(ns.out)
+        exact(ns.out, ns.exact_steps, ns.budget_s, names, tuple(x for x in ns.again.split(",") if x),
+              not ns.no_equal_weights)
     else:
         ap.error("one of --prepare, --part, --merge")
 

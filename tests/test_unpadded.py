@@ -1,6 +1,7 @@
 """Unpadded encoding (trainer/engine/unpadded.py) gives FlagEmbedding's padded results: the same dense,
 sparse and ColBERT vectors, loss and gradients, in fp32 on the CPU, for the three modes, both sparse
-heads, and with gradient checkpointing. Tiny random XLM-RoBERTa / BERT encoders: a few seconds."""
+heads, and with gradient checkpointing; packed batches and batches encoded whole. Tiny random
+XLM-RoBERTa / BERT encoders: a few seconds. (The GPU's varlen kernels: bench/padding.py --part exact.)"""
 import copy
 from types import SimpleNamespace
 
@@ -62,57 +63,52 @@ def texts(rows: int, lengths: list[int], width: int, gen) -> dict:
 def batch(seed: int = 0, queries: int = 3):
     gen = torch.Generator().manual_seed(seed)
     q_lengths = [int(torch.randint(4, 17, (1,), generator=gen)) for _ in range(queries)]
-    # Passages of very different lengths (some as long as the batch), shuffled: several chunks.
+    # Passages of very different lengths (some as long as the batch), shuffled: much padding, packed.
     p_lengths = [int(n) for n in torch.randint(5, 121, (queries * GROUP,), generator=gen)]
     p_lengths[1] = 128
-    p_lengths[3] = p_lengths[5] = p_lengths[8] = 64          # ties: the host's and the device's order must agree
+    p_lengths[3] = p_lengths[5] = p_lengths[8] = 64
     return texts(queries, q_lengths, 16, gen), texts(queries * GROUP, p_lengths, 128, gen)
-
-
-@pytest.fixture(autouse=True)
-def small_chunks(monkeypatch):
-    # Tiny batches: a chunk's fixed cost of a few tokens, so that these batches split.
-    monkeypatch.setattr(unpadded, "CHUNK_OVERHEAD_TOKENS", 16)
 
 
 def max_diff(a, b) -> float:
     return float((a - b).abs().max())
 
 
-def test_chunks_cover_every_row_once_longest_first():
-    lengths = [37, 512, 100, 511, 12, 300, 290, 512]
-    chunks = unpadded.plan_chunks(lengths, 512, overhead=64)
-    rows = [r for chunk, _ in chunks for r in chunk]
-    assert sorted(rows) == list(range(len(lengths))) and len(chunks) > 1
-    widths = [w for _, w in chunks]
-    assert widths == sorted(widths, reverse=True) and widths[0] == 512
-    for chunk, width in chunks:
-        assert width % 8 == 0 and all(lengths[r] <= width <= 512 for r in chunk)
-    # one length: the batch as it was; BGE-M3's chunk cost keeps a small query batch whole
-    assert unpadded.plan_chunks([512] * 64, 512) == [(list(range(64)), 512)]
-    assert len(unpadded.plan_chunks([64, 20, 33, 9, 64, 50, 12, 40], 64, overhead=2048)) == 1
-    # SciFact-like passages (64 of 150-512 tokens in a batch padded to 512): a few chunks, most padding gone
-    gen = torch.Generator().manual_seed(0)
-    lengths = [int(n) for n in torch.randint(150, 513, (64,), generator=gen)]
-    chunks = unpadded.plan_chunks(lengths, 512, attention_span=6144, overhead=2048)
-    computed = sum(len(rows) * width for rows, width in chunks)
-    assert 2 <= len(chunks) <= 8 and computed < 0.85 * 64 * 512
+@pytest.fixture
+def packed_calls(monkeypatch):
+    """How many encodes took the packed path."""
+    calls = []
+    real = unpadded.packed_hidden
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(unpadded, "packed_hidden", counting)
+    return calls
+
+
+def test_padding_share_decides_the_path():
+    assert unpadded.padded_share([512] * 4, 512) == 0.0
+    assert unpadded.padded_share([256, 512], 512) == 0.25
+    assert 0 < unpadded.PACK_MIN_PADDING < 0.16             # CMRC's batches (~16 % padding) are packed
 
 
 @pytest.mark.parametrize("mode,head,grad_ckpt", [(Mode.ALL, "lean", False), (Mode.ALL, "stock", True),
-                                                 (Mode.HEADS, "lean", False), (Mode.DENSE, "lean", True)])
-def test_same_vectors_loss_and_gradients(mode, head, grad_ckpt):
+                                                 (Mode.ALL, "lean", "reentrant"), (Mode.HEADS, "lean", False),
+                                                 (Mode.DENSE, "lean", True)])
+def test_same_vectors_loss_and_gradients(mode, head, grad_ckpt, packed_calls):
     padded, fast = make(mode, head)
     if grad_ckpt:
         for model in (padded, fast):
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": grad_ckpt == "reentrant"})
     q, p = batch()
-    width = p["attention_mask"].shape[1]
-    config = fast.model.config
     lengths = p["attention_mask"].sum(1).tolist()
-    assert len(unpadded.plan_chunks(lengths, width, 2 * config.hidden_size + config.intermediate_size)) >= 3
+    width = p["attention_mask"].shape[1]
 
     ref, got = padded.encode(p), fast.encode(p)
+    assert packed_calls == [1]
     assert max_diff(ref[0], got[0]) <= TOL
     if mode.unified_finetuning:
         assert got[1].shape == ref[1].shape and got[2].shape == ref[2].shape == (len(lengths), width - 1, HIDDEN)
@@ -127,6 +123,7 @@ def test_same_vectors_loss_and_gradients(mode, head, grad_ckpt):
         loss = model(queries=q, passages=p).loss
         loss.backward()
         losses[name] = loss.item()
+    assert len(packed_calls) == 3                                   # queries and passages packed as well
     assert abs(losses["unpadded"] - losses["padded"]) <= TOL * max(1.0, abs(losses["padded"]))
     grads = [(n, a.grad, b.grad) for (n, a), b in zip(padded.named_parameters(), fast.parameters()) if a.requires_grad]
     assert grads and all(b is not None for _, _, b in grads)
@@ -137,17 +134,36 @@ def test_same_vectors_loss_and_gradients(mode, head, grad_ckpt):
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
-def test_bert_encoder_and_mean_pooling(pooling):
+def test_bert_encoder_token_types_and_mean_pooling(pooling, packed_calls):
     padded, fast = make(Mode.ALL, bert=True, pooling=pooling, seed=3)
     q, p = batch(seed=5)
-    for features in (q, p):
+    for features in (q, p, {**p, "token_type_ids": torch.zeros_like(p["input_ids"])}):
         ref, got = padded.encode(features), fast.encode(features)
         for a, b in zip(ref, got):
             assert max_diff(a, b) <= TOL
+    assert len(packed_calls) == 3
 
 
-def test_encoder_never_gets_a_length_by_length_mask(monkeypatch):
-    _, fast = make(Mode.ALL)
+def test_attention_dropout_is_applied_in_training_only():
+    """The packed path drops attention weights as the padded one does (the CPU path: SDPA per text; the
+    GPU kernels take the same probability): training outputs vary with the seed, eval outputs are the
+    padded model's."""
+    padded, fast = make(Mode.ALL)
+    for model in (padded, fast):
+        model.model.config.attention_probs_dropout_prob = 0.5
+    _, p = batch()
+    outs = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        outs.append(fast.encode(p)[0])
+    assert max_diff(*outs) > 1e-3
+    padded.eval(), fast.eval()
+    with torch.no_grad():
+        assert max_diff(padded.encode(p)[0], fast.encode(p)[0]) <= TOL
+
+
+def test_little_padding_is_encoded_whole_without_a_length_by_length_mask(monkeypatch, packed_calls):
+    padded, fast = make(Mode.ALL)
     seen = []
     forward = type(fast.model).forward
 
@@ -157,24 +173,37 @@ def test_encoder_never_gets_a_length_by_length_mask(monkeypatch):
         return forward(module, *args, **kwargs)
 
     monkeypatch.setattr(type(fast.model), "forward", record)
-    q, p = batch()
-    fast(queries=q, passages=p)
-    assert len(seen) >= 4                                 # the queries' chunk, then the passages' chunks
-    # each mask broadcasts over the query positions: [n, 1, L] (transformers 4) or [n, 1, 1, L] (5)
-    assert all(s is None or (len(s) in (3, 4) and s[-2] == 1) for s in seen), seen
-    # a batch without padding is encoded as it was, in one piece and without a mask
+    gen = torch.Generator().manual_seed(0)
+    # 2 % padding: below PACK_MIN_PADDING, one forward with the mask broadcast over the query positions
+    few = texts(8, [64] * 7 + [56], 64, gen)
+    assert unpadded.padded_share([64] * 7 + [56], 64) < unpadded.PACK_MIN_PADDING
+    ref = padded.encode(few)
+    seen.clear()                                          # the padded model's own call (the same class)
+    for a, b in zip(ref, fast.encode(few)):
+        assert max_diff(a, b) <= TOL
+    # [n, 1, L] (transformers 4) or [n, 1, 1, L] (5)
+    assert len(seen) == 1 and len(seen[0]) in (3, 4) and seen[0][-2] == 1, seen
+    # no padding at all: no mask
     seen.clear()
-    full = texts(4, [16] * 4, 16, torch.Generator().manual_seed(0))
-    fast.encode(full)
-    assert seen == [None]
+    fast.encode(texts(4, [16] * 4, 16, gen))
+    assert seen == [None] and packed_calls == []
+    # the packed path never calls the encoder's forward
+    fast.encode(batch()[1])
+    assert seen == [None] and packed_calls == [1]
 
 
-def test_left_padding_and_sub_batches_fall_back_to_flagembedding():
+def test_other_encoders_left_padding_and_sub_batches_fall_back_to_flagembedding(packed_calls):
     padded, fast = make(Mode.ALL)
     q, p = batch()
     fast.sub_batch_size = padded.sub_batch_size = 5
     for a, b in zip(padded.encode(p), fast.encode(p)):
         assert max_diff(a, b) <= TOL
+    fast.sub_batch_size = padded.sub_batch_size = None
+    fast.model.config.position_embedding_type = "relative_key"
+    assert not unpadded.packable(fast.model)
+    fast.model.config.position_embedding_type = "absolute"
+    assert unpadded.packable(fast.model)
+    assert packed_calls == []
     assert isinstance(unpadded.enable(fast), unpadded.UnpaddedLeanM3Model)
 
 

@@ -1,32 +1,32 @@
-"""Encode a batch without training on its padding (RunConfig.unpadded, off by default: see below).
+"""Encode a batch without training on its padding (RunConfig.unpadded).
 
 FlagEmbedding's M3 model encodes a step's passages (batch x group, 64 at 8 x 8) in one forward, padded to
 the longest of them: on SciFact at 512 tokens about a third of the passage tokens are padding, and every
-layer computes them. Here `encode` sorts the batch's texts by length, cuts them into a few contiguous
-chunks (`plan_chunks`: padding saved against a fixed cost per chunk), runs the encoder on each chunk
-padded only to that chunk's longest text, and puts the outputs back in the batch's order for
-FlagEmbedding's scoring and losses: dense and sparse vectors row by row, ColBERT vectors padded back to the
-batch's length with zero vectors (what FlagEmbedding's own masking gives padded positions), so every score,
-loss and gradient is the padded model's, within float rounding (tests/test_unpadded.py).
+layer computes them. Here `encode` packs the batch's real tokens into one stream of T tokens (no padding
+at all) and runs the encoder's layers on it: embeddings, the Q/K/V and output projections, LayerNorms and
+the feed-forward block (about 2/3 of the work) see only real tokens; attention stays per text, through
+PyTorch's variable-length attention kernels with the texts' offsets (`varlen_attention`: flash in
+bf16/fp16, memory-efficient in fp32, both with attention dropout; on the CPU SDPA per text). The last hidden
+state is put back at the batch's padded positions (zero vectors at the padding) for FlagEmbedding's own
+dense, sparse and ColBERT heads, scores and losses, so every vector, loss and gradient is the padded
+model's within float rounding (tests/test_unpadded.py). Dropout keeps its semantics: the same
+probabilities on the embeddings, the attention weights and the hidden states (different random draws than
+a padded run, as any two runs).
 
-A chunk that still holds padding gives the encoder a broadcastable padding mask ([n, 1, 1, L] in effect)
-instead of the 2-D one, which transformers' SDPA path expands to a [n, 1, L, L] tensor (and autocast keeps
-a half-precision copy of it for every layer): the same values, a length-times smaller tensor
-(trainer.memory counts it, see `_mask_bytes`). A chunk without padding gets no mask, so SDPA can take its
-flash kernel.
+A batch with little padding (below `PACK_MIN_PADDING`, e.g. fixed-length texts) is encoded whole as
+FlagEmbedding does, with the padding mask broadcast over the query positions ([n, 1, 1, L] instead of the
+[n, 1, L, L] transformers expands a 2-D mask to; none when there is no padding): the packed path's own
+costs (gathering and scattering the tokens, a varlen kernel instead of cuDNN's) are only paid where the
+padding it saves is larger.
 
-The hook is the model's `encode` (queries and passages alike); everything else is FlagEmbedding's. It
-leaves alone what it cannot reorder: sub-batches (`sub_batch_size`, list features), left padding.
+Packed: XLM-RoBERTa (BGE-M3), RoBERTa and BERT encoders with absolute positions (`PACKED_MODELS`); other
+models, sub-batches (`sub_batch_size`), left padding and chunked feed-forward fall back to FlagEmbedding's
+encode. The hook is the model's `encode` (queries and passages alike); it runs inside one forward, so DDP,
+ZeRO-1/2 and gradient checkpointing (each layer checkpointed as transformers would) see the usual graph.
 
-Measured (bench/padding.py, one H200, BGE-M3's shape, batch 8 x group 8, 512 tokens): peak memory down
-(SciFact 41.0 -> 35.1 GiB; padded 4,096-token passages 84.6 -> 70.9 GiB), time not: each further chunk
-costs the host 45-60 ms (24 layers dispatched forward and backward), about what the GPU saves, so
-SciFact ran at 0.96x and CMRC at 0.87x with chunks cut at 2,048 tokens' cost. Hence the chunk cost
-below and the setting off by default; docs/DESIGN-NOTES.md has the figures and what was tried.
+Measured: bench/padding.py, docs/DESIGN-NOTES.md ("Unpadded encoding").
 """
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -36,43 +36,15 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnly
 from ..memory import BROADCAST_MASK_MODELS
 from .lean_head import LeanSparseM3Model
 
-# A chunk's fixed cost, in tokens' worth of encoder work: its 24 layers are dispatched by the host one
-# kernel at a time, forward and backward. On an H200 with BGE-M3 one more chunk cost 45-60 ms of a step,
-# about 6,000-8,000 tokens of the GPU's work (bench/padding.py, docs/DESIGN-NOTES.md); chunks are only cut
-# where they save more padding than this. At batch 8 x group 8 x 512 tokens that leaves most batches whole
-# (one chunk, the broadcast mask only); larger batches split.
-CHUNK_OVERHEAD_TOKENS = 8192
-PAD_MULTIPLE = 8              # chunk lengths stay multiples of 8, as FlagEmbedding's collator pads
-# Models whose transformers code accepts the broadcastable padding mask (BGE-M3 is XLM-RoBERTa, the embedded
-# MiniLM is BERT): trainer.memory.BROADCAST_MASK_MODELS. Any other model gets its 2-D mask per chunk (still
-# unpadded, same results).
+# Packing pays once a batch's padding share is above this (bench/padding.py: at no padding the packed
+# path costs a few per cent more than the whole batch; SciFact batches hold ~36 %, CMRC's ~16 %).
+PACK_MIN_PADDING = 0.05
+# Encoders whose layers `packed_hidden` runs itself: transformers' BERT-style layer (attention.self.query/
+# key/value, attention.output, intermediate, output), absolute positions. RoBERTa-style position ids start
+# after the padding id.
+PACKED_MODELS = frozenset({"xlm-roberta", "roberta", "bert"})
+_ROBERTA_POSITIONS = frozenset({"xlm-roberta", "roberta"})
 _TRANSFORMERS_5 = int(transformers.__version__.split(".")[0]) >= 5
-
-
-def plan_chunks(lengths: list[int], width: int, attention_span: float = math.inf,
-                overhead: float | None = None) -> list[tuple[list[int], int]]:
-    """The texts (their token counts, `lengths`, in a batch padded to `width`) as length-sorted chunks:
-    [(rows, padded length)], longest first. The cut points minimise the work, counted in tokens: each
-    chunk's rows x its length x (1 + length / attention_span) (attention grows with the length; the
-    span is where it would cost as much as the layer's matrix products), plus `overhead` per chunk.
-    Texts of one length make one chunk: the batch as it was."""
-    overhead = CHUNK_OVERHEAD_TOKENS if overhead is None else overhead
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    padded = [min(width, PAD_MULTIPLE * math.ceil(max(1, lengths[i]) / PAD_MULTIPLE)) for i in order]
-    n = len(order)
-    best, cut = [0.0] + [math.inf] * n, [0] * (n + 1)
-    for j in range(1, n + 1):
-        for i in range(j):
-            length = padded[i]
-            cost = best[i] + (j - i) * length * (1 + length / attention_span) + overhead
-            if cost < best[j]:
-                best[j], cut[j] = cost, i
-    chunks, j = [], n
-    while j > 0:
-        i = cut[j]
-        chunks.append((order[i:j], padded[i]))
-        j = i
-    return chunks[::-1]
 
 
 def padded_share(lengths: list[int], width: int) -> float:
@@ -80,57 +52,44 @@ def padded_share(lengths: list[int], width: int) -> float:
     return 1 - sum(lengths) / (len(lengths) * width) if lengths else 0.0
 
 
+def packable(encoder) -> bool:
+    config = encoder.config
+    return (getattr(config, "model_type", None) in PACKED_MODELS
+            and getattr(config, "position_embedding_type", "absolute") in (None, "absolute")
+            and not getattr(config, "is_decoder", False) and not getattr(config, "chunk_size_feed_forward", 0)
+            and hasattr(encoder, "embeddings") and hasattr(encoder, "encoder"))
+
+
 class UnpaddedEncode:
-    """The two methods both unpadded M3 classes below share (a mixin base would change the instance
-    layout, and the model's class could no longer be switched in place)."""
+    """The methods both unpadded M3 classes below share (a mixin base would change the instance layout,
+    and the model's class could no longer be switched in place)."""
 
     def encode(self, features):
         mask = features.get("attention_mask") if isinstance(features, dict) else None
         if (mask is None or mask.dim() != 2 or self.sub_batch_size not in (None, -1)
-                or getattr(self.tokenizer, "padding_side", "right") != "right"):
+                or getattr(self.tokenizer, "padding_side", "right") != "right"
+                or any(torch.is_tensor(v) and k not in ("input_ids", "attention_mask", "token_type_ids")
+                       for k, v in features.items())):
             return EncoderOnlyEmbedderM3Model.encode(self, features)
         rows, width = mask.shape
         lengths_on_device = mask.sum(dim=1)
         lengths = lengths_on_device.tolist()     # the step's one wait for the device (transformers waits as long)
-        config = self.model.config
-        span = 2 * config.hidden_size + getattr(config, "intermediate_size", 4 * config.hidden_size)
-        chunks = plan_chunks(lengths, width, span)
-        if len(chunks) == 1:
-            parts = [self._encode_chunk(features, padded=min(lengths) < width)]
-            inverse = None
-        else:
-            # The same stable longest-first order as plan_chunks, made on the device: no index crosses from
-            # the host (a copy from pageable memory would wait for the device once per chunk).
-            order = torch.sort(lengths_on_device, descending=True, stable=True).indices
-            parts, start = [], 0
-            for chunk_rows, length in chunks:
-                index = order[start:start + len(chunk_rows)]
-                start += len(chunk_rows)
-                sub = {k: (v.index_select(0, index)[:, :length]
-                           if torch.is_tensor(v) and v.dim() == 2 and v.shape == (rows, width) else v)
-                       for k, v in features.items()}
-                parts.append(self._encode_chunk(sub, padded=min(lengths[r] for r in chunk_rows) < length))
-            inverse = torch.argsort(order)
+        if padded_share(lengths, width) < PACK_MIN_PADDING or not packable(self.model):
+            return self._encode_whole(features, padded=min(lengths) < width)
+        hidden = packed_hidden(self.model, features, lengths_on_device, lengths)
+        return self._heads(hidden, features)
 
-        def gather(tensors):
-            whole = tensors[0] if len(tensors) == 1 else torch.cat(tensors, 0)
-            return (whole if inverse is None else whole.index_select(0, inverse)).contiguous()
-
-        dense = gather([p[0] for p in parts])
-        if not self.unified_finetuning:
-            return dense, None, None
-        sparse = gather([p[1] for p in parts])
-        # ColBERT vectors drop the CLS position: width - 1 positions, the padded ones zero vectors.
-        colbert = gather([F.pad(p[2], (0, 0, 0, width - 1 - p[2].shape[1])) for p in parts])
-        return dense, sparse, colbert
-
-    def _encode_chunk(self, features, padded: bool):
-        """FlagEmbedding's `_encode` for one chunk, the encoder given the broadcastable padding mask (or
-        none when the chunk has no padding); the heads get the 2-D mask as in FlagEmbedding."""
+    def _encode_whole(self, features, padded: bool):
+        """FlagEmbedding's `_encode`, the encoder given the broadcastable padding mask (or none when the
+        batch has no padding); the heads get the 2-D mask as in FlagEmbedding."""
         mask = features["attention_mask"]
         inputs = {k: v for k, v in features.items() if k != "attention_mask"}
-        last_hidden_state = self.model(**inputs, attention_mask=encoder_mask(self.model, mask) if padded else None,
-                                       return_dict=True).last_hidden_state
+        hidden = self.model(**inputs, attention_mask=encoder_mask(self.model, mask) if padded else None,
+                            return_dict=True).last_hidden_state
+        return self._heads(hidden, features)
+
+    def _heads(self, last_hidden_state, features):
+        mask = features["attention_mask"]
         dense_vecs = self._dense_embedding(last_hidden_state, mask)
         sparse_vecs = colbert_vecs = None
         if self.unified_finetuning:
@@ -141,6 +100,80 @@ class UnpaddedEncode:
             if self.unified_finetuning:
                 colbert_vecs = F.normalize(colbert_vecs, dim=-1)
         return dense_vecs, sparse_vecs, colbert_vecs
+
+
+def packed_hidden(encoder, features: dict, lengths_on_device: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+    """The encoder's last hidden state for a right-padded batch, computed on its real tokens only, as
+    [rows, width, hidden] with zero vectors at the padded positions."""
+    mask = features["attention_mask"]
+    rows, width = mask.shape
+    device = mask.device
+    total, longest = sum(lengths), max(lengths)
+    # Where each real token sits in the flattened batch, made on the device (no index crosses from the host).
+    offsets = F.pad(lengths_on_device.cumsum(0), (1, 0))
+    row = torch.repeat_interleave(torch.arange(rows, device=device), lengths_on_device, output_size=total)
+    within = torch.arange(total, device=device) - offsets.index_select(0, row)
+    flat = row * width + within
+    config = encoder.config
+    emb = encoder.embeddings
+    ids = features["input_ids"].reshape(-1).index_select(0, flat)
+    start = config.pad_token_id + 1 if config.model_type in _ROBERTA_POSITIONS else 0
+    x = emb.word_embeddings(ids)
+    token_types = features.get("token_type_ids")
+    if token_types is not None:
+        x = x + emb.token_type_embeddings(token_types.reshape(-1).index_select(0, flat))
+    else:
+        x = x + emb.token_type_embeddings.weight[0]
+    x = x + emb.position_embeddings(within + start)
+    x = emb.dropout(emb.LayerNorm(x))
+    cu = offsets.to(torch.int32)
+    heads = config.num_attention_heads
+    attention_dropout = config.attention_probs_dropout_prob
+    layers = encoder.encoder.layer
+    checkpointing = getattr(encoder.encoder, "gradient_checkpointing", False) and encoder.training
+    for layer in layers:
+        def run(hidden, layer=layer):
+            return packed_layer(layer, hidden, cu, longest, lengths, heads, attention_dropout)
+
+        if checkpointing and torch.is_grad_enabled():
+            checkpoint = getattr(layer, "_gradient_checkpointing_func", None) or getattr(
+                encoder.encoder, "_gradient_checkpointing_func", None)
+            x = checkpoint(run, x) if checkpoint is not None else torch.utils.checkpoint.checkpoint(
+                run, x, use_reentrant=False)
+        else:
+            x = run(x)
+    return x.new_zeros(rows * width, x.shape[-1]).index_copy(0, flat, x).view(rows, width, -1)
+
+
+def packed_layer(layer, x, cu, longest, lengths, heads, attention_dropout):
+    """One transformers BERT-style layer on packed tokens [T, hidden]: its own modules, attention per text."""
+    attention = layer.attention.self
+    tokens = x.shape[0]
+    q, k, v = (proj(x).view(tokens, heads, -1) for proj in (attention.query, attention.key, attention.value))
+    a = varlen_attention(q, k, v, cu, longest, lengths, attention_dropout if layer.training else 0.0)
+    x = layer.attention.output(a.reshape(tokens, -1), x)            # dense, dropout, LayerNorm(+ residual)
+    return layer.output(layer.intermediate(x), x)
+
+
+def varlen_attention(q, k, v, cu, longest: int, lengths: list[int], dropout_p: float) -> torch.Tensor:
+    """Softmax attention of each text's tokens over its own tokens; q, k, v [T, heads, dim], texts at the
+    offsets `cu` (int32, rows + 1). CUDA: PyTorch's variable-length flash kernel (bf16/fp16) or
+    memory-efficient kernel (fp32), the ones nested-tensor SDPA calls, both with dropout and a backward.
+    Elsewhere: SDPA per text."""
+    scale = q.shape[-1] ** -0.5
+    if q.is_cuda:
+        if q.dtype in (torch.float16, torch.bfloat16):
+            return torch.ops.aten._flash_attention_forward(q, k, v, cu, cu, longest, longest, dropout_p, False,
+                                                           False, scale=scale)[0]
+        grad = q.requires_grad or k.requires_grad or v.requires_grad
+        return torch.ops.aten._efficient_attention_forward(q[None], k[None], v[None], None, cu, cu, longest, longest,
+                                                           dropout_p, 0, grad, scale=scale)[0][0]
+    out, start = [], 0
+    for n in lengths:
+        qs, ks, vs = (t[start:start + n].transpose(0, 1)[None] for t in (q, k, v))
+        out.append(F.scaled_dot_product_attention(qs, ks, vs, dropout_p=dropout_p, scale=scale)[0].transpose(0, 1))
+        start += n
+    return torch.cat(out)
 
 
 def encoder_mask(encoder, mask: torch.Tensor) -> torch.Tensor:
@@ -158,20 +191,22 @@ def encoder_mask(encoder, mask: torch.Tensor) -> torch.Tensor:
 
 class UnpaddedM3Model(EncoderOnlyEmbedderM3Model):
     encode = UnpaddedEncode.encode
-    _encode_chunk = UnpaddedEncode._encode_chunk
+    _encode_whole = UnpaddedEncode._encode_whole
+    _heads = UnpaddedEncode._heads
 
 
 class UnpaddedLeanM3Model(LeanSparseM3Model):
     encode = UnpaddedEncode.encode
-    _encode_chunk = UnpaddedEncode._encode_chunk
+    _encode_whole = UnpaddedEncode._encode_whole
+    _heads = UnpaddedEncode._heads
 
 
 def enable(model):
     """Switch an M3 model (FlagEmbedding's or the lean-head one) to unpadded encoding in place: same
     parameters and state, only `encode` differs. Also keeps this process's attention off cuDNN's SDPA
     backend: cuDNN builds a graph for every new shape (about 2 ms of host time per call, forward and
-    backward, torch 2.11 on an H200), and chunks bring new shapes every step; the flash and memory-efficient
-    kernels take any shape as it comes."""
+    backward, torch 2.11 on an H200), and batches encoded whole bring a new padded length most steps; the
+    flash and memory-efficient kernels take any shape as it comes."""
     torch.backends.cuda.enable_cudnn_sdp(False)
     if isinstance(model, (UnpaddedM3Model, UnpaddedLeanM3Model)):
         return model
