@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from trainer.config import Mode, RunConfig  # noqa: E402
 from trainer.data import DEMO_DIR  # noqa: E402
 from trainer.flag_args import M3_MODULE, command_line, flag_arguments  # noqa: E402
+from trainer.plan import schedule  # noqa: E402
 
 SPS = re.compile(r"'train_samples_per_second': ([0-9.]+)")
 
@@ -46,7 +47,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(ns.repeats):
             args = flag_arguments(cfg, train_file=str(DEMO_DIR / "train.jsonl"), output_dir=f"{tmp}/plain{i}",
-                                  precision="fp32", rows=0)   # max_steps fixes the schedule
+                                  precision="fp32",
+                                  warmup_steps=schedule(cfg, 0)[1])   # max_steps fixes the schedule
             flag_cli = command_line(args)[command_line(args).index(M3_MODULE) + 1:]
             plain.append(samples_per_s([sys.executable, "-m", M3_MODULE] + flag_cli, env))
             ours.append(samples_per_s([sys.executable, "-m", "trainer", "train", "--mode", ns.mode, "--eval", "none",

@@ -20,6 +20,7 @@ from app.nav import page
 from app.chart_data import stacked
 from app.ui import count, differences, fmt_duration, get_store, lang_key, line_figure, labels, t
 from trainer import advice, article_vs_measured, estimate, gpus, launch, memory, reproduce
+from trainer import plan as run_plan
 from trainer.checks import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from app.scan_ui import problem_lines, scan_for
@@ -27,6 +28,7 @@ from app.datasets_ui import dataset_name, language_check
 from trainer import scan
 from trainer.data import resolve_train
 from trainer.model_source import model_notes, model_shape
+from trainer.run_folder import RunFolder
 from trainer.store import WAITING
 
 store = get_store()
@@ -55,6 +57,7 @@ class Plan:
     total: int                             # optimizer steps of the run
     warmup: int
     train_rows: Optional[int] = None       # the rows it trains on (after the held-out split)
+    buckets: Optional[dict] = None         # the length buckets' plan (trainer.buckets), when they are on
 
 
 # Helpers the sections use ---------------------------------------------------------------------------
@@ -245,9 +248,8 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     if report is not None and report.rows and source.eval_data == SPLIT:
         train_rows = split_rows_for(report.scan_id, source.train_data, defaults.val_fraction, defaults.test_fraction,
                                     defaults.seed)
-    total = advice.total_steps(train_rows or 0, int(batch), int(epochs), num_gpus)
+    total, warmup = run_plan.schedule(RunConfig(batch_size=int(batch), epochs=int(epochs)), train_rows or 0, num_gpus)
     warm_auto = warmup_column.checkbox(t("configure.warmup_auto"), key="cfg_warmup_auto")
-    warmup = advice.warmup_steps(total)
     if not warm_auto:
         state.setdefault("cfg_warmup_steps", warmup)        # an edit starts from the automatic value
         warmup = int(warmup_column.number_input(t("configure.warmup"), 0, 100000, key="cfg_warmup_steps",
@@ -358,9 +360,8 @@ def length_buckets(config: RunConfig, plan: Plan) -> tuple[RunConfig, Plan]:
     st.plotly_chart(fig, width="stretch", key="bucket_chart")
     for note in result["notes"]:
         st.caption(note)
-    total = result["steps_per_epoch"] * config.epochs if config.max_steps <= 0 else config.max_steps
-    warmup = advice.warmup_steps(total) if config.warmup_steps < 0 else config.warmup_steps
-    return config, dataclasses.replace(plan, total=total, warmup=warmup)
+    total, warmup = run_plan.schedule(config, result["rows"], config.num_gpus, result["steps_per_epoch"])
+    return config, dataclasses.replace(plan, total=total, warmup=warmup, buckets=result)
 
 
 # The schedule this run will follow, and a word when warmup eats most of it ---------------------------
@@ -475,7 +476,7 @@ def start_run(config: RunConfig, plan: Plan) -> None:
         if report.rows and st.checkbox(t("configure.skip_bad", bad=f"{report.bad_rows:,}", good=f"{report.rows:,}"),
                                        key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
             config = config.replace(skip_bad_rows=True)
-    start, compare = st.columns([1, 3])
+    start, compare, search = st.columns([1, 1, 2])
     try:
         run_id = None
         if plan.scanning:
@@ -485,6 +486,11 @@ def start_run(config: RunConfig, plan: Plan) -> None:
         if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help"),
                           disabled=plan.scanning):
             run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode])[0]
+        if search.button(t("configure.sweep"), key="find_settings", help=t("configure.sweep.help"),
+                         disabled=plan.scanning):
+            state["cfg_sweep_base"] = config.to_json()      # a cfg_ value: kept across pages and reloads (app.draft)
+            draft.save()
+            st.switch_page(page("sweep"))
     except launch.RunBusy as busy:
         st.warning(t("configure.busy", detail=str(busy)))
     except launch.InvalidRun as invalid:
@@ -498,14 +504,22 @@ def start_run(config: RunConfig, plan: Plan) -> None:
     if waiting:
         st.caption(t("configure.waiting", runs=", ".join(waiting)))
     with st.expander(t("configure.command")):
-        # A split, mined or converted file is trained from the run folder's train.jsonl, written at Start
-        prepared = config.eval_data == SPLIT or config.mine == "all" or bool(
-            plan.report and (plan.report.table or (plan.report.without_negatives and config.mine != "off")))
-        train_file = ("RUN_FOLDER/train.jsonl" if prepared else str(resolve_train(config.train_data))) \
+        # The run's plan as it will be made (trainer.plan.make): a split, mined or converted file is trained from
+        # the run folder's train.jsonl, written at Start; length buckets from one file each
+        in_place = run_plan.trains_in_place(config, plan.report) if plan.report is not None else \
+            config.eval_data != SPLIT and config.mine != "all"
+        folder = RunFolder("RUN_FOLDER")
+        train_file = (str(resolve_train(config.train_data)) if in_place else str(folder.train_file)) \
             if config.train_data else "TRAIN.jsonl"
+        length_plan = bucket_files = None
+        if plan.buckets:
+            from trainer import buckets
+            length_plan = buckets.from_dict(plan.buckets)
+            bucket_files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in length_plan.buckets]
         st.code(reproduce.shell(reproduce.command_for(
             config, train_file=train_file, output_dir="OUTPUT_DIR", precision=gpus.planned_precision(config.precision),
-            rows=plan.train_rows)), language="bash")
+            rows=plan.train_rows, cuda=bool(plan.found), run_folder=str(folder.root), plan=length_plan,
+            bucket_files=bucket_files)), language="bash")
         st.markdown(differences(config))
 
 

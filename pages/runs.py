@@ -11,7 +11,7 @@ from app.datasets_ui import data_label
 from app.heldout import show_test_split
 from app.nav import page
 from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
-from trainer import gpus, launch, reproduce
+from trainer import launch, reproduce
 from trainer.config import Mode
 from trainer.store import FINAL, LIVE
 
@@ -121,11 +121,9 @@ else:
 with st.expander(t("runs.command")):
     trained_rows = store.metrics(run.id, prefix="train_rows")       # kept at step 0: no need to count the file
     trained_rows = int(trained_rows[-1].value) if trained_rows else None
-    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision),
-                                                  rows=trained_rows)), language="bash")
+    st.code(reproduce.shell(reproduce.run_command(run, rows=trained_rows)), language="bash")   # the run's plan
     st.caption(t("runs.command.files", train=str(reproduce.used_train_file(run))))
     st.markdown(differences(run.config))
     # The same run on several machines: torchrun's c10d rendezvous at the first node
     st.caption(t("runs.command.nodes", gpus=run.config.num_gpus))
-    st.code(reproduce.shell(reproduce.run_command(run, gpus.planned_precision(run.config.precision), nnodes=2,
-                                                  rows=trained_rows)), language="bash")
+    st.code(reproduce.shell(reproduce.run_command(run, nnodes=2, rows=trained_rows)), language="bash")

@@ -114,6 +114,25 @@ def train(runs_dir: Path, config: RunConfig):
     return store, store.get_run(run_id), status, recorder
 
 
+def assert_command_is_what_ran(run) -> list[str]:
+    """The run's equivalent command (trainer.reproduce, from its stored plan), parsed by FlagEmbedding's own
+    parser, equals what the worker parsed and trained with (the run folder's arguments.json), its output
+    folder aside (the command writes to reproduced/, never over the run's model). Returns the command."""
+    from trainer import reproduce
+    from trainer.engine.training import parse_command, parsed_arguments
+    from trainer.flag_args import M3_MODULE
+
+    argv = reproduce.run_command(run)
+    command = parsed_arguments(*parse_command(argv[argv.index(M3_MODULE) + 1:]))
+    ran = json.loads(run.folder.arguments.read_text(encoding="utf-8"))
+    assert command["training"].pop("output_dir") == str(run.folder.reproduced)
+    assert ran["training"].pop("output_dir") == str(run.folder.model)
+    differ = {f"{part}.{k}": (ran[part].get(k), command[part].get(k)) for part in ran
+              for k in set(ran[part]) | set(command[part]) if ran[part].get(k) != command[part].get(k)}
+    assert not differ, f"worker vs command: {differ}"
+    return argv
+
+
 @pytest.fixture(scope="session")
 def all_heads_run(tmp_path_factory, tiny_config):
     """The suite's one all-heads training, shared by the training, Try it and export tests: 2 epochs of 2

@@ -191,7 +191,7 @@ def test_bucketed_cpu_training_completes_and_records_its_plan(tmp_path, tiny_con
     assert facts["total_steps"] == 5 and facts["length_buckets"] == 3 and facts["longest_bucket_tokens"] == 480
     assert len([p for p in points if p.name == "loss"]) == 5
     assert {round(p.value, 6) for p in points if p.name == "samples_per_s"}     # per-step batches counted
-    from trainer import reproduce
-    argv = reproduce.run_command(store.get_run(record.id), "fp32")
+    from conftest import assert_command_is_what_ran
+    argv = assert_command_is_what_ran(store.get_run(record.id))     # every argument as the worker parsed it
     assert "--same_dataset_within_batch" in argv and str(run_dir / "buckets" / "len-256-480.jsonl") in argv
     assert argv[argv.index("--passage_max_len") + 1] == "480"

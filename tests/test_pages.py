@@ -412,7 +412,7 @@ def test_zero_and_gradient_checkpointing_are_offered_with_gpus_and_reach_the_com
     zero.set_value(2)
     at.checkbox(key="cfg_gradient_checkpointing").check()
     at.run()
-    assert "--deepspeed ds_stage2.json" in command() and "--gradient_checkpointing True" in command()
+    assert "--deepspeed RUN_FOLDER/ds_stage2.json" in command() and "--gradient_checkpointing True" in command()
 
 
 def test_measure_on_this_gpu_shows_the_measured_peak_next_to_its_estimate(runs_dir, monkeypatch):

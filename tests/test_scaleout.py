@@ -62,8 +62,8 @@ def test_point_writer_keeps_every_point_in_order_while_the_page_reads(tmp_path):
 @pytest.mark.parametrize("stage", [1, 2])
 def test_zero_config_follows_flagembeddings_ds_stage_files_and_the_run(tmp_path, stage):
     cfg = RunConfig(zero_stage=stage, num_gpus=2, gradient_checkpointing=True)
-    args = flag_arguments(cfg, train_file="t.jsonl", output_dir=str(tmp_path / "run" / "model"), precision="bf16", rows=64,
-                          world=2)
+    args = flag_arguments(cfg, train_file="t.jsonl", output_dir=str(tmp_path / "run" / "model"), precision="bf16",
+                          warmup_steps=0)
     assert args["deepspeed"] == str(tmp_path / "run" / f"ds_stage{stage}.json")
     assert args["gradient_checkpointing"] is True and args["gradient_checkpointing_kwargs"] == {"use_reentrant": False}
     ds = deepspeed_config(stage)
@@ -103,11 +103,16 @@ def test_multi_node_command_is_torchrun_with_a_c10d_rendezvous(tmp_path):
                           "node0.example:29500 --nproc_per_node 4 -m FlagEmbedding.finetune.embedder.encoder_only.m3 ")
     # 8 GPUs in all: half the steps of 4 (80 → 40 a run of 5 epochs), so the advised warmup halves too
     assert "--warmup_steps 5 " in two and "--warmup_steps 10 " in one
+    # The worker's own node commands: node 0 (the store's machine) names the store, every other node only the
+    # run's plan file; a static rendezvous keeps node 0's first process rank 0.
     store = Store(tmp_path / "runs")
-    argv = launch.node_command(store, "RUN", nnodes=2, node_rank=1, nproc_per_node=4, endpoint="node0.example:29500")
-    assert argv[1:] == ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1", "--rdzv_backend", "c10d",
-                        "--rdzv_endpoint", "node0.example:29500", "--nproc_per_node", "4", "-m", "trainer.engine.worker",
-                        "RUN", "--runs-dir", str(store.runs_dir)]
+    run_id = store.create_run(cfg)
+    nodes = [launch.node_command(store, run_id, nnodes=2, node_rank=i, nproc_per_node=4, endpoint="node0.example:29500")
+             for i in range(2)]
+    torchrun = ["-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "{}", "--master_addr", "node0.example",
+                "--master_port", "29500", "--nproc_per_node", "4", "-m", "trainer.engine.worker", run_id]
+    assert nodes[0][1:] == [a.format(0) for a in torchrun] + ["--runs-dir", str(store.runs_dir)]
+    assert nodes[1][1:] == [a.format(1) for a in torchrun] + ["--plan", str(store.get_run(run_id).folder.plan)]
 
 
 SIGKILLED_RANK_1 = ("Root Cause (first observed failure):\n[0]:\n  time      : 2026-11-28_11:20:01\n  host      : box\n"

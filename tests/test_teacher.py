@@ -48,7 +48,7 @@ def test_scores_then_distils(tmp_path, small_train, tiny_config, tiny_reranker):
     from trainer.engine import worker
 
     cfg = tiny_config(train_data=str(out), mode=Mode.ALL, teacher_scores=True, max_steps=2, eval_data=None)
-    args = flag_arguments(cfg, train_file=str(out), output_dir="x", precision="fp32", rows=8)
+    args = flag_arguments(cfg, train_file=str(out), output_dir="x", precision="fp32", warmup_steps=0)
     assert args["knowledge_distillation"] is True and args["kd_loss_type"] == "m3_kd_loss"
     store = Store(tmp_path / "runs")
     run_id = store.create_run(cfg)

@@ -1,12 +1,12 @@
-"""RunConfig -> FlagEmbedding's M3 arguments: one dict that feeds both the worker (parsed by
-FlagEmbedding's own HfArgumentParser dataclasses) and the equivalent command line. No torch."""
+"""RunConfig -> FlagEmbedding's M3 arguments (trainer.plan completes them into the run's plan, which
+feeds both the worker, parsed by FlagEmbedding's own HfArgumentParser dataclasses, and the equivalent
+command line), and that command line. No torch."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-from . import advice
 from .config import RunConfig
 from .model_source import resolve_model, run_pooling
 
@@ -49,16 +49,6 @@ def write_deepspeed_config(output_dir: str, stage: int) -> Path:
     return path
 
 
-def schedule(cfg: RunConfig, rows: int, world: int = 1, steps_per_epoch: int = 0) -> tuple[int, int]:
-    """A run's optimizer steps and warmup steps (the configured warmup, or the advised one).
-    `steps_per_epoch`: length buckets' full batches (trainer.buckets.Plan), one step each."""
-    if steps_per_epoch and cfg.max_steps <= 0:
-        total = steps_per_epoch * cfg.epochs
-    else:
-        total = advice.total_steps(rows, cfg.batch_size, cfg.epochs, world, cfg.max_steps)
-    return total, cfg.warmup_steps if cfg.warmup_steps >= 0 else advice.warmup_steps(total)
-
-
 def bucket_arguments(files: list[str], plan) -> dict[str, Any]:
     """FlagEmbedding's same-dataset-within-batch mode over one file per length bucket (each file's
     rows carry its batch size); passages truncate at the longest bucket's length, each batch pads to
@@ -71,11 +61,11 @@ def bucket_arguments(files: list[str], plan) -> dict[str, Any]:
     return args
 
 
-def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int,
-                   world: int = 1, plan=None, bucket_files: list[str] | None = None) -> dict[str, Any]:
-    """Arguments by their FlagEmbedding names, for `rows` training rows on `world` processes.
-    `precision` is the resolved one: fp32|fp16|bf16. With length buckets, `plan` and its files."""
-    _, warmup_steps = schedule(cfg, rows, world, plan.steps_per_epoch if plan else 0)
+def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, warmup_steps: int,
+                   plan=None, bucket_files: list[str] | None = None) -> dict[str, Any]:
+    """RunConfig's fields by their FlagEmbedding names. `precision` is the resolved one: fp32|fp16|bf16;
+    `warmup_steps` the run's (trainer.plan.schedule). With length buckets, `plan` and its files. The
+    worker's complete arguments add to these: trainer.plan.make."""
     args = {
         # model
         "model_name_or_path": resolve_model(cfg.model),
@@ -108,7 +98,6 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
         "normalize_embeddings": True,
         "negatives_cross_device": cfg.negatives_cross_device,
         "seed": cfg.seed,
-        "logging_steps": 1,
         # A checkpoint each epoch (the last one kept) is what an interrupted run resumes from.
         "save_strategy": "epoch",
         "save_total_limit": 1,

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks, flag_args, gpus
-from .config import RunConfig
+from . import checks, gpus, plan
+from .config import RunConfig, resolve_precision
 from .store import FAILED, INTERRUPTED, LIVE, WAITING, DeviceBusy, Store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +52,16 @@ def worker_command(store: Store, run_id: str, num_gpus: int = 1, resume: bool = 
 def node_command(store: Store, run_id: str, *, nnodes: int, node_rank: int, nproc_per_node: int,
                  endpoint: str) -> list[str]:
     """The worker on one of several machines: run on each node (node_rank 0 … nnodes-1), every node
-    reaching `endpoint` (HOST:PORT of the first) and the runs folder (a shared filesystem: rank 0
-    writes the store, every rank reads the run's config from it). torchrun's c10d rendezvous
-    numbers the ranks; the one given rank 0 writes status, metrics and checkpoints."""
-    return [sys.executable, "-m", "torch.distributed.run", *flag_args.torchrun_nodes(nnodes, endpoint, node_rank),
-            "--nproc_per_node", str(nproc_per_node), *_worker_args(store, run_id)]
+    reaching `endpoint` (HOST:PORT of node 0) and the run's folder (a shared filesystem). Node 0 is the
+    machine that holds the store (SQLite's WAL needs all its processes on one host): its rank 0 prepares
+    the data, writes the run's plan (trainer.plan) into the run folder, then status, metrics and
+    checkpoints. Every other node's command names only that plan file: it never opens the store. torchrun's
+    static rendezvous keeps node 0's first process rank 0."""
+    host, port = endpoint.rsplit(":", 1)
+    worker = _worker_args(store, run_id) if node_rank == 0 else \
+        ["-m", "trainer.engine.worker", run_id, "--plan", str(store.get_run(run_id).folder.plan)]
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nnodes), "--node_rank", str(node_rank),
+            "--master_addr", host, "--master_port", port, "--nproc_per_node", str(nproc_per_node), *worker]
 
 
 def worker_env(num_gpus: int = 1) -> dict[str, str]:
@@ -118,9 +123,20 @@ def create(store: Store, config: RunConfig) -> str:
     if problems:
         raise InvalidRun(problems)
     try:             # "create if the device is idle": one transaction, across processes (the CLI and the app)
-        return store.create_run(config, train_file=checked_file(data), busy=_holding)
+        run_id = store.create_run(config, train_file=checked_file(data), busy=_holding)
     except DeviceBusy as busy:
         raise RunBusy(f"{busy}; stop it or wait for it to end") from None
+    save_initial_plan(store, run_id, data)
+    return run_id
+
+
+def save_initial_plan(store: Store, run_id: str, data) -> None:
+    """The run's plan as this machine sees it at creation (trainer.plan.initial); its worker completes it."""
+    run = store.get_run(run_id)
+    found = gpus.detect()
+    plan.save(plan.initial(run.config, run.folder, run_id, data, cuda=bool(found),
+                           precision=resolve_precision(run.config.precision, gpu=bool(found),
+                                                       bf16=all(g.bf16 for g in found))), run.folder)
 
 
 def start(store: Store, config: RunConfig) -> str:
@@ -138,14 +154,18 @@ def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
                                                    env=worker_env(num_gpus)))
 
 
-def enqueue(store: Store, configs: list[RunConfig]) -> list[str]:
+def enqueue(store: Store, configs: list[RunConfig], study: str | None = None) -> list[str]:
     """Queue runs to train one after another (one run per device), in this order, and start the first
-    if the device is free. Every config is checked first: one invalid config queues none."""
+    if the device is free. Every config is checked first: one invalid config queues none. `study`: the
+    settings search (trainer.sweep) they are trials of."""
     checked = [checks.check(cfg, store) for cfg in configs]
     problems = [p for found, _ in checked for p in found]
     if problems:
         raise InvalidRun(problems)
-    ids = [store.create_run(cfg, status=WAITING, train_file=checked_file(data)) for cfg, (_, data) in zip(configs, checked)]
+    ids = [store.create_run(cfg, status=WAITING, train_file=checked_file(data), study=study)
+           for cfg, (_, data) in zip(configs, checked)]
+    for run_id, (_, data) in zip(ids, checked):
+        save_initial_plan(store, run_id, data)
     start_next(store)
     return ids
 
@@ -357,12 +377,20 @@ def start_mining(store: Store, input_path: str, model: str, *, negatives: int, r
             "--model", model, "--negatives", str(negatives), "--range", range_text, "--margin", str(margin),
             "--seed", str(seed), "--query-max-len", str(query_max_len), "--passage-max-len", str(passage_max_len),
             "--progress", str(folder / "progress.json"), "--json", "--summary", str(folder / "summary.json")]
-    with open(folder / "mine.log", "ab") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=PROJECT_ROOT, env=worker_env(1), start_new_session=True)
-    (folder / "job.json").write_text(json.dumps({"pid": proc.pid, "input": input_path, "model": model}))
-    threading.Thread(target=proc.wait, daemon=True).start()     # reap it, so it never lingers as a zombie
+    pid = start_child(folder, "mine.log", argv[1:])
+    (folder / "job.json").write_text(json.dumps({"pid": pid, "input": input_path, "model": model}))
     return job
+
+
+def start_child(folder: Path, log_name: str, args: list[str]) -> int:
+    """`python ARGS` in the background for a page (mining, a settings search): its own session (an app restart
+    does not end it), output to folder/log_name; returns its pid. A thread reaps it, so it never lingers as a
+    zombie."""
+    with open(folder / log_name, "ab") as log:
+        proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=PROJECT_ROOT, env=worker_env(1), start_new_session=True)
+    threading.Thread(target=proc.wait, daemon=True).start()
+    return proc.pid
 
 
 def latest_mining_job(store: Store) -> MiningJob | None:

@@ -13,6 +13,8 @@ class RunFolder:
     def __init__(self, root: Path | str):
         self.root = Path(root)
         self.log = self.root / "worker.log"                # the worker's stdout and stderr (trainer.launch)
+        self.plan = self.root / "plan.json"                # the run's resolved plan (trainer.plan owns its format)
+        self.arguments = self.root / "arguments.json"      # what FlagEmbedding's parser made of the plan's (rank 0)
         self.train_file = self.root / "train.jsonl"        # the rows it trains on, split and mined (worker)
         self.eval_val = self.root / "eval_val"             # held-out validation queries, BEIR (eval_data="split")
         self.eval_test = self.root / "eval_test"           # held-out test queries, never used for a decision

@@ -6,8 +6,10 @@ our callbacks.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -205,6 +207,21 @@ def parse_arguments(args: dict):
     return parser.parse_dict(args)
 
 
+def parse_command(argv: list[str]):
+    """FlagEmbedding's own parsing of a command line's arguments (what `torchrun -m …m3 ARGS` does)."""
+    parser = HfArgumentParser((EncoderOnlyEmbedderM3ModelArguments, EncoderOnlyEmbedderM3DataArguments,
+                               EncoderOnlyEmbedderM3TrainingArguments))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def parsed_arguments(model_args, data_args, training_args) -> dict:
+    """What FlagEmbedding's parser made of a run's arguments, as JSON: the run folder's arguments.json. Without
+    `local_rank`, the one field that differs between the processes of one run."""
+    training = {k: v for k, v in training_args.to_dict().items() if k != "local_rank"}
+    return json.loads(json.dumps({"model": asdict(model_args), "data": asdict(data_args), "training": training},
+                                 sort_keys=True, default=str))
+
+
 def resolve_precision(requested: str) -> str:
     """config.resolve_precision with torch's view of this process's device."""
     gpu = torch.cuda.is_available()
@@ -228,17 +245,18 @@ class Outcome:
 
 def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = False,
           heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None,
-          unpadded: bool = False) -> Outcome:
-    if not torch.cuda.is_available():
-        # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
-        args = {**args, "use_cpu": True}
-    else:
-        # Tokenize the next batches in background processes while the GPU trains (torchrun gives
-        # each rank one OpenMP thread, which made in-loop batching the bottleneck on 2 GPUs).
-        args = {**args, "dataloader_num_workers": 2}
+          unpadded: bool = False, record: Path | None = None) -> Outcome:
+    """One run with `args`, the run's plan's arguments as they are (trainer.plan.make: use_cpu, the data
+    loader's processes and every other argument are decided there); the rest are the plan's `studio` options."""
     if not args.get("deepspeed"):
         _without_deepspeed()
     model_args, data_args, training_args = parse_arguments(args)
+    parsed = json.dumps(parsed_arguments(model_args, data_args, training_args), sort_keys=True)
+    # Every rank says what it parsed (the same plan: the same digest); rank 0 keeps it (`record`).
+    print(f"rank {training_args.process_index}: arguments sha256 {hashlib.sha256(parsed.encode()).hexdigest()}",
+          flush=True)
+    if record is not None:
+        record.write_text(parsed + "\n", encoding="utf-8")
     training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
                           callbacks=callbacks, heads_lr_scale=heads_lr_scale, sparse_init=sparse_init,

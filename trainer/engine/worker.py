@@ -22,7 +22,7 @@ from .. import scan
 from ..data import (DataError, Problem, Report, Source, iter_train, load_eval,
                     resolve_train, write_jsonl_atomic)
 from ..early_stop import EarlyStopper
-from ..flag_args import deepspeed_config, flag_arguments, schedule, write_deepspeed_config
+from .. import plan as plan_
 from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
 from ..run_folder import RunFolder
 from ..split import passages, problems as split_problems, split_rows, write_beir
@@ -62,15 +62,14 @@ def describe_error(exc: BaseException, cfg: RunConfig, folder: RunFolder | None 
     return text[:4000]
 
 
-def tracking(report_to: str, folder: RunFolder, run_id: str) -> dict:
-    """Opt-in TensorBoard / MLflow through HF's own callbacks, their files inside the run folder:
-    event files in tensorboard/, a local MLflow file store in mlruns/ (no server; MLflow 3 keeps
-    that store in maintenance mode and asks for this opt-in)."""
+def tracking(report_to: str, folder: RunFolder) -> None:
+    """Opt-in TensorBoard / MLflow through HF's own callbacks, their files inside the run folder (the plan's
+    logging_dir is tensorboard/): a local MLflow file store in mlruns/ (no server; MLflow 3 keeps that store
+    in maintenance mode and asks for this opt-in)."""
     if report_to == "mlflow":
         os.environ["MLFLOW_TRACKING_URI"] = folder.mlruns.as_uri()
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
         os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "m3-studio")
-    return {"logging_dir": str(folder.tensorboard), "run_name": run_id}
 
 
 @dataclass
@@ -144,11 +143,11 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, m
         raise DataError(data.error_problems(), data.error_count)
     if main:
         store.set_skipped_rows(run_id, data.bad_rows)
-    needs_mining = cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and data.without_negatives > 0)
+    needs_mining = plan_.needs_mining(cfg, data.without_negatives)
     if cfg.mine == "off" and cfg.group_size > 1 and data.without_negatives and not split:
         raise DataError([Problem(str(source), 0, "neg", "rows without negatives and mining is off: turn mining "
                                  "on, or use group size 1 (in-batch negatives only)")])
-    if data.direct and not split and not needs_mining:
+    if plan_.trains_in_place(cfg, data):
         with Source(source) as whole:
             _verify_checksum(source, checked, whole.checksum())
         print(f"training on {source} as it is ({data.rows:,} rows, checksum {data.checksum})", flush=True)
@@ -187,8 +186,7 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, m
         rows = held.train
         facts.update(heldout_val_queries=len({r["query"] for r in held.val}),
                      heldout_test_queries=len({r["query"] for r in held.test}))
-    needs_mining = cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1
-                                         and any(not r.get("neg") for r in rows))
+    needs_mining = plan_.needs_mining(cfg, int(any(not r.get("neg") for r in rows)))
     if needs_mining:
         rows, mined = _mine(cfg, rows, model_folder or model_dir(cfg.model))
         facts.update(mined)
@@ -223,86 +221,109 @@ def length_buckets(cfg: RunConfig, data: Prepared, run_dir: Path, folder: Path, 
     return plan, files
 
 
-def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), resume: bool = False) -> str:
-    """Train one run to its end (with `resume`, from its last checkpoint); returns the final status.
-    Tests pass extra callbacks to watch."""
-    record = store.get_run(run_id)
-    cfg = record.config
-    # Under torchrun every rank runs this; rank 0 alone writes status and metrics.
-    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    main = rank == 0
+def _local_model(cfg: RunConfig, main: bool) -> Path:
+    """The model's folder on this machine (a hub id's cache snapshot, fetched when the preflight saw the hub
+    answer); the hub stays unasked for a local model."""
     if not is_hub_id(cfg.model):
         # A local model needs no hub; never let a library reach for one.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    folder = model_dir(cfg.model)
+    if folder is None:          # a hub id not in the cache (preflight saw the hub answer)
+        print(f"note: {model_notes(cfg)[0].text}", flush=True)
+        folder = fetch(cfg.model)
+    if main:
+        for note in model_notes(cfg):
+            print(f"note: {note.text}", flush=True)
+    return folder
+
+
+def make_plan(store: Store, run_id: str, cfg: RunConfig, run_folder: RunFolder, folder: Path, world: int,
+              resume: bool) -> plan_.Plan:
+    """Rank 0: prepare the data (split, mining, length buckets), complete the run's plan (trainer.plan.make)
+    with what preparing found and this process's view of the device, and store it in the run folder for
+    every rank and page to read. A resumed run keeps the plan it started with."""
+    if resume:
+        kept = plan_.load(run_folder.plan)
+        if kept is not None and kept.prepared and all(Path(f).is_file() for f in kept.train_files):
+            return kept
+    data = prepare_data(store, run_id, cfg, run_folder, True, resume, folder)
+    from . import training  # torch and FlagEmbedding load only after the checks above
+
+    precision = training.resolve_precision(cfg.precision)
+    length_plan, bucket_files = None, None
+    if cfg.length_buckets.strip().lower() != "off":
+        length_plan, bucket_files = length_buckets(cfg, data, run_folder.root, folder, precision, world, resume)
+    nproc = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    made = plan_.make(cfg, run_folder, run_id, train_file=str(data.train_file), rows=data.rows, precision=precision,
+                      cuda=training.torch.cuda.is_available(), nproc_per_node=nproc, nnodes=max(1, world // nproc),
+                      length_plan=length_plan, bucket_files=[str(f) for f in bucket_files or []], prepared=True)
+    plan_.save(made, run_folder)
+    if not resume:
+        facts = dict(data.facts)
+        if length_plan is not None:
+            facts.update(length_buckets=len(length_plan.buckets), longest_bucket_tokens=length_plan.longest)
+        store.add_metrics(run_id, 0, 0.0, {"total_steps": made.total_steps, "warmup_steps": made.warmup_steps,
+                                           "train_rows": made.rows, **facts})
+    return made
+
+
+def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callbacks=(), resume: bool = False,
+        plan_file: Optional[Path] = None) -> str:
+    """Train one run to its end (with `resume`, from its last checkpoint); returns the final status.
+    Tests pass extra callbacks to watch. Without a store (`store` None: a rank on a machine that does not
+    hold it), the run's plan file `plan_file` is all this rank reads; rank 0 always runs by the store."""
+    # Under torchrun every rank runs this; rank 0 alone prepares the data, writes the plan, status and metrics.
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    main = rank == 0
+    if store is None and main:
+        raise SystemExit("rank 0 runs on the machine that holds the run store (--runs-dir): it prepares the data "
+                         "and writes the run's status and metrics")
+    record = store.get_run(run_id) if store is not None else None
+    cfg = record.config if record is not None else None
+    run_folder = record.folder if record is not None else RunFolder(Path(plan_file).parent)
     metrics = None
     if main:
         if world == 1:     # under torchrun the launcher recorded torchrun's own pid
             store.set_pid(run_id, os.getpid())
         store.set_status(run_id, RUNNING)
     try:
-        run_folder = record.folder
-        run_folder.root.mkdir(parents=True, exist_ok=True)
-        folder = model_dir(cfg.model)
-        if folder is None:          # a hub id not in the cache (preflight saw the hub answer)
-            print(f"note: {model_notes(cfg)[0].text}", flush=True)
-            folder = fetch(cfg.model)
         if main:
-            for note in model_notes(cfg):
-                print(f"note: {note.text}", flush=True)
+            run_folder.root.mkdir(parents=True, exist_ok=True)
+            folder = _local_model(cfg, main)
+            planned = make_plan(store, run_id, cfg, run_folder, folder, world, resume)
+        else:
+            # The other ranks read rank 0's plan once it is complete (the data prepared): nothing re-derived.
+            planned = plan_.wait_prepared(run_folder.plan)
+            cfg = planned.run_config
+            folder = _local_model(cfg, main)
         if cfg.length_buckets.strip().lower() != "off" or cfg.unpadded:
             # Buckets and unpadded chunks change the step's shapes: expandable segments keep the allocator
             # from fragmenting (read when CUDA first allocates, which is later in this process).
             os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
-        data = prepare_data(store, run_id, cfg, run_folder, main, resume, folder)
-        train_file, rows = data.train_file, data.rows
         # Rank 0 alone evaluates (the split's folders are written by it); its stop decision is broadcast.
-        evalset = load_eval(data.val) if data.val and main else None
-        testset = load_eval(data.test) if data.test and main else None
+        evalset = load_eval(Path(planned.validation)) if planned.validation and main else None
+        testset = load_eval(Path(planned.test)) if planned.test and main and cfg.held_out_test else None
 
         from . import training  # torch and FlagEmbedding load only after the checks above
-        from .callbacks import HF_LOG_STEPS, DropPassages, HeldOutTest, StopWatch, StoreMetrics, SyncStop, Validation
+        from .callbacks import DropPassages, HeldOutTest, StopWatch, StoreMetrics, SyncStop, Validation
         from .evaluate import PassageCache
 
-        precision = training.resolve_precision(cfg.precision)
-        plan, bucket_files, bucket_steps = None, None, None
-        if cfg.length_buckets.strip().lower() != "off":
-            plan, bucket_files = length_buckets(cfg, data, run_folder.root, folder, precision, world, resume)
-            bucket_steps = training.BucketSteps([b.to_dict() for b in plan.buckets])
-        total, warmup = schedule(cfg, rows, world, plan.steps_per_epoch if plan else 0)
-        args = flag_arguments(cfg, train_file=str(train_file), output_dir=str(run_folder.model),
-                              precision=precision, rows=rows, world=world, plan=plan,
-                              bucket_files=[str(f) for f in bucket_files or []])
-        # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient,
-        # so DDP can skip its per-step search for unused ones (HF turns it on for non-HF models).
-        args["ddp_find_unused_parameters"] = False
-        # Nothing waits for the device each step: StoreMetrics records every step's loss on its own
-        # batched path, so HF's log (an all-gather and `.item()`) runs every HF_LOG_STEPS steps, every
-        # step only for the opt-in trackers, and its NaN filter (a `.item()` per step) is off.
-        args["logging_steps"] = 1 if cfg.report_to != "none" else HF_LOG_STEPS
-        args["logging_nan_inf_filter"] = False
-        if cfg.zero_stage:
-            # HF reads the config as a dict on every rank; rank 0 keeps the file the equivalent command names.
-            args["deepspeed"] = deepspeed_config(cfg.zero_stage)
-            if main:
-                write_deepspeed_config(str(run_folder.model), cfg.zero_stage)
+        bucket_steps = None
+        if planned.length_plan:
+            from .. import buckets
+            length_plan = buckets.from_dict(buckets.load(Path(planned.length_plan)))
+            bucket_steps = training.BucketSteps([b.to_dict() for b in length_plan.buckets])
+        args = dict(planned.args)
         # The files on this machine (a hub id's cache snapshot): no library asks the hub for updates.
-        # The equivalent command keeps the name the user typed.
+        # The plan (and the equivalent command) keeps the name the user typed.
         args["model_name_or_path"] = str(folder)
         checkpoint = run_folder.last_checkpoint() if resume else None
         if resume and checkpoint is None:
             raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
         args["resume_from_checkpoint"] = str(checkpoint) if checkpoint else None
-        args.update(tracking(cfg.report_to, run_folder, run_id))
-        if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
-            args["negatives_cross_device"] = False
-        if main and not resume:
-            facts = dict(data.facts)
-            if plan is not None:
-                facts.update(length_buckets=len(plan.buckets), longest_bucket_tokens=plan.longest)
-            store.add_metrics(run_id, 0, 0.0, {"total_steps": total, "warmup_steps": warmup, "train_rows": rows,
-                                               **facts})
-        print(f"rank {rank}/{world}: training {rows} rows", flush=True)
+        tracking(cfg.report_to, run_folder)
+        print(f"rank {rank}/{world}: training {planned.rows} rows", flush=True)
         samples = (lambda: bucket_steps.queries * world) if bucket_steps else cfg.batch_size * world
         metrics = StoreMetrics(store, run_id, samples)
         passages = PassageCache()         # validation and test share a corpus: encoded once per step
@@ -320,12 +341,11 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
             callbacks.append(watch)          # after the evaluations: their end decides with it, then it unhooks
         callbacks.extend(extra_callbacks)
         callbacks.append(SyncStop(metrics))
-        outcome = training.train(args, lean_sparse_head=cfg.sparse_head == "lean", callbacks=callbacks,
-                                 progress=progress, heads_lr_scale=cfg.heads_lr_scale, sparse_init=cfg.sparse_init,
-                                 bucket_steps=bucket_steps, unpadded=cfg.unpadded)
-        if plan is not None and main:
+        outcome = training.train(args, callbacks=callbacks, progress=progress, bucket_steps=bucket_steps,
+                                 record=run_folder.arguments if main else None, **planned.studio)
+        if bucket_steps is not None and main:
             from .. import buckets
-            buckets.save(plan, run_folder.root / buckets.PLAN_FILE, {"measured": bucket_steps.measured()})
+            buckets.save(length_plan, Path(planned.length_plan), {"measured": bucket_steps.measured()})
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None
         if watch is not None and watch.skipped:
@@ -337,26 +357,32 @@ def run(store: Store, run_id: str, progress: bool = False, extra_callbacks=(), r
     except KeyboardInterrupt:
         if metrics is not None:
             metrics.close()       # the points already gathered reach the store first
-        store.set_status(run_id, INTERRUPTED, error="interrupted (Ctrl-C or SIGINT)", only_if=LIVE)
+        if store is not None:
+            store.set_status(run_id, INTERRUPTED, error="interrupted (Ctrl-C or SIGINT)", only_if=LIVE)
         return INTERRUPTED
     except Exception as exc:  # the run fails, with the reason in words; the dashboard lives on
         traceback.print_exc()
         if metrics is not None:
             metrics.close()
         where = f"rank {rank} of {world}: " if world > 1 else ""
-        store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg, record.folder),
-                         only_if=LIVE)
+        if store is not None:
+            store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg or RunConfig(), run_folder),
+                             only_if=LIVE)
         return FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer.engine.worker")
     parser.add_argument("run_id")
-    parser.add_argument("--runs-dir", required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--runs-dir", help="the run store's folder: on the machine that holds it (rank 0's)")
+    where.add_argument("--plan", help="the run's plan file (RUN_FOLDER/plan.json on a shared filesystem): on "
+                       "another machine, which never opens the store")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     ns = parser.parse_args(argv)
-    status = run(Store(ns.runs_dir), ns.run_id, ns.progress, resume=ns.resume)
+    store = Store(ns.runs_dir) if ns.runs_dir else None
+    status = run(store, ns.run_id, ns.progress, resume=ns.resume, plan_file=Path(ns.plan) if ns.plan else None)
     return 0 if status in (COMPLETED, STOPPED) else 1
 
 
