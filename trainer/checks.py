@@ -101,9 +101,9 @@ def check(cfg: RunConfig, store=None) -> tuple[list[Problem], scan.ScanResult]:
     data = scan.ensure(store, path)
     if data.error_count and not (cfg.skip_bad_rows and data.rows):
         problems += data.error_problems()
-    if cfg.eval_data == SPLIT and data.rows:
+    if cfg.eval_data == SPLIT:
         # Exact when the sample holds every row; a bigger file is split (and checked) by the worker.
-        if data.sample_rows == data.rows:
+        if data.rows and data.sample_rows == data.rows:
             rows = scan.sample_rows(store, data)
             problems += [Problem(name, 0, "eval_data", why) for why in
                          split_problems(split_rows(rows, cfg.val_fraction, cfg.test_fraction, cfg.seed), len(rows))]

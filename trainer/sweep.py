@@ -185,7 +185,7 @@ def spent_s(store: Store, name: str) -> float:
     return sum((r.ended or now) - (r.started or now) for r in store.study_runs(name))
 
 
-def run(store: Store, name: str, *, pruner=None, poll_s: float = 2.0, say: Callable[[str], None] = print) -> dict:
+def run(store: Store, name: str, *, pruner=None, poll_s: float = 1.0, say: Callable[[str], None] = print) -> dict:
     """Drive the study to its end (N trials or the time budget), then test the winner; returns `summary`.
     Resumes a study another process left: its running trials are followed to their end first."""
     from optuna.trial import TrialState
@@ -198,6 +198,11 @@ def run(store: Store, name: str, *, pruner=None, poll_s: float = 2.0, say: Calla
     try:
         optuna_study = study(store, spec, pruner)
         launch.recover(store)
+        known = {t.user_attrs.get("run_id") for t in optuna_study.get_trials(deepcopy=False)}
+        for orphan in store.study_runs(name):     # queued by a process that died before it named the run
+            if orphan.id not in known and (orphan.status == WAITING or orphan.live and not launch.pid_alive(orphan.pid)):
+                store.set_status(orphan.id, STOPPED, error="its settings search ended before it started",
+                                 only_if=(WAITING, *LIVE))
         for trial in optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             run_id = trial.user_attrs.get("run_id")
             if run_id is None:            # the process died between asking and queueing
