@@ -1,17 +1,20 @@
 """Scale-out: every step's points through the batched path (no wait per step), the stop flag read at
 an interval, DeepSpeed ZeRO configs, the multi-node torchrun command and a worker launched that
-way (2 "nodes" of one process each on this host, gloo, c10d rendezvous), and what the launcher says when
+way (2 "nodes" of one process each on this host, gloo; the second never reading the store), and what the launcher says when
 torchrun reports a rank killed (a rank failing in words, with two real ranks: tests/test_distributed.py)."""
+import hashlib
 import json
+import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from conftest import wait_for
+from conftest import assert_command_is_what_ran, wait_for
 
 from trainer import launch, reproduce
 from trainer.config import Mode, RunConfig
@@ -185,28 +188,87 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Loaded by every Python process of the second "node" (sitecustomize): any opening of the store's database
+# or listing of its folder fails there, whoever runs the tests (as root, file modes stop no one).
+STORE_GUARD = """import os, sys
+STORE = {store!r}
+def _inside(path):
+    try:
+        return os.path.abspath(os.fsdecode(path)) in (STORE, os.path.join(STORE, "runs.db")) or \\
+            os.path.basename(os.fsdecode(path)).startswith("runs.db")
+    except TypeError:
+        return False
+def _guard(event, args):
+    if event in ("sqlite3.connect", "open", "os.listdir", "os.scandir") and args and args[0] is not None \\
+            and not isinstance(args[0], int) and _inside(args[0]):
+        raise PermissionError(f"node 1 reached for the store: {{event}} {{args[0]}}")
+sys.addaudithook(_guard)
+"""
+
+
+# Node 1 in a mount namespace of its own (root, util-linux's unshare): the store's folder replaced by an empty
+# one there, which holds only the run's folder (bound back in from outside: the "shared filesystem").
+HIDE_STORE = ('mount --bind "$1" "$2" && mount -t tmpfs -o mode=0711 m3-no-store "$3" && mkdir "$3/$4" && '
+              'mount --bind "$2" "$3/$4" && shift 4 && exec "$@"')
+
+
+def can_hide_store() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "none", "/mnt"],
+                          capture_output=True).returncode == 0
+
+
 @pytest.mark.slow
-def test_two_nodes_of_one_process_each_train_one_run_and_stop_reaches_both(tmp_path, tiny_config):
-    """The multi-node command, two "nodes" of one rank each: all heads, validated on rank 0, until Stop."""
+def test_two_nodes_train_one_run_the_second_never_reading_the_store(tmp_path, tiny_config):
+    """The worker's node commands, two "nodes" of one rank each (gloo): node 0 by the store, node 1 given only
+    the run's plan file, with the store out of its reach (its folder an empty one in node 1's own mount
+    namespace, holding just the run's folder; and in any case an audit hook failing any opening of the store).
+    All heads, validated on rank 0, until Stop; both ranks parsed the same arguments, and the equivalent
+    command parses into them too."""
     store = Store(tmp_path / "runs")
     # 8 rows, batch 4 on each of 2 ranks: one step and one validation an epoch, until Stop.
     run_id = store.create_run(tiny_config(mode=Mode.ALL, epochs=500, early_stopping_patience=0))
+    folder = store.get_run(run_id).folder
+    folder.root.mkdir()
+    (tmp_path / "guard").mkdir()
+    (tmp_path / "guard" / "sitecustomize.py").write_text(STORE_GUARD.format(store=str(store.runs_dir)))
     endpoint = f"127.0.0.1:{free_port()}"
+    commands = [launch.node_command(store, run_id, nnodes=2, node_rank=i, nproc_per_node=1, endpoint=endpoint)
+                for i in range(2)]
+    assert "--runs-dir" not in commands[1] and commands[1][-2:] == ["--plan", str(folder.plan)]
+    hidden = can_hide_store()
+    if hidden:
+        (tmp_path / "view").mkdir()
+        commands[1] = ["unshare", "-m", "--propagation", "private", "sh", "-c", HIDE_STORE, "sh", str(folder.root),
+                       str(tmp_path / "view"), str(store.runs_dir), run_id, *commands[1]]
+    env = launch.worker_env(1)
+    guarded = dict(env, PYTHONPATH=f"{tmp_path / 'guard'}{os.pathsep}{env['PYTHONPATH']}")
     logs = [tmp_path / f"node{i}.log" for i in range(2)]
-    nodes = [subprocess.Popen(launch.node_command(store, run_id, nnodes=2, node_rank=i, nproc_per_node=1, endpoint=endpoint),
-                              env=launch.worker_env(1), cwd=launch.PROJECT_ROOT, stdout=logs[i].open("wb"),
+    nodes = [subprocess.Popen(commands[i], env=[env, guarded][i], cwd=launch.PROJECT_ROOT, stdout=logs[i].open("wb"),
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL) for i in range(2)]
     text = lambda: "".join(log.read_text() for log in logs)  # noqa: E731
     evals = lambda: [p.step for p in store.metrics(run_id) if p.name == "hybrid.mrr@10"]  # noqa: E731
-    wait_for(lambda: len(evals()) >= 2 or any(n.poll() is not None for n in nodes), 400, "step 0's and epoch 1's validation")
+    wait_for(lambda: len(evals()) >= 2 or any(n.poll() is not None for n in nodes), 400,
+             "step 0's and epoch 1's validation")
     store.request_stop(run_id)      # rank 0 reads the flag; both ranks end
     wait_for(lambda: all(n.poll() is not None for n in nodes), 300, "both nodes to end")
     run = store.get_run(run_id)
     assert [n.returncode for n in nodes] == [0, 0] and run.status == STOPPED, (run.error, text()[-3000:])
-    assert "rank 0/2" in text() and "rank 1/2" in text()
+    assert "rank 0/2" in logs[0].read_text() and "rank 1/2" in logs[1].read_text()
     loss_steps = [p.step for p in losses(store, run_id)]
     assert loss_steps == list(range(1, len(loss_steps) + 1)) and len(loss_steps) < 500  # each step written once
     assert evals()[:2] == [0, 1] and evals() == sorted(set(evals()))                    # each validation once
     assert [p.value for p in store.metrics(run_id) if p.name == "total_steps"] == [500]  # 1 step × 500 epochs
-    assert (Path(run.output_dir) / "model" / "model.safetensors").is_file()             # saved at the stop
-    assert (Path(run.output_dir) / "model" / "sparse_linear.pt").is_file()
+    assert (folder.model / "model.safetensors").is_file() and (folder.model / "sparse_linear.pt").is_file()
+    # One plan, read by both: the same parsed arguments on each rank, and the equivalent command's
+    digests = [re.findall(r"rank (\d): arguments sha256 (\w+)", log.read_text()) for log in logs]
+    recorded = hashlib.sha256(folder.arguments.read_text().strip().encode()).hexdigest()
+    assert digests == [[("0", recorded)], [("1", recorded)]], digests
+    argv = assert_command_is_what_ran(run)
+    assert reproduce.shell(argv).startswith('torchrun --nnodes 2 --node_rank "$NODE_RANK" --rdzv_backend c10d ')
+    if hidden:     # what node 1 saw of the store's folder: its run's folder, nothing else
+        seen = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", HIDE_STORE, "sh",
+                               str(folder.root), str(tmp_path / "view"), str(store.runs_dir), run_id, "ls", "-A",
+                               str(store.runs_dir)], capture_output=True, text=True)
+        assert seen.stdout.split() == [run_id], (seen.stdout, seen.stderr)
