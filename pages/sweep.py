@@ -1,5 +1,7 @@
 """Find settings: a budgeted search over mode, learning rate and epochs (trainer.sweep), judged on validation;
 its trials as points, the suggestion as a line, the winner tested once and one click from Configure."""
+import math
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -81,7 +83,8 @@ def trials_figure(result: dict) -> go.Figure:
                   annotation_text=t("sweep.suggested_line", lr=f"{result['suggested_learning_rate']:.1e}"))
     fig.update_layout(template="plotly_white", height=360, margin=dict(l=10, r=10, t=30, b=10),
                       xaxis_title=t("sweep.x"), yaxis_title=t("sweep.y"), legend=dict(orientation="h", y=-0.3))
-    fig.update_xaxes(type="log")
+    low, high = result["learning_rate_range"]           # the range searched, a little wider
+    fig.update_xaxes(type="log", range=[math.log10(low / 1.5), math.log10(high * 1.5)])
     return fig
 
 

@@ -309,6 +309,7 @@ def literal_prefix(node: ast.expr) -> str:
 
 
 def test_every_text_key_used_in_the_ui_exists():
+    from trainer.sweep import PRUNERS
     used = set()
     dynamic = {}                         # the fixed start of each key built at run time -> where
     for path in list((ROOT / "pages").glob("*.py")) + list((ROOT / "app").glob("*.py")):
@@ -356,6 +357,7 @@ def test_every_text_key_used_in_the_ui_exists():
                  for c in CHOICES[field]}
     expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
     expanded |= {f"runs.curve.{name}" for name in ("validation", "general")}
+    expanded |= {f"sweep.pruner.{p}" for p in PRUNERS}
     assert not (expanded - EN.keys()), expanded - EN.keys()
     # Every family of keys the UI builds at run time is enumerated above: a new one fails here until it is.
     unlisted = {where for start, where in dynamic.items() if not any(k.startswith(start) for k in expanded)}
