@@ -24,7 +24,9 @@ to save), on SciFact a few profiled steps of each (wall vs time in kernels: how 
 and a long-passage memory cell (batch 2, passages of 3,770-4,096 tokens; --no-long skips it).
 exact: dropout off, fp32 (TF32 off): first each batch's embeddings and loss at equal weights (no training),
 then from the same initial weights and batches 50 steps padded and 50 unpadded (--again NAMES: padded a
-second time, the GPU's run-to-run noise): the largest difference between the losses at one step.
+second time, the GPU's run-to-run noise; --perturbed NAMES: padded from initial weights moved by one float32
+rounding step, how far the training itself amplifies rounding): the largest difference between the losses
+at one step.
 --tiny runs a 2-layer model on the CPU: it checks the script (and, being deterministic, the fp32 steps).
 """
 from __future__ import annotations
@@ -363,7 +365,7 @@ def same_weights(names=("scifact", "cmrc2018"), count: int = 8) -> dict:
 
 
 def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", "synthetic"), again=(),
-          equal_weights: bool = True) -> dict:
+          equal_weights: bool = True, perturbed=(), perturbed_only=()) -> dict:
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -380,24 +382,34 @@ def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", 
     for name in names:
         batch_list = batches(load_texts(name), steps)
         losses, seconds = {}, {}
-        for variant in ("padded", "unpadded") + (("padded_again",) if name in again else ()):
+        variants = ("padded",) + (("unpadded",) if name not in perturbed_only else ()) + (
+            ("padded_again",) if name in again else ()) + (("padded_perturbed",) if name in perturbed else ())
+        for variant in variants:
             set_variant(model, variant.split("_")[0])
+            start_weights = init
+            if variant == "padded_perturbed":
+                # every initial weight moved by one float32 rounding step (relative 2^-24, random sign)
+                gen = torch.Generator().manual_seed(7)
+                start_weights = {n: t * (1 + 2.0 ** -24 * (torch.rand(t.shape, generator=gen) < 0.5).mul(2).sub(1))
+                                 for n, t in init.items()}
             start = time.perf_counter()
-            _, _, losses[variant] = run(model, init, batch_list, amp=False, warmup=0, record_losses=True,
+            _, _, losses[variant] = run(model, start_weights, batch_list, amp=False, warmup=0, record_losses=True,
                                         deadline=deadline)
             seconds[variant] = round(time.perf_counter() - start, 1)
             print(name, variant, seconds[variant], "s", [round(x, 6) for x in losses[variant]], flush=True)
-        done = min(len(losses["padded"]), len(losses["unpadded"]))
-        diffs = [abs(a - b) for a, b in zip(losses["padded"], losses["unpadded"])]
+        other = losses.get("unpadded", [])
+        done = min(len(losses["padded"]), len(other))
+        diffs = [abs(a - b) for a, b in zip(losses["padded"], other)]
         row = {"name": name, "steps_compared": done, "losses": losses, "seconds": seconds,
                "max_loss_diff": max(diffs) if diffs else None,
                "max_rel_loss_diff": max((d / abs(a) for d, a in zip(diffs, losses["padded"])), default=None),
                "first_step_diff_over_1e-3": next((i for i, d in enumerate(diffs) if d > 1e-3), None),
                "loss_last": [losses["padded"][done - 1], losses["unpadded"][done - 1]] if done else None}
-        if "padded_again" in losses:
-            noise = [abs(a - b) for a, b in zip(losses["padded"], losses["padded_again"])]
-            row.update({"noise_steps_compared": len(noise), "max_loss_diff_padded_twice": max(noise) if noise else None,
-                        "first_step_noise_over_1e-3": next((i for i, d in enumerate(noise) if d > 1e-3), None)})
+        for variant in ("padded_again", "padded_perturbed"):
+            if variant in losses:
+                noise = [abs(a - b) for a, b in zip(losses["padded"], losses[variant])]
+                row[variant] = {"steps_compared": len(noise), "max_loss_diff": max(noise) if noise else None,
+                                "first_step_diff_over_1e-3": next((i for i, d in enumerate(noise) if d > 1e-3), None)}
         result["datasets"].append(row)
         print(name, {k: v for k, v in row.items() if k != "losses"}, flush=True)
         out.write_text(json.dumps(result, indent=1))
@@ -406,8 +418,18 @@ def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", 
 
 def merge(parts: list[Path], out: Path) -> None:
     timing_part = next(json.loads(p.read_text()) for p in parts if json.loads(p.read_text())["part"] == "timing")
-    exact_part = next((json.loads(p.read_text()) for p in parts if json.loads(p.read_text())["part"] == "exact"), None)
-    diffs = {d["name"]: d for d in (exact_part or {}).get("datasets", [])}
+    exact_parts = [json.loads(p.read_text()) for p in parts if json.loads(p.read_text())["part"] == "exact"]
+    exact_part = exact_parts[0] if exact_parts else None
+    diffs = {}
+    for part in exact_parts:                    # several exact calls: each data set's compared run wins
+        for d in part["datasets"]:
+            if d.get("max_loss_diff") is not None or d["name"] not in diffs:
+                diffs[d["name"]] = {**diffs.get(d["name"], {}), **{k: v for k, v in d.items() if v is not None}}
+            else:
+                diffs[d["name"]].update({k: v for k, v in d.items() if k.startswith("padded_")})
+        for key in ("same_weights_fp32",):
+            if key in part:
+                exact_part = {**exact_part, key: {**exact_part.get(key, {}), **part[key]}}
     keys = ("name", "pad_share", "samples_per_s_padded", "samples_per_s_unpadded", "speedup", "max_loss_diff",
             "peak_gib", "estimate_gib")
     rows = []
@@ -418,7 +440,7 @@ def merge(parts: list[Path], out: Path) -> None:
     merged = {"device": timing_part["device"], "datasets": rows,
               **{k: v for k, v in timing_part.items() if k not in ("datasets", "device", "part")},
               "exact": {k: v for k, v in (exact_part or {}).items() if k != "datasets"},
-              "exact_datasets": (exact_part or {}).get("datasets", [])}
+              "exact_datasets": list(diffs.values())}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(merged, indent=1) + "\n")
     print("| data | padding share | padded samples/s | unpadded samples/s | speed-up | max loss diff (fp32) | "
@@ -441,6 +463,9 @@ def main() -> None:
     ap.add_argument("--merge", nargs="+", type=Path)
     ap.add_argument("--names", default="scifact,cmrc2018,synthetic", help="the data sets")
     ap.add_argument("--again", default="", help="exact: data sets whose padded run is repeated (run-to-run noise)")
+    ap.add_argument("--perturbed", default="", help="exact: data sets also run padded from weights moved by one "
+                    "rounding step (how far the model itself amplifies rounding)")
+    ap.add_argument("--perturbed-only", default="", help="exact: data sets run padded and perturbed only")
     ap.add_argument("--no-equal-weights", action="store_true", help="exact: skip the equal-weights check")
     ap.add_argument("--no-long", action="store_true", help="timing: skip the long-passage memory cell")
     ap.add_argument("--no-busy", action="store_true", help="timing: skip the profiled device-busy steps")
@@ -463,8 +488,9 @@ def main() -> None:
     if ns.part == "timing":
         timing(ns.out, ns.steps, ns.warmup, not ns.no_long, not ns.no_busy, names)
     elif ns.part == "exact":
-        exact(ns.out, ns.exact_steps, ns.budget_s, names, tuple(x for x in ns.again.split(",") if x),
-              not ns.no_equal_weights)
+        split = lambda text: tuple(x for x in text.split(",") if x)  # noqa: E731
+        exact(ns.out, ns.exact_steps, ns.budget_s, names, split(ns.again), not ns.no_equal_weights,
+              split(ns.perturbed) + split(ns.perturbed_only), split(ns.perturbed_only))
     else:
         ap.error("one of --prepare, --part, --merge")
 

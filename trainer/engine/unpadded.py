@@ -13,11 +13,9 @@ model's within float rounding (tests/test_unpadded.py). Dropout keeps its semant
 probabilities on the embeddings, the attention weights and the hidden states (different random draws than
 a padded run, as any two runs).
 
-A batch with little padding (below `PACK_MIN_PADDING`, e.g. fixed-length texts) is encoded whole as
-FlagEmbedding does, with the padding mask broadcast over the query positions ([n, 1, 1, L] instead of the
-[n, 1, L, L] transformers expands a 2-D mask to; none when there is no padding): the packed path's own
-costs (gathering and scattering the tokens, a varlen kernel instead of cuDNN's) are only paid where the
-padding it saves is larger.
+A batch without padding (fixed-length texts; `PACK_MIN_PADDING`) is encoded whole, as FlagEmbedding does,
+with no mask. A model that cannot be packed gets its padded batch whole with the padding mask broadcast over
+the query positions ([n, 1, 1, L] instead of the [n, 1, L, L] transformers expands a 2-D mask to).
 
 Packed: XLM-RoBERTa (BGE-M3), RoBERTa and BERT encoders with absolute positions (`PACKED_MODELS`); other
 models, sub-batches (`sub_batch_size`), left padding and chunked feed-forward fall back to FlagEmbedding's
@@ -36,9 +34,11 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnly
 from ..memory import BROADCAST_MASK_MODELS
 from .lean_head import LeanSparseM3Model
 
-# Packing pays once a batch's padding share is above this (bench/padding.py: at no padding the packed
-# path costs a few per cent more than the whole batch; SciFact batches hold ~36 %, CMRC's ~16 %).
-PACK_MIN_PADDING = 0.05
+# A batch is packed when its padding share is above this. Packing costs nothing measurable even with no
+# padding (bench/padding.py on an H200: every fixed-length synthetic batch packed ran at 1.02x the padded
+# path, like the whole batch), so any padding at all is packed; a batch without padding is encoded whole,
+# exactly FlagEmbedding's forward (no mask).
+PACK_MIN_PADDING = 0.0
 # Encoders whose layers `packed_hidden` runs itself: transformers' BERT-style layer (attention.self.query/
 # key/value, attention.output, intermediate, output), absolute positions. RoBERTa-style position ids start
 # after the padding id.
@@ -74,7 +74,7 @@ class UnpaddedEncode:
         rows, width = mask.shape
         lengths_on_device = mask.sum(dim=1)
         lengths = lengths_on_device.tolist()     # the step's one wait for the device (transformers waits as long)
-        if padded_share(lengths, width) < PACK_MIN_PADDING or not packable(self.model):
+        if padded_share(lengths, width) <= PACK_MIN_PADDING or not packable(self.model):
             return self._encode_whole(features, padded=min(lengths) < width)
         hidden = packed_hidden(self.model, features, lengths_on_device, lengths)
         return self._heads(hidden, features)
