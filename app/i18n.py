@@ -1,4 +1,5 @@
 """Every visible text of the dashboard, one table per language. Pages call app.ui.t(key)."""
+from trainer.field_text import FIELD_TEXT
 from trainer.model_source import NOTES
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
@@ -282,71 +283,7 @@ EN = {
     # what a run does where the model leaves a choice open (the worker logs the same English text)
     **{f"note.{key}": text for key, text in NOTES.items()},
     # one description per RunConfig field: the Configure page's help and `python -m trainer train --help`
-    "field.mode": "Which modules train: all (encoder + dense, sparse, ColBERT heads), heads (sparse + ColBERT "
-    "heads, encoder frozen) or dense (encoder, dense only).",
-    "field.model": "A local model folder or a hub id; 'default' is the embedded all-MiniLM-L6-v2.",
-    "field.train_data": "Training JSONL, one object a line: query, pos, neg (optional: rows without it get mined "
-    "negatives); or CSV/TSV with a query and a positive column; 'demo' is the built-in demo data.",
-    "field.eval_data": "BEIR-style validation folder (queries.jsonl, corpus.jsonl, qrels.tsv); 'demo' is the "
-    "demo's; 'split' holds validation and test questions out of your training file; none: no validation.",
-    "field.name": "A name for the run, shown in the run lists.",
-    "field.epochs": "Passes over the training rows.",
-    "field.max_steps": "Optimizer steps to train; above 0 it replaces the epochs.",
-    "field.batch_size": "Queries per device in one step.",
-    "field.group_size": "Passages per query: 1 positive and (group size - 1) negatives.",
-    "field.query_max_len": "Longest query in tokens; longer ones are cut.",
-    "field.passage_max_len": "Longest passage in tokens; longer ones are cut.",
-    "field.learning_rate": "Peak learning rate, reached after the warmup.",
-    "field.warmup_steps": "Steps from 1/10 of the learning rate up to it; -1: derived from the run's length.",
-    "field.weight_decay": "AdamW weight decay.",
-    "field.max_grad_norm": "Gradients are clipped to this norm.",
-    "field.temperature": "Temperature of the contrastive loss.",
-    "field.precision": "auto: bf16/fp16 AMP on a GPU, fp32 on a CPU; or fp32, fp16, bf16.",
-    "field.pooling": "Sentence pooling of the dense head: auto follows the model (CLS for BGE-M3); or cls, mean.",
-    "field.sparse_head": "lean: the sparse head's memory grows with batch × vocabulary; stock: FlagEmbedding's "
-    "own, batch × length × vocabulary. Same vectors, loss and gradients.",
-    "field.seed": "Random seed: data order and head initialisation.",
-    "field.eval_every_steps": "Also validate every N steps; 0: at step 0 and after each epoch only.",
-    "field.early_stopping_patience": "Stop after this many validations without improvement; 0: never stop early.",
-    "field.early_stopping_min_epochs": "Never stop early before this many epochs.",
-    "field.skip_bad_rows": "Train on the valid rows of a training file that also has invalid ones (their count is "
-    "kept with the run); without it such a file is refused.",
-    "field.num_gpus": "GPUs to train on, one torchrun process each.",
-    "field.negatives_cross_device": "Each query is also scored against the passages of the other GPUs' batches: "
-    "more negatives per step at almost no memory cost, usually a better contrastive signal. Off: each GPU "
-    "only sees its own in-batch negatives.",
-    "field.zero_stage": "DeepSpeed ZeRO on GPUs: 0 off (plain DDP); 1 shards the optimizer state and fp32 master "
-    "weights over the GPUs; 2 shards the gradients too. Less memory per GPU, the same training curve.",
-    "field.gradient_checkpointing": "Recompute each layer's activations in backward instead of keeping them: "
-    "far less activation memory (much larger batches fit), about a third more time per step.",
-    "field.val_fraction": "With eval_data 'split': the share of your rows held out for validation (early stopping).",
-    "field.test_fraction": "With eval_data 'split': the share of your rows held out as a test set that no decision "
-    "uses; its scores before and after training are the run's honest result.",
-    "field.mine": "Hard negatives: 'missing' mines them for rows that have none, 'all' replaces every row's "
-    "negatives with mined ones, 'off' never mines.",
-    "field.mine_negatives": "Negatives mined per row.",
-    "field.mine_range": "Candidate ranks A-B, counted from 0 (FlagEmbedding's advice: 2-200).",
-    "field.mine_margin": "False-negative guard: drop candidates scoring above (1 − margin) × the positive's score.",
-    "field.self_distill": "FlagEmbedding's M3 recipe: each head also learns from the three heads' combined score "
-    "(use_self_distill; all-heads and heads modes).",
-    "field.self_distill_start_step": "Step from which self-distillation starts.",
-    "field.teacher_scores": "Distil from the rows' pos_scores/neg_scores (a reranker's, python -m trainer score) "
-    "with FlagEmbedding's m3_kd_loss.",
-    "field.heads_lr_scale": "The sparse and ColBERT heads train at the learning rate times this.",
-    "field.sparse_init": "A sparse head the model does not ship starts random (FlagEmbedding's way) or uniform "
-    "(every token weight 1).",
-    "field.report_to": "Also log to TensorBoard or MLflow (files inside the run folder, no server), or none.",
-    "field.length_buckets": "Length buckets for long passages: off; auto (rows grouped by token length at edges "
-                              "0/500/1000/2000/4000/8192, each group at the largest batch the memory estimator fits, "
-                              "up to the batch size, gradient checkpointing where batch 1 would not fit); or your own "
-                              "edges, e.g. 0,500,2000. Training passages then keep their full length; the passage "
-                              "length applies to evaluation.",
-    "field.bucket_gpu_gib": "The GPU memory (GB or GiB) the length buckets are sized for; 0: this machine's GPU "
-                            "(an 80 GB card when none is visible).",
-    "field.unpadded": "Encode each batch's texts in length-sorted chunks, each padded only to its own longest: the "
-                      "same embeddings, scores and losses with less GPU memory (the padding and its attention mask); "
-                      "faster only where the GPU, not the host, limits a step (large batches). Off: every batch "
-                      "padded to its longest text, as FlagEmbedding does.",
+    **{f"field.{k}": v for k, v in FIELD_TEXT["en"].items()},
     # story (Train, Compare, Try it)
     "story.title": "What fine-tuning changed (validation queries, step 0 → step {step})",
     "story.head": "**{head}**: ",
@@ -460,8 +397,6 @@ EN = {
     "pads every batch to its longest text and has no such flag",
     # the settings search (pages/sweep.py, trainer/sweep.py)
     "nav.sweep": "Find settings", "status.pruned": "Pruned",
-    "field.held_out_test": "Test the model on the held-out split before and after training. A settings search's "
-                           "trials leave it out: only the winner is tested, once, after the search.",
     "configure.sweep": "Find the best settings",
     "configure.sweep.help": "Search the mode, learning rate and epochs for these data and settings: trials on "
                             "the validation set, the winner tested once (the Find settings page).",
@@ -761,59 +696,7 @@ ZH = {
     "note.no_heads": "{folder} 缺少 {missing}：FlagEmbedding 只有在这两个文件都存在时才加载 ColBERT 头和稀疏头，"
     "因此两者都从随机初始化开始（它们第 0 步的分数是随机基线）",
     # 每个 RunConfig 字段一条说明：配置页的提示与 `python -m trainer train --help` 共用
-    "field.mode": "训练哪些模块：all（编码器 + 稠密、稀疏、ColBERT 头）、heads（稀疏 + ColBERT 头，冻结编码器）"
-    "或 dense（编码器，仅稠密）。",
-    "field.model": "本地模型文件夹或 hub id；'default' 为内置的 all-MiniLM-L6-v2。",
-    "field.train_data": "训练 JSONL，每行一个对象：query、pos、neg；'demo' 为内置演示数据。",
-    "field.eval_data": "BEIR 格式的验证文件夹（queries.jsonl、corpus.jsonl、qrels.tsv）；'demo' 为演示数据的；"
-    "'split' 从训练文件中留出验证与测试问题；none：不验证。",
-    "field.name": "运行名称，显示在运行列表中。",
-    "field.epochs": "遍历训练数据的轮数。",
-    "field.max_steps": "训练的优化步数；大于 0 时取代轮数。",
-    "field.batch_size": "每张卡每步的查询数。",
-    "field.group_size": "每个查询的段落数：1 个正例和（组大小 - 1）个负例。",
-    "field.query_max_len": "查询的最大 token 数；更长的会被截断。",
-    "field.passage_max_len": "段落的最大 token 数；更长的会被截断。",
-    "field.learning_rate": "峰值学习率，预热结束时达到。",
-    "field.warmup_steps": "学习率从其 1/10 升到峰值的步数；-1：按运行长度推算。",
-    "field.weight_decay": "AdamW 权重衰减。",
-    "field.max_grad_norm": "梯度裁剪到此范数。",
-    "field.temperature": "对比损失的温度。",
-    "field.precision": "auto：GPU 上 bf16/fp16 混合精度，CPU 上 fp32；或 fp32、fp16、bf16。",
-    "field.pooling": "稠密头的句向量池化：auto 跟随模型（BGE-M3 为 CLS）；或 cls、mean。",
-    "field.sparse_head": "lean：稀疏头显存随 批次 × 词表 增长；stock：FlagEmbedding 原版，批次 × 长度 × 词表。"
-    "向量、损失与梯度相同。",
-    "field.seed": "随机种子：数据顺序与头的初始化。",
-    "field.eval_every_steps": "另外每 N 步验证一次；0：仅在第 0 步和每轮结束时。",
-    "field.early_stopping_patience": "连续这么多次验证没有提升就停止；0：从不提前停止。",
-    "field.early_stopping_min_epochs": "在这么多轮之前从不提前停止。",
-    "field.skip_bad_rows": "训练文件含无效行时，仅用有效行训练（跳过数随运行记录）；不选则拒绝该文件。",
-    "field.num_gpus": "训练用的 GPU 数量，每张一个 torchrun 进程。",
-    "field.negatives_cross_device": "每个查询也与其他 GPU 批次中的段落打分：每步更多负例，几乎不增加显存，"
-    "通常对比学习信号更好。关闭时每张 GPU 只用本批次内的负例。",
-    "field.zero_stage": "GPU 上的 DeepSpeed ZeRO：0 关闭（普通 DDP）；1 把优化器状态和 fp32 主权重分片到各 GPU；"
-    "2 连梯度也分片。每张 GPU 显存更少，训练曲线不变。",
-    "field.gradient_checkpointing": "反向传播时重算每层激活而不保存：激活显存大幅减少（可用大得多的批次），"
-    "每步约多花三分之一时间。",
-    "field.val_fraction": "评估数据为 'split' 时：留作验证（提前停止）的行的比例。",
-    "field.test_fraction": "评估数据为 'split' 时：留作测试集的行的比例，不参与任何决定；训练前后在其上的分数就是本次运行的真实结果。",
-    "field.mine": "难负例：'missing' 为没有负例的行挖掘，'all' 用挖掘结果替换所有行的负例，'off' 不挖掘。",
-    "field.mine_negatives": "每行挖掘的负例数。",
-    "field.mine_range": "候选名次 A-B，从 0 开始计（FlagEmbedding 建议 2-200）。",
-    "field.mine_margin": "假负例保护：丢弃得分高于 (1 − 边界) × 正例得分的候选。",
-    "field.self_distill": "FlagEmbedding 的 M3 训练方法：每个检索头也向三个头的综合得分学习（use_self_distill；全部头与仅头模式）。",
-    "field.self_distill_start_step": "自蒸馏开始的步数。",
-    "field.teacher_scores": "用行中的 pos_scores/neg_scores（重排模型给出，python -m trainer score）以 FlagEmbedding 的 m3_kd_loss 蒸馏。",
-    "field.heads_lr_scale": "稀疏与 ColBERT 头的学习率为学习率乘以此值。",
-    "field.sparse_init": "模型未自带的稀疏头：随机初始化（FlagEmbedding 的做法）或均匀（每个词权重为 1）。",
-    "field.report_to": "同时记录到 TensorBoard 或 MLflow（文件在运行文件夹内，无需服务器），或不记录。",
-    "field.length_buckets": "长文本的长度分桶：off 关闭；auto（按 token 长度以 0/500/1000/2000/4000/8192 为界分组，"
-                              "每组取显存估算器判定可容纳的最大批次，不超过批次大小；批次为 1 也放不下时开启梯度检查点）；"
-                              "或自定边界，如 0,500,2000。此时训练段落保留完整长度，段落长度只用于评估。",
-    "field.bucket_gpu_gib": "长度分桶按此显存（GB 或 GiB）估算；0：本机 GPU（无可见 GPU 时按 80 GB 卡）。",
-    "field.unpadded": "把每批文本按长度排序、分成几块编码，每块只填充到块内最长文本：向量、分数和损失不变，"
-                      "显存更少（省去填充部分及其注意力掩码）；仅当一步的瓶颈在 GPU 而非主机时（大批次）才更快。"
-                      "关闭：每批填充到最长文本，与 FlagEmbedding 相同。",
+    **{f"field.{k}": v for k, v in FIELD_TEXT["zh"].items()},
     "story.title": "微调带来的变化（验证查询，第 0 步 → 第 {step} 步）",
     "story.head": "**{head}**：",
     "story.moved": "{queries} 个验证查询中，{improved} 个的搜索结果变好，{worse} 个变差；"
@@ -896,7 +779,6 @@ ZH = {
     "command.diff.unpadded": "无填充编码（开启时）：仪表盘把每批文本按长度分块编码，不计算填充部分（向量与损失相同，显存更少）；该命令把每批填充到最长文本，且没有对应参数",
     # the settings search
     "nav.sweep": "寻找设置", "status.pruned": "已剪枝",
-    "field.held_out_test": "训练前后在留出的测试集上测试模型。设置搜索的各次试验不做测试：只有胜出者在搜索结束后测试一次。",
     "configure.sweep": "寻找最佳设置",
     "configure.sweep.help": "针对这些数据和设置搜索模式、学习率和轮数：试验在验证集上比较，胜出者只测试一次（“寻找设置”页）。",
     "sweep.title": "寻找最佳设置",

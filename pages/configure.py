@@ -21,7 +21,7 @@ from app.chart_data import stacked
 from app.ui import count, differences, fmt_duration, get_store, lang_key, line_figure, labels, t
 from trainer import advice, article_vs_measured, estimate, gpus, launch, memory, reproduce
 from trainer import plan as run_plan
-from trainer.checks import CHOICES
+from trainer.fields import CHOICES
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from app.scan_ui import problem_lines, scan_for
 from app.datasets_ui import dataset_name, language_check

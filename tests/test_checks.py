@@ -43,10 +43,10 @@ def test_a_huge_line_and_a_file_that_is_not_jsonl(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(batch_size=0), "run settings: field 'batch_size' error: must be a whole number ≥ 1, got 0"),
+    (dict(batch_size=0), "run settings: field 'batch_size' error: must be a whole number from 1 to 4096, got 0"),
     (dict(learning_rate=-1e-5), "run settings: field 'learning_rate' error: must be above 0 and at most 0.01, got -1e-05"),
     (dict(passage_max_len=1000), "run settings: field 'passage_max_len' error: 1000 tokens is above the model's maximum of 512"),
-    (dict(epochs=0), "run settings: field 'epochs' error: must be at least 1 (or set max_steps), got 0"),
+    (dict(epochs=0), "run settings: field 'epochs' error: must be a whole number from 1 to 1000 (or set max_steps), got 0"),
     (dict(precision="int8"), "run settings: field 'precision' error: must be one of auto, fp32, fp16, bf16, got 'int8'"),
     (dict(model="/no/such/model"), "run settings: field 'model' error: '/no/such/model' is neither a folder on this "
                                    "machine nor a hub id like 'BAAI/bge-m3'"),
@@ -83,3 +83,16 @@ def test_skipping_bad_rows_is_explicit(tmp_path, small_train, tiny_config):
     assert checks.preflight(cfg)                                       # refused unless chosen
     assert checks.preflight(cfg.replace(skip_bad_rows=True)) == []
     # (test_cli trains on such a file with --skip-bad-rows, and checks the count kept with the run)
+
+
+def test_every_runconfig_field_has_one_registry_entry_and_a_description_in_each_language():
+    import dataclasses
+
+    from trainer.field_text import FIELD_TEXT
+    from trainer.fields import FIELDS
+
+    names = [f.name for f in dataclasses.fields(RunConfig)]
+    assert sorted(FIELDS) == sorted(names)
+    assert all(sorted(FIELD_TEXT[lang]) == sorted(names) for lang in ("en", "zh"))
+    # the defaults pass their own checks
+    assert checks.check_config(RunConfig()) == []

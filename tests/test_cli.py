@@ -14,7 +14,7 @@ from conftest import write_jsonl
 
 from app.i18n import EN, ZH
 from trainer.__main__ import ALIASES, add_config_flags, build_parser, config_from
-from trainer.checks import CHOICES
+from trainer.fields import CHOICES
 from trainer.config import RunConfig
 from trainer.store import Store
 
@@ -90,7 +90,7 @@ def test_bad_input_prints_file_line_and_field_exits_2_and_stores_nothing(tmp_pat
     assert done.returncode == 2, done.stderr
     assert f"{bad}:2: error: invalid JSON" in done.stderr
     assert f"{bad}:3: field 'pos' error: is empty" in done.stderr
-    assert "run settings: field 'batch_size' error: must be a whole number ≥ 1, got 0" in done.stderr
+    assert "run settings: field 'batch_size' error: must be a whole number from 1 to 4096, got 0" in done.stderr
     assert f"{tmp_path / 'missing' / 'queries.jsonl'}: error: missing" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout and done.stdout == ""
     assert Store(runs).list_runs() == [] and not [p for p in runs.iterdir() if p.is_dir()]

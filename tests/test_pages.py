@@ -328,7 +328,7 @@ def test_every_text_key_used_in_the_ui_exists():
     from app.chart_data import HEADS
     from app.mining_ui import PHASES
     from trainer.article_vs_measured import CLAIMED
-    from trainer.checks import CHOICES
+    from trainer.fields import CHOICES
     from trainer.memory import BGE_M3, Setup, estimate
     from trainer.model_source import NOTES
     from trainer.store import FINAL, LIVE, WAITING

@@ -15,7 +15,7 @@ import typing
 from pathlib import Path
 
 from . import __version__, launch
-from .checks import CHOICES
+from .fields import CHOICES
 from .config import DEFAULT_MODEL, Mode, RunConfig
 from .store import WAITING, Store
 
@@ -54,7 +54,7 @@ def _parse(hint) -> typing.Callable[[str], typing.Any]:
 def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> None:
     """One flag per dataclass field (`--batch-size` for batch_size); a new field gets its flag here. The help
     is the field's description on the Configure page. A flag not given leaves the dataclass default."""
-    from app.i18n import EN    # the pages' text tables: plain dicts, no streamlit
+    from .field_text import FIELD_TEXT
 
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -62,7 +62,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> 
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         shown = default.value if isinstance(default, enum.Enum) else default if default != "" else "''"
         options = dict(dest=f.name, default=argparse.SUPPRESS,
-                       help=f"{EN.get(f'field.{f.name}', '')} (default: {shown})".replace("%", "%%"))
+                       help=f"{FIELD_TEXT['en'].get(f.name, '')} (default: {shown})".replace("%", "%%"))
         if hint is bool:
             options["action"] = argparse.BooleanOptionalAction
         else:
