@@ -21,7 +21,7 @@ from app.chart_data import stacked
 from app.ui import count, differences, fmt_duration, get_store, lang_key, line_figure, labels, t
 from trainer import advice, article_vs_measured, estimate, gpus, launch, memory, reproduce
 from trainer import plan as run_plan
-from trainer.fields import CHOICES
+from app.fields_ui import widget
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from app.scan_ui import problem_lines, scan_for
 from app.datasets_ui import dataset_name, language_check
@@ -169,17 +169,9 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     scanning = bool(source.train_data) and report is None
     rows = report.rows if report else None
 
-    # Sizes and precision
-    c1, c2, c3, c4 = st.columns(4)
-    epochs = c1.number_input(t("configure.epochs"), 1, 1000, key="cfg_epochs",
-                             help=t("field.epochs"))
-    batch = c2.number_input(t("configure.batch"), 1, 4096, key="cfg_batch_size",
-                            help=t("field.batch_size"))
-    group = c3.number_input(t("configure.group"), 1, 64, key="cfg_group_size",
-                            help=t("field.group_size"))
-    precision = c4.selectbox(t("configure.precision"), ["auto", "fp32", "bf16", "fp16"],
-                             key=lang_key("cfg_precision"), format_func=labels("precision.{}"),
-                             help=t("field.precision"))
+    # Sizes and precision (every widget from the field registry: app/fields_ui.py, trainer/fields.py)
+    values = {name: widget(column, name) for name, column in
+              zip(("epochs", "batch_size", "group_size", "precision"), st.columns(4))}
 
     # Truncation lengths (following the data until edited) and early stopping
     lengths = suggested_lengths(report, source.model) if report is not None and report.rows else None
@@ -187,19 +179,14 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
         # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
         state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
         state["cfg_len_followed"] = lengths
-    c1, c2, c3, c4 = st.columns(4)
-    qlen = c1.number_input(t("configure.query_len"), 8, 8192, key="cfg_query_max_len",
-                           help=t("field.query_max_len"))
-    plen = c2.number_input(t("configure.passage_len"), 8, 8192, key="cfg_passage_max_len",
-                           help=t("field.passage_max_len"))
+    columns = st.columns(4)
+    values |= {name: widget(column, name) for name, column in zip(
+        ("query_max_len", "passage_max_len", "early_stopping_patience", "early_stopping_min_epochs"), columns)}
     if lengths:
         st.caption(t("configure.lengths_suggested", q=lengths[0], p=lengths[1], qp95=lengths[2], pp95=lengths[3]))
-    patience = c3.number_input(t("configure.patience"), 0, 100, key="cfg_early_stopping_patience",
-                               help=t("field.early_stopping_patience"))
-    min_epochs = c4.number_input(t("configure.min_epochs"), 0, 1000, key="cfg_early_stopping_min_epochs",
-                                 help=t("field.early_stopping_min_epochs"))
-    if patience and min_epochs >= epochs:
-        c4.caption(t("configure.min_epochs_long", epochs=count(int(epochs), "epoch"), min=count(int(min_epochs), "epoch")))
+    if values["early_stopping_patience"] and values["early_stopping_min_epochs"] >= values["epochs"]:
+        columns[3].caption(t("configure.min_epochs_long", epochs=count(values["epochs"], "epoch"),
+                             min=count(values["early_stopping_min_epochs"], "epoch")))
 
     # Learning rate, suggested from the model's size and the data's rows (following them until edited)
     try:
@@ -213,8 +200,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
         # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
         state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggested
     lr_column, warmup_column, advice_column = st.columns([1, 1, 2])
-    lr = lr_column.number_input(t("configure.lr"), min_value=0.0, max_value=1e-2, format="%.1e", step=1e-6,
-                                key="cfg_learning_rate", help=t("field.learning_rate"))
+    lr = values["learning_rate"] = widget(lr_column, "learning_rate")
     advice_column.caption(t("configure.lr_suggested", lr=f"{suggested:.1e}", rows=rows or 0,
                             params=f"{params / 1e6:.0f}"))
     if lr > 0 and not 0.5 <= lr / suggested <= 2:
@@ -223,24 +209,20 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
 
     # GPUs: torchrun --nproc_per_node N, one process per GPU
     found = gpus.detect()
-    num_gpus, cross_device, zero_stage, grad_ckpt = 1, False, 0, False
+    values |= dict(num_gpus=1, negatives_cross_device=False, zero_stage=0, gradient_checkpointing=False)
     if len(found) > 1:
         g1, g2 = st.columns([1, 3])
         state["cfg_num_gpus"] = min(state.get("cfg_num_gpus", 1), len(found))     # kept from another machine?
-        num_gpus = int(g1.number_input(t("configure.gpus"), 1, len(found), key="cfg_num_gpus",
-                                       help=t("field.num_gpus")))
+        num_gpus = values["num_gpus"] = int(g1.number_input(t("configure.gpus"), 1, len(found), key="cfg_num_gpus",
+                                                            help=t("field.num_gpus")))     # as many as are here
         if num_gpus > 1:
-            cross_device = g2.checkbox(t("configure.cross_device"), key="cfg_negatives_cross_device",
-                                       help=t("field.negatives_cross_device"))
+            values["negatives_cross_device"] = widget(g2, "negatives_cross_device")
     if found:
         # GPU memory: gradient checkpointing, and DeepSpeed ZeRO across several GPUs (the estimate below follows)
         z1, z2 = st.columns([1, 3])
-        grad_ckpt = z1.checkbox(t("configure.grad_ckpt"), key="cfg_gradient_checkpointing",
-                                help=t("field.gradient_checkpointing"))
-        if num_gpus > 1:
-            zero_stage = int(z2.radio(t("configure.zero_stage"), CHOICES["zero_stage"], horizontal=True,
-                                      key=lang_key("cfg_zero_stage"), format_func=labels("configure.zero_stage.{}"),
-                                      help=t("field.zero_stage")))
+        values["gradient_checkpointing"] = widget(z1, "gradient_checkpointing")
+        if values["num_gpus"] > 1:
+            values["zero_stage"] = widget(z2, "zero_stage")
 
     # Warmup: automatic (a share of the run's steps) unless set; the steps count the rows the run trains on,
     # after the held-out split (trainer.estimate.training_rows)
@@ -248,33 +230,26 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     if report is not None and report.rows and source.eval_data == SPLIT:
         train_rows = split_rows_for(report.scan_id, source.train_data, defaults.val_fraction, defaults.test_fraction,
                                     defaults.seed)
-    total, warmup = run_plan.schedule(RunConfig(batch_size=int(batch), epochs=int(epochs)), train_rows or 0, num_gpus)
+    total, warmup = run_plan.schedule(RunConfig(batch_size=values["batch_size"], epochs=values["epochs"]),
+                                      train_rows or 0, values["num_gpus"])
     warm_auto = warmup_column.checkbox(t("configure.warmup_auto"), key="cfg_warmup_auto")
+    values["warmup_steps"] = -1
     if not warm_auto:
         state.setdefault("cfg_warmup_steps", warmup)        # an edit starts from the automatic value
-        warmup = int(warmup_column.number_input(t("configure.warmup"), 0, 100000, key="cfg_warmup_steps",
-                                                help=t("field.warmup_steps")))
+        warmup = values["warmup_steps"] = widget(warmup_column, "warmup_steps", min_value=0)
 
     # Sparse head, tracking, and the recipe's options
-    sparse_head = "lean"
-    if mode.unified_finetuning:
-        sparse_head = st.radio(t("configure.sparse_head"), ["lean", "stock"], horizontal=True,
-                               key=lang_key("cfg_sparse_head"), format_func=labels("configure.sparse_head.{}"),
-                               help=t("field.sparse_head"))
-    report_to = st.selectbox(t("configure.report_to"), CHOICES["report_to"], key=lang_key("cfg_report_to"),
-                             format_func=labels("configure.report_to.{}"), help=t("field.report_to"))
+    values["sparse_head"] = widget(st, "sparse_head") if mode.unified_finetuning else "lean"
+    values["report_to"] = widget(st, "report_to")
     with st.expander(t("configure.recipe")):
         r1, r2, r3 = st.columns(3)
-        mine = r1.selectbox(t("configure.mine"), CHOICES["mine"], key=lang_key("cfg_mine"),
-                            format_func=labels("configure.mine.{}"), help=t("field.mine"))
-        self_distill = r2.checkbox(t("configure.self_distill"), key="cfg_self_distill",
-                                   help=t("field.self_distill"), disabled=not mode.unified_finetuning)
+        values["mine"] = widget(r1, "mine")
+        values["self_distill"] = widget(r2, "self_distill", disabled=not mode.unified_finetuning)
         scored = bool(report and report.rows) and report.scored_rows == report.rows
-        state.setdefault(f"cfg_teacher_scores_{scored}", scored)
-        teacher = r3.checkbox(t("configure.teacher"), key=f"cfg_teacher_scores_{scored}",
-                              help=t("field.teacher_scores"), disabled=not scored)
-        heads_lr_scale = r1.number_input(t("configure.heads_lr_scale"), 0.1, 1000.0, key="cfg_heads_lr_scale", help=t("field.heads_lr_scale"),
-                                         disabled=not mode.unified_finetuning)
+        state.setdefault(f"cfg_teacher_scores_{scored}", scored)   # on by default when every row is scored
+        values["teacher_scores"] = bool(r3.checkbox(t("configure.teacher"), key=f"cfg_teacher_scores_{scored}",
+                                                    help=t("field.teacher_scores"), disabled=not scored))
+        values["heads_lr_scale"] = widget(r1, "heads_lr_scale", disabled=not mode.unified_finetuning)
         st.caption(t("configure.recipe_measured"))
     if report is not None and report.without_negatives:
         st.info(t("configure.pairs", n=f"{report.without_negatives:,}", total=f"{report.rows:,}"))
@@ -286,14 +261,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                      total=total))
 
     config = RunConfig(mode=mode, model=source.model, train_data=source.train_data, eval_data=source.eval_data,
-                       epochs=int(epochs), batch_size=int(batch), group_size=int(group), query_max_len=int(qlen),
-                       passage_max_len=int(plen), learning_rate=float(lr),
-                       warmup_steps=-1 if warm_auto else warmup, precision=precision, sparse_head=sparse_head,
-                       early_stopping_patience=int(patience), num_gpus=num_gpus,
-                       negatives_cross_device=cross_device, early_stopping_min_epochs=int(min_epochs),
-                       report_to=report_to, mine=mine, self_distill=bool(self_distill),
-                       teacher_scores=bool(teacher), heads_lr_scale=float(heads_lr_scale), zero_stage=zero_stage,
-                       gradient_checkpointing=bool(grad_ckpt))
+                       **values)
     for note in model_notes(config):
         source.notes_box.info(t(f"note.{note.key}", **note.params))
     return config, Plan(report, scanning, rows, shape, found, total, warmup, train_rows)

@@ -328,7 +328,7 @@ def test_every_text_key_used_in_the_ui_exists():
     from app.chart_data import HEADS
     from app.mining_ui import PHASES
     from trainer.article_vs_measured import CLAIMED
-    from trainer.fields import CHOICES
+    from trainer.fields import CHOICES, FIELDS
     from trainer.memory import BGE_M3, Setup, estimate
     from trainer.model_source import NOTES
     from trainer.store import FINAL, LIVE, WAITING
@@ -358,6 +358,7 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
     expanded |= {f"runs.curve.{name}" for name in ("validation", "general")}
     expanded |= {f"sweep.pruner.{p}" for p in PRUNERS}
+    expanded |= {f"field.{name}" for name in FIELDS} | {f.label for f in FIELDS.values() if f.label}
     assert not (expanded - EN.keys()), expanded - EN.keys()
     # Every family of keys the UI builds at run time is enumerated above: a new one fails here until it is.
     unlisted = {where for start, where in dynamic.items() if not any(k.startswith(start) for k in expanded)}

@@ -90,15 +90,15 @@ FIELDS: dict[str, Field] = {
     "mine_negatives": whole(1),
     "mine_range": FREE,                           # A-B: trainer.config.parse_range
     "mine_margin": Field(low=0, high=1, open_high=True),
-    "self_distill": FREE,
+    "self_distill": Field(label="configure.self_distill"),
     "self_distill_start_step": whole(0),
     "teacher_scores": FREE,
     "heads_lr_scale": Field(low=0.1, high=1000, label="configure.heads_lr_scale"),
     "sparse_init": pick("random", "uniform"),
     "num_gpus": whole(1, label="configure.gpus"),
-    "negatives_cross_device": FREE,
+    "negatives_cross_device": Field(label="configure.cross_device"),
     "zero_stage": pick(0, 1, 2, label="configure.zero_stage"),
-    "gradient_checkpointing": FREE,
+    "gradient_checkpointing": Field(label="configure.grad_ckpt"),
     "report_to": pick("none", "tensorboard", "mlflow", label="configure.report_to"),
     "length_buckets": FREE,                       # off | auto | edges: trainer.buckets.check_spec
     "bucket_gpu_gib": Field(low=0),
