@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.checks import max_tokens  # noqa: E402
+from trainer.model_source import max_tokens  # noqa: E402
 from trainer.config import SPLIT, Mode, RunConfig  # noqa: E402
 from trainer.data import validate_train, write_jsonl  # noqa: E402
 from trainer.token_lengths import suggest_lengths  # noqa: E402

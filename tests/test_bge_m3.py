@@ -20,7 +20,7 @@ from trainer.config import Mode, RunConfig
 from trainer.data import DEMO_DIR, load_eval
 from trainer.export import export
 from trainer.memory import BGE_M3, estimate, setup_for
-from trainer.model_source import (NOTES, detect_pooling, embedded_model_dir, model_dir, model_notes, model_shape,
+from trainer.model_source import (NOTES, detect_pooling, embedded_model_dir, max_tokens, model_dir, model_notes, model_shape,
                                   resolve_model, run_pooling)
 from trainer.store import COMPLETED, Store
 
@@ -82,7 +82,7 @@ def test_lookalike_tokenizer_is_xlm_r_sentencepiece_with_a_real_eos(lookalike):
 def test_memory_estimate_uses_bge_m3s_shape_while_the_lookalike_trains(lookalike):
     assert model_shape(HUB) == BGE_M3                                    # though the cache holds hidden 32
     assert model_shape(str(lookalike.folder)).hidden == builder.HIDDEN
-    assert checks.max_tokens(model_dir(HUB)) == 8192                     # BGE-M3's limit, read from the cache
+    assert max_tokens(model_dir(HUB)) == 8192                     # BGE-M3's limit, read from the cache
 
 
 def test_pooling_follows_1_pooling_through_the_cache(lookalike, tmp_path):

@@ -72,3 +72,29 @@ def test_a_fresh_interpreter_importing_the_dashboard_side_loads_no_torch(tmp_pat
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert "trainer.launch" in wanted and "app.ui" in wanted and "trainer.memory" in wanted
     assert not loaded, f"the dashboard side loaded {loaded[:10]}"
+
+
+def test_no_import_circle_and_trainer_never_imports_the_dashboard():
+    """Every import of every module (inside functions too): the project's modules form no circle, so each can be
+    read (and loaded) after the ones it uses; and nothing in trainer/ reaches into app/ or pages/."""
+    files = sorted([*(ROOT / "app").glob("*.py"), *(ROOT / "pages").glob("*.py"), *(ROOT / "trainer").rglob("*.py")])
+    name = {p: module_name(p).removesuffix(".__init__") for p in files}
+    own = set(name.values())
+    graph = {name[p]: {m for m in imports(p) if m in own and m != name[p]} for p in files}
+    assert not {m: sorted(t for t in targets if t.split(".")[0] in ("app", "pages"))
+                for m, targets in graph.items() if m.startswith("trainer") and
+                any(t.split(".")[0] in ("app", "pages") for t in targets)}
+    # A circle: a module that reaches itself again (depth-first search, the path kept for the message).
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import circle: " + " -> ".join(path[path.index(module):] + [module]))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            visit(target, path + [module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])

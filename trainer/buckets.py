@@ -243,9 +243,8 @@ def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_
 
 def model_max_tokens(model: str) -> int:
     """The longest input the model takes (its position embeddings; BGE-M3's 8192 when built in)."""
-    from .checks import max_tokens
     from .memory import BUILT_IN
-    from .model_source import model_dir
+    from .model_source import max_tokens, model_dir
 
     folder = model_dir(model) if model not in BUILT_IN else None
     limit = max_tokens(folder) if folder else None

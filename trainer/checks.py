@@ -10,18 +10,9 @@ from . import fields, scan
 from .data import Problem, resolve_eval, resolve_train, validate_eval
 from .config import parse_range
 from .split import problems as split_problems, split_rows
-from .model_source import hub_problem, is_hub_id, model_dir, read_config
+from .model_source import hub_problem, is_hub_id, max_tokens, model_dir
 
 SETTINGS = "run settings"
-
-
-def max_tokens(folder: Path | None) -> int | None:
-    """The longest input the model's position embeddings allow (RoBERTa-style models keep 2 for padding)."""
-    cfg = read_config(folder)
-    positions = cfg.get("max_position_embeddings")
-    if not isinstance(positions, int):
-        return None
-    return positions - 2 if "roberta" in str(cfg.get("model_type", "")) else positions
 
 
 def check_config(cfg: RunConfig) -> list[Problem]:

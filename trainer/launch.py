@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import checks, gpus, plan
+from .children import PROJECT_ROOT, log_tail, pid_alive, start_child, trainer_command, worker_env  # noqa: F401 (also launch's)
 from .config import RunConfig, resolve_precision
 from .store import FAILED, INTERRUPTED, LIVE, WAITING, DeviceBusy, Store
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _start_lock = threading.Lock()
 
 
@@ -62,35 +62,6 @@ def node_command(store: Store, run_id: str, *, nnodes: int, node_rank: int, npro
         ["-m", "trainer.engine.worker", run_id, "--plan", str(store.get_run(run_id).folder.plan)]
     return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nnodes), "--node_rank", str(node_rank),
             "--master_addr", host, "--master_port", port, "--nproc_per_node", str(nproc_per_node), *worker]
-
-
-def worker_env(num_gpus: int = 1) -> dict[str, str]:
-    """The worker's environment. A run gets exactly the GPUs it asked for: HF Trainer in a single
-    process would otherwise spread itself over every visible GPU with DataParallel."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-               PYTHONUNBUFFERED="1")
-    visible = env.get("CUDA_VISIBLE_DEVICES")
-    ids = [i.strip() for i in visible.split(",")] if visible else [str(i) for i in range(len(gpus.detect()))]
-    if len(ids) > num_gpus:
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(ids[:num_gpus])
-    return env
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a reused pid that is not our worker does not count
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return b"trainer" in cmdline and ") Z " not in stat
 
 
 def active_runs(store: Store) -> list[str]:
@@ -258,16 +229,6 @@ def exit_reason(code: int, tail: str) -> str:
     return f"the training worker exited with code {code}.\n{tail[-1500:]}"
 
 
-def log_tail(path: Path, size: int = 4000) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - size))
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
 def recover(store: Store) -> list[str]:
     """After an app restart: runs still marked live whose worker is gone become `interrupted`."""
     lost = []
@@ -289,19 +250,6 @@ def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: 
                               str(passage_len), "--precision", precision, "--sparse-head", sparse_head, "--measure",
                               "--json"], timeout)
     return {"measured": {"status": "error", "detail": answer["error"]}} if "error" in answer else answer
-
-
-def trainer_command(args: list[str], timeout: float) -> dict:
-    """`python -m trainer ARGS` in a child process (the dashboard never loads torch): its JSON answer
-    (the last line it prints), or {"error": what went wrong}."""
-    try:
-        done = subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True,
-                              cwd=PROJECT_ROOT, timeout=timeout, env=worker_env(1), stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return {"error": f"no answer in {timeout:.0f} s"}
-    if done.returncode != 0:
-        return {"error": (done.stderr or done.stdout)[-800:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def export_model(store: Store, run_id: str, out: Path, *, onnx: bool = False, timeout: float = 1800) -> dict:
@@ -380,17 +328,6 @@ def start_mining(store: Store, input_path: str, model: str, *, negatives: int, r
     pid = start_child(folder, "mine.log", argv[1:])
     (folder / "job.json").write_text(json.dumps({"pid": pid, "input": input_path, "model": model}))
     return job
-
-
-def start_child(folder: Path, log_name: str, args: list[str]) -> int:
-    """`python ARGS` in the background for a page (mining, a settings search): its own session (an app restart
-    does not end it), output to folder/log_name; returns its pid. A thread reaps it, so it never lingers as a
-    zombie."""
-    with open(folder / log_name, "ab") as log:
-        proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=PROJECT_ROOT, env=worker_env(1), start_new_session=True)
-    threading.Thread(target=proc.wait, daemon=True).start()
-    return proc.pid
 
 
 def latest_mining_job(store: Store) -> MiningJob | None:

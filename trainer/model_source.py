@@ -135,6 +135,15 @@ def run_pooling(cfg) -> str:
     return detect_pooling(model_dir(cfg.model))[0] if cfg.pooling == "auto" else cfg.pooling
 
 
+def max_tokens(folder: Path | None) -> int | None:
+    """The longest input the model's position embeddings allow (RoBERTa-style models keep 2 for padding)."""
+    cfg = read_config(folder)
+    positions = cfg.get("max_position_embeddings")
+    if not isinstance(positions, int):
+        return None
+    return positions - 2 if "roberta" in str(cfg.get("model_type", "")) else positions
+
+
 def read_config(folder: Path | None) -> dict:
     path = Path(folder) / "config.json" if folder else None
     return json.loads(path.read_text()) if path and path.is_file() else {}

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from .children import pid_alive, start_child
 from .data import Problem, Report, Source, is_table, iter_train
 
 SAMPLE_ROWS = 10_000              # the reservoir sample's bound
@@ -191,16 +192,13 @@ def scan_file(path: str | Path, *, sample_size: int = SAMPLE_ROWS, keep: int = K
 
 
 # In the store -----------------------------------------------------------------------------------
-def _pid_alive(pid: Optional[int]) -> bool:
-    from .launch import pid_alive
-    return pid_alive(pid)
 
 
 def _alive(row: dict) -> bool:
     """A running scan whose process is still there (or was claimed a moment ago and is starting)."""
     if row["pid"] is None:
         return time.time() - row["started"] < 30
-    return _pid_alive(row["pid"])
+    return pid_alive(row["pid"])
 
 
 def current(store, path: str | Path) -> Optional[dict]:
@@ -285,17 +283,12 @@ def _log_tail(store, scan_id: int) -> str:
 
 
 def _spawn(store, path: str | Path, scan_id: int, lengths_for: str = "") -> None:
-    from .launch import PROJECT_ROOT, worker_env
-
     log_path = _log(store, scan_id)
     log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "trainer", "scan", str(path), "--runs-dir", str(store.runs_dir),
-                                 "--scan-id", str(scan_id)] + (["--lengths-for", lengths_for] if lengths_for else []),
-                                stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=worker_env(1), start_new_session=True)
-    store.scan_progress(scan_id, pid=proc.pid, bytes_read=0, lines=0, rows=0, problems=0)
-    threading.Thread(target=proc.wait, daemon=True).start()     # reap it: no zombie
+    pid = start_child(log_path.parent, log_path.name,
+                      ["-m", "trainer", "scan", str(path), "--runs-dir", str(store.runs_dir), "--scan-id", str(scan_id)]
+                      + (["--lengths-for", lengths_for] if lengths_for else []))
+    store.scan_progress(scan_id, pid=pid, bytes_read=0, lines=0, rows=0, problems=0)
 
 
 def ensure(store, path: str | Path, poll: float = 0.5) -> ScanResult:
@@ -341,7 +334,7 @@ def lengths(store, result: ScanResult, model: str) -> Optional[dict]:
 
 
 def _advice(result: ScanResult, store, model: str) -> dict:
-    from .suggest import length_advice
+    from .token_lengths import length_advice
     from .token_lengths import SAMPLE_ROWS as LENGTH_ROWS, unknown_share
 
     rows = sample_rows(store, result, LENGTH_ROWS)

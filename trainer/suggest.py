@@ -4,20 +4,9 @@ them as the fields' starting values; the CLI uses them for every flag not given.
 from __future__ import annotations
 
 from .advice import suggest_lr
-from .checks import max_tokens
 from .config import RunConfig
 from .data import resolve_train
-from .token_lengths import LengthAdvice, suggest_lengths
-from .model_source import model_dir, model_shape
-
-def length_advice(rows: list[dict], model: str) -> LengthAdvice | None:
-    """Lengths covering ~95 % of the rows' texts, capped at the model's maximum; None without a local
-    tokenizer to count with."""
-    try:
-        return suggest_lengths(rows, model, max_tokens(model_dir(model)))
-    except (OSError, ValueError):
-        return None
-
+from .model_source import model_shape
 
 def suggestions(cfg: RunConfig, store=None) -> dict:
     """{field: value} for learning_rate, query_max_len and passage_max_len, as far as they can be

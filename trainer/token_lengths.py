@@ -10,7 +10,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from .config import DEFAULT_MODEL
-from .model_source import model_dir
+from .model_source import max_tokens, model_dir
 
 COVER = 0.95                  # cover this share of the texts without truncation
 SAMPLE_ROWS = 2000            # rows whose texts are counted (the first ones: the file is not shuffled)
@@ -80,3 +80,12 @@ def suggest_lengths(rows: list[dict], model: str = DEFAULT_MODEL, limit: int | N
     p = token_lengths([t for r in sample for t in r["pos"] + r.get("neg", [])], model)
     return LengthAdvice(covering_length(q, MIN_QUERY, limit), covering_length(p, MIN_PASSAGE, limit),
                         percentile(q), percentile(p), len(q) + len(p))
+
+
+def length_advice(rows: list[dict], model: str) -> LengthAdvice | None:
+    """Lengths covering ~95 % of the rows' texts, capped at the model's maximum; None without a local
+    tokenizer to count with."""
+    try:
+        return suggest_lengths(rows, model, max_tokens(model_dir(model)))
+    except (OSError, ValueError):
+        return None
