@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from trainer.config import Mode
+from trainer import metrics
+from trainer.metrics import Metric
 
 HEADS = ("dense", "sparse", "colbert", "hybrid")
 MAX_POINTS = 2000
@@ -50,7 +52,7 @@ def smooth(values: pd.Series, weight: float) -> pd.Series:
 
 
 def loss_frame(df: pd.DataFrame, weight: float, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    loss = series(df, "loss")
+    loss = series(df, Metric.LOSS)
     loss["smoothed"] = smooth(loss["value"], weight).to_numpy()
     return thin(loss, max_points)
 
@@ -85,7 +87,7 @@ def progress(df: pd.DataFrame, total_steps: Optional[int], epochs: Optional[int]
     """(fraction done, seconds left): the steps left at this run's own seconds per step (the validations it
     made left out of that pace), plus, with `epochs`, one validation per epoch end still to come at its last
     validation's time (trainer.estimate reckons the same way before Start)."""
-    loss = df.loc[df["name"] == "loss", ["step", "epoch", "time"]]
+    loss = df.loc[df["name"] == Metric.LOSS, ["step", "epoch", "time"]]
     if not total_steps or loss.empty:
         return 0.0, None
     step = int(loss["step"].max())
@@ -94,7 +96,7 @@ def progress(df: pd.DataFrame, total_steps: Optional[int], epochs: Optional[int]
     done_steps = step - int(first["step"])
     if done_steps <= 0:
         return fraction, None
-    evals = df.loc[df["name"] == "eval_seconds", ["step", "value"]]
+    evals = df.loc[df["name"] == Metric.EVAL_SECONDS, ["step", "value"]]
     inside = float(evals.loc[(evals["step"] >= first["step"]) & (evals["step"] < step), "value"].sum())
     pace = max(0.0, float(last["time"]) - float(first["time"]) - inside) / done_steps
     left = (total_steps - step) * pace
@@ -138,13 +140,13 @@ def test_before_after(df: pd.DataFrame) -> pd.DataFrame:
     """The held-out test split: one row per head and metric with `before` (step 0) and `after` (the
     end of training; NaN while the run goes on), from points named test.<head>.<metric>."""
     rows = []
-    sub = df.loc[df["name"].str.startswith("test."), ["step", "name", "value"]]
+    sub = df.loc[df["name"].str.startswith(metrics.TEST), ["step", "name", "value"]]
     if sub.empty:
         return pd.DataFrame(columns=["head", "metric", "before", "after"])
     first, last = sub["step"].min(), sub["step"].max()
     for head in HEADS:
         for metric in TEST_METRICS:
-            points = sub.loc[sub["name"] == f"test.{head}.{metric}"].sort_values("step", kind="stable")
+            points = sub.loc[sub["name"] == metrics.test(metrics.score(head, metric))].sort_values("step", kind="stable")
             if points.empty:
                 continue
             after = points["value"].iloc[-1] if last > first and points["step"].iloc[-1] == last else np.nan

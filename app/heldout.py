@@ -12,6 +12,7 @@ from app import chart_data as cd
 from app.ui import status_name, t
 from trainer import query_ranks, verdict
 from trainer.store import COMPLETED
+from trainer.metrics import Metric
 
 
 def changes(tests: list[dict]) -> dict[str, verdict.Change]:
@@ -40,7 +41,7 @@ def show_test_split(run, df: pd.DataFrame) -> None:
     table = cd.test_before_after(df)
     if table.empty:
         return
-    queries = cd.latest(df, "test.queries")
+    queries = cd.latest(df, Metric.TEST_QUERIES)
     st.markdown(f"#### {t('heldout.title')}")
     st.caption(t("heldout.explain", n=int(queries or 0)))
     tests = query_ranks.load(run.folder.root, query_ranks.TEST_FILE)

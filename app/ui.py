@@ -14,11 +14,11 @@ import streamlit as st
 from app.chart_data import HEAD_COLORS, MODE_COLORS, frame
 from app.i18n import LANGUAGES, TEXTS
 from trainer import launch
-from trainer.store import Store
+from trainer.store import DEFAULT_RUNS_DIR, Store
 
 
 def get_store() -> Store:
-    return _open_store(os.environ.get("M3_RUNS_DIR", "runs"))
+    return _open_store(os.environ.get("M3_RUNS_DIR", DEFAULT_RUNS_DIR))
 
 
 @st.cache_resource

@@ -9,6 +9,8 @@ from app.datasets_ui import data_label
 from app.ui import fmt_duration, fmt_num, get_store, lang_key, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
 from app.heldout import change_words
 from trainer import query_ranks, verdict
+from trainer import metrics
+from trainer.metrics import Metric
 from trainer.config import SPLIT
 from trainer.store import COMPLETED
 
@@ -100,7 +102,7 @@ for h in cd.HEADS:
         for i, s in summaries.items()}
 for h in cd.HEADS:
     table[t("compare.col.test", head=t(f"head.{h}"))] = {
-        i: f"{sc.first:.3f} → {sc.final:.3f}" if (sc := stored[i].scores.get(f"test.{h}.mrr@10")) else "–"
+        i: f"{sc.first:.3f} → {sc.final:.3f}" if (sc := stored[i].scores.get(metrics.test(metrics.score(h)))) else "–"
         for i in picked}
 table[t("compare.col.duration")] = {i: fmt_duration(s["duration_s"]) for i, s in summaries.items()}
 table[t("compare.col.samples")] = {i: fmt_num(s["samples_per_s"], 1) for i, s in summaries.items()}
@@ -110,15 +112,15 @@ st.caption(t("compare.note"))
 
 head = st.selectbox(t("compare.head"), cd.HEADS, format_func=labels("head.{}"), key=lang_key("compare_head"))
 dashes = ["solid", "dash", "dot", "dashdot", "longdash"]
-charts = [("loss", t("chart.loss")), ("lr", t("chart.lr")), (f"{head}.mrr@10", t("chart.mrr_head", head=t(f"head.{head}"))),
-          ("samples_per_s", t("chart.samples"))]
+charts = [(Metric.LOSS, t("chart.loss")), (Metric.LR, t("chart.lr")),
+          (metrics.score(head), t("chart.mrr_head", head=t(f"head.{head}"))), (Metric.SAMPLES_PER_S, t("chart.samples"))]
 cols = st.columns(2)
 for n, (metric, title) in enumerate(charts):
     fig = line_figure(title, title)
     for k, run_id in enumerate(picked):
         run = by_id[run_id]
         s = cd.thin(cd.series(frames[run_id], metric))
-        if metric == "loss":
+        if metric == Metric.LOSS:
             s["value"] = cd.smooth(s["value"], cd.SMOOTHING).to_numpy()
         fig.add_trace(go.Scatter(x=s["step"], y=s["value"], name=run.name, mode="lines+markers" if "mrr" in metric else "lines",
                                  line=dict(color=mode_color(run.mode), dash=dashes[k % len(dashes)])))

@@ -13,6 +13,8 @@ from app.nav import page
 from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
 from trainer import launch, reproduce
 from trainer.config import Mode
+from trainer import metrics
+from trainer.metrics import Metric
 from trainer.store import FINAL, LIVE
 
 MAX_DOWNLOAD_BYTES = 500 * 2**20    # larger archives are offered by path: the browser download holds it in memory
@@ -71,7 +73,7 @@ if st.session_state.get("confirm_delete") == run_id:
         st.session_state.pop("confirm_delete")
         st.rerun()
 
-show_test_split(run, cd.frame(store.metrics(run_id, prefix="test.")))
+show_test_split(run, cd.frame(store.metrics(run_id, prefix=metrics.TEST)))
 
 # Export, merge and reproduce: heavy work in `python -m trainer export|merge` child processes -----------
 st.subheader(t("runs.export"))
@@ -119,7 +121,7 @@ else:
             st.download_button(t("runs.export.download", mb=archive.stat().st_size / 2**20), archive.read_bytes(),
                                file_name=archive.name, mime="application/zip", key="runs_download")
 with st.expander(t("runs.command")):
-    trained_rows = store.metrics(run.id, prefix="train_rows")       # kept at step 0: no need to count the file
+    trained_rows = store.metrics(run.id, prefix=Metric.TRAIN_ROWS)       # kept at step 0: no need to count the file
     trained_rows = int(trained_rows[-1].value) if trained_rows else None
     st.code(reproduce.shell(reproduce.run_command(run, rows=trained_rows)), language="bash")   # the run's plan
     st.caption(t("runs.command.files", train=str(reproduce.used_train_file(run))))

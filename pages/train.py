@@ -11,6 +11,7 @@ from app.story import headline
 from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_key, line_figure, mode_name, run_points,
                     runs_or_stop, status_name, t)
 from trainer import launch
+from trainer.metrics import Metric
 from trainer.model_source import model_notes
 
 store = get_store()
@@ -70,11 +71,11 @@ def live_view() -> None:
     if run.skipped_rows:
         st.caption(t("train.skipped", n=run.skipped_rows))
 
-    total = int(cd.latest(df, "total_steps") or 0)
+    total = int(cd.latest(df, Metric.TOTAL_STEPS) or 0)
     cfg = run.config
     fraction, eta = cd.progress(df, total or None, cfg.epochs if cfg.max_steps <= 0 and cfg.eval_data else None)
-    has_loss = (df["name"] == "loss").any()
-    step = int(df.loc[df["name"] == "loss", "step"].max()) if has_loss else 0
+    has_loss = (df["name"] == Metric.LOSS).any()
+    step = int(df.loc[df["name"] == Metric.LOSS, "step"].max()) if has_loss else 0
     if not total:
         text = t("train.starting")
     elif run.live:
@@ -85,12 +86,12 @@ def live_view() -> None:
     st.progress(1.0 if run.status == "completed" else fraction, text=text)
 
     m = st.columns(5)
-    sps = cd.series(df, "samples_per_s")
+    sps = cd.series(df, Metric.SAMPLES_PER_S)
     m[0].metric(t("train.samples_per_s"), fmt_num(float(sps["value"].median()) if not sps.empty else None, 1))
-    mem = cd.latest(df, "peak_gpu_mem_gib")
+    mem = cd.latest(df, Metric.PEAK_GPU_GIB)
     m[1].metric(t("train.peak_gpu") if mem is not None else t("train.peak_rss"),
                 fmt_num(mem if mem is not None else cd.latest(df, "peak_rss_gib"), 2))
-    m[2].metric(t("train.active_tokens"), fmt_num(cd.latest(df, "sparse.active_tokens"), 1))
+    m[2].metric(t("train.active_tokens"), fmt_num(cd.latest(df, Metric.ACTIVE_TOKENS), 1))
     mrr = cd.mrr_frame(df)
     main = run.config.mode.main_head
     if main in mrr:
@@ -113,7 +114,7 @@ def live_view() -> None:
                                  line=dict(color="#2563eb", width=2)))
         fig.update_xaxes(range=x_range)
         left.plotly_chart(fig, width="stretch", key="loss_chart")
-        lr = cd.thin(cd.series(df, "lr"))
+        lr = cd.thin(cd.series(df, Metric.LR))
         fig = line_figure(t("chart.lr"), t("chart.lr"))
         fig.add_trace(go.Scatter(x=lr["step"], y=lr["value"], name=t("chart.lr"), mode=mode))
         # The schedule never exceeds the target LR; a fixed axis keeps a young run's first point (1/10 of

@@ -10,7 +10,7 @@ from app.tryit_view import arrow, heaviest, highlight, rank_change
 from app.ui import get_store, lang_key, mode_name, status_name, t
 from trainer import query_ranks
 from trainer.data import load_eval
-from trainer.model_source import model_dir, run_pooling
+from trainer.model_source import SPARSE_HEAD, model_dir, run_pooling
 from trainer.store import COMPLETED
 
 store = get_store()
@@ -95,7 +95,7 @@ if query_index is None:    # no right passage is known for a typed query: say ho
     st.markdown(t("tryit.typed_change", same=len(same), k=len(tuned_top),
                   moved=sum(base_top.index(d) != tuned_top.index(d) for d in same),
                   first=t("tryit.first_same") if base_top[:1] == tuned_top[:1] else t("tryit.first_changed")))
-if cfg.mode.unified_finetuning and not (Path(base_dir) / "sparse_linear.pt").is_file():
+if cfg.mode.unified_finetuning and not (Path(base_dir) / SPARSE_HEAD).is_file():
     st.caption(t("tryit.random_heads"))
 
 if "query_tokens" in answers["tuned"]:

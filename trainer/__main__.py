@@ -17,9 +17,9 @@ from pathlib import Path
 from . import __version__, launch
 from .fields import CHOICES
 from .config import DEFAULT_MODEL, Mode, RunConfig
-from .store import WAITING, Store
+from .memory import DEFAULT_CARD_GIB
+from .store import DEFAULT_RUNS_DIR, WAITING, Store
 
-DEFAULT_RUNS_DIR = "runs"
 # Short names kept from earlier versions of the command, next to the generated --train-data etc.
 ALIASES = {"train_data": ["--train"], "eval_data": ["--eval"], "learning_rate": ["--lr"]}
 
@@ -479,7 +479,7 @@ def _step_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--query-len", type=int, default=64)
     parser.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16")
     parser.add_argument("--sparse-head", choices=["lean", "stock"], default="lean")
-    parser.add_argument("--gpu-gib", type=float, default=80.0, help="card size: 24, 40, 48, 80 (GB) or GiB")
+    parser.add_argument("--gpu-gib", type=float, default=DEFAULT_CARD_GIB, help="card size: 24, 40, 48, 80 (GB) or GiB")
     parser.add_argument("--gpus", type=int, default=1)
     parser.add_argument("--json", action="store_true")
 

@@ -28,7 +28,7 @@ from typing import Optional
 
 from .config import Mode, resolve_precision
 from .data import DataError, Problem
-from .memory import Setup, Shape, card_gib, estimate, max_batch
+from .memory import DEFAULT_CARD_GIB, Setup, Shape, card_gib, estimate, max_batch
 
 EDGES = (0, 500, 1000, 2000, 4000, 8192)   # like FlagEmbedding's split_data_by_length
 PAD = 8                                    # FlagEmbedding pads to a multiple of 8
@@ -59,7 +59,7 @@ class Bucket:
 class Plan:
     buckets: list[Bucket]
     row_bucket: list[int] = field(repr=False)   # the bucket of each input row, in input order
-    gpu_gib: float = 80.0
+    gpu_gib: float = DEFAULT_CARD_GIB
     mode: str = "all"
     precision: str = "bf16"
     gpus: int = 1
@@ -280,7 +280,7 @@ def card_gib_for(cfg) -> float:
         return float(cfg.bucket_gpu_gib)
     from . import gpus
     found = gpus.detect()
-    return found[0].memory_gib if found else 80.0
+    return found[0].memory_gib if found else DEFAULT_CARD_GIB
 
 
 def from_dict(data: dict) -> Plan:

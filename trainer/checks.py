@@ -3,7 +3,6 @@ folder, model. Problems name the file (or "run settings"), line and field. No to
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 from .config import SPLIT, RunConfig
 from . import fields, scan

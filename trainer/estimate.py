@@ -20,6 +20,7 @@ from . import advice, scan
 from .config import DEMO_DATA, SPLIT, RunConfig
 from .data import resolve_eval, resolve_train
 from .run_folder import RunFolder
+from .metrics import Metric
 from .store import COMPLETED, STOPPED, Store
 
 SPEED_DIR = "speed"           # the speed check's own store, inside the runs folder
@@ -85,7 +86,7 @@ def _quadratic(cfg: RunConfig, gpu: bool) -> float:
     except ValueError:
         return 0.0
     probe = cfg.replace(batch_size=8, group_size=4, query_max_len=128, passage_max_len=128, precision="fp32")
-    per_token = CPU_ACTIVATION_SCALE * memory.estimate(memory.setup_for(probe, shape, 80.0)).breakdown.get(
+    per_token = CPU_ACTIVATION_SCALE * memory.estimate(memory.setup_for(probe, shape, memory.DEFAULT_CARD_GIB)).breakdown.get(
         "activations", 0.0) * 2**30 / (8 * 5 * 128)
     return CPU_ATTENTION_BYTES * _heads(cfg, shape) * shape.layers / per_token if per_token else 0.0
 
@@ -147,10 +148,10 @@ def measure(store: Store, run) -> Optional[Measured]:
 
 def _measure(store: Store, run) -> Optional[Measured]:
     points = store.metrics(run.id)
-    steps = [p for p in points if p.name == "loss"]
+    steps = [p for p in points if p.name == Metric.LOSS]
     if len(steps) < 2:
         return None
-    evals = [p for p in points if p.name == "eval_seconds"]
+    evals = [p for p in points if p.name == Metric.EVAL_SECONDS]
     # the first steps warm up (allocations, kernels chosen per shape): their excess counts as start-up
     paced = steps[WARM_UP_STEPS:] if len(steps) >= 3 * WARM_UP_STEPS else steps
     inside = sum(p.value for p in evals if paced[0].step <= p.step < paced[-1].step)
@@ -158,7 +159,7 @@ def _measure(store: Store, run) -> Optional[Measured]:
     first_eval = next((p.value for p in evals if p.step == 0), 0.0)
     mining = next((p.value for p in points if p.name == "mining_seconds"), 0.0)
     startup = max(0.0, steps[0].time - (run.started or run.created) - first_eval - mining - step_s * steps[0].step)
-    cfg, gpu = run.config, any(p.name == "peak_gpu_mem_gib" for p in points)
+    cfg, gpu = run.config, any(p.name == Metric.PEAK_GPU_GIB for p in points)
     try:
         costs = _text_costs(store, cfg, gpu)
         return Measured(run.id, run.name, gpu, step_s, statistics.median(p.value for p in evals) if evals else None,

@@ -17,11 +17,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable, Optional
 
-from .model_source import read_config, resolve_model, run_pooling
+from .model_source import HEAD_FILES, read_config, resolve_model, run_pooling
 from .reproduce import model_card, mrr_before_after, test_before_after
 from .store import Run, Store
 
-HEADS = ("colbert_linear.pt", "sparse_linear.pt")
+HEADS = HEAD_FILES
 POOLING_FLAGS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 
 from .config import Mode, resolve_precision
 
+DEFAULT_CARD_GIB = 80.0     # the card sized for where none is visible (and none is named): an 80 GB A100/H100
+
 GIB = 2**30
 AMP = ("bf16", "fp16")
 
@@ -101,7 +103,7 @@ class Setup:
     precision: str = "bf16"
     grad_ckpt: bool = False
     sparse_head: str = "lean"
-    gpu_gib: float = 80.0
+    gpu_gib: float = DEFAULT_CARD_GIB
     num_gpus: int = 1
     padded: bool = False        # some sequences padded: the encoder builds an attention mask (see _mask_bytes)
     zero_stage: int = 0           # DeepSpeed ZeRO: 1 shards optimizer state and fp32 master weights, 2 gradients too

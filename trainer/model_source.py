@@ -96,7 +96,8 @@ NOTES = {
     "no_heads": "{folder} lacks {missing}: FlagEmbedding loads the ColBERT and sparse heads only when both files "
                 "are there, so both start at random (their step-0 scores are a random baseline)",
 }
-HEAD_FILES = ("colbert_linear.pt", "sparse_linear.pt")
+COLBERT_HEAD, SPARSE_HEAD = "colbert_linear.pt", "sparse_linear.pt"     # FlagEmbedding's head files in a model folder
+HEAD_FILES = (COLBERT_HEAD, SPARSE_HEAD)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from .config import RunConfig
 from .data import resolve_train
 from .flag_args import command_line
 from .model_source import display_name
+from . import metrics
+from .metrics import Metric
 from .plan import Plan, for_nodes, make as make_plan, of_run as plan_of
 from .run_folder import RunFolder
 from .store import Run, Store
@@ -141,8 +143,8 @@ def test_before_after(store: Store, run_id: str) -> dict[str, tuple[float, float
     first: dict[str, float] = {}
     last: dict[str, tuple[int, float]] = {}
     for p in store.metrics(run_id):
-        if p.name.startswith("test.") and (p.name.endswith(".mrr@10") or p.name == "test.queries"):
-            key = "queries" if p.name == "test.queries" else p.name.split(".")[1]
+        if p.name.startswith(metrics.TEST) and (p.name.endswith(".mrr@10") or p.name == Metric.TEST_QUERIES):
+            key = "queries" if p.name == Metric.TEST_QUERIES else p.name.split(".")[1]
             first.setdefault(key, p.value)
             last[key] = (p.step, p.value)
     steps = {s for s, _ in last.values()}

@@ -18,15 +18,13 @@ import json
 import os
 import random
 import resource
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 from .children import pid_alive, start_child
+from .store import ScanStatus
 from .data import Problem, Report, Source, is_table, iter_train
 
 SAMPLE_ROWS = 10_000              # the reservoir sample's bound
@@ -210,7 +208,7 @@ def current(store, path: str | Path) -> Optional[dict]:
 
 
 def result_of(row: Optional[dict]) -> Optional[ScanResult]:
-    return ScanResult.from_json(json.loads(row["result"]), row["id"]) if row and row["status"] == "done" else None
+    return ScanResult.from_json(json.loads(row["result"]), row["id"]) if row and row["status"] == ScanStatus.DONE else None
 
 
 def run(store, path: str | Path, scan_id: Optional[int] = None, lengths_for: str = "") -> ScanResult:
@@ -255,10 +253,10 @@ def start(store, path: str | Path, inline_bytes: Optional[int] = None, retry: bo
         return None
     row = store.find_scan(version.path, version.size, version.mtime_ns)
     if row is not None:
-        if row["status"] == "running" and not _alive(row):
+        if row["status"] == ScanStatus.RUNNING and not _alive(row):
             store.fail_scan(row["id"], "the scan ended without a result" + _log_tail(store, row["id"]))
             row = store.get_scan(row["id"])
-        if row["status"] != "failed" or not retry:
+        if row["status"] != ScanStatus.FAILED or not retry:
             return row
         store.delete_scan(row["id"])
     if version.size <= (INLINE_BYTES if inline_bytes is None else inline_bytes):
@@ -300,9 +298,9 @@ def ensure(store, path: str | Path, poll: float = 0.5) -> ScanResult:
         row = current(store, path)
         if row is None:
             return run(store, path)
-        if row["status"] == "done":
+        if row["status"] == ScanStatus.DONE:
             return result_of(row)
-        if row["status"] == "running" and _alive(row):
+        if row["status"] == ScanStatus.RUNNING and _alive(row):
             time.sleep(poll)
             continue
         store.delete_scan(row["id"])          # failed or dead: scan again, here

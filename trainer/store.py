@@ -7,6 +7,7 @@ its own connection, so threads and processes can share one store safely.
 """
 from __future__ import annotations
 
+import enum
 import json
 import os
 import re
@@ -21,12 +22,31 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from .config import RunConfig
+from .metrics import MEMORY, Metric
 from .run_folder import RunFolder
 
-QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
-    "queued", "running", "completed", "stopped", "failed", "interrupted")
-WAITING = "waiting"   # in the queue (trainer.launch.enqueue): starts when the device is free, in creation order
-PRUNED = "pruned"     # a settings-search trial its study cut short (trainer.sweep): stopped, its scores too low
+class Status(enum.StrEnum):
+    """A run's status, as the store keeps it."""
+    WAITING = "waiting"       # in the queue (trainer.launch.enqueue): starts when the device is free, in creation order
+    QUEUED = "queued"         # created, its worker starting
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"   # the worker ended without a final word (an app or machine restart, Ctrl-C)
+    PRUNED = "pruned"         # a settings-search trial its study cut short (trainer.sweep): stopped, its scores too low
+
+
+class ScanStatus(enum.StrEnum):
+    """A training file's scan (the scans table)."""
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED, WAITING, PRUNED = (
+    Status.QUEUED, Status.RUNNING, Status.COMPLETED, Status.STOPPED, Status.FAILED, Status.INTERRUPTED, Status.WAITING,
+    Status.PRUNED)
 LIVE = (QUEUED, RUNNING)
 FINAL = (COMPLETED, STOPPED, FAILED, INTERRUPTED, PRUNED)
 
@@ -121,9 +141,11 @@ CREATE TABLE IF NOT EXISTS run_files (        -- the training file a run was che
 """
 # Scores at a cut-off (dense.mrr@10, hybrid.ndcg@10, test.dense.mrr@10, ...): higher is better.
 SCORE = re.compile(r"@\d+$")
-THROUGHPUT = "samples_per_s"
+THROUGHPUT = Metric.SAMPLES_PER_S
 KEEP_SCANS = 32        # scans of training files kept (the newest); older ones go with their samples
-MEMORY = ("peak_gpu_mem_gib", "peak_rss_gib")    # GPU when there is one, else the worker's RSS
+
+
+DEFAULT_RUNS_DIR = "runs"     # the run store's folder when none is given (the CLI's --runs-dir, the app's M3_RUNS_DIR)
 
 
 class DeviceBusy(RuntimeError):
@@ -453,8 +475,8 @@ class Store:
         False) when it was there. Scans of the path's other versions go."""
         with self._connect() as db:
             row = db.execute("INSERT OR IGNORE INTO scans (path, size, mtime_ns, status, pid, started)"
-                             " VALUES (?, ?, ?, 'running', ?, ?) RETURNING id",
-                             (path, size, mtime_ns, pid, time.time())).fetchone()
+                             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                             (path, size, mtime_ns, ScanStatus.RUNNING, pid, time.time())).fetchone()
             if row is None:
                 return db.execute("SELECT id FROM scans WHERE path = ? AND size = ? AND mtime_ns = ?",
                                   (path, size, mtime_ns)).fetchone()[0], False
@@ -489,15 +511,15 @@ class Store:
             db.execute("DELETE FROM scan_samples WHERE scan_id = ?", (scan_id,))
             db.executemany("INSERT INTO scan_samples (scan_id, line, row) VALUES (?, ?, ?)",
                            ((scan_id, line, row) for line, row in sample))
-            db.execute("UPDATE scans SET status = 'done', ended = ?, result = ?, bytes_read = ?, lines = ?, rows = ?,"
+            db.execute("UPDATE scans SET status = ?, ended = ?, result = ?, bytes_read = ?, lines = ?, rows = ?,"
                        " problems = ?, error = NULL WHERE id = ?",
-                       (time.time(), json.dumps(result, ensure_ascii=False), result["size"], result["lines"],
+                       (ScanStatus.DONE, time.time(), json.dumps(result, ensure_ascii=False), result["size"], result["lines"],
                         result["rows"], result["error_count"], scan_id))
 
     def fail_scan(self, scan_id: int, error: str) -> None:
         with self._connect() as db:
-            db.execute("UPDATE scans SET status = 'failed', ended = ?, error = ? WHERE id = ?",
-                       (time.time(), error, scan_id))
+            db.execute("UPDATE scans SET status = ?, ended = ?, error = ? WHERE id = ?",
+                       (ScanStatus.FAILED, time.time(), error, scan_id))
 
     def delete_scan(self, scan_id: int) -> None:
         with self._connect() as db:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import launch, query_ranks, verdict
+from . import launch, metrics, query_ranks, verdict
 from .config import Mode, RunConfig
 from .store import COMPLETED, FINAL, LIVE, PRUNED, STOPPED, WAITING, Store
 
@@ -358,7 +358,7 @@ def summary(store: Store, name: str, optuna_study=None) -> dict:
     if best is not None:
         entry = next(t for t in trials if t["number"] == best.number)
         metric = entry["metric"]
-        test = {p.step: p.value for p in store.metrics(entry["run_id"], prefix="test.") if p.name == f"test.{metric}"}
+        test = {p.step: p.value for p in store.metrics(entry["run_id"], prefix=metrics.TEST) if p.name == metrics.test(metric)}
         answer["best"] = dict(entry, test_score=test[max(test)] if test else None,
                               test_score_before=test[min(test)] if len(test) > 1 else None)
         complete = {t.number for t in optuna_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}

@@ -19,17 +19,18 @@ from typing import Any, Optional
 import torch
 from transformers import TrainerCallback
 
-from .. import query_ranks
+from .. import metrics, query_ranks
 from ..data import EvalSet
 from ..early_stop import EarlyStopper
 from .evaluate import PassageCache, evaluate
+from ..metrics import Metric
 from ..store import Store
 
 
 def peak_memory() -> dict[str, float]:
     if torch.cuda.is_available():
-        return {"peak_gpu_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
-    return {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+        return {Metric.PEAK_GPU_GIB: torch.cuda.max_memory_allocated() / 2**30}
+    return {Metric.PEAK_RSS_GIB: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
 SYNC_INTERVAL_S = 1.0      # the ranks meet (losses read, stop flag shared) about this often
@@ -195,13 +196,13 @@ class StoreMetrics(TrainerCallback):
         n = len(steps)
         rows = []
         for s, loss, norm in zip(steps, values[2:2 + n], values[2 + n:2 + 2 * n]):
-            rows.append((s.step, s.epoch, "loss", loss / world, s.time))
-            rows.append((s.step, s.epoch, "lr", float(s.lr or 0.0), s.time))
+            rows.append((s.step, s.epoch, Metric.LOSS, loss / world, s.time))
+            rows.append((s.step, s.epoch, Metric.LR, float(s.lr or 0.0), s.time))
             if norm == norm:         # not NaN: clipping was on
-                rows.append((s.step, s.epoch, "grad_norm", norm / world, s.time))
+                rows.append((s.step, s.epoch, Metric.GRAD_NORM, norm / world, s.time))
             seconds = s.begin.elapsed_time(s.end) / 1000 if self._cuda else s.end - s.begin
             if seconds > 0:
-                rows.append((s.step, s.epoch, "samples_per_s", s.samples / seconds, s.time))
+                rows.append((s.step, s.epoch, Metric.SAMPLES_PER_S, s.samples / seconds, s.time))
         if steps:
             last = steps[-1]
             rows.extend((last.step, last.epoch, name, value, last.time) for name, value in peak_memory().items())
@@ -235,7 +236,7 @@ class Validation(TrainerCallback):
         ranks: dict = {}
         values = evaluate(model, tokenizer, self.evalset, *self.lengths, ranks=ranks, passages=self.passages,
                           step=state.global_step)
-        values["eval_seconds"] = self.seconds = time.perf_counter() - started
+        values[Metric.EVAL_SECONDS] = self.seconds = time.perf_counter() - started
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
         query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks)
         self.last_step = state.global_step
@@ -278,9 +279,9 @@ class HeldOutTest(TrainerCallback):
         ranks: dict = {}
         values = evaluate(model, tokenizer, self.testset, *self.lengths, ranks=ranks, passages=self.passages,
                           step=state.global_step)
-        values = {f"test.{k}": v for k, v in values.items()}
-        values["test.queries"] = float(len(self.testset.queries))
-        values["test.passages"] = float(len(self.testset.docs))
+        values = {metrics.test(k): v for k, v in values.items()}
+        values[Metric.TEST_QUERIES] = float(len(self.testset.queries))
+        values[Metric.TEST_PASSAGES] = float(len(self.testset.docs))
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
         query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks, query_ranks.TEST_FILE)
         self.seconds = time.perf_counter() - started

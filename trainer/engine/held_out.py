@@ -5,10 +5,11 @@ is tested here, once, after the search (trainer.sweep). Writes what the worker's
 step, and their per-question ranks (query_ranks.TEST_FILE), so every page shows it the same way."""
 from __future__ import annotations
 
-from .. import query_ranks
+from .. import metrics, query_ranks
 from ..data import load_eval
 from ..export import saved_model
 from ..model_source import model_dir, run_pooling
+from ..metrics import Metric
 from ..store import Store
 
 
@@ -22,7 +23,7 @@ def test_run(store: Store, run_id: str) -> dict:
         raise ValueError(f"run {run_id} has no held-out test set (its evaluation data is {cfg.eval_data!r}; "
                          f"a test needs the held-out split)")
     points = store.metrics(run_id)
-    done = [p for p in points if p.name.startswith("test.")]
+    done = [p for p in points if p.name.startswith(metrics.TEST)]
     if done:
         first, last = min(p.step for p in done), max(p.step for p in done)
         return {"run_id": run_id, "step": last, "tested_before": True,
@@ -40,10 +41,10 @@ def test_run(store: Store, run_id: str) -> dict:
     for key, at, at_epoch, model in (("before", 0, 0.0, model_dir(cfg.model)), ("after", step, epoch, tuned)):
         ckpt = load_checkpoint(str(model), run_pooling(cfg), unified, cfg.seed)
         ranks: dict = {}
-        values = {f"test.{k}": v for k, v in evaluate(ckpt.model, ckpt.tokenizer, testset, cfg.query_max_len,
+        values = {metrics.test(k): v for k, v in evaluate(ckpt.model, ckpt.tokenizer, testset, cfg.query_max_len,
                                                       cfg.passage_max_len, ranks=ranks).items()}
-        values["test.queries"] = float(len(testset.queries))
-        values["test.passages"] = float(len(testset.docs))
+        values[Metric.TEST_QUERIES] = float(len(testset.queries))
+        values[Metric.TEST_PASSAGES] = float(len(testset.docs))
         store.add_metrics(run_id, at, at_epoch, values)
         query_ranks.append(run.folder.root, at, at_epoch, ranks, query_ranks.TEST_FILE)
         answer[key] = values

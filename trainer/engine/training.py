@@ -28,6 +28,7 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
 from .. import config
 from . import faults
 from ..advice import lr_at
+from ..model_source import SPARSE_HEAD
 from .callbacks import Stopped
 from .lean_head import LeanSparseM3Model
 from . import unpadded as unpadded_encoding
@@ -169,7 +170,7 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
                 # M3 pools from the last hidden state; the pooler never gets a gradient, and
                 # freezing it lets DDP skip its per-step search for unused parameters.
                 param.requires_grad = False
-        shipped = (Path(self.model_args.model_name_or_path) / "sparse_linear.pt").is_file()
+        shipped = (Path(self.model_args.model_name_or_path) / SPARSE_HEAD).is_file()
         if model.unified_finetuning and not shipped and self.sparse_init == "uniform":
             # A model that ships no sparse head: every token starts at weight 1 (a plain lexical
             # match) instead of FlagEmbedding's random projection; training then reweights tokens.

@@ -24,6 +24,8 @@ from ..data import (DataError, Problem, Report, Source, iter_train, load_eval,
 from ..early_stop import EarlyStopper
 from .. import plan as plan_
 from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
+from ..memory import DEFAULT_CARD_GIB
+from ..metrics import Metric
 from ..run_folder import RunFolder
 from ..split import passages, problems as split_problems, split_rows, write_beir
 from ..store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
@@ -36,7 +38,7 @@ def largest_batch(cfg: RunConfig) -> str:
     from ..model_source import model_shape
 
     found = gpus.detect()
-    card = found[0].memory_gib if found else 80.0
+    card = found[0].memory_gib if found else DEFAULT_CARD_GIB
     try:
         est = estimate(setup_for(cfg, model_shape(cfg.model), card, found[0].bf16 if found else True))
     except ValueError:
@@ -221,13 +223,17 @@ def length_buckets(cfg: RunConfig, data: Prepared, run_dir: Path, folder: Path, 
     return plan, files
 
 
-def _local_model(cfg: RunConfig, main: bool) -> Path:
-    """The model's folder on this machine (a hub id's cache snapshot, fetched when the preflight saw the hub
-    answer); the hub stays unasked for a local model."""
-    if not is_hub_id(cfg.model):
-        # A local model needs no hub; never let a library reach for one.
+def _offline(cfg: Optional[RunConfig]) -> None:
+    """A local model needs no hub; never let a library reach for one (read when they are imported)."""
+    if cfg is not None and not is_hub_id(cfg.model):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def _local_model(cfg: RunConfig, main: bool) -> Path:
+    """The model's folder on this machine (a hub id's cache snapshot, fetched when the preflight saw the hub
+    answer)."""
+    _offline(cfg)
     folder = model_dir(cfg.model)
     if folder is None:          # a hub id not in the cache (preflight saw the hub answer)
         print(f"note: {model_notes(cfg)[0].text}", flush=True)
@@ -263,8 +269,8 @@ def make_plan(store: Store, run_id: str, cfg: RunConfig, run_folder: RunFolder, 
         facts = dict(data.facts)
         if length_plan is not None:
             facts.update(length_buckets=len(length_plan.buckets), longest_bucket_tokens=length_plan.longest)
-        store.add_metrics(run_id, 0, 0.0, {"total_steps": made.total_steps, "warmup_steps": made.warmup_steps,
-                                           "train_rows": made.rows, **facts})
+        store.add_metrics(run_id, 0, 0.0, {Metric.TOTAL_STEPS: made.total_steps, Metric.WARMUP_STEPS: made.warmup_steps,
+                                           Metric.TRAIN_ROWS: made.rows, **facts})
     return made
 
 
@@ -293,7 +299,10 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
             folder = _local_model(cfg, main)
             planned = make_plan(store, run_id, cfg, run_folder, folder, world, resume)
         else:
-            # The other ranks read rank 0's plan once it is complete (the data prepared): nothing re-derived.
+            # torch and FlagEmbedding load while rank 0 prepares the data (the config: the store's, or the plan
+            # made at creation); then the other ranks read rank 0's completed plan: nothing re-derived.
+            _offline(cfg or getattr(plan_.load(run_folder.plan), "run_config", None))
+            from . import training  # noqa: F401
             planned = plan_.wait_prepared(run_folder.plan)
             cfg = planned.run_config
             folder = _local_model(cfg, main)

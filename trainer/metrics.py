@@ -1,0 +1,35 @@
+"""The names of the points a run writes (the worker, the held-out test) and every page and module reads: one
+place. A score is `HEAD.METRIC` (dense.mrr@10); the held-out test's points carry the prefix `test.`. No torch."""
+from __future__ import annotations
+
+import enum
+
+
+class Metric(enum.StrEnum):
+    LOSS = "loss"
+    LR = "lr"
+    GRAD_NORM = "grad_norm"
+    SAMPLES_PER_S = "samples_per_s"
+    PEAK_GPU_GIB = "peak_gpu_mem_gib"          # GPU runs
+    PEAK_RSS_GIB = "peak_rss_gib"              # CPU runs: the worker's resident memory
+    EVAL_SECONDS = "eval_seconds"              # one validation's time
+    TOTAL_STEPS = "total_steps"                # facts kept at step 0
+    WARMUP_STEPS = "warmup_steps"
+    TRAIN_ROWS = "train_rows"
+    ACTIVE_TOKENS = "sparse.active_tokens"     # the sparse head's mean active tokens a passage
+    TEST_QUERIES = "test.queries"              # the held-out test's size
+    TEST_PASSAGES = "test.passages"
+
+
+TEST = "test."                                 # the prefix of the held-out test's points
+MEMORY = (Metric.PEAK_GPU_GIB, Metric.PEAK_RSS_GIB)
+
+
+def score(head: str, metric: str = "mrr@10") -> str:
+    """A validation score's point name: score('dense') == 'dense.mrr@10'."""
+    return f"{head}.{metric}"
+
+
+def test(name: str) -> str:
+    """The held-out test's point for a score name: test('dense.mrr@10') == 'test.dense.mrr@10'."""
+    return TEST + name
