@@ -326,8 +326,11 @@ def device_busy(model, init, batch_list, steps: int = 3) -> dict:
             start = time.perf_counter()
             run(model, init, batch_list[2:2 + steps], amp=True, warmup=0)
             wall = time.perf_counter() - start
+        import torch
+
         events = prof.key_averages()
-        kernels = sum(e.self_device_time_total for e in events) / 1e6
+        # kernels only (an operator's own entry repeats its kernels' device time)
+        kernels = sum(e.self_device_time_total for e in events if e.device_type == torch.autograd.DeviceType.CUDA) / 1e6
         launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC",
                                                             "cuLaunchKernelEx"))
         out[variant] = {"steps": steps, "wall_s_per_step": round(wall / steps, 4),
@@ -365,7 +368,7 @@ def same_weights(names=("scifact", "cmrc2018"), count: int = 8) -> dict:
 
 
 def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", "synthetic"), again=(),
-          equal_weights: bool = True, perturbed=(), perturbed_only=()) -> dict:
+          equal_weights: bool = True, perturbed=(), perturbed_only=(), steps_for: dict | None = None) -> dict:
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -380,7 +383,7 @@ def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", 
     # the initial weights, kept off the GPU (they are not part of a step's memory)
     init = {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()}
     for name in names:
-        batch_list = batches(load_texts(name), steps)
+        batch_list = batches(load_texts(name), (steps_for or {}).get(name, steps))
         losses, seconds = {}, {}
         variants = ("padded",) + (("unpadded",) if name not in perturbed_only else ()) + (
             ("padded_again",) if name in again else ()) + (("padded_perturbed",) if name in perturbed else ())
@@ -465,6 +468,7 @@ def main() -> None:
     ap.add_argument("--again", default="", help="exact: data sets whose padded run is repeated (run-to-run noise)")
     ap.add_argument("--perturbed", default="", help="exact: data sets also run padded from weights moved by one "
                     "rounding step (how far the model itself amplifies rounding)")
+    ap.add_argument("--steps-for", default="", help="exact: NAME=STEPS,... other step counts for some data sets")
     ap.add_argument("--perturbed-only", default="", help="exact: data sets run padded and perturbed only")
     ap.add_argument("--no-equal-weights", action="store_true", help="exact: skip the equal-weights check")
     ap.add_argument("--no-long", action="store_true", help="timing: skip the long-passage memory cell")
@@ -490,7 +494,8 @@ def main() -> None:
     elif ns.part == "exact":
         split = lambda text: tuple(x for x in text.split(",") if x)  # noqa: E731
         exact(ns.out, ns.exact_steps, ns.budget_s, names, split(ns.again), not ns.no_equal_weights,
-              split(ns.perturbed) + split(ns.perturbed_only), split(ns.perturbed_only))
+              split(ns.perturbed) + split(ns.perturbed_only), split(ns.perturbed_only),
+              {k: int(v) for k, v in (x.split("=") for x in split(ns.steps_for))})
     else:
         ap.error("one of --prepare, --part, --merge")
 
