@@ -401,16 +401,40 @@ EN = {
     "configure.sweep.help": "Search the mode, learning rate and epochs for these data and settings: trials on "
                             "the validation set, the winner tested once (the Find settings page).",
     "sweep.title": "Find the best settings",
-    "sweep.intro": "A search over the mode, the learning rate (from ÷{span} to ×{span} around Configure's) and "
-                   "the epochs, on your data (Optuna's TPE sampler). Each trial is a normal run, queued one at a "
-                   "time, judged on the validation set by its mode's main head (MRR@10 of the kept model); trials "
-                   "that fall behind the others are pruned (stopped early). Only the winner is tested on the "
-                   "held-out split, once, so its test score stays an honest estimate.",
+    "sweep.intro": "Tries several settings on your data and keeps the best: the mode, the learning rate (from "
+                   "÷{span} to ×{span} around Configure's) and the number of epochs. Each try (a trial) is a normal "
+                   "run, trained one at a time and scored on the validation questions: MRR@10 of the head the mode "
+                   "is judged by (hybrid with the sparse and ColBERT heads, dense for dense only). A trial that falls "
+                   "behind the earlier ones is stopped early (pruned). Only the winner is tested on the held-out "
+                   "questions, once, after the search: the choice never looks at them, so that test stays honest.",
     "sweep.new": "New search", "sweep.pick": "Search",
     "sweep.no_base": "A search starts from Configure's settings (data, model, batch, lengths): set them up there "
                      "and press “Find the best settings”.",
     "sweep.to_configure": "Open Configure",
-    "sweep.base": "The trials share Configure's settings: data {data}, model {model}, batch {batch}.",
+    "sweep.base": "The trials share Configure's settings (data {data}, model {model}, batch {batch}, lengths); "
+                  "each tries its own mode, learning rate and epochs.",
+    "sweep.modes_placeholder": "Choose one or more", "sweep.modes_help": "Each trial trains one of these modes; "
+    "with several, the search also picks the mode.",
+    "sweep.trials_help": "The search ends after this many trials, or when the time budget is spent.",
+    "sweep.budget_help": "Training time of all trials together; a trial still training when it is spent stops and "
+                         "counts with its last validation.",
+    "sweep.pruner_help": "Median rule: from its second validation on, a trial below the median of the earlier "
+                         "trials at the same validation stops. Successive halving: only the better part of the "
+                         "trials goes on at each round. Never: every trial trains to its end.",
+    "sweep.lr_range": "Learning rates tried: {low} to {high} (log scale), around Configure's {lr}.",
+    "sweep.untrained": "{mode}: untrained", "sweep.winner_mark": "the winner",
+    "sweep.chart_note": "Each point is a trial's validation MRR@10 at its end (a pruned trial's at its stop); the dotted "
+                        "lines are each mode's score before training. Modes are judged on their own head, and "
+                        "hybrid starts higher than dense.",
+    "sweep.col.before": "Before training", "sweep.rerun": "Stopped with the search (runs again)",
+    "sweep.too_few": "With {n} completed trial(s) of {mode}, the search cannot yet say where the best learning rates "
+                     "lie.",
+    "sweep.untested_stopped": "The winner is tested on the held-out questions when the search ends: it was stopped "
+                              "before its end.",
+    "sweep.test_line": "On the held-out questions, which no trial saw, its {head} MRR@10 went {before} → {after}: "
+                       "{words}. The validation gain above is what the choice was made on; this is the estimate to "
+                       "trust.",
+    "configure.lr_from_sweep": "This learning rate is the settings search's winner (Find settings).",
     "sweep.modes": "Modes to try", "sweep.trials": "Trials (at most)",
     "sweep.budget": "Time budget (minutes of training)", "sweep.pruner": "Stop trials that fall behind",
     "sweep.pruner.median": "Median rule", "sweep.pruner.halving": "Successive halving", "sweep.pruner.none": "Never",
@@ -428,7 +452,8 @@ EN = {
     "sweep.col.status": "Status", "sweep.col.score": "Validation MRR@10",
     "sweep.winner": "The winner",
     "sweep.winner_line": "Trial #{n}: **{mode}**, learning rate **{lr}**, {epochs}: validation MRR@10 ({head}) "
-                         "**{score}**, the best of the completed trials (a tie goes to the shorter run).",
+                         "{before} before training → **{score}**, the best of the completed trials (a tie goes to "
+                         "the shorter run).",
     "sweep.suggestion_within": "The suggested learning rate ({lr}) was **within** the best range found ({range}).",
     "sweep.suggestion_outside": "The suggested learning rate ({lr}) was **outside** the best range found ({range}).",
     "sweep.range_rule": "The best range: the learning rates of the trials ({trials}) whose validation score the "
@@ -782,13 +807,29 @@ ZH = {
     "configure.sweep": "寻找最佳设置",
     "configure.sweep.help": "针对这些数据和设置搜索模式、学习率和轮数：试验在验证集上比较，胜出者只测试一次（“寻找设置”页）。",
     "sweep.title": "寻找最佳设置",
-    "sweep.intro": "在你的数据上搜索模式、学习率（配置页学习率的 ÷{span} 到 ×{span}）和轮数（Optuna 的 TPE 采样器）。"
-                   "每次试验都是一次普通运行，逐个排队，按其模式的主检索头在验证集上评判（保留模型的 MRR@10）；"
-                   "落后于其他试验的会被剪枝（提前停止）。只有胜出者在留出测试集上测试一次，所以它的测试分数仍是诚实的估计。",
+    "sweep.intro": "在你的数据上尝试多组设置并保留最好的一组：模式、学习率（配置页学习率的 ÷{span} 到 ×{span}）和轮数。"
+                   "每次尝试（试验）都是一次普通运行，逐个训练，在验证问题上评分：该模式所依据检索头的 MRR@10"
+                   "（含稀疏和 ColBERT 头时为混合，仅稠密时为稠密）。落后于之前试验的会被提前停止（剪枝）。"
+                   "只有胜出者在搜索结束后在留出问题上测试一次：选择从不看这些问题，所以这个测试仍然可信。",
     "sweep.new": "新建搜索", "sweep.pick": "搜索",
     "sweep.no_base": "搜索以配置页的设置（数据、模型、批大小、长度）为基础：先在那里设置好，再点“寻找最佳设置”。",
     "sweep.to_configure": "打开配置页",
-    "sweep.base": "各次试验共用配置页的设置：数据 {data}，模型 {model}，批大小 {batch}。",
+    "sweep.base": "各次试验共用配置页的设置（数据 {data}，模型 {model}，批大小 {batch}，长度）；每次试验尝试各自的模式、学习率和轮数。",
+    "sweep.modes_placeholder": "选择一个或多个", "sweep.modes_help": "每次试验训练其中一种模式；选多个时，搜索也会选出模式。",
+    "sweep.trials_help": "达到这么多次试验或时间预算用完时，搜索结束。",
+    "sweep.budget_help": "所有试验加起来的训练时间；用完时仍在训练的试验会停止，按其最后一次验证计分。",
+    "sweep.pruner_help": "中位数规则：从第二次验证起，低于之前试验在同一次验证时中位数的试验会停止。逐次减半：每一轮只有较好的一部分试验继续。"
+                         "从不：每次试验都训练到结束。",
+    "sweep.lr_range": "尝试的学习率：{low} 到 {high}（对数刻度），围绕配置页的 {lr}。",
+    "sweep.untrained": "{mode}：训练前", "sweep.winner_mark": "胜出者",
+    "sweep.chart_note": "每个点是一次试验结束时的验证 MRR@10（被剪枝的试验取其停止时的值）；虚线是各模式训练前的分数。"
+                        "各模式按各自的检索头评判，混合一开始就比稠密高。",
+    "sweep.col.before": "训练前", "sweep.rerun": "随搜索停止（会重新运行）",
+    "sweep.too_few": "{mode} 只有 {n} 次完成的试验，搜索还不能说明最佳学习率在哪里。",
+    "sweep.untested_stopped": "胜出者会在搜索结束时在留出问题上测试：这次搜索在结束前被停止了。",
+    "sweep.test_line": "在任何试验都没见过的留出问题上，它的{head} MRR@10 从 {before} 变为 {after}：{words}。"
+                       "上面的验证提升是做选择的依据；这个才是可信的估计。",
+    "configure.lr_from_sweep": "这个学习率来自设置搜索的胜出者（寻找设置页）。",
     "sweep.modes": "要尝试的模式", "sweep.trials": "试验次数（最多）",
     "sweep.budget": "时间预算（训练分钟数）", "sweep.pruner": "停止落后的试验",
     "sweep.pruner.median": "中位数规则", "sweep.pruner.halving": "逐次减半", "sweep.pruner.none": "从不",
@@ -804,8 +845,8 @@ ZH = {
     "sweep.col.trial": "试验", "sweep.col.lr": "学习率", "sweep.col.epochs": "轮数",
     "sweep.col.status": "状态", "sweep.col.score": "验证集 MRR@10",
     "sweep.winner": "胜出者",
-    "sweep.winner_line": "试验 #{n}：**{mode}**，学习率 **{lr}**，{epochs}：验证集 MRR@10（{head}）**{score}**，"
-                         "在已完成的试验中最好（并列时选用时更短的运行）。",
+    "sweep.winner_line": "试验 #{n}：**{mode}**，学习率 **{lr}**，{epochs}：验证集 MRR@10（{head}）训练前 {before} → "
+                         "**{score}**，在已完成的试验中最好（并列时选用时更短的运行）。",
     "sweep.suggestion_within": "建议的学习率（{lr}）**在**找到的最佳范围内（{range}）。",
     "sweep.suggestion_outside": "建议的学习率（{lr}）**不在**找到的最佳范围内（{range}）。",
     "sweep.range_rule": "最佳范围：验证分数没有被胜出者以超出噪声的幅度超过的那些试验（{trials}）所用的学习率"

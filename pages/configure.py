@@ -203,7 +203,9 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
     lr = values["learning_rate"] = widget(lr_column, "learning_rate")
     advice_column.caption(t("configure.lr_suggested", lr=f"{suggested:.1e}", rows=rows or 0,
                             params=f"{params / 1e6:.0f}"))
-    if lr > 0 and not 0.5 <= lr / suggested <= 2:
+    if state.get("cfg_lr_from_sweep") == lr:
+        advice_column.caption(t("configure.lr_from_sweep"))
+    elif lr > 0 and not 0.5 <= lr / suggested <= 2:
         advice_column.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggested:.1e}",
                                 rows=rows or 0))
 

@@ -2,16 +2,19 @@
 its trials as points, the suggestion as a line, the winner tested once and one click from Configure."""
 import math
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from app import draft
 from app.datasets_ui import data_label
-from app.heldout import show_test_split
+from app.heldout import change_words, changes, show_test_split
 from app.nav import page
-from app.ui import count, fmt_duration, get_store, labels, mode_color, mode_name, run_points, status_name, t
-from trainer import sweep
-from trainer.config import Mode, RunConfig
+from app.chart_data import mrr_range
+from app.ui import count, fmt_duration, get_store, labels, lang_key, mode_color, mode_name, run_points, status_name, t
+from trainer import query_ranks, sweep
+from trainer.config import DEFAULT_MODEL, Mode, RunConfig
+from trainer.store import WAITING
 
 store = get_store()
 state = st.session_state
@@ -28,13 +31,18 @@ def new_study() -> None:
         st.page_link(page("configure"), label=t("sweep.to_configure"), icon="⚙️")
         return
     base = RunConfig.from_json(base_json)
-    st.caption(t("sweep.base", data=data_label(base), model=base.model, batch=base.batch_size))
-    c = st.columns(4)
-    modes = c[0].multiselect(t("sweep.modes"), [m.value for m in Mode], default=[base.mode.value],
-                             format_func=mode_name, key="sweep_modes")
-    trials = int(c[1].number_input(t("sweep.trials"), 1, 200, 8, key="sweep_trials"))
-    budget = float(c[2].number_input(t("sweep.budget"), 1, 100_000, 60, key="sweep_budget"))
-    pruner = c[3].selectbox(t("sweep.pruner"), sweep.PRUNERS, format_func=labels("sweep.pruner.{}"), key="sweep_pruner")
+    model = t("configure.model.default") if base.model == DEFAULT_MODEL else base.model
+    st.caption(t("sweep.base", data=data_label(base), model=model, batch=base.batch_size))
+    c = st.columns([2, 1, 1, 1])
+    state.setdefault("sweep_modes", [base.mode.value])
+    modes = c[0].multiselect(t("sweep.modes"), [m.value for m in Mode], format_func=labels("mode.{}.title"),
+                             key=lang_key("sweep_modes"), placeholder=t("sweep.modes_placeholder"),
+                             help=t("sweep.modes_help"))
+    trials = int(c[1].number_input(t("sweep.trials"), 1, 200, 8, key="sweep_trials", help=t("sweep.trials_help")))
+    budget = float(c[2].number_input(t("sweep.budget"), 1, 100_000, 60, key="sweep_budget",
+                                     help=t("sweep.budget_help")))
+    pruner = c[3].selectbox(t("sweep.pruner"), sweep.PRUNERS, format_func=labels("sweep.pruner.{}"),
+                            key=lang_key("sweep_pruner"), help=t("sweep.pruner_help"))
     epochs = None
     if base.max_steps > 0:
         st.caption(t("sweep.max_steps", steps=count(base.max_steps, "step")))
@@ -43,6 +51,8 @@ def new_study() -> None:
     if base.eval_data is None:
         st.warning(t("sweep.needs_validation"))
         return
+    low, high = base.learning_rate / sweep.LR_SPAN, base.learning_rate * sweep.LR_SPAN
+    st.caption(t("sweep.lr_range", low=f"{low:.1e}", high=f"{high:.1e}", lr=f"{base.learning_rate:.1e}"))
     if st.button(t("sweep.start"), type="primary", disabled=not modes, key="sweep_start"):
         try:
             # Configure's values are the user's: the learning rate is searched around the one it shows.
@@ -58,7 +68,7 @@ def new_study() -> None:
             st.code("\n".join(str(p) for p in problems[:20]))
             return
         sweep.start(store, spec)
-        state["sweep_study"] = spec.name
+        state["sweep_study"] = state["sweep_pick"] = spec.name
         st.rerun()
 
 
@@ -66,6 +76,11 @@ def trials_figure(result: dict) -> go.Figure:
     """Learning rate × validation score, a colour per mode; pruned trials as crosses, the winner a star."""
     fig = go.Figure()
     best = (result["best"] or {}).get("number")
+    baselines = {tr["mode"]: tr["val_before"] for tr in result["trials"] if tr["val_before"] is not None}
+    for mode, value in baselines.items():        # each mode's untrained score: modes are judged on their own head
+        fig.add_hline(y=value, line_dash="dot", line_color=mode_color(mode), opacity=0.6)
+        fig.add_scatter(x=[None], y=[None], mode="lines", line=dict(color=mode_color(mode), dash="dot"),
+                        name=t("sweep.untrained", mode=mode_name(mode)))
     for mode in dict.fromkeys(tr["mode"] for tr in result["trials"]):
         for pruned in (False, True):
             pts = [tr for tr in result["trials"] if tr["mode"] == mode and tr["val_score"] is not None
@@ -73,18 +88,24 @@ def trials_figure(result: dict) -> go.Figure:
             if not pts:
                 continue
             fig.add_scatter(x=[p["learning_rate"] for p in pts], y=[p["val_score"] for p in pts], mode="markers",
-                            name=mode_name(mode) + (f" · {t('sweep.pruned')}" if pruned else ""),
+                            name=mode_name(mode) + (f" · {t('sweep.pruned')}" if pruned else ""), showlegend=True,
                             marker=dict(color=mode_color(mode), size=[18 if p["number"] == best else 11 for p in pts],
                                         symbol=["x" if pruned else "star" if p["number"] == best else "circle"
                                                 for p in pts]),
                             text=[f"#{p['number']} · {status_name(p['status'])}" for p in pts],
                             hovertemplate="%{text}<br>LR %{x:.2e}<br>%{y:.3f}<extra></extra>")
-    fig.add_vline(x=result["suggested_learning_rate"], line_dash="dash", line_color="gray",
-                  annotation_text=t("sweep.suggested_line", lr=f"{result['suggested_learning_rate']:.1e}"))
+    fig.add_vline(x=result["suggested_learning_rate"], line_dash="dash", line_color="gray")
+    fig.add_scatter(x=[None], y=[None], mode="lines", line=dict(color="gray", dash="dash"),
+                    name=t("sweep.suggested_line", lr=f"{result['suggested_learning_rate']:.1e}"))
+    if best is not None:
+        fig.add_scatter(x=[None], y=[None], mode="markers", marker=dict(symbol="star", color="gray", size=14),
+                        name=t("sweep.winner_mark"))
     fig.update_layout(template="plotly_white", height=360, margin=dict(l=10, r=10, t=30, b=10),
                       xaxis_title=t("sweep.x"), yaxis_title=t("sweep.y"), legend=dict(orientation="h", y=-0.3))
     low, high = result["learning_rate_range"]           # the range searched, a little wider
-    fig.update_xaxes(type="log", range=[math.log10(low / 1.5), math.log10(high * 1.5)])
+    fig.update_xaxes(type="log", range=[math.log10(low / 1.5), math.log10(high * 1.5)], tickformat=".0e")
+    values = [tr["val_score"] for tr in result["trials"] if tr["val_score"] is not None] + list(baselines.values())
+    fig.update_yaxes(range=mrr_range(pd.Series(values)))
     return fig
 
 
@@ -97,21 +118,29 @@ def winner(result: dict) -> None:
     run = store.get_run(best["run_id"])
     length = count(best["epochs"], "epoch") if best["epochs"] else count(run.config.max_steps, "step")
     st.markdown(t("sweep.winner_line", n=best["number"], mode=mode_name(best["mode"]), lr=f"{best['learning_rate']:.2e}",
-                  epochs=length, head=t(f"head.{head}"),
+                  epochs=length, head=t(f"head.{head}"), before=f"{best['val_before']:.3f}",
                   score=f"{best['val_score']:.3f}"))
-    low, high = result["best_range"]
-    words = "sweep.suggestion_within" if result["suggestion_within"] else "sweep.suggestion_outside"
-    st.markdown(t(words, lr=f"{result['suggested_learning_rate']:.1e}",
-                  range=f"{low:.1e}" if low == high else f"{low:.1e} – {high:.1e}"))
-    st.caption(t("sweep.range_rule", trials=", ".join(f"#{n}" for n in result["best_range_trials"])))
-    if best["test_score"] is None:
-        st.caption(t("sweep.untested"))
+    same = [tr for tr in result["trials"] if tr["state"] == "complete" and tr["metric"] == best["metric"]]
+    if len(same) >= 3:
+        low, high = result["best_range"]
+        words = "sweep.suggestion_within" if result["suggestion_within"] else "sweep.suggestion_outside"
+        st.markdown(t(words, lr=f"{result['suggested_learning_rate']:.1e}",
+                      range=f"{low:.1e}" if low == high else f"{low:.1e} – {high:.1e}"))
+        st.caption(t("sweep.range_rule", trials=", ".join(f"#{n}" for n in result["best_range_trials"])))
     else:
+        st.caption(t("sweep.too_few", n=len(same), mode=mode_name(best["mode"])))
+    if best["test_score"] is None:
+        st.caption(t("sweep.untested" if sweep.finished(result) else "sweep.untested_stopped"))
+    else:
+        moved = changes(query_ranks.load(run.folder.root, query_ranks.TEST_FILE)).get(head)
+        if moved is not None:
+            st.markdown(t("sweep.test_line", head=t(f"head.{head}"), before=f"{moved.before:.3f}",
+                          after=f"{moved.after:.3f}", words=change_words(moved)))
         show_test_split(run, run_points(store, run.id))
     left, right = st.columns([1, 2])
     if left.button(t("sweep.use"), type="primary", key="sweep_use"):
         state["cfg_mode"] = best["mode"]
-        state["cfg_learning_rate"] = best["learning_rate"]
+        state["cfg_learning_rate"] = state["cfg_lr_from_sweep"] = best["learning_rate"]
         if best["epochs"]:
             state["cfg_epochs"] = best["epochs"]
         draft.save()
@@ -120,11 +149,18 @@ def winner(result: dict) -> None:
     right.page_link(page("runs"), label=t("sweep.export"))
 
 
-def study_view(name: str, was_running: bool) -> None:
+def status_words(trial: dict) -> str:
+    if trial["stopped_by_user"]:
+        return t("sweep.rerun")
+    return status_name(trial["status"]) if trial["status"] in sweep.RUN_STATUSES else t("sweep.running")
+
+
+def study_view(name: str, was_live: bool) -> None:
     result = sweep.summary(store, name)
-    if was_running and not result["running"]:
-        st.rerun()                 # the search ended: the whole page again, without the refresh
-    ended = sum(tr["state"] != "running" for tr in result["trials"])
+    live = result["running"] or result["live_runs"]
+    if was_live and not live:
+        st.rerun()                 # the search and its trials ended: the whole page again, without the refresh
+    ended = sum(tr["state"] != "running" and not tr["stopped_by_user"] for tr in result["trials"])
     st.markdown(t("sweep.status", done=ended, total=result["max_trials"], spent=fmt_duration(result["spent_s"]),
                   budget=fmt_duration(result["budget_minutes"] * 60),
                   state=t("sweep.running" if result["running"] else "sweep.done" if sweep.finished(result)
@@ -134,7 +170,7 @@ def study_view(name: str, was_running: bool) -> None:
             sweep.stop(store, name)
             st.rerun()
     elif not sweep.finished(result):
-        if st.button(t("sweep.resume"), key="sweep_resume"):
+        if st.button(t("sweep.resume"), key="sweep_resume", disabled=result["live_runs"]):
             sweep.resume(store, name)
             st.rerun()
         tail = sweep.log_tail(store, name).strip()
@@ -143,22 +179,25 @@ def study_view(name: str, was_running: bool) -> None:
     scored = [tr for tr in result["trials"] if tr["val_score"] is not None]
     if scored:
         st.plotly_chart(trials_figure(result), key=f"sweep_chart_{name}")
+        st.caption(t("sweep.chart_note"))
     if result["trials"]:
         st.dataframe([{t("sweep.col.trial"): f"#{tr['number']}", t("compare.col.mode"): mode_name(tr["mode"]),
                        t("sweep.col.lr"): f"{tr['learning_rate']:.2e}" if tr["learning_rate"] else "–",
-                       t("sweep.col.epochs"): tr["epochs"] or "–", t("sweep.col.status"): status_name(tr["status"])
-                       if tr["status"] in sweep.RUN_STATUSES else t("sweep.running"),
+                       t("sweep.col.epochs"): tr["epochs"] or "–", t("sweep.col.status"): status_words(tr),
+                       t("sweep.col.before"): "–" if tr["val_before"] is None else f"{tr['val_before']:.3f}",
                        t("sweep.col.score"): "–" if tr["val_score"] is None else f"{tr['val_score']:.3f}",
                        "id": tr["run_id"] or "–"} for tr in result["trials"]], hide_index=True, width="stretch")
-    if not result["running"]:
+    if not live:
         winner(result)
 
 
 with st.expander(t("sweep.new"), expanded=not studies):
     new_study()
 if studies:
-    chosen = state.get("sweep_study")
+    chosen = state.get("sweep_study") or st.query_params.get("study")
     name = st.selectbox(t("sweep.pick"), studies, index=studies.index(chosen) if chosen in studies else 0,
                         key="sweep_pick")
-    running = sweep.driver_pid(store, name) is not None
-    st.fragment(run_every=3.0 if running else None)(study_view)(name, running)
+    state["sweep_study"] = st.query_params["study"] = name        # a reload shows the same study
+    live = sweep.driver_pid(store, name) is not None or any(r.live or r.status == WAITING
+                                                             for r in store.study_runs(name))
+    st.fragment(run_every=3.0 if live else None)(study_view)(name, live)

@@ -413,9 +413,10 @@ def _sweep(ns) -> int:
     store = Store(ns.runs_dir)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if ns.json else (lambda text: print(text, flush=True))
     given = {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)}
+    name = ns.study
     try:
         if ns.study and (sweep.folder(store, ns.study) / "spec.json").is_file():
-            if given - {"mode"} or ns.trials or ns.budget_minutes:
+            if given - {"mode"} or ns.trials is not None or ns.budget_minutes is not None:
                 print(f"note: study {ns.study!r} exists: it goes on with its own settings (the flags are ignored)",
                       file=sys.stderr)
         else:
@@ -424,7 +425,8 @@ def _sweep(ns) -> int:
                 low, _, high = ns.epochs_range.partition("-")
                 epochs = (int(low), int(high or low))
             spec = sweep.make_spec(store, config_from(ns), getattr(ns, "mode", [RunConfig.mode]),
-                                   trials=ns.trials or 8, budget_minutes=ns.budget_minutes or 60.0,
+                                   trials=8 if ns.trials is None else ns.trials,
+                                   budget_minutes=60.0 if ns.budget_minutes is None else ns.budget_minutes,
                                    given=given - {"mode"}, name=ns.study or "", epochs=epochs, pruner=ns.pruner)
             problems = sweep.check(store, spec)
             if problems:
@@ -432,12 +434,18 @@ def _sweep(ns) -> int:
                       + "\n".join(str(p) for p in problems[:20]), file=sys.stderr)
                 return 2
             sweep.save(store, spec)
+            name = spec.name
             say(f"study {spec.name}: up to {spec.trials} trials or {spec.budget_minutes:g} minutes; learning rate "
                 f"{spec.lr_range[0]:.2g}..{spec.lr_range[1]:.2g} around {spec.center_lr:g} (suggested: {spec.suggested_lr:g})")
-        result = sweep.run(store, ns.study or spec.name, say=say)
+        result = sweep.run(store, name, say=say)
     except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:       # Ctrl-C: the trial in training stops too; the study goes on with --study
+        if name and (sweep.folder(store, name) / "spec.json").is_file():
+            sweep.stop(store, name)
+            print(f"interrupted: the trial in training was asked to stop; go on with --study {name}", file=sys.stderr)
+        return 130
     if ns.json:
         print(json.dumps(result))
     else:
@@ -457,10 +465,11 @@ def add_sweep(sub) -> argparse.ArgumentParser:
                        description="Every RunConfig flag sets the trials' common settings. --study NAME with an "
                                    "existing study goes on with it (after a restart or a killed process).")
     add_config_flags(p)
+    next(a for a in p._actions if a.dest == "mode").help = argparse.SUPPRESS     # --modes, below, says it
     p.add_argument("--modes", dest="mode", type=modes, default=argparse.SUPPRESS,
                    help="the modes to search, comma-separated, e.g. all,dense,heads (default: dense)")
-    p.add_argument("--trials", type=int, default=0, help="at most this many trials (default 8)")
-    p.add_argument("--budget-minutes", type=float, default=0.0, help="at most this much trial time (default 60)")
+    p.add_argument("--trials", type=int, help="at most this many trials (default 8)")
+    p.add_argument("--budget-minutes", type=float, help="at most this much trial time (default 60)")
     p.add_argument("--epochs-range", default="",
                    help="epochs searched, A-B (default 1-EPOCHS; not searched with --max-steps)")
     p.add_argument("--pruner", default="median", choices=["median", "halving", "none"],

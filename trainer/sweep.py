@@ -93,7 +93,7 @@ def make_spec(store: Store, base: RunConfig, modes: list[Mode], *, trials: int, 
     if epochs is None and base.max_steps <= 0:
         epochs = (1, max(1, base.epochs))
     if epochs is not None and not 1 <= epochs[0] <= epochs[1]:
-        raise ValueError(f"--epochs {epochs[0]}-{epochs[1]}: must be 1 <= A <= B")
+        raise ValueError(f"--epochs-range {epochs[0]}-{epochs[1]}: must be 1 <= A <= B")
     data = json.loads(base.to_json())
     return Spec(name=name, base=data, modes=[Mode(m).value for m in modes], trials=trials,
                 budget_minutes=budget_minutes, suggested_lr=suggested, center_lr=base.learning_rate,
@@ -144,8 +144,9 @@ def names(store: Store) -> list[str]:
 def _pruner(kind: str):
     import optuna
 
-    if kind == "median":      # a trial below the median of earlier trials at the same step; the first two run whole
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if kind == "median":      # below the median of earlier trials at the same validation; the first two run whole
+        # never at a trial's first validation (its warmup may still be under way)
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
     if kind == "halving":
         return optuna.pruners.SuccessiveHalvingPruner()
     return optuna.pruners.NopPruner()
@@ -210,9 +211,9 @@ def run(store: Store, name: str, *, pruner=None, poll_s: float = 1.0, say: Calla
                 continue
             say(f"resuming: trial {trial.number} is run {run_id}")
             _follow(store, spec, optuna_study, trial.number, run_id, poll_s, say)
+        _stop_marker(store, name).unlink(missing_ok=True)       # the search goes on
         while True:
-            done = [t for t in optuna_study.get_trials(deepcopy=False) if t.state.is_finished()]
-            if len(done) >= spec.trials:
+            if len(counted(optuna_study.get_trials(deepcopy=False))) >= spec.trials:
                 break
             if spent_s(store, name) >= spec.budget_minutes * 60:
                 say(f"the time budget ({spec.budget_minutes:g} min) is spent")
@@ -260,20 +261,26 @@ def _follow(store: Store, spec: Spec, optuna_study, number: int, run_id: str, po
     import optuna
     from optuna.trial import TrialState
 
-    trial = optuna.trial.Trial(optuna_study, optuna_study.get_trials(deepcopy=False)[number]._trial_id)
+    frozen = optuna_study.get_trials(deepcopy=False)[number]
+    trial = optuna.trial.Trial(optuna_study, frozen._trial_id)
     metric = store.get_run(run_id).config.mode.main_score
-    reported = set(optuna_study.get_trials(deepcopy=False)[number].intermediate_values)
+    # Reported by validation: the 1st, 2nd, ... after step 0 (one an epoch), so trials of different lengths
+    # line up; a resumed trial goes on after those already reported.
+    reported = len(frozen.intermediate_values)
     pruned = bool(trial.user_attrs.get("pruned_at"))
     stopped = False
-    after = 0
+    after, seen = 0, 0
     while True:
         run = store.get_run(run_id)
         for point in store.metrics(run_id, after_id=after):
             after = point.id
-            if point.name != metric or point.step == 0 or point.step in reported:
+            if point.name != metric or point.step == 0:
                 continue
-            trial.report(point.value, point.step)
-            reported.add(point.step)
+            seen += 1
+            if seen <= reported:
+                continue
+            trial.report(point.value, seen)
+            reported = seen
             if not pruned and trial.should_prune():
                 pruned = True
                 trial.set_user_attr("pruned_at", point.step)
@@ -297,6 +304,13 @@ def _follow(store: Store, spec: Spec, optuna_study, number: int, run_id: str, po
                          f"{trial.user_attrs['pruned_at']}: its validation {metric} was below the other trials'",
                          only_if=(STOPPED, COMPLETED))
         optuna_study.tell(number, state=TrialState.PRUNED)
+    elif run.status == STOPPED and not stopped and _stop_marker(store, spec.name).exists():
+        # The search was stopped (its page's Stop, or Ctrl-C) while this trial trained: it runs again, whole,
+        # when the search goes on, and does not count as one of its trials.
+        trial.set_user_attr("stopped_by_user", True)
+        optuna_study.tell(number, state=TrialState.FAIL)
+        optuna_study.enqueue_trial(frozen.params, user_attrs={"rerun_of": number})
+        say(f"trial {number}: stopped with the search; it runs again when the search goes on")
     elif run.status in (COMPLETED, STOPPED) and scores:
         optuna_study.tell(number, scores[-1].value)
         say(f"trial {number}: {run.status}, {metric} {scores[-1].value:.4f}")
@@ -304,6 +318,17 @@ def _follow(store: Store, spec: Spec, optuna_study, number: int, run_id: str, po
         trial.set_user_attr("error", (run.error or run.status)[:500])
         optuna_study.tell(number, state=TrialState.FAIL)
         say(f"trial {number}: {run.status}" + (f" ({run.error.splitlines()[0]})" if run.error else ""))
+
+
+def _stop_marker(store: Store, name: str) -> Path:
+    """Written by `stop` (the search was stopped), removed when the search goes on and its stopped trial is
+    re-queued."""
+    return folder(store, name) / "stopped"
+
+
+def counted(trials) -> list:
+    """The trials that count towards the study's N: ended, and not stopped with the search (those run again)."""
+    return [t for t in trials if t.state.is_finished() and not t.user_attrs.get("stopped_by_user")]
 
 
 def winner(store: Store, spec: Spec, optuna_study):
@@ -329,6 +354,11 @@ def _clearly_behind(trial, best, head: str) -> bool:
     return change is not None and change.word == verdict.BETTER
 
 
+def _untrained(store: Store, run_id: str, metric: str) -> Optional[float]:
+    """The trial's score at step 0, before any training: each mode's own baseline."""
+    return next((p.value for p in store.metrics(run_id, prefix=metric) if p.name == metric and p.step == 0), None)
+
+
 def summary(store: Store, name: str, optuna_study=None) -> dict:
     """The study as the command's --json prints it and the page shows it."""
     from optuna.trial import TrialState
@@ -349,12 +379,15 @@ def summary(store: Store, name: str, optuna_study=None) -> dict:
             "val_score": t.value if t.state == TrialState.COMPLETE else
             (max(t.intermediate_values.items())[1] if t.intermediate_values else None),
             "metric": cfg.mode.main_score if cfg else None,
+            "val_before": _untrained(store, run.id, cfg.mode.main_score) if run else None,
+            "stopped_by_user": bool(t.user_attrs.get("stopped_by_user")),
             "error": t.user_attrs.get("error")})
     best = winner(store, spec, optuna_study)
     answer: dict = {"study": name, "trials": trials, "best": None, "suggested_learning_rate": spec.suggested_lr,
                     "learning_rate_range": list(spec.lr_range), "modes": spec.modes, "budget_minutes": spec.budget_minutes,
                     "max_trials": spec.trials, "spent_s": round(spent_s(store, name), 1),
-                    "running": driver_pid(store, name) not in (None, os.getpid())}
+                    "running": driver_pid(store, name) not in (None, os.getpid()),
+                    "live_runs": any(r.live or r.status == WAITING for r in runs.values())}
     if best is not None:
         entry = next(t for t in trials if t["number"] == best.number)
         metric = entry["metric"]
@@ -389,8 +422,9 @@ def resume(store: Store, name: str) -> None:
 def stop(store: Store, name: str) -> None:
     """End the driver and the trial it trains (stopped: it counts with its last validation when the study
     goes on); trials still waiting in the queue end too. `resume` goes on from there."""
+    _stop_marker(store, name).touch()
     pid = driver_pid(store, name)
-    if pid:
+    if pid and pid != os.getpid():
         os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGTERM)
     for run in store.study_runs(name):
         if run.status == WAITING:
@@ -402,7 +436,7 @@ def stop(store: Store, name: str) -> None:
 
 def finished(result: dict) -> bool:
     """No trial is left to run: N trials ended, or the time budget is spent."""
-    ended = sum(t["state"] != "running" for t in result["trials"])
+    ended = sum(t["state"] != "running" and not t["stopped_by_user"] for t in result["trials"])
     return ended >= result["max_trials"] or result["spent_s"] >= result["budget_minutes"] * 60
 
 
