@@ -1,7 +1,7 @@
 """The run store: one SQLite database (WAL) under the runs folder.
 
-It is the only contract between the dashboard and the worker: runs (status, config, pid, output
-dir, error), metric points, and one summary per ended run (what the Runs and Compare tables show,
+The main channel between the dashboard and the worker (docs/DESIGN-NOTES.md lists the others): runs
+(status, config, pid, output dir, error), metric points, and one summary per ended run (what the Runs and Compare tables show,
 computed once from the points, so a page never reads every point of every run). Every call opens
 its own connection, so threads and processes can share one store safely.
 """
