@@ -378,7 +378,7 @@ def exact(out: Path, steps: int, budget_s: float, names=("scifact", "cmrc2018", 
     result = {"device": "cpu" if TINY else torch.cuda.get_device_name(), "torch": torch.__version__, "part": "exact",
               "precision": "fp32 (TF32 off), dropout off", "steps": steps, "datasets": []}
     if equal_weights:
-        result["same_weights_fp32"] = same_weights(tuple(n for n in names if n != "synthetic"))
+        result["same_weights_fp32"] = same_weights(tuple(n for n in names if n != "synthetic" and n not in perturbed_only))
     model = build(dropout=False)
     # the initial weights, kept off the GPU (they are not part of a step's memory)
     init = {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()}
