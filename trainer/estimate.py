@@ -21,6 +21,7 @@ from .config import DEMO_DATA, SPLIT, RunConfig
 from .data import resolve_eval, resolve_train
 from .run_folder import RunFolder
 from .metrics import Metric
+from .plan import schedule
 from .store import COMPLETED, STOPPED, Store
 
 SPEED_DIR = "speed"           # the speed check's own store, inside the runs folder
@@ -202,8 +203,7 @@ def for_run(store: Store, cfg: RunConfig, rows: Optional[int], gpu: bool = False
     """The run's duration on this machine, scaled from the newest measured run that fits; None without one."""
     if rows is None and steps is None:
         return None
-    total = steps if steps is not None else advice.total_steps(rows, cfg.batch_size, cfg.epochs, cfg.num_gpus,
-                                                               cfg.max_steps)
+    total = steps if steps is not None else schedule(cfg, rows or 0, cfg.num_gpus)[0]     # the plan's count
     m = newest_measured(store, cfg, gpu)
     if m is None:
         return None
