@@ -342,13 +342,14 @@ def device_busy(model, init, batch_list, steps: int = 3) -> dict:
 
 def same_weights(names=("scifact", "cmrc2018"), count: int = 8) -> dict:
     """fp32 (TF32 off), dropout off, no training: each batch's embeddings and loss padded vs unpadded at the
-    same weights (the GPU's varlen kernels against FlagEmbedding's padded forward)."""
+    same weights (the GPU's varlen kernels against FlagEmbedding's padded forward), and for two batches
+    every parameter's gradient (largest difference over the tensor's largest entry, see below)."""
     import torch
 
     model = build(dropout=False)
     out = {}
     for name in names:
-        worst = {"dense": 0.0, "sparse": 0.0, "colbert": 0.0, "loss": 0.0}
+        worst, grads = {"dense": 0.0, "sparse": 0.0, "colbert": 0.0, "loss": 0.0}, []
         for q, p in batches(load_texts(name), count):
             q = {k: v.to(device()) for k, v in q.items()}
             p = {k: v.to(device()) for k, v in p.items()}
@@ -362,7 +363,26 @@ def same_weights(names=("scifact", "cmrc2018"), count: int = 8) -> dict:
             for key, a, b in zip(("dense", "sparse", "colbert"), ref, new):
                 worst[key] = max(worst[key], float((a - b).abs().max()))
             worst["loss"] = max(worst["loss"], abs(ref_loss - new_loss))
-        out[name] = {"batches": count, **{f"max_abs_diff_{k}": v for k, v in worst.items()}}
+            if len(grads) < 2:
+                # the backward too (the varlen kernels' own): gradients of one step, padded vs unpadded
+                per_variant = []
+                for variant in ("padded", "unpadded"):
+                    set_variant(model, variant)
+                    model.step = 1
+                    model.zero_grad(set_to_none=True)
+                    model(queries=q, passages=p).loss.backward()
+                    per_variant.append({n: t.grad.detach().clone() for n, t in model.named_parameters()
+                                        if t.grad is not None})
+                    model.zero_grad(set_to_none=True)
+                a, b = per_variant
+                # per tensor, over its largest entry, with a floor of 1e-3 x the largest gradient of all (the
+                # key biases' gradients are zero but for rounding: softmax ignores a constant added to every key)
+                top = max(float(t.abs().max()) for t in a.values())
+                grads.append(max(float((a[n] - b[n]).abs().max()) / max(float(a[n].abs().max()), 1e-3 * top)
+                                 for n in a))
+                del per_variant, a, b
+        out[name] = {"batches": count, **{f"max_abs_diff_{k}": v for k, v in worst.items()},
+                     "max_grad_diff_relative_to_tensor_max": max(grads), "grad_batches": len(grads)}
         print("same weights fp32", name, out[name], flush=True)
     return out
 

@@ -107,9 +107,9 @@ class Setup:
     num_gpus: int = 1
     padded: bool = False        # some sequences padded: the encoder builds an attention mask (see _mask_bytes)
     zero_stage: int = 0           # DeepSpeed ZeRO: 1 shards optimizer state and fp32 master weights, 2 gradients too
-    # Unpadded encoding (RunConfig.unpadded, trainer.engine.unpadded): a padded batch's texts in length-sorted
-    # chunks. Never more activations than the whole batch at its longest (what is counted), and the padding
-    # mask broadcast over the query positions (see _mask_bytes).
+    # Unpadded encoding (RunConfig.unpadded, trainer.engine.unpadded): a padded batch's real tokens packed, no
+    # padding computed. Never more activations than the whole batch at its longest (what is counted), and at
+    # most the padding mask broadcast over the query positions (see _mask_bytes).
     unpadded: bool = False
 
 
@@ -150,9 +150,9 @@ def _mask_bytes(s: Setup, amp: bool, trains_encoder: bool) -> float:
     checkpointing only the layer being recomputed holds one. A frozen encoder keeps none, and its
     peak is the mask being built (fp32 inverse, bool and filled copies at once: 9 bytes an entry).
     Measured on an H200 (bench/results/vram_padded_h200.jsonl): -0.3 to +0.5 % trained encoder.
-    Unpadded encoding gives these encoders the mask as [seqs, 1, 1, length] (the same per-entry costs, a
-    length-times smaller tensor; bench/padding.py measures it); a chunk never pads past the batch's length,
-    so the chunks' masks together are never larger than the batch's."""
+    Unpadded encoding packs these encoders' padded batches (no mask at all) or, where it encodes a padded
+    batch whole, gives them the mask as [seqs, 1, 1, length] (the same per-entry costs, a length-times
+    smaller tensor; bench/padding.py measured it): counted as the latter, an upper bound."""
     if not trains_encoder:
         per_entry = 9.0
     else:
