@@ -28,14 +28,15 @@ from typing import Optional
 
 from .config import Mode, resolve_precision
 from .data import DataError, Problem
+from .run_folder import BUCKETS, LENGTH_PLAN
 from .memory import DEFAULT_CARD_GIB, Setup, Shape, card_gib, estimate, max_batch
 
 EDGES = (0, 500, 1000, 2000, 4000, 8192)   # like FlagEmbedding's split_data_by_length
 PAD = 8                                    # FlagEmbedding pads to a multiple of 8
 BATCH_LIMIT = 4096                         # no cap given: the search stops here
 PLAN_MARGIN = 0.05                         # of the card, kept free beyond the estimator's own headroom
-PLAN_FILE = "length_plan.json"             # in the run folder
-BUCKET_DIR = "buckets"
+PLAN_FILE = LENGTH_PLAN                     # in the run folder (trainer.run_folder names its files)
+BUCKET_DIR = BUCKETS
 
 
 @dataclass(frozen=True)

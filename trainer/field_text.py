@@ -65,10 +65,10 @@ FIELD_TEXT = {
             "length applies to evaluation.",
         "bucket_gpu_gib": "The GPU memory (GB or GiB) the length buckets are sized for; 0: this machine's GPU "
             "(an 80 GB card when none is visible).",
-        "unpadded": "Encode each batch's texts in length-sorted chunks, each padded only to its own longest: the "
-            "same embeddings, scores and losses with less GPU memory (the padding and its attention mask); "
-            "faster only where the GPU, not the host, limits a step (large batches). Off: every batch "
-            "padded to its longest text, as FlagEmbedding does.",
+        "unpadded": "Encode each batch's real tokens packed into one stream (attention still per text), never "
+            "its padding: the same embeddings, scores and losses with less GPU memory, and faster the more "
+            "padding the data has (1.45x on SciFact's 36 % padding, 1.2x on CMRC's 17 %, on an H200). Off: "
+            "every batch padded to its longest text, as FlagEmbedding does.",
         "held_out_test": "Test the model on the held-out split before and after training. A settings search's "
             "trials leave it out: only the winner is tested, once, after the search.",
     },
@@ -123,8 +123,8 @@ FIELD_TEXT = {
             "每组取显存估算器判定可容纳的最大批次，不超过批次大小；批次为 1 也放不下时开启梯度检查点）；"
             "或自定边界，如 0,500,2000。此时训练段落保留完整长度，段落长度只用于评估。",
         "bucket_gpu_gib": "长度分桶按此显存（GB 或 GiB）估算；0：本机 GPU（无可见 GPU 时按 80 GB 卡）。",
-        "unpadded": "把每批文本按长度排序、分成几块编码，每块只填充到块内最长文本：向量、分数和损失不变，"
-            "显存更少（省去填充部分及其注意力掩码）；仅当一步的瓶颈在 GPU 而非主机时（大批次）才更快。"
+        "unpadded": "把每批文本的真实词元打包成一条序列编码（注意力仍按文本分开），从不计算填充：向量、分数和损失不变，"
+            "显存更少，数据填充越多越快（在 H200 上，SciFact 填充 36% 时快 1.45 倍，CMRC 填充 17% 时快 1.2 倍）。"
             "关闭：每批填充到最长文本，与 FlagEmbedding 相同。",
         "held_out_test": "训练前后在留出的测试集上测试模型。设置搜索的各次试验不做测试：只有胜出者在搜索结束后测试一次。",
     },

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-FILE = "query_ranks.jsonl"          # validation: step 0, each evaluation, the end
-TEST_FILE = "test_ranks.jsonl"      # the held-out test: before training and after it
+from .run_folder import QUERY_RANKS, TEST_RANKS
+
+FILE, TEST_FILE = QUERY_RANKS, TEST_RANKS     # validation's, the held-out test's (their names: trainer.run_folder)
 
 
 def append(run_dir: Path, step: int, epoch: float, ranks: dict[str, list[Optional[int]]], file: str = FILE) -> None:

@@ -8,6 +8,12 @@ from typing import Optional
 from .config import DEMO_DATA, SPLIT
 from .data import DEMO_DIR, resolve_eval
 
+# Files in a run folder that another module reads and writes (it owns their format; their names live here)
+QUERY_RANKS = "query_ranks.jsonl"    # validation ranks per question: step 0, each evaluation, the end (query_ranks)
+TEST_RANKS = "test_ranks.jsonl"      # the held-out test's: before training and after it
+LENGTH_PLAN = "length_plan.json"     # the length buckets' plan and measured peaks (trainer.buckets)
+BUCKETS = "buckets"                  # one training file per length bucket
+
 
 class RunFolder:
     def __init__(self, root: Path | str):
@@ -24,7 +30,8 @@ class RunFolder:
         self.merge_curve = self.root / "merge_curve.json"  # the Runs page's merge curve (trainer.engine.merge)
         self.merge_curve_work = self.root / "merge_curve"  # its merged models meanwhile, removed after
         self.reproduced = self.root / "reproduced"         # the equivalent command's output_dir (never run here)
-        # query_ranks.jsonl: trainer.query_ranks owns its name and format
+        self.length_plan = self.root / LENGTH_PLAN
+        self.buckets = self.root / BUCKETS
 
     def validation(self, eval_data: Optional[str]) -> Optional[Path]:
         """Where a run's validation set is (the one place that says it): the split held out into this

@@ -181,7 +181,7 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
             # Same parameters and state; only the sparse-embedding method differs.
             model.__class__ = LeanSparseM3Model
         if self.unpadded:
-            # Same parameters and state; only `encode` differs (each batch in length-sorted chunks).
+            # Same parameters and state; only `encode` differs (each batch's real tokens packed, attention per text).
             unpadded_encoding.enable(model)
         return tokenizer, model
 
