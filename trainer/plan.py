@@ -89,6 +89,18 @@ def trains_in_place(cfg: RunConfig, data) -> bool:
     return bool(data.direct) and cfg.eval_data != SPLIT and not needs_mining(cfg, data.without_negatives)
 
 
+def _has_logging_dir() -> bool:
+    """Whether this machine's transformers still takes TrainingArguments.logging_dir (dropped in 5.15; the
+    package's range admits later ones). Read from its metadata: nothing is imported."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(x) for x in version("transformers").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return True
+    return (major, minor) < (5, 15)
+
+
 def make(cfg: RunConfig, folder: RunFolder, run_id: str, *, train_file: str, rows: Optional[int], precision: str,
          cuda: bool, nproc_per_node: int, nnodes: int = 1, length_plan=None, bucket_files: Optional[list[str]] = None,
          prepared: bool = False) -> Plan:
@@ -107,8 +119,10 @@ def make(cfg: RunConfig, folder: RunFolder, run_id: str, *, train_file: str, row
     # for the opt-in trackers, and its NaN filter (a `.item()` per step) is off.
     args["logging_steps"] = 1 if cfg.report_to != "none" else HF_LOG_STEPS
     args["logging_nan_inf_filter"] = False
-    # Opt-in TensorBoard / MLflow: HF's own callbacks, their files inside the run folder.
-    args["logging_dir"] = str(folder.tensorboard)
+    # Opt-in TensorBoard / MLflow: HF's own callbacks, their files inside the run folder (transformers 5.15+
+    # has no logging_dir: there the worker names the folder in TENSORBOARD_LOGGING_DIR instead).
+    if _has_logging_dir():
+        args["logging_dir"] = str(folder.tensorboard)
     args["run_name"] = run_id
     if world == 1:       # one process has no other devices' negatives (FlagEmbedding would refuse)
         args["negatives_cross_device"] = False

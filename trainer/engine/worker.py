@@ -68,6 +68,8 @@ def tracking(report_to: str, folder: RunFolder) -> None:
     """Opt-in TensorBoard / MLflow through HF's own callbacks, their files inside the run folder (the plan's
     logging_dir is tensorboard/): a local MLflow file store in mlruns/ (no server; MLflow 3 keeps that store
     in maintenance mode and asks for this opt-in)."""
+    if report_to == "tensorboard":       # transformers 5.15+ (no logging_dir argument) reads the folder here
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(folder.tensorboard))
     if report_to == "mlflow":
         os.environ["MLFLOW_TRACKING_URI"] = folder.mlruns.as_uri()
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
