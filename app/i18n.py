@@ -392,7 +392,7 @@ EN = {
     "negatives rows lack; the command trains on the run's own train.jsonl, where that was already done",
     "command.diff.heads_lr": "heads learning rate: with a heads LR scale other than 1 the dashboard trains the "
     "sparse/ColBERT heads faster; the command has no such flag",
-    "command.diff.unpadded": "unpadded encoding (when switched on): the dashboard encodes each batch's real tokens "
+    "command.diff.unpadded": "unpadded encoding (on GPUs unless switched off): the dashboard encodes each batch's real tokens "
     "packed, without computing their padding (same embeddings and losses, less memory, faster on padded data); the "
     "command pads every batch to its longest text and has no such flag",
     # the settings search (pages/sweep.py, trainer/sweep.py)
@@ -801,7 +801,7 @@ ZH = {
     "command.diff.validation": "验证与早停：仪表盘每轮评测并可提前停止；该命令训练全部轮数且不评测",
     "command.diff.data": "数据：仪表盘会从你的文件中留出验证与测试问题，并为缺少负例的行挖掘负例；该命令直接使用运行文件夹中已处理好的 train.jsonl",
     "command.diff.heads_lr": "检索头学习率：检索头学习率倍数不为 1 时，仪表盘以更高学习率训练稀疏与 ColBERT 头；该命令没有对应参数",
-    "command.diff.unpadded": "无填充编码（开启时）：仪表盘把每批文本的真实词元打包编码，不计算填充部分（向量与损失相同，显存更少，数据有填充时更快）；该命令把每批填充到最长文本，且没有对应参数",
+    "command.diff.unpadded": "无填充编码（GPU 上默认开启，可关闭）：仪表盘把每批文本的真实词元打包编码，不计算填充部分（向量与损失相同，显存更少，数据有填充时更快）；该命令把每批填充到最长文本，且没有对应参数",
     # the settings search
     "nav.sweep": "寻找设置", "status.pruned": "已剪枝",
     "configure.sweep": "寻找最佳设置",

@@ -47,6 +47,9 @@ def test_all_heads_records_loss_and_warmup_lr_every_step(all_heads_run):
         assert p.value == pytest.approx(advice.lr_at(p.step - 1, peak, 3, 4))
     assert metrics["lr"][0].value == pytest.approx(peak / 10)
     assert {p.name for p in store.metrics(run.id)} >= {"samples_per_s", "grad_norm"}
+    # unpadded encoding is on by default, for GPUs only: this CPU run padded as FlagEmbedding does
+    from trainer import plan
+    assert run.config.unpadded and plan.of_run(run).studio["unpadded"] is False
 
 
 @pytest.mark.slow

@@ -237,7 +237,7 @@ def test_memory_and_bucket_plans_count_the_broadcast_mask():
     # a model type whose mask is not broadcast keeps the full count
     assert estimate(replace(long, unpadded=True, shape=replace(BGE_M3, model_type="other"))).breakdown[
         "attention_mask"] == full
-    assert setup_for(RunConfig(unpadded=True), BGE_M3, 80).unpadded and not setup_for(RunConfig(), BGE_M3, 80).unpadded
+    assert setup_for(RunConfig(), BGE_M3, 80).unpadded and not setup_for(RunConfig(unpadded=False), BGE_M3, 80).unpadded
     lengths = [300] * 64 + [3000] * 32 + [7000] * 16
     stock = buckets.plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8)
     chunked = buckets.plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8,

@@ -126,10 +126,11 @@ class RunConfig:
     bucket_gpu_gib: float = 0.0         # the card the buckets are sized for; 0: this machine's GPU (80 GB if none)
     # Each padded batch's real tokens packed into one stream through the encoder (attention per text, varlen
     # kernels with dropout), the outputs put back at the batch's positions: FlagEmbedding's scores and
-    # losses without computing the padding (trainer.engine.unpadded). Off by default; on an H200 at batch
-    # 8 x group 8 it trained 1.45x the samples/s on SciFact, 1.20x on CMRC, 1.02x on fixed-length texts
-    # (docs/DESIGN-NOTES.md). Dashboard-only: the equivalent command pads as FlagEmbedding does.
-    unpadded: bool = False
+    # losses without computing the padding (trainer.engine.unpadded). On by default where it helps, a run on
+    # GPUs: on an H200 at batch 8 x group 8 it trained 1.45x the samples/s on SciFact, 1.20x on CMRC, 1.02x on
+    # fixed-length texts (docs/DESIGN-NOTES.md); a CPU run pads as FlagEmbedding does (trainer.plan). Dashboard-
+    # only: the equivalent command pads as FlagEmbedding does.
+    unpadded: bool = True
 
     def __post_init__(self) -> None:
         self.mode = Mode(self.mode)

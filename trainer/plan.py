@@ -134,7 +134,7 @@ def make(cfg: RunConfig, folder: RunFolder, run_id: str, *, train_file: str, row
         # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
         args["use_cpu"] = True
     studio = {"lean_sparse_head": cfg.sparse_head == "lean", "heads_lr_scale": cfg.heads_lr_scale,
-              "sparse_init": cfg.sparse_init, "unpadded": cfg.unpadded}
+              "sparse_init": cfg.sparse_init, "unpadded": cfg.unpadded and cuda}     # GPUs only: measured there
     validation, test = folder.validation(cfg.eval_data), folder.test(cfg.eval_data)
     return Plan(run_id=run_id, config=json.loads(cfg.to_json()), prepared=prepared,
                 train_files=list(args["train_data"]), rows=rows,
