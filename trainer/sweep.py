@@ -146,7 +146,7 @@ def _pruner(kind: str):
 
     if kind == "median":      # below the median of earlier trials at the same validation; the first two run whole
         # never at a trial's first validation (its warmup may still be under way)
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)   # earliest: the 2nd validation
     if kind == "halving":
         return optuna.pruners.SuccessiveHalvingPruner()
     return optuna.pruners.NopPruner()
