@@ -236,7 +236,7 @@ def run(store: Store, name: str, *, pruner=None, poll_s: float = 1.0, say: Calla
                 + (f", {epochs} epochs" if epochs else ""))
             _follow(store, spec, optuna_study, trial.number, run_id, poll_s, say)
         best = winner(store, spec, optuna_study)
-        if best is not None:
+        if best is not None and not store.metrics(best.user_attrs["run_id"], prefix=metrics.TEST):   # tested once
             say(f"winner: trial {best.number} (run {best.user_attrs['run_id']}), validation {best.value:.4f}; "
                 f"testing it on the held-out split")
             tested = launch.trainer_command(["test", best.user_attrs["run_id"], "--runs-dir", str(store.runs_dir)],
