@@ -28,7 +28,6 @@ class RunFolder:
         self.tensorboard = self.root / "tensorboard"       # opt-in tracking (HF's report_to)
         self.mlruns = self.root / "mlruns"
         self.merge_curve = self.root / "merge_curve.json"  # the Runs page's merge curve (trainer.engine.merge)
-        self.merge_curve_work = self.root / "merge_curve"  # its merged models meanwhile, removed after
         self.reproduced = self.root / "reproduced"         # the equivalent command's output_dir (never run here)
         self.length_plan = self.root / LENGTH_PLAN
         self.buckets = self.root / BUCKETS

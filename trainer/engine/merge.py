@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import shutil
 from pathlib import Path
 
 import torch
@@ -71,8 +70,12 @@ def merge(store: Store, run_id: str, weight: float, out: Path, *, zip: bool = Fa
 
 
 def curve(store: Store, run_id: str, weights: list[float]) -> dict:
-    """MRR@10 of the mode's main head (hybrid, or dense for dense-only runs) for each weight, on the
-    run's validation set and on the out-of-domain check; kept as merge_curve.json in the run folder."""
+    """MRR@10 of the mode's main head (hybrid, or dense for dense-only runs) for each weight, on the run's
+    validation set and on the out-of-domain check; kept as merge_curve.json in the run folder. Each weight's
+    model is what `merge` writes (LM-Cocktail's own `merge_param` over the same two state dicts, heads averaged
+    as `mix_heads` does), made in memory: both models are read once, nothing is written per weight."""
+    from LM_Cocktail.utils import get_model_param_list, merge_param
+
     from ..data import load_eval
     from .evaluate import evaluate
     from .search import load_checkpoint
@@ -84,15 +87,26 @@ def curve(store: Store, run_id: str, weights: list[float]) -> dict:
         raise ValueError(f"run {run_id} has no validation set: the curve needs the run's own score")
     sets = {"validation": load_eval(validation), "general": load_eval(GENERAL_DIR)}
     metric = cfg.mode.main_score
-    work = run.folder.merge_curve_work
+    tuned, base = saved_model(run), Path(resolve_model(cfg.model))
+    with contextlib.redirect_stdout(io.StringIO()):     # its progress prints would break our JSON answer
+        encoders = get_model_param_list([str(tuned), str(base)], model_type="encoder")
+    ckpt = load_checkpoint(str(tuned), run_pooling(cfg), cfg.mode.unified_finetuning)
+    heads = {}                                           # head module -> (fine-tuned state, base state or None)
+    for name in HEADS:
+        module = getattr(ckpt.model, name.removesuffix(".pt"), None)
+        if module is not None and (tuned / name).is_file():
+            heads[module] = (torch.load(tuned / name, map_location="cpu", weights_only=True),
+                             torch.load(base / name, map_location="cpu", weights_only=True)
+                             if all((base / n).is_file() for n in HEADS) else None)
     points = []
     for weight in weights:
-        merge(store, run_id, weight, work)
-        ckpt = load_checkpoint(str(work), run_pooling(cfg), cfg.mode.unified_finetuning)
+        ckpt.model.model.load_state_dict(merge_param(encoders, weights=[weight, 1 - weight]))
+        for module, (own, other) in heads.items():
+            if other is not None:                        # a base without heads keeps the fine-tuned ones whole
+                module.load_state_dict({k: weight * v + (1 - weight) * other[k] for k, v in own.items()})
         points.append({"weight": weight, **{name: evaluate(ckpt.model, ckpt.tokenizer, evalset, cfg.query_max_len,
                                                            cfg.passage_max_len)[metric]
                                              for name, evalset in sets.items()}})
-    shutil.rmtree(work)
     result = {"metric": metric, "queries": {name: len(s.queries) for name, s in sets.items()}, "points": points}
     run.folder.merge_curve.write_text(json.dumps(result, indent=1), encoding="utf-8")
     return result
