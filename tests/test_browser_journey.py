@@ -1,7 +1,7 @@
 """A user's own data, end to end in Debian's Chromium, from a clean runs folder: upload a pairs CSV on Data (a
 named dataset), mine its negatives, "Use for training", Configure with the held-out split (its settings kept
 across visits to every other page and a reload), Start, the run's end, the held-out test before → after on
-Train, Try it on that run (a validation query and a typed one), Runs: export, merge and "Score a few weights",
+Train, Try it on that run (a validation query and a typed one), Runs: export and "Score a few weights",
 Compare. No exception on any page; screenshots in test-artifacts/journey_*.png. A file of its own, so the
 suite's two processes (`--dist loadfile`) run it beside the other browser tests."""
 import json
@@ -146,13 +146,12 @@ def journey(page, url: str, runs_dir: Path, store: Store, csv_path: Path) -> Non
     expect(page.get_by_text("For your query,")).to_be_visible(timeout=120_000)
     shot(page, "tryit_typed")
 
-    # Runs: export, merge with the base, score a few weights on the run's own validation split
+    # Runs: export, score a few weights on the run's own validation split (the merge button itself:
+    # tests/test_export.py, through the same page)
     visit(page, url, "runs")
     saved = EN["runs.export.where"].split("{")[0]
     page.locator(".st-key-runs_export").get_by_role("button", name=EN["runs.export.make"]).click()
     expect(page.get_by_text(re.compile(re.escape(saved) + ".*export"))).to_be_visible(timeout=120_000)
-    page.locator(".st-key-runs_merge").get_by_role("button", name=EN["runs.merge.make"]).click()
-    expect(page.get_by_text(re.compile(re.escape(saved) + ".*merged"))).to_be_visible(timeout=120_000)
     page.locator(".st-key-runs_curve").get_by_role("button", name=EN["runs.curve.make"]).click()
     page.wait_for_function(CHARTS_DRAWN, arg=[EN["runs.curve.title"].split("{")[0]], timeout=300_000)
     shot(page, "runs")
