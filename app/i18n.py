@@ -82,6 +82,7 @@ EN = {
     "configure.skip_bad": "Skip the {bad} invalid rows and train on the {good} valid ones (the count is kept with the run)",
     "configure.invalid": "Not started: {count} (nothing was stored).",
     "count.epoch": "{n} epoch|{n} epochs", "count.step": "{n} step|{n} steps", "count.problem": "{n} problem|{n} problems",
+    "count.trial": "{n} trial|{n} trials",
     "train.skipped": "{n} invalid training rows were skipped, as chosen when the run started.",
     "train.resume": "Resume from {checkpoint}",
     "configure.compare_modes": "Compare the three modes",
@@ -423,17 +424,18 @@ EN = {
                          "trials goes on at each round. Never: every trial trains to its end.",
     "sweep.lr_range": "Learning rates tried: {low} to {high} (log scale), around Configure's {lr}.",
     "sweep.untrained": "{mode}: untrained", "sweep.winner_mark": "the winner",
-    "sweep.chart_note": "Each point is a trial's validation MRR@10 at its end (a pruned trial's at its stop); the dotted "
+    "sweep.chart_note": "Each point is a trial's latest validation MRR@10 (a finished trial's at its end, a pruned one's "
+                        "at its stop); the dotted "
                         "lines are each mode's score before training. Modes are judged on their own head, and "
                         "hybrid starts higher than dense.",
-    "sweep.col.before": "Before training", "sweep.rerun": "Stopped with the search (runs again)",
-    "sweep.too_few": "With {n} completed trial(s) of {mode}, the search cannot yet say where the best learning rates "
-                     "lie.",
+    "sweep.col.before": "Before training", "sweep.rerun": "Stopped (runs again)",
+    "sweep.epochs_help": "Each trial trains a whole number of epochs from this range (the search picks it).",
+    "sweep.too_few": "With {n} of {mode} completed, the search cannot yet say where the best learning rates lie.",
     "sweep.untested_stopped": "The winner is tested on the held-out questions when the search ends: it was stopped "
                               "before its end.",
     "sweep.test_line": "On the held-out questions, which no trial saw, its {head} MRR@10 went {before} → {after}: "
-                       "{words}. The validation gain above is what the choice was made on; this is the estimate to "
-                       "trust.",
+                       "{words}. Trust this held-out change, not the validation gain above: the winner was chosen "
+                       "for its validation score, which flatters it.",
     "configure.lr_from_sweep": "This learning rate is the settings search's winner (Find settings).",
     "sweep.modes": "Modes to try", "sweep.trials": "Trials (at most)",
     "sweep.budget": "Time budget (minutes of training)", "sweep.pruner": "Stop trials that fall behind",
@@ -541,6 +543,7 @@ ZH = {
     "configure.skip_bad": "跳过 {bad} 行无效数据，仅用 {good} 行有效数据训练（跳过数会随运行记录）",
     "configure.invalid": "未启动：{count}（未保存任何内容）。",
     "count.epoch": "{n} 轮|{n} 轮", "count.step": "{n} 步|{n} 步", "count.problem": "{n} 个问题|{n} 个问题",
+    "count.trial": "{n} 次试验|{n} 次试验",
     "train.skipped": "按启动时的选择，跳过了 {n} 行无效训练数据。",
     "train.resume": "从 {checkpoint} 继续训练",
     "configure.compare_modes": "比较三种模式",
@@ -822,13 +825,14 @@ ZH = {
                          "从不：每次试验都训练到结束。",
     "sweep.lr_range": "尝试的学习率：{low} 到 {high}（对数刻度），围绕配置页的 {lr}。",
     "sweep.untrained": "{mode}：训练前", "sweep.winner_mark": "胜出者",
-    "sweep.chart_note": "每个点是一次试验结束时的验证 MRR@10（被剪枝的试验取其停止时的值）；虚线是各模式训练前的分数。"
+    "sweep.chart_note": "每个点是一次试验最近一次的验证 MRR@10（完成的试验取其结束时，被剪枝的取其停止时）；虚线是各模式训练前的分数。"
                         "各模式按各自的检索头评判，混合一开始就比稠密高。",
-    "sweep.col.before": "训练前", "sweep.rerun": "随搜索停止（会重新运行）",
-    "sweep.too_few": "{mode} 只有 {n} 次完成的试验，搜索还不能说明最佳学习率在哪里。",
+    "sweep.col.before": "训练前", "sweep.rerun": "已停止（会重新运行）",
+    "sweep.epochs_help": "每次试验训练该范围内的整数轮数（由搜索选定）。",
+    "sweep.too_few": "{mode} 已完成 {n}，搜索还不能说明最佳学习率在哪里。",
     "sweep.untested_stopped": "胜出者会在搜索结束时在留出问题上测试：这次搜索在结束前被停止了。",
     "sweep.test_line": "在任何试验都没见过的留出问题上，它的{head} MRR@10 从 {before} 变为 {after}：{words}。"
-                       "上面的验证提升是做选择的依据；这个才是可信的估计。",
+                       "请相信这个留出变化，而不是上面的验证提升：胜出者正是按验证分数选出的，验证分数会偏高。",
     "configure.lr_from_sweep": "这个学习率来自设置搜索的胜出者（寻找设置页）。",
     "sweep.modes": "要尝试的模式", "sweep.trials": "试验次数（最多）",
     "sweep.budget": "时间预算（训练分钟数）", "sweep.pruner": "停止落后的试验",

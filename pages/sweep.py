@@ -47,7 +47,8 @@ def new_study() -> None:
     if base.max_steps > 0:
         st.caption(t("sweep.max_steps", steps=count(base.max_steps, "step")))
     else:
-        epochs = st.slider(t("sweep.epochs"), 1, max(10, 2 * base.epochs), (1, base.epochs), key="sweep_epochs")
+        epochs = st.slider(t("sweep.epochs"), 1, max(10, 2 * base.epochs), (1, base.epochs), key="sweep_epochs",
+                           help=t("sweep.epochs_help"))
     if base.eval_data is None:
         st.warning(t("sweep.needs_validation"))
         return
@@ -128,7 +129,7 @@ def winner(result: dict) -> None:
                       range=f"{low:.1e}" if low == high else f"{low:.1e} – {high:.1e}"))
         st.caption(t("sweep.range_rule", trials=", ".join(f"#{n}" for n in result["best_range_trials"])))
     else:
-        st.caption(t("sweep.too_few", n=len(same), mode=mode_name(best["mode"])))
+        st.caption(t("sweep.too_few", n=count(len(same), "trial"), mode=mode_name(best["mode"])))
     if best["test_score"] is None:
         st.caption(t("sweep.untested" if sweep.finished(result) else "sweep.untested_stopped"))
     else:

@@ -351,7 +351,7 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {f"dataset.eval.{e}" for e in ("split", "demo", "none", "folder")}
     expanded |= {f"dataset.origin.{o}" for o in ("upload", "mined", "path")}
     expanded |= {f"verdict.{w}" for w in ("better", "worse", "unclear")}
-    expanded |= {f"count.{u}" for u in ("epoch", "step", "problem")}
+    expanded |= {f"count.{u}" for u in ("epoch", "step", "problem", "trial")}
     expanded |= {f"configure.eval_choice.{c}" for c in ("split", "folder", "none")}
     expanded |= {f"configure.{field}.{c}" for field in ("sparse_head", "report_to", "mine", "zero_stage")
                  for c in CHOICES[field]}

@@ -150,3 +150,24 @@ def test_the_study_page_in_chromium(study):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_study_going_on_in_a_new_process_does_not_redraw_its_first_trials(tmp_path):
+    """The sampler is seeded from the run's seed and the trials so far: a study loaded afresh (as a resumed
+    command loads it) draws new settings, not the ones its first process drew (a walk saw a trial run twice)."""
+    from trainer.config import Mode, RunConfig
+
+    store = Store(tmp_path / "runs")
+    spec = sweep.Spec(name="seeded", base=json.loads(RunConfig().to_json()), modes=["dense", "all"], trials=4,
+                      suggested_lr=2e-5, center_lr=2e-5, epochs=[1, 5])
+    sweep.save(store, spec)
+
+    def draw():
+        trial = sweep.study(store, spec).ask()
+        params = (trial.suggest_categorical("mode", spec.modes), trial.suggest_float("learning_rate", 5e-6, 8e-5, log=True),
+                  trial.suggest_int("epochs", 1, 5))
+        sweep.study(store, spec).tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        return params
+
+    first, second = draw(), draw()
+    assert first != second and Mode(first[0])

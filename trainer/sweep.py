@@ -161,9 +161,13 @@ def study(store: Store, spec: Spec, pruner=None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(folder(store, spec.name) / "journal.log")))
     config = spec.config
-    sampler = optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=min(10, max(2, spec.trials // 2)))
-    return optuna.create_study(study_name=spec.name, storage=storage, direction="maximize", sampler=sampler,
-                               pruner=pruner or _pruner(spec.pruner), load_if_exists=True)
+    found = optuna.create_study(study_name=spec.name, storage=storage, direction="maximize",
+                                pruner=pruner or _pruner(spec.pruner), load_if_exists=True)
+    # Seeded from the run's seed and the trials so far: a fresh study repeats itself, and a study going on in a
+    # new process does not draw the same "random" first trials again (the seed alone would).
+    found.sampler = optuna.samplers.TPESampler(seed=config.seed + len(found.get_trials(deepcopy=False)),
+                                               n_startup_trials=min(10, max(2, spec.trials // 2)))
+    return found
 
 
 # The driver -----------------------------------------------------------------------------------------------
