@@ -1,8 +1,8 @@
 """Let the data choose: a budgeted search over mode, learning rate and epochs (`python -m trainer sweep`,
 the Find settings page). No torch: the trials are normal runs, trained by the worker through the queue.
 
-- **Optuna** does the choosing: a study with the TPE sampler and a pruner (median by default) on each
-  trial's validation score, kept in a journal file in the runs folder (`runs/studies/NAME/journal.log`),
+- **Optuna** does the choosing: a study with the TPE sampler (its first trials: each chosen mode at the centre
+  learning rate and the longest length) and a pruner (median by default) on each trial's validation score, kept in a journal file in the runs folder (`runs/studies/NAME/journal.log`),
   so a study survives an app restart or a killed process and goes on where it was.
 - **Each trial is a run** in the store, tagged with the study (`runs.study`), queued through the existing
   queue (one run at a time per device) and named `NAME #N`. It trains with validation (the mode's main head,
@@ -202,6 +202,13 @@ def run(store: Store, name: str, *, pruner=None, poll_s: float = 1.0, say: Calla
     _driver_file(store, name).write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
     try:
         optuna_study = study(store, spec, pruner)
+        if not optuna_study.get_trials(deepcopy=False):
+            # The first trials: each mode at the centre learning rate (the suggestion, unless one was given) and
+            # the longest length, so every chosen mode is tried and the suggestion is measured, not assumed.
+            for mode in spec.modes[:spec.trials]:
+                optuna_study.enqueue_trial({k: v for k, v in (("mode", mode), ("learning_rate", spec.center_lr),
+                                                               ("epochs", spec.epochs[1] if spec.epochs else None))
+                                            if v is not None and (k != "mode" or len(spec.modes) > 1)})
         launch.recover(store)
         known = {t.user_attrs.get("run_id") for t in optuna_study.get_trials(deepcopy=False)}
         for orphan in store.study_runs(name):     # queued by a process that died before it named the run
