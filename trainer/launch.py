@@ -306,6 +306,16 @@ class MiningJob:
     def running(self) -> bool:
         return not self.summary() and pid_alive(self.pid())
 
+    @property
+    def starting(self) -> bool:
+        """Started under 30 s ago and not ended with a summary: a page keeps watching it rather than showing
+        nothing (the browser journey once saw a job just started read as neither running nor ended)."""
+        try:
+            young = time.time() - (self.folder / "job.json").stat().st_mtime < 30
+        except OSError:
+            young = True
+        return young and not self.summary()
+
     def error(self) -> str:
         """The child's last words when it ended without a summary (bad input, a crash, a stop)."""
         return "" if self.running or self.summary() else log_tail(self.folder / "mine.log", 1500).strip()
