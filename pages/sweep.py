@@ -34,9 +34,10 @@ def new_study() -> None:
     model = t("configure.model.default") if base.model == DEFAULT_MODEL else base.model
     st.caption(t("sweep.base", data=data_label(base), model=model, batch=base.batch_size))
     c = st.columns([2, 1, 1, 1])
-    state.setdefault("sweep_modes", [base.mode.value])
+    modes_key = lang_key("sweep_modes")
+    state.setdefault(modes_key, [base.mode.value])            # Configure's mode, until the user chooses
     modes = c[0].multiselect(t("sweep.modes"), [m.value for m in Mode], format_func=labels("mode.{}.title"),
-                             key=lang_key("sweep_modes"), placeholder=t("sweep.modes_placeholder"),
+                             key=modes_key, placeholder=t("sweep.modes_placeholder"),
                              help=t("sweep.modes_help"))
     trials = int(c[1].number_input(t("sweep.trials"), 1, 200, 8, key="sweep_trials", help=t("sweep.trials_help")))
     budget = float(c[2].number_input(t("sweep.budget"), 1, 100_000, 60, key="sweep_budget",

@@ -117,6 +117,11 @@ def test_the_study_page_shows_trials_winner_and_its_test(study, monkeypatch):
         assert f"#{result['best']['number']}" in text
         assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) >= 2
     assert "Finished" in " ".join(m.value for m in open_page("sweep").markdown)
+    # the form, from Configure's settings: its mode chosen, the learning rates it will try said
+    from trainer.config import Mode, RunConfig
+    at = open_page("sweep", cfg_sweep_base=RunConfig(mode=Mode.ALL, eval_data="split", learning_rate=2e-5).to_json())
+    assert at.multiselect[0].value == ["all"]
+    assert any("5.0e-06 to 8.0e-05" in c.value for c in at.caption)
 
 
 def test_the_study_page_in_chromium(study):
