@@ -38,7 +38,7 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
     if st.button(t("mine.start"), key="mine_start", type="primary", disabled=busy or not data.rows):
         job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
                                   margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
-    if job is not None and (job.running or job.starting):
+    if job is not None and job.watched:
         _job_progress(job)
     elif job is not None:
         _job_result(store, job)
@@ -49,7 +49,7 @@ def _job_progress(job: launch.MiningJob) -> None:
     """The running job's progress, redrawn every second; when it has ended, the whole page reruns once and
     shows the result (no timer left running, and its buttons act on the whole page)."""
     job = launch.MiningJob(job.folder)
-    if not job.running and not job.starting:
+    if not job.watched:
         st.rerun(scope="app")
     progress = job.progress()
     phase = progress.get("phase", "queries")

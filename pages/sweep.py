@@ -14,7 +14,6 @@ from app.chart_data import mrr_range
 from app.ui import count, fmt_duration, get_store, labels, lang_key, mode_color, mode_name, run_points, status_name, t
 from trainer import query_ranks, sweep
 from trainer.config import DEFAULT_MODEL, Mode, RunConfig
-from trainer.store import WAITING
 
 store = get_store()
 state = st.session_state
@@ -152,9 +151,7 @@ def winner(result: dict) -> None:
 
 
 def status_words(trial: dict) -> str:
-    if trial["stopped_by_user"]:
-        return t("sweep.rerun")
-    return status_name(trial["status"]) if trial["status"] in sweep.RUN_STATUSES else t("sweep.running")
+    return t("sweep.rerun") if trial["stopped_by_user"] else status_name(trial["status"])
 
 
 def study_view(name: str, was_live: bool) -> None:
@@ -162,8 +159,7 @@ def study_view(name: str, was_live: bool) -> None:
     live = result["running"] or result["live_runs"]
     if was_live and not live:
         st.rerun()                 # the search and its trials ended: the whole page again, without the refresh
-    ended = sum(tr["state"] != "running" and not tr["stopped_by_user"] for tr in result["trials"])
-    st.markdown(t("sweep.status", done=ended, total=result["max_trials"], spent=fmt_duration(result["spent_s"]),
+    st.markdown(t("sweep.status", done=result["ended"], total=result["max_trials"], spent=fmt_duration(result["spent_s"]),
                   budget=fmt_duration(result["budget_minutes"] * 60),
                   state=t("sweep.running" if result["running"] else "sweep.done" if sweep.finished(result)
                           else "sweep.paused")))
@@ -200,6 +196,5 @@ if studies:
     name = st.selectbox(t("sweep.pick"), studies, index=studies.index(chosen) if chosen in studies else 0,
                         key="sweep_pick")
     state["sweep_study"] = st.query_params["study"] = name        # a reload shows the same study
-    live = sweep.driver_pid(store, name) is not None or any(r.live or r.status == WAITING
-                                                             for r in store.study_runs(name))
+    live = sweep.active(store, name)
     st.fragment(run_every=3.0 if live else None)(study_view)(name, live)

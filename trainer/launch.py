@@ -307,14 +307,14 @@ class MiningJob:
         return not self.summary() and pid_alive(self.pid())
 
     @property
-    def starting(self) -> bool:
-        """Started under 30 s ago and not ended with a summary: a page keeps watching it rather than showing
-        nothing (the browser journey once saw a job just started read as neither running nor ended)."""
+    def watched(self) -> bool:
+        """What a page keeps redrawing: a running job, or one started under 30 s ago without a summary yet
+        (the browser journey once saw a job just started read as neither running nor ended)."""
         try:
             young = time.time() - (self.folder / "job.json").stat().st_mtime < 30
         except OSError:
             young = True
-        return young and not self.summary()
+        return self.running or (young and not self.summary())
 
     def error(self) -> str:
         """The child's last words when it ended without a summary (bad input, a crash, a stop)."""

@@ -36,7 +36,6 @@ from .store import COMPLETED, FINAL, LIVE, PRUNED, STOPPED, WAITING, Store
 STUDIES_DIR = "studies"
 LR_SPAN = 4.0                 # the learning rate is searched from suggestion / 4 to suggestion x 4 (log-uniform)
 PRUNERS = ("median", "halving", "none")
-RUN_STATUSES = (WAITING, *LIVE, *FINAL)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -353,15 +352,18 @@ def winner(store: Store, spec: Spec, optuna_study):
     return min(done, key=lambda t: (-round(t.value, 6), durations.get(t.user_attrs["run_id"], math.inf)))
 
 
-def _clearly_behind(trial, best, head: str) -> bool:
-    """Whether the winner's validation beats this trial's by more than its noise: a paired bootstrap over the
+def _final_ranks(run, head: str) -> Optional[list]:
+    """The kept model's per-question validation ranks on `head` (its last validation), or None."""
+    validations = query_ranks.load(run.folder.root)
+    return validations[-1]["ranks"].get(head) if validations else None
+
+
+def _clearly_behind(ranks: Optional[list], best: Optional[list]) -> bool:
+    """Whether the winner's validation beats a trial's by more than its noise: a paired bootstrap over the
     validation questions of the two kept models (trainer.verdict), from their per-question ranks."""
-    if trial.id == best.id:
+    if ranks is None or best is None or ranks is best:
         return False
-    ranks = [query_ranks.load(r.folder.root) for r in (trial, best)]
-    if not all(ranks) or head not in ranks[0][-1]["ranks"] or head not in ranks[1][-1]["ranks"]:
-        return False
-    change = verdict.paired(ranks[0][-1]["ranks"][head], ranks[1][-1]["ranks"][head])
+    change = verdict.paired(ranks, best)
     return change is not None and change.word == verdict.BETTER
 
 
@@ -397,8 +399,9 @@ def summary(store: Store, name: str, optuna_study=None) -> dict:
     answer: dict = {"study": name, "trials": trials, "best": None, "suggested_learning_rate": spec.suggested_lr,
                     "learning_rate_range": list(spec.lr_range), "modes": spec.modes, "budget_minutes": spec.budget_minutes,
                     "max_trials": spec.trials, "spent_s": round(spent_s(store, name), 1),
+                    "ended": len(counted(optuna_study.get_trials(deepcopy=False))),
                     "running": driver_pid(store, name) not in (None, os.getpid()),
-                    "live_runs": any(r.live or r.status == WAITING for r in runs.values())}
+                    "live_runs": any(map(_busy, runs.values()))}
     if best is not None:
         entry = next(t for t in trials if t["number"] == best.number)
         metric = entry["metric"]
@@ -406,8 +409,11 @@ def summary(store: Store, name: str, optuna_study=None) -> dict:
         answer["best"] = dict(entry, test_score=test[max(test)] if test else None,
                               test_score_before=test[min(test)] if len(test) > 1 else None)
         complete = {t.number for t in optuna_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
-        near = [t for t in trials if t["number"] in complete and t["metric"] == metric
-                and not _clearly_behind(runs[t["run_id"]], runs[entry["run_id"]], metric.split(".")[0])]
+        head = metric.split(".")[0]
+        candidates = {t["number"]: _final_ranks(runs[t["run_id"]], head) for t in trials
+                      if t["number"] in complete and t["metric"] == metric}
+        near = [t for t in trials if t["number"] in candidates
+                and not _clearly_behind(candidates[t["number"]], candidates[best.number])]
         low, high = min(t["learning_rate"] for t in near), max(t["learning_rate"] for t in near)
         answer["best_range"] = [low, high]
         answer["best_range_trials"] = [t["number"] for t in near]
@@ -431,8 +437,8 @@ def resume(store: Store, name: str) -> None:
 
 
 def stop(store: Store, name: str) -> None:
-    """End the driver and the trial it trains (stopped: it counts with its last validation when the study
-    goes on); trials still waiting in the queue end too. `resume` goes on from there."""
+    """End the driver and the trial it trains (marked `stopped`: it runs again, whole, when the study goes
+    on); trials still waiting in the queue end too. `resume` goes on from there."""
     _stop_marker(store, name).touch()
     pid = driver_pid(store, name)
     if pid and pid != os.getpid():
@@ -447,8 +453,17 @@ def stop(store: Store, name: str) -> None:
 
 def finished(result: dict) -> bool:
     """No trial is left to run: N trials ended, or the time budget is spent."""
-    ended = sum(t["state"] != "running" and not t["stopped_by_user"] for t in result["trials"])
-    return ended >= result["max_trials"] or result["spent_s"] >= result["budget_minutes"] * 60
+    return result["ended"] >= result["max_trials"] or result["spent_s"] >= result["budget_minutes"] * 60
+
+
+def _busy(run) -> bool:
+    """A trial's run that holds or waits for the device."""
+    return run.live or run.status == WAITING
+
+
+def active(store: Store, name: str) -> bool:
+    """Something of the study is going on: its driver, or a trial running or queued."""
+    return driver_pid(store, name) is not None or any(map(_busy, store.study_runs(name)))
 
 
 def log_tail(store: Store, name: str) -> str:

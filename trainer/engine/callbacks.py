@@ -262,6 +262,18 @@ class Validation(TrainerCallback):
             self._run(state, model, processing_class)
 
 
+def record_test(store: Store, run_id: str, run_dir, step: int, epoch: float, values: dict, ranks: dict,
+                testset: EvalSet) -> dict:
+    """One evaluation of the held-out test, stored as every page reads it: `test.<head>.<metric>` points with
+    the test's size, and the per-question ranks (query_ranks.TEST_FILE). Returns the points."""
+    points = {metrics.test(k): v for k, v in values.items()}
+    points[Metric.TEST_QUERIES] = float(len(testset.queries))
+    points[Metric.TEST_PASSAGES] = float(len(testset.docs))
+    store.add_metrics(run_id, step, epoch, points)
+    query_ranks.append(run_dir, step, epoch, ranks, query_ranks.TEST_FILE)
+    return points
+
+
 class HeldOutTest(TrainerCallback):
     """The held-out test split: evaluated before training and once after it, never for a decision
     (early stopping watches validation). Points are named `test.<head>.<metric>`."""
@@ -279,11 +291,8 @@ class HeldOutTest(TrainerCallback):
         ranks: dict = {}
         values = evaluate(model, tokenizer, self.testset, *self.lengths, ranks=ranks, passages=self.passages,
                           step=state.global_step)
-        values = {metrics.test(k): v for k, v in values.items()}
-        values[Metric.TEST_QUERIES] = float(len(self.testset.queries))
-        values[Metric.TEST_PASSAGES] = float(len(self.testset.docs))
-        self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
-        query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks, query_ranks.TEST_FILE)
+        record_test(self.store, self.run_id, self.run_dir, state.global_step, state.epoch or 0.0, values, ranks,
+                    self.testset)
         self.seconds = time.perf_counter() - started
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):

@@ -5,11 +5,10 @@ is tested here, once, after the search (trainer.sweep). Writes what the worker's
 step, and their per-question ranks (query_ranks.TEST_FILE), so every page shows it the same way."""
 from __future__ import annotations
 
-from .. import metrics, query_ranks
+from .. import metrics
 from ..data import load_eval
 from ..export import saved_model
 from ..model_source import model_dir, run_pooling
-from ..metrics import Metric
 from ..store import Store
 
 
@@ -32,6 +31,7 @@ def test_run(store: Store, run_id: str) -> dict:
     tuned = saved_model(run)           # refuses a run without a saved model, before loading anything
     step = max((p.step for p in points), default=0)
     epoch = max((p.epoch or 0.0 for p in points), default=0.0)
+    from .callbacks import record_test
     from .evaluate import evaluate
     from .search import load_checkpoint
 
@@ -41,11 +41,6 @@ def test_run(store: Store, run_id: str) -> dict:
     for key, at, at_epoch, model in (("before", 0, 0.0, model_dir(cfg.model)), ("after", step, epoch, tuned)):
         ckpt = load_checkpoint(str(model), run_pooling(cfg), unified, cfg.seed)
         ranks: dict = {}
-        values = {metrics.test(k): v for k, v in evaluate(ckpt.model, ckpt.tokenizer, testset, cfg.query_max_len,
-                                                      cfg.passage_max_len, ranks=ranks).items()}
-        values[Metric.TEST_QUERIES] = float(len(testset.queries))
-        values[Metric.TEST_PASSAGES] = float(len(testset.docs))
-        store.add_metrics(run_id, at, at_epoch, values)
-        query_ranks.append(run.folder.root, at, at_epoch, ranks, query_ranks.TEST_FILE)
-        answer[key] = values
+        values = evaluate(ckpt.model, ckpt.tokenizer, testset, cfg.query_max_len, cfg.passage_max_len, ranks=ranks)
+        answer[key] = record_test(store, run_id, run.folder.root, at, at_epoch, values, ranks, testset)
     return answer
