@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app import chart_data as cd
+from app import chart_data as cd, story
 from app.ui import status_name, t
-from trainer import query_ranks, verdict
+from trainer import verdict
 from trainer.store import COMPLETED
 from trainer.metrics import Metric
 
@@ -18,15 +18,10 @@ from trainer.metrics import Metric
 def changes(tests: list[dict]) -> dict[str, verdict.Change]:
     """Per head: the held-out test's first evaluation (the base model) against its last (the kept model),
     from the per-question ranks the worker stored (query_ranks.TEST_FILE); empty before the run's end."""
-    if len(tests) < 2:
-        return {}
-    first, last = tests[0]["ranks"], tests[-1]["ranks"]
-    return {h: c for h in cd.HEADS if h in first and h in last
-            and (c := verdict.paired(first[h], last[h])) is not None}
+    return {h: c for h in cd.HEADS if (c := verdict.first_last(tests, h)) is not None}
 
 
-def change_words(change: verdict.Change) -> str:
-    return t(f"verdict.{change.word}", diff=f"{change.diff:+.3f}", low=f"{change.low:+.3f}", high=f"{change.high:+.3f}")
+change_words = story.change_words      # the one wording of a change (Find settings reads it from here)
 
 
 def level(change: verdict.Change, ranks: list, head: str) -> str:
@@ -44,7 +39,7 @@ def show_test_split(run, df: pd.DataFrame) -> None:
     queries = cd.latest(df, Metric.TEST_QUERIES)
     st.markdown(f"#### {t('heldout.title')}")
     st.caption(t("heldout.explain", n=int(queries or 0)))
-    tests = query_ranks.load(run.folder.root, query_ranks.TEST_FILE)
+    tests = story.tests(run)
     moved = changes(tests)
     rows = []
     for head, part in table.groupby("head", sort=False):
@@ -56,9 +51,9 @@ def show_test_split(run, df: pd.DataFrame) -> None:
             else:
                 row[name] = f"{r['before']:.3f} → {r['after']:.3f} ({r['after'] - r['before']:+.3f})"
         if head in moved:
-            row[t("heldout.col.verdict")] = change_words(moved[head])
+            row[t("heldout.col.verdict")] = story.change_words(moved[head])
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(rows), hide_index=True)     # every row and the verdict readable, never clipped
     if not moved:
         return
     better = [t(f"head.{h}") for h, c in moved.items() if c.word == verdict.BETTER]

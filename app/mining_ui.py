@@ -14,13 +14,18 @@ from trainer.config import DEFAULT_MODEL, RunConfig, parse_range
 from trainer.scan import ScanResult
 from trainer.store import Store
 
-PHASES = ("queries", "passages", "search")
+PHASES = ("model", "queries", "passages", "search")
+SEARCH_SHARE = 0.05          # of the bar: the search after encoding (matrix products, fast next to the encoder)
 
 
 def mining_section(store: Store, path: str, data: ScanResult) -> None:
     st.subheader(t("mine.title"))
     st.caption(t("mine.explain"))
-    if data.without_negatives:
+    job = launch.latest_mining_job(store)
+    if job is not None and job.input() != path:
+        job = None                  # the last job mined another file: not this one's to show
+    if data.without_negatives and not (job is not None and job.summary()):
+        # once mined, the mined file (below) has the negatives: the note would say what is no longer so
         st.info(t("mine.missing", n=f"{data.without_negatives:,}", total=f"{data.rows:,}"))
     c = st.columns(5)
     model = c[0].text_input(t("mine.model"), value=DEFAULT_MODEL, key="mine_model").strip() or DEFAULT_MODEL
@@ -31,9 +36,6 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
     margin = c[3].number_input(t("mine.margin"), 0.0, 1.0, d.mine_margin, 0.01, key="mine_margin",
                                help=t("mine.margin.help"))
     seed = c[4].number_input(t("mine.seed"), 0, 2**31 - 1, d.seed, key="mine_seed")
-    job = launch.latest_mining_job(store)
-    if job is not None and job.input() != path:
-        job = None                  # the last job mined another file: not this one's to show
     busy = job is not None and job.running
     if st.button(t("mine.start"), key="mine_start", type="primary", disabled=busy or not data.rows):
         job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
@@ -51,15 +53,29 @@ def _job_progress(job: launch.MiningJob) -> None:
     job = launch.MiningJob(job.folder)
     if not job.watched:
         st.rerun(scope="app")
-    progress = job.progress()
-    phase = progress.get("phase", "queries")
-    done, total = progress.get("done", 0), max(1, progress.get("total", 1))
-    step = PHASES.index(phase) if phase in PHASES else 0
-    st.progress(min(1.0, (step + done / total) / len(PHASES)),
-                text=t("mine.progress", phase=t(f"mine.phase.{phase}") if phase in PHASES else phase,
-                       done=done, total=total))
+    st.progress(*progress_bar(job.progress()))
     if st.button(t("mine.stop"), key="mine_stop"):
         job.stop()
+
+
+def progress_bar(progress: dict) -> tuple[float, str]:
+    """The bar's share and words from the child's progress file: the rows being mined and, per phase, the real
+    count of its texts; the share follows the texts encoded (questions, then passages), the search last."""
+    phase = progress.get("phase")
+    if phase not in PHASES and phase != "done":
+        return 0.0, t("mine.starting")                    # the child has not written yet (Python is starting)
+    if phase == "done":
+        return 1.0, t("mine.finishing")
+    if phase == "model":
+        return 0.0, t("mine.loading", rows=f"{progress.get('rows', 0):,}")
+    done, total = progress.get("done", 0), progress.get("total", 0)
+    texts_total = progress.get("texts_total") or 0
+    if phase == "search":
+        share = 1 - SEARCH_SHARE + SEARCH_SHARE * done / max(1, total)
+    else:
+        share = (1 - SEARCH_SHARE) * progress.get("texts_done", 0) / max(1, texts_total)
+    return min(1.0, share), t("mine.progress", rows=f"{progress.get('rows', 0):,}", phase=t(f"mine.phase.{phase}"),
+                              done=f"{done:,}", total=f"{total:,}")
 
 
 def _job_result(store: Store, job: launch.MiningJob) -> None:

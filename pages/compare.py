@@ -1,17 +1,18 @@
-"""Overlay runs and say which mode won which head, at what cost and why."""
+"""Overlay runs and say, in one sentence, which mode won: on the same questions, by the same noise rule as every
+other page (trainer.verdict), only for runs trained on the same data; then each run's own change, at what cost
+and why, and why a mode whose scores did not move did not."""
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from app import chart_data as cd
-from app.story import explain_mrr, moved, validations
+from app.story import (change_words, data_key, explain_mrr, moved, other_set, queue_of, run_headline, same_data,
+                       sentence, tests, validations)
 from app.datasets_ui import data_label
 from app.ui import fmt_duration, fmt_num, get_store, lang_key, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
-from app.heldout import change_words
 from trainer import query_ranks, verdict
 from trainer import metrics
 from trainer.metrics import Metric
-from trainer.config import SPLIT
 from trainer.store import COMPLETED
 
 store = get_store()
@@ -19,8 +20,24 @@ st.title(t("compare.title"))
 runs = runs_or_stop(store)
 by_id = {r.id: r for r in runs}
 modes = labels("mode.{}.title")     # bound once: a thousand runs, three modes
-latest_per_mode = list({r.mode: r.id for r in reversed(runs)}.values())  # runs are newest first
-picked = st.multiselect(t("compare.pick"), list(by_id), default=latest_per_mode,
+
+
+def default_pick() -> list[str]:
+    """The newest completed run's "Compare the three modes" queue, else the newest run of each mode trained on
+    its data and evaluated on its questions (a completed one where there is one): never runs on other data."""
+    anchor = next((r for r in runs if r.status == COMPLETED), runs[0])
+    queue = queue_of(runs, anchor)
+    if queue and same_data(queue, store):
+        return [r.id for r in queue]
+    newest = {}
+    for r in runs:                    # newest first; the file's checksum asked only of a run that would be picked
+        settled = r.mode in newest and (newest[r.mode].status == COMPLETED or r.status != COMPLETED)
+        if not settled and data_key(r) == data_key(anchor) and same_data([anchor, r], store):
+            newest[r.mode] = r
+    return [r.id for r in runs if newest.get(r.mode) is r]
+
+
+picked = st.multiselect(t("compare.pick"), list(by_id), default=default_pick(),
                         format_func={i: f"{r.name} · {modes(r.mode)}" for i, r in by_id.items()}.get,
                         key=lang_key("compare_pick", carry=False))
 if not picked:
@@ -29,22 +46,9 @@ if not picked:
 frames = {i: run_points(store, i) for i in picked}
 stored = store.summaries(picked)
 summaries = {i: cd.summary(by_id[i], stored[i]) for i in picked}
-validated = {i: validations(by_id[i]) for i in picked}        # per-question ranks at each validation, read once
+validated = {i: validations(by_id[i]) for i in picked}        # per-question ranks at each evaluation, read once
+tested = {i: tests(by_id[i]) for i in picked}
 stories = {i: query_ranks.stories(validated[i]) for i in picked}
-
-# The verdict: per head, the runs ranked by their kept model's score (the last validation, never a mid-run
-# peak); "won" only when the leader's lead over the next run is larger than its noise (trainer.verdict) ----
-def final_ranks(run_id: str, head: str, which: int = -1):
-    done = validated[run_id]
-    return done[which]["ranks"].get(head) if done else None
-
-
-def same_questions(a, b) -> bool:
-    """Two runs validated on the same questions: the same folder, or the same split of the same file."""
-    ca, cb = a.config, b.config
-    key = lambda c: (c.eval_data, c.train_data, c.val_fraction, c.test_fraction, c.seed) if c.eval_data == SPLIT \
-        else (c.eval_data,)  # noqa: E731
-    return key(ca) == key(cb)
 
 
 def run_label(run_id: str) -> str:
@@ -53,39 +57,88 @@ def run_label(run_id: str) -> str:
     return label if run.status == COMPLETED else f"{label} · **{status_name(run.status)}**"
 
 
+def head_of(run_id: str) -> str:
+    return by_id[run_id].config.mode.main_head
+
+
+# Which mode won: one sentence, the verdict rule's (trainer.verdict.contest) -----------------------------------
 st.subheader(t("compare.verdict"))
-lines = []
-for h in cd.HEADS:
-    scored = {i: s["heads"][h] for i, s in summaries.items() if h in s["heads"]}
-    if not scored:
+chosen = [by_id[i] for i in picked]
+# the held-out test where every run has one (no decision used it), else the validation's kept models
+which = verdict.TEST if all(len(tested[i]) >= 2 for i in picked) else verdict.VALIDATION
+done = {i: (tested if which == verdict.TEST else validated)[i] for i in picked}
+finals = {i: done[i][-1]["ranks"].get(head_of(i)) if len(done[i]) >= 2 else None for i in picked}
+if len(picked) < 2:
+    st.markdown(t("compare.one"))
+elif not same_data(chosen, store):
+    st.warning(t("compare.different_data", runs="; ".join(f"{run_label(i)}: {data_label(by_id[i].config)}"
+                                                           for i in picked)))
+elif missing := [i for i in picked if finals[i] is None]:
+    st.markdown(t("compare.no_ranks", runs=", ".join(run_label(i) for i in missing)))
+elif (won := verdict.contest(finals)) is None:
+    st.warning(t("compare.different_data", runs="; ".join(f"{run_label(i)}: {t(f'questions.{which}', n=len(finals[i]))}"
+                                                           for i in picked)))
+else:
+    n = len(finals[won.leader])
+    questions = t(f"questions.{which}", n=n)
+    lead = won.leader
+    others = "; ".join(t("compare.won.other" if won.winner else "compare.none.other", run=run_label(k),
+                         head=t(f"head.{head_of(k)}"), score=f"{won.scores[k]:.3f}", change=change_words(c))
+                       for k, c in won.against.items() if won.winner or c.word != verdict.BETTER)
+    words = t("compare.won" if won.winner else "compare.none", run=run_label(lead), questions=questions,
+              head=t(f"head.{head_of(lead)}"), score=f"{won.scores[lead]:.3f}", others=others)
+    ahead = [k for k, c in won.against.items() if c.word == verdict.BETTER]
+    if not won.winner and ahead:
+        words += " " + t("compare.none.ahead", others="; ".join(t("compare.ahead.other", run=run_label(k),
+                                                                  head=t(f"head.{head_of(k)}"), score=f"{won.scores[k]:.3f}")
+                                                                for k in ahead))
+    own = verdict.first_last(done[lead], head_of(lead))
+    if own is not None and own.word != verdict.BETTER:
+        words += " " + t("compare.no_gain", change=change_words(own))
+    st.markdown(words)
+st.caption(t("compare.main"))
+
+# A mode whose scores did not move: say so, why, and what to try ---------------------------------------------
+for i in picked:
+    run, head = by_id[i], head_of(i)
+    evaluations = tested[i] if len(tested[i]) >= 2 else validated[i]
+    if len(evaluations) < 2 or head not in evaluations[0]["ranks"] or head not in evaluations[-1]["ranks"]:
         continue
-    order = sorted(scored, key=lambda i: scored[i]["final"], reverse=True)
-    win = order[0]
-    s, score = summaries[win], scored[win]
-    own = verdict.paired(final_ranks(win, h, 0) or [], final_ranks(win, h) or [])
-    line = t("compare.verdict.lead", head=t(f"head.{h}"), run=run_label(win), before=fmt_num(score["baseline"]),
-             final=fmt_num(score["final"]))
-    line += " " + (t("compare.verdict.own", change=change_words(own)) if own else t("compare.verdict.no_ranks"))
-    if len(order) > 1:
-        other = order[1]
-        against = verdict.paired(final_ranks(other, h) or [], final_ranks(win, h) or []) \
-            if same_questions(by_id[win], by_id[other]) else None
-        if against is None:
-            line += " " + t("compare.verdict.other_data", run=run_label(other), final=fmt_num(scored[other]["final"]))
-        elif against.word == verdict.BETTER:
-            line += " " + t("compare.verdict.won", run=run_label(other), final=fmt_num(scored[other]["final"]),
-                            change=change_words(against))
-        else:
-            line += " " + t("compare.verdict.tie", run=run_label(other), final=fmt_num(scored[other]["final"]),
-                            change=change_words(against))
-    line += " " + t("compare.verdict.cost", duration=fmt_duration(s["duration_s"]), memory=fmt_num(s["peak_mem_gib"], 2),
-                    samples=fmt_num(s["samples_per_s"], 1))
-    if own is not None and own.word == verdict.BETTER:
-        line += " " + t(f"compare.why.{by_id[win].mode}.{'dense' if h == 'dense' else 'heads'}")
-    lines.append("- " + line)
-    if h in stories[win]:
-        lines.append(f"  - {moved(stories[win][h])}")
+    before, after = evaluations[0]["ranks"][head], evaluations[-1]["ranks"][head]
+    if not verdict.still(before, after):
+        continue
+    change = verdict.paired(before, after)
+    cfg = run.config
+    steps = int(cd.latest(frames[i], Metric.TOTAL_STEPS) or 0) or "?"
+    reason = t("compare.still.heads", lr=f"{cfg.learning_rate:.1e}", scale=f"{cfg.heads_lr_scale:g}", steps=steps) \
+        if run.mode == "heads" else t("compare.still.other", lr=f"{cfg.learning_rate:.1e}", steps=steps)
+    st.info(t("compare.still", run=run_label(i), head=t(f"head.{head}"), before=f"{change.before:.3f}",
+              after=f"{change.after:.3f}", changed=verdict.changed(before, after), n=len(before)) + " " + reason)
+
+# Each run's own change, per head, on the questions it leads with; its cost and why --------------------------
+lines = []
+for i in picked:
+    s = summaries[i]
+    lines.append(f"- **{run_label(i)}** · " + t("compare.verdict.cost", duration=fmt_duration(s["duration_s"]),
+                                                  memory=fmt_num(s["peak_mem_gib"], 2),
+                                                  samples=fmt_num(s["samples_per_s"], 1)))
+    main = head_of(i)
+    told = [hl for h in (main, *(h for h in cd.HEADS if h != main)) if (hl := run_headline(by_id[i], h))]
+    for hl in told:
+        h = hl.head
+        words = sentence(hl, why=h == main)
+        if hl.mark.word == verdict.BETTER:
+            words += " " + t(f"compare.why.{by_id[i].mode}.{'dense' if h == 'dense' else 'heads'}")
+        lines.append(f"  - {words}")
+        if h == main and hl.questions == verdict.TEST and hl.other is not None:     # the validation's, beside it
+            lines.append(f"  - {other_set(hl)}")
+    if main in stories[i]:
+        lines.append(f"  - {t(f'head.{main}')}: {moved(stories[i][main])}")
+    if not told:
+        lines.append(f"  - {t('compare.verdict.no_ranks')}")
 st.markdown("\n".join(lines))
+if any(len(tested[i]) >= 2 for i in picked):
+    st.caption(t("headline.why_differ"))
 st.caption(t("compare.verdict.rule"))
 explain_mrr()
 
@@ -97,17 +150,17 @@ table = {t("compare.col.mode"): {i: mode_name(s["mode"]) for i, s in summaries.i
          t("compare.col.status"): {i: status_name(s["status"]) for i, s in summaries.items()}}
 table[t("compare.col.data")] = {i: data_label(by_id[i].config) for i in picked}
 for h in cd.HEADS:
-    table[t("compare.col.head", head=t(f"head.{h}"))] = {
-        i: f"{s['heads'][h]['baseline']:.3f} → {s['heads'][h]['final']:.3f}" if h in s["heads"] else "–"
-        for i, s in summaries.items()}
-for h in cd.HEADS:
     table[t("compare.col.test", head=t(f"head.{h}"))] = {
         i: f"{sc.first:.3f} → {sc.final:.3f}" if (sc := stored[i].scores.get(metrics.test(metrics.score(h)))) else "–"
         for i in picked}
+for h in cd.HEADS:
+    table[t("compare.col.head", head=t(f"head.{h}"))] = {
+        i: f"{s['heads'][h]['baseline']:.3f} → {s['heads'][h]['final']:.3f}" if h in s["heads"] else "–"
+        for i, s in summaries.items()}
 table[t("compare.col.duration")] = {i: fmt_duration(s["duration_s"]) for i, s in summaries.items()}
 table[t("compare.col.samples")] = {i: fmt_num(s["samples_per_s"], 1) for i, s in summaries.items()}
 table[t("compare.col.memory")] = {i: fmt_num(s["peak_mem_gib"], 2) for i, s in summaries.items()}
-st.dataframe(pd.DataFrame(table).T.rename(columns=columns), width="stretch")
+st.dataframe(pd.DataFrame(table).T.rename(columns=columns), width="stretch", height="content")   # every row shown
 st.caption(t("compare.note"))
 
 head = st.selectbox(t("compare.head"), cd.HEADS, format_func=labels("head.{}"), key=lang_key("compare_head"))

@@ -19,7 +19,7 @@ from app import draft
 from app.nav import page
 from app.chart_data import stacked
 from app.ui import count, differences, fmt_duration, get_store, lang_key, line_figure, labels, t
-from trainer import advice, article_vs_measured, estimate, gpus, launch, memory, reproduce
+from trainer import advice, article_vs_measured, checks, estimate, gpus, launch, memory, reproduce
 from trainer import plan as run_plan
 from app.fields_ui import widget
 from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
@@ -27,7 +27,8 @@ from app.scan_ui import problem_lines, scan_for
 from app.datasets_ui import dataset_name, language_check
 from trainer import scan
 from trainer.data import resolve_train
-from trainer.model_source import model_notes, model_shape
+from trainer.model_source import EMBEDDED_NAME, EMBEDDED_PACKAGE, Note, display_name, hub_refusal, model_notes, \
+    model_shape
 from trainer.run_folder import RunFolder
 from trainer.store import WAITING
 
@@ -58,6 +59,7 @@ class Plan:
     warmup: int
     train_rows: Optional[int] = None       # the rows it trains on (after the held-out split)
     buckets: Optional[dict] = None         # the length buckets' plan (trainer.buckets), when they are on
+    model_refusal: Optional[Note] = None   # a hub id this machine cannot get (trainer.model_source.hub_refusal)
 
 
 # Helpers the sections use ---------------------------------------------------------------------------
@@ -264,9 +266,22 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
 
     config = RunConfig(mode=mode, model=source.model, train_data=source.train_data, eval_data=source.eval_data,
                        **values)
+    # A hub id neither cached nor reachable is refused here, as soon as it is chosen (Start waits for a model
+    # this machine has): what is missing, the download command, where the cache is, a copied folder.
+    refusal = hub_refusal(source.model)
+    if refusal is not None:
+        source.notes_box.error(t(f"note.{refusal.key}", **refusal.params))
     for note in model_notes(config):
-        source.notes_box.info(t(f"note.{note.key}", **note.params))
-    return config, Plan(report, scanning, rows, shape, found, total, warmup, train_rows)
+        if refusal is None or note.key != refusal.key:
+            source.notes_box.info(t(f"note.{note.key}", **shown_params(note)))
+    return config, Plan(report, scanning, rows, shape, found, total, warmup, train_rows, model_refusal=refusal)
+
+
+def shown_params(note: Note) -> dict:
+    """A note's values as this page shows them: the embedded model by its name in the page's language."""
+    embedded = display_name(DEFAULT_MODEL)
+    return {k: t("configure.model.embedded", name=EMBEDDED_NAME, package=EMBEDDED_PACKAGE.replace("_", "-"))
+            if v == embedded else v for k, v in note.params.items()}
 
 
 # Length buckets: rows grouped by token length, each group's batch what the estimator fits -------------
@@ -352,16 +367,43 @@ def schedule_preview(config: RunConfig, plan: Plan) -> None:
 
 
 # 4. Memory: no GPU says so first, with this machine's facts; then the estimate per mode for a card ----
-def memory_plan(config: RunConfig, plan: Plan) -> None:
+def memory_plan(config: RunConfig, plan: Plan) -> Optional[checks.MemoryShortfall]:
+    """Returns the run's memory shortfall on this machine (trainer.checks: the rule the CLI applies too), if any:
+    Start then asks for a confirmation."""
     st.subheader(t("configure.memory"))
+    short = checks.memory_shortfall(config, store) if plan.rows and plan.model_refusal is None else None
     if not plan.found:
         cores, ram = gpus.cpu_facts()
         st.info(t("configure.no_gpu", cores=cores, ram=ram))
-        if plan.shape is not None and config.train_data:
+        if plan.shape is not None and config.train_data and short is None:
             need = estimate.cpu_memory_gib(store, config, plan.shape, ram)
             (st.warning if need > 0.8 * ram else st.caption)(t("configure.cpu_estimate", need=need, ram=ram))
+    if short is not None:
+        memory_refusal(short)
     if plan.shape is not None:
         gpu_plan(st.expander(t("configure.plan_gpu")) if not plan.found else st.container(), config, plan)
+    return short
+
+
+def memory_refusal(short: checks.MemoryShortfall) -> None:
+    """The run does not fit this machine: by how much, and each change that fits, one click each."""
+    where = t("configure.memory_short.cpu") if short.device == "cpu" else short.device
+    st.error(t("configure.memory_short", need=short.need_gib, have=short.have_gib, where=where))
+    if not short.fixes:
+        st.caption(t("configure.memory_short.none"))
+        return
+    st.caption(t("configure.memory_short.fixes"))
+    for (name, value, need), column in zip(short.fixes, st.columns(len(short.fixes))):
+        shown = t(f"mode.{value}.title") if name == "mode" else value
+        column.button(t(f"configure.memory_fix.{name}", value=shown, need=need), key=f"memory_fix_{name}",
+                      on_click=apply_fix, args=(name, value))
+
+
+def apply_fix(name: str, value) -> None:
+    if name == "mode":
+        choose_mode(value)
+    else:
+        state[f"cfg_{name}"] = value
 
 
 def gpu_plan(container, config: RunConfig, plan: Plan) -> None:
@@ -431,7 +473,7 @@ def article_claims() -> None:
 
 
 # 5. Start: the summary, data errors (skip bad rows?), Start / compare all modes, the equivalent command
-def start_run(config: RunConfig, plan: Plan) -> None:
+def start_run(config: RunConfig, plan: Plan, short: Optional[checks.MemoryShortfall] = None) -> None:
     report = plan.report
     st.subheader(t("configure.start_section"), anchor="start")
     st.caption(t("configure.summary", mode=t(f"mode.{config.mode.value}.title"), steps=count(plan.total, "step"),
@@ -446,18 +488,26 @@ def start_run(config: RunConfig, plan: Plan) -> None:
         if report.rows and st.checkbox(t("configure.skip_bad", bad=f"{report.bad_rows:,}", good=f"{report.rows:,}"),
                                        key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
             config = config.replace(skip_bad_rows=True)
+    # A model this machine cannot get stops Start (the reason is shown with the model, above); a run the memory
+    # estimate says does not fit starts only once the user accepts it may run out of memory.
+    if plan.model_refusal is not None:
+        st.error(t("configure.model_refused"))
+    memory_ok = short is not None and st.checkbox(t("configure.memory_anyway"), key="memory_anyway",
+                                                  help=t("configure.memory_anyway.help"))
+    held = plan.scanning or plan.model_refusal is not None
     start, compare, search = st.columns([1, 1, 2])
     try:
         run_id = None
         if plan.scanning:
             start.caption(t("configure.scanning"))
-        if start.button(t("configure.start"), type="primary", key="start", disabled=plan.scanning):
-            run_id = launch.start(store, config)
+        if start.button(t("configure.start"), type="primary", key="start",
+                        disabled=held or (short is not None and not memory_ok)):
+            run_id = launch.start(store, config, memory_ok=memory_ok)
         if compare.button(t("configure.compare_modes"), key="compare_modes", help=t("configure.compare_modes.help"),
-                          disabled=plan.scanning):
-            run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode])[0]
+                          disabled=held):
+            run_id = launch.enqueue(store, [config.replace(mode=m) for m in Mode], memory_ok=memory_ok)[0]
         if search.button(t("configure.sweep"), key="find_settings", help=t("configure.sweep.help"),
-                         disabled=plan.scanning):
+                         disabled=held):
             state["cfg_sweep_base"] = config.to_json()      # a cfg_ value: kept across pages and reloads (app.draft)
             draft.save()
             st.switch_page(page("sweep"))
@@ -562,7 +612,7 @@ mode = module_mode()
 config, plan = settings(source, mode)
 config, plan = length_buckets(config, plan)
 schedule_preview(config, plan)
-memory_plan(config, plan)
+short = memory_plan(config, plan)
 article_claims()
-start_run(config, plan)
+start_run(config, plan, short)
 draft.save()

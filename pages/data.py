@@ -98,14 +98,29 @@ if data is not None:
     if data.more:
         st.caption(t("scan.more", n=f"{data.more:,}"))
 
+    def use(skip_bad_rows: bool = False) -> None:
+        if dataset is None and source != "demo":
+            store.add_dataset(Path(path).name, path, "path")
+        if skip_bad_rows:
+            st.session_state["cfg_skip_bad_rows"] = True      # Configure's "skip bad rows" box, ticked
+        use_for_training(None if source == "demo" else path)
+
+    if not data.rows and rows_problems:
+        st.error(t("data.use.no_rows"))          # why "Use this file for training" is not offered
     if data.rows:
         language_check(st, data, DEFAULT_MODEL, t("configure.model.default"))
-        use = st.columns([1, 3])
-        if use[0].button(t("data.use"), key="data_use", type="primary", disabled=bool(data.error_count)):
-            if dataset is None and source != "demo":
-                store.add_dataset(Path(path).name, path, "path")
-            use_for_training(None if source == "demo" else path)
-        use[1].caption(t("data.use.help"))
+        blocked = bool(data.error_count)
+        columns = st.columns([1, 3])
+        if columns[0].button(t("data.use"), key="data_use", type="primary", disabled=blocked,
+                             help=t("data.use.blocked_help") if blocked else None):
+            use()
+        columns[1].caption(t("data.use.help"))
+        if blocked:
+            # Why the button is off, and the way on from here: train on the valid rows, the bad ones skipped.
+            st.warning(t("data.use.blocked", bad=f"{data.bad_rows:,}", good=f"{data.rows:,}"))
+            if data.bad_rows and st.button(t("data.use.skip", bad=f"{data.bad_rows:,}", good=f"{data.rows:,}"),
+                                           key="data_use_skip"):
+                use(skip_bad_rows=True)
         sample = scan.sample_lines(store, data, 50)
         st.subheader(t("data.preview"))
         if data.sample_rows < data.rows:

@@ -10,12 +10,13 @@ from app import chart_data as cd
 from app.datasets_ui import data_label
 from app.heldout import show_test_split
 from app.nav import page
+from app.story import chosen_run, differs, questions, remember, run_headline, sentence
 from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
-from trainer import launch, reproduce
+from trainer import launch, reproduce, verdict
 from trainer.config import Mode
 from trainer import metrics
 from trainer.metrics import Metric
-from trainer.store import FINAL, LIVE
+from trainer.store import COMPLETED, FINAL, LIVE
 
 MAX_DOWNLOAD_BYTES = 500 * 2**20    # larger archives are offered by path: the browser download holds it in memory
 PAGE_SIZE = 50                      # with more runs than this, the list is filtered and paged through
@@ -38,19 +39,26 @@ summaries = store.summaries(r.id for r in runs)
 table = []
 for run in runs:
     s = cd.summary(run, summaries[run.id])
-    final = "–" if s["final_mrr"] is None else f"{s['final_mrr']:.3f} ({t(f'head.{run.config.mode.main_head}')})"
-    table.append({t("compare.col.run"): run.name, "id": run.id, t("compare.col.mode"): mode_name(run.mode),
+    head = run.config.mode.main_head
+    final = "–" if s["final_mrr"] is None else f"{s['final_mrr']:.3f} ({t(f'head.{head}')})"
+    hl = run_headline(run)          # the change and its verdict, on the questions named (held-out test first)
+    if hl is not None and hl.questions == verdict.TEST:        # one story: the held-out test leads the row too
+        final = t("runs.final.test", score=f"{hl.change.after:.3f}", head=t(f"head.{head}"))
+    change = "–" if hl is None else t("runs.change", diff=f"{hl.change.diff:+.3f}", word=t(f"verdict.word.{hl.mark.word}"),
+                                      questions=questions(hl))
+    table.append({t("compare.col.run"): run.name, t("compare.col.mode"): mode_name(run.mode),
                   t("compare.col.status"): status_name(run.status), t("compare.col.data"): data_label(run.config),
-                  t("compare.col.best"): final,
-                  t("compare.col.duration"): fmt_duration(s["duration_s"])})
+                  t("compare.col.best"): final, t("runs.col.change"): change,
+                  t("compare.col.duration"): fmt_duration(s["duration_s"]), "id": run.id})   # the id last: the rest fits
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 
 by_id = {r.id: r for r in runs}
 ids = list(by_id)
-kept = st.session_state.get("runs_chosen")     # the widget's own key is dropped when the page is left
-run_id = st.selectbox(t("runs.pick"), ids, index=ids.index(kept) if kept in ids else 0,
-                      format_func=lambda i: f"{by_id[i].name} · {i}", key="runs_pick")
-st.session_state["runs_chosen"] = run_id
+# The run picked in this session (the widget's own key is dropped when the page is left), else the newest
+# completed one: a run that ends later wins over the one shown before, unless the user picked that one
+chosen = chosen_run(ids, next((r.id for r in runs if r.status == COMPLETED), ids[0]), "runs_pick", "runs_picked")
+run_id = st.selectbox(t("runs.pick"), ids, index=ids.index(chosen), format_func=lambda i: f"{by_id[i].name} · {i}",
+                      key="runs_pick", on_change=remember("runs_pick", "runs_picked"))
 run = by_id[run_id]
 c = st.columns(3)
 if c[0].button(t("runs.open"), key="runs_open"):
@@ -73,7 +81,48 @@ if st.session_state.get("confirm_delete") == run_id:
         st.session_state.pop("confirm_delete")
         st.rerun()
 
+lead = run_headline(run)
+if lead is not None:              # the run's one story: the held-out test where it has one, and why validation differs
+    st.markdown(sentence(lead))
+    if note := differs(lead):
+        st.caption(note)
 show_test_split(run, cd.frame(store.metrics(run_id, prefix=metrics.TEST)))
+
+def curve_words(curve: dict) -> str:
+    """The merge curve's last word: the weight to use (trainer.merge_choice: a weight beats another only beyond
+    the noise) and which language the out-of-domain check measures, or why it was left out."""
+    from trainer.merge_choice import choose
+
+    choice = choose(curve)
+    if choice is None:
+        return t("runs.curve.rescore")
+    w = lambda x: f"{x:g}"  # noqa: E731
+    score = lambda x: f"{x:.3f}"  # noqa: E731
+    v, n = choice["validation"], choice["questions"]
+    if choice["case"] == "base":
+        words = [t("runs.curve.pick.base", n=n, best_w=w(choice["best_weight"]), best=score(v[choice["best_weight"]]),
+                   base=score(v[0.0]))]
+    else:
+        base = choice["base_weight"]
+        words = [t(f"runs.curve.pick.{choice['case']}", w=w(choice["weight"]), n=n, v=score(v[choice["weight"]]),
+                   base=score(v[base]), base_w=w(base), best_w=w(choice["best_weight"]),
+                   best=score(v[choice["best_weight"]]))]
+        others = sorted(x for x in choice["within"] if x != choice["weight"])
+        if others and choice["general"] is None:
+            words.append(t("runs.curve.within", weights=", ".join(map(w, others))))
+    languages = curve.get("languages", {})
+    general = choice["general"]
+    if general is not None and choice["case"] != "base":
+        g = general["scores"]
+        key = "runs.curve.general.more" if general["more"] else "runs.curve.general.same"
+        words.append(t(key, language=t(f"lang.{general['language']}"), m=general["questions"],
+                       g=score(g[choice["weight"]]), gb=score(g[general["compared_with"]]),
+                       best_w=w(general["compared_with"]), g0=score(g[min(g)])))
+    elif "general" not in curve["queries"] and languages:
+        words.append(t("runs.curve.general.left_out", language=t(f"lang.{languages['general']}"),
+                       data=t(f"lang.{languages['validation']}")))
+    return " ".join(words)
+
 
 # Export, merge and reproduce: heavy work in `python -m trainer export|merge` child processes -----------
 st.subheader(t("runs.export"))
@@ -103,12 +152,16 @@ else:
     curve_file = run.folder.merge_curve
     if curve_file.is_file():
         curve = json.loads(curve_file.read_text(encoding="utf-8"))
+        languages = curve.get("languages", {"general": "en"})
         fig = line_figure(t("runs.curve.title", metric=curve["metric"]), "MRR@10")
         fig.update_layout(xaxis_title=t("runs.curve.weight"))
         for name in ("validation", "general"):
-            fig.add_trace(go.Scatter(x=[p["weight"] for p in curve["points"]], y=[p[name] for p in curve["points"]],
-                                     mode="lines+markers", name=t(f"runs.curve.{name}", n=curve["queries"][name])))
+            if name in curve["queries"]:       # the out-of-domain check is left out where it does not apply
+                fig.add_trace(go.Scatter(x=[p["weight"] for p in curve["points"]], y=[p[name] for p in curve["points"]],
+                                         mode="lines+markers", name=t(f"runs.curve.{name}", n=curve["queries"][name],
+                                                                      language=t(f"lang.{languages['general']}"))))
         right.plotly_chart(fig, width="stretch", key="runs_curve_chart")
+        right.markdown(curve_words(curve))
     shown, written = st.session_state.get("runs_written", (None, {}))
     if shown == run_id and "error" in written:
         st.error(t("runs.export.failed", detail=written["error"]))

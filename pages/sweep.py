@@ -11,7 +11,7 @@ from app.datasets_ui import data_label
 from app.heldout import change_words, changes, show_test_split
 from app.nav import page
 from app.chart_data import mrr_range
-from app.ui import count, fmt_duration, get_store, labels, lang_key, mode_color, mode_name, run_points, status_name, t
+from app.ui import count, fmt_duration, get_store, labels, lang_key, mode_color, mode_name, run_points, t
 from trainer import query_ranks, sweep
 from trainer.config import DEFAULT_MODEL, Mode, RunConfig
 
@@ -54,6 +54,8 @@ def new_study() -> None:
         return
     low, high = base.learning_rate / sweep.LR_SPAN, base.learning_rate * sweep.LR_SPAN
     st.caption(t("sweep.lr_range", low=f"{low:.1e}", high=f"{high:.1e}", lr=f"{base.learning_rate:.1e}"))
+    if modes:
+        budget_note(base, modes, trials, budget, epochs, pruner)
     if st.button(t("sweep.start"), type="primary", disabled=not modes, key="sweep_start"):
         try:
             # Configure's values are the user's: the learning rate is searched around the one it shows.
@@ -71,6 +73,25 @@ def new_study() -> None:
         sweep.start(store, spec)
         state["sweep_study"] = state["sweep_pick"] = spec.name
         st.rerun()
+
+
+def budget_note(base: RunConfig, modes: list[str], trials: int, budget: float, epochs, pruner: str) -> None:
+    """Before Start: whether the budget fits the trials asked, from each trial's time estimate (trainer.sweep)."""
+    try:
+        spec = sweep.make_spec(store, base, [Mode(m) for m in modes], trials=trials, budget_minutes=budget,
+                               given=set(RunConfig.__dataclass_fields__), epochs=epochs, pruner=pruner, name="preview")
+        fit = sweep.budget_check(store, spec)
+    except (ValueError, OSError):
+        return                     # Start says what is wrong with the settings
+    if fit is None:
+        st.caption(t("sweep.budget_unknown"))
+        return
+    words = dict(budget=f"{budget:g}", fits=fit["fits"], trials=trials, per=fmt_duration(fit["trial_s"]),
+                 source=fit["source"], need=math.ceil(fit["needed_minutes"]))
+    if fit["fits"] < trials:
+        st.warning(t("sweep.budget_short", **words))
+    else:
+        st.caption(t("sweep.budget_fits", **words))
 
 
 def trials_figure(result: dict) -> go.Figure:
@@ -93,7 +114,7 @@ def trials_figure(result: dict) -> go.Figure:
                             marker=dict(color=mode_color(mode), size=[18 if p["number"] == best else 11 for p in pts],
                                         symbol=["x" if pruned else "star" if p["number"] == best else "circle"
                                                 for p in pts]),
-                            text=[f"#{p['number']} · {status_name(p['status'])}" for p in pts],
+                            text=[f"{trial_label(p)} · {outcome_words(p)}" for p in pts],
                             hovertemplate="%{text}<br>LR %{x:.2e}<br>%{y:.3f}<extra></extra>")
     fig.add_vline(x=result["suggested_learning_rate"], line_dash="dash", line_color="gray")
     fig.add_scatter(x=[None], y=[None], mode="lines", line=dict(color="gray", dash="dash"),
@@ -130,6 +151,7 @@ def winner(result: dict) -> None:
         st.caption(t("sweep.range_rule", trials=", ".join(f"#{n}" for n in result["best_range_trials"])))
     else:
         st.caption(t("sweep.too_few", n=count(len(same), "trial"), mode=mode_name(best["mode"])))
+    suggested_line(result.get("suggested"))
     if best["test_score"] is None:
         st.caption(t("sweep.untested" if sweep.finished(result) else "sweep.untested_stopped"))
     else:
@@ -150,8 +172,34 @@ def winner(result: dict) -> None:
     right.page_link(page("runs"), label=t("sweep.export"))
 
 
-def status_words(trial: dict) -> str:
-    return t("sweep.rerun") if trial["stopped_by_user"] else status_name(trial["status"])
+def suggested_line(mine: dict | None) -> None:
+    """Whether the suggested settings (Configure's mode, the centre learning rate, the longest length) won, and by
+    how much, in one sentence that obeys the noise rule."""
+    if not mine:
+        return
+    words = dict(n=mine["number"], mode=mode_name(mine["mode"]), lr=f"{mine['learning_rate']:.2e}",
+                 length=count(mine["epochs"], "epoch") if mine["epochs"] else t("sweep.length_steps"))
+    if mine["val_score"] is None or mine["outcome"] not in ("completed", "budget"):
+        st.markdown(t("sweep.suggested.unscored", outcome=outcome_words(mine).lower(), **words))
+        return
+    if "rival" not in mine:
+        st.markdown(t("sweep.suggested.alone", **words))
+        return
+    noise = ("sweep.noise.unknown" if mine["clear"] is None else "sweep.noise.clear" if mine["clear"]
+             else "sweep.noise.won_unclear" if mine["won"] else "sweep.noise.lost_unclear")
+    st.markdown(t("sweep.suggested.won" if mine["won"] else "sweep.suggested.lost", score=f"{mine['val_score']:.3f}",
+                  rival=mine["rival"], rival_score=f"{mine['rival_score']:.3f}", margin=f"{mine['margin']:.3f}",
+                  noise=t(noise, q=mine.get("questions") or 0), **words))
+
+
+def outcome_words(trial: dict) -> str:
+    """One status per trial (trainer.sweep.outcome), stop and "go on" included."""
+    return t(f"sweep.outcome.{trial['outcome']}", n=trial.get("rerun_as"))
+
+
+def trial_label(trial: dict) -> str:
+    again = trial.get("rerun_of")
+    return t("sweep.col.again", n=trial["number"], of=again) if again is not None else f"#{trial['number']}"
 
 
 def study_view(name: str, was_live: bool) -> None:
@@ -179,9 +227,9 @@ def study_view(name: str, was_live: bool) -> None:
         st.plotly_chart(trials_figure(result), key=f"sweep_chart_{name}")
         st.caption(t("sweep.chart_note"))
     if result["trials"]:
-        st.dataframe([{t("sweep.col.trial"): f"#{tr['number']}", t("compare.col.mode"): mode_name(tr["mode"]),
+        st.dataframe([{t("sweep.col.trial"): trial_label(tr), t("compare.col.mode"): mode_name(tr["mode"]),
                        t("sweep.col.lr"): f"{tr['learning_rate']:.2e}" if tr["learning_rate"] else "–",
-                       t("sweep.col.epochs"): tr["epochs"] or "–", t("sweep.col.status"): status_words(tr),
+                       t("sweep.col.epochs"): tr["epochs"] or "–", t("sweep.col.status"): outcome_words(tr),
                        t("sweep.col.before"): "–" if tr["val_before"] is None else f"{tr['val_before']:.3f}",
                        t("sweep.col.score"): "–" if tr["val_score"] is None else f"{tr['val_score']:.3f}",
                        "id": tr["run_id"] or "–"} for tr in result["trials"]], hide_index=True, width="stretch")

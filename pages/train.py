@@ -7,10 +7,10 @@ from plotly.subplots import make_subplots
 
 from app import chart_data as cd
 from app.heldout import show_test_split
-from app.story import headline
+from app.story import cards, headline, queue_of
 from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_key, line_figure, mode_name, run_points,
                     runs_or_stop, status_name, t)
-from trainer import launch
+from trainer import launch, query_ranks
 from trainer.metrics import Metric
 from trainer.model_source import model_notes
 
@@ -27,6 +27,7 @@ names = {r.id: f"{r.name} · {modes(r.mode)} · {r.id}" for r in runs}
 run_id = st.selectbox(t("train.pick"), ids, index=ids.index(wanted) if wanted in ids else 0,
                       format_func=names.get, key=lang_key("train_pick", carry=False))
 st.session_state["run_id"] = run_id
+queue = [r.id for r in queue_of(runs, next(r for r in runs if r.id == run_id))]   # "Compare the three modes"
 smoothing = st.slider(t("train.smoothing"), 0.0, 0.99, cd.SMOOTHING, 0.01, key="smoothing")
 random_heads = any(n.key == "no_heads" for n in model_notes(store.get_run(run_id).config))
 
@@ -70,6 +71,11 @@ def live_view() -> None:
             st.warning(str(refused))
     if run.skipped_rows:
         st.caption(t("train.skipped", n=run.skipped_rows))
+    if queue:
+        members = [store.get_run(i) for i in queue]
+        st.caption(t("train.queue", k=queue.index(run_id) + 1, n=len(queue), runs=" → ".join(
+            (lambda item: f"**{item}**" if r.id == run_id else item)(
+                t("train.queue.item", mode=mode_name(r.mode), status=status_name(r.status))) for r in members)))
 
     total = int(cd.latest(df, Metric.TOTAL_STEPS) or 0)
     cfg = run.config
@@ -85,21 +91,19 @@ def live_view() -> None:
         text = t("train.progress_ended", status=status_name(run.status), step=step, total=total)
     st.progress(1.0 if run.status == "completed" else fraction, text=text)
 
-    m = st.columns(5)
+    # The headline first: the main head before → after on the questions the run leads with (its held-out
+    # test where it has one), green ↑ only beyond the noise (app.story.cards, trainer.verdict.mark)
+    mrr = cd.mrr_frame(df)
+    main = run.config.mode.main_head
+    if main in mrr or run.folder.root.joinpath(query_ranks.TEST_FILE).is_file():
+        cards(run, float(mrr[main].iloc[0]) if main in mrr else None, float(mrr[main].iloc[-1]) if main in mrr else None)
+    m = st.columns(3)
     sps = cd.series(df, Metric.SAMPLES_PER_S)
     m[0].metric(t("train.samples_per_s"), fmt_num(float(sps["value"].median()) if not sps.empty else None, 1))
     mem = cd.latest(df, Metric.PEAK_GPU_GIB)
     m[1].metric(t("train.peak_gpu") if mem is not None else t("train.peak_rss"),
                 fmt_num(mem if mem is not None else cd.latest(df, "peak_rss_gib"), 2))
     m[2].metric(t("train.active_tokens"), fmt_num(cd.latest(df, Metric.ACTIVE_TOKENS), 1))
-    mrr = cd.mrr_frame(df)
-    main = run.config.mode.main_head
-    if main in mrr:
-        head_name = t(f"head.{main}")
-        first, now = float(mrr[main].iloc[0]), float(mrr[main].iloc[-1])
-        change = round(now - first, 3)
-        m[3].metric(t("train.baseline_mrr", head=head_name), fmt_num(first))
-        m[4].metric(t("train.last_mrr", head=head_name), fmt_num(now), delta=f"{change:+.3f}" if change else None)
     headline(run)
 
     x_range = [0, max(total, step, 1)]       # steps from 0 to the run's length, from the first point on

@@ -5,16 +5,15 @@ import pandas as pd
 import streamlit as st
 
 from app.search_client import SearchClient
-from app.story import headline, validations
+from app.story import change_words, chosen_run, differs, headline, remember, run_headline, sentence, validations
 from app.tryit_view import arrow, heaviest, highlight, rank_change
 from app.ui import get_store, lang_key, mode_name, status_name, t
-from trainer import query_ranks
+from trainer import query_ranks, verdict
 from trainer.data import load_eval
 from trainer.model_source import SPARSE_HEAD, model_dir, run_pooling
 from trainer.store import COMPLETED
 
 store = get_store()
-state = st.session_state
 st.title(t("tryit.title"))
 
 
@@ -33,29 +32,39 @@ if not runs:
 
 names = {r.id: f"{r.name} · {mode_name(r.mode)} · {status_name(r.status)}" for r in runs}
 ids = list(names)
-chosen = state.get("tryit_chosen")
-if chosen not in ids:            # the newest completed run (runs come newest first), else the newest
-    chosen = next((r.id for r in runs if r.status == COMPLETED), ids[0])
-run_id = st.selectbox(t("tryit.run"), ids, index=ids.index(chosen), format_func=names.get,
-                      key=lang_key("tryit_run", carry=False))
-state["tryit_chosen"] = run_id
+# The run picked in this session, else the newest completed run (runs come newest first), else the newest: a
+# run that completes later wins over the one shown before, unless the user picked that one
+key = lang_key("tryit_run", carry=False)
+chosen = chosen_run(ids, next((r.id for r in runs if r.status == COMPLETED), ids[0]), key, "tryit_picked")
+run_id = st.selectbox(t("tryit.run"), ids, index=ids.index(chosen), format_func=names.get, key=key,
+                      on_change=remember(key, "tryit_picked"))
 run = next(r for r in runs if r.id == run_id)
 cfg = run.config
 corpus = run.folder.validation(cfg.eval_data)
 evalset = load_eval(corpus)
+lead = run_headline(run)
+if lead is not None:           # the run's one story: its held-out test where it has one, and why validation differs
+    st.markdown(sentence(lead))
+    if note := differs(lead):
+        st.caption(note)
 headline(run)
 
 source = st.radio(t("tryit.source"), ["pick", "type"], horizontal=True, key=lang_key("tryit_source"),
                   format_func=lambda s: t(f"tryit.source.{s}"))
 query_index = None
 if source == "pick":
-    # The queries where the right passage moved come first: most improved, then worse, then unchanged.
+    # The queries whose right passage moved most come first, up or down alike (improvements first would read as
+    # a gain the verdict may not see); then the unchanged. The verdict over all of them is said next to it.
     moved = query_ranks.moves(validations(run), cfg.mode.main_head)
     if len(moved) != len(evalset.queries):
         moved = [(None, None)] * len(evalset.queries)
     changes = [rank_change(b, a) for b, a in moved]
-    order = sorted(range(len(evalset.queries)), key=lambda i: (changes[i][1] <= 0, changes[i][1] == 0, -abs(changes[i][1])))
+    order = sorted(range(len(evalset.queries)), key=lambda i: (changes[i][1] == 0, -abs(changes[i][1])))
     st.caption(t("tryit.sorted", head=t(f"head.{cfg.mode.main_head}")))
+    overall = verdict.first_last(validations(run), cfg.mode.main_head)
+    if overall is not None:
+        st.caption(t("tryit.overall", questions=t("questions.validation", n=overall.questions),
+                     change=change_words(overall)))
     query_index = st.selectbox(t("tryit.pick"), order, key=f"tryit_pick_{run_id}",
                                format_func=lambda i: f"{changes[i][0]} · {evalset.queries[i]}")
     query = evalset.queries[query_index]
@@ -116,7 +125,7 @@ for col, side in zip(st.columns(2), answers):
     if side == "tuned" and answer.get("doc_tokens"):
         col.caption(t("tryit.passage_legend"))
     for rank, hit in enumerate(answer["top"], start=1):
-        mark = f" · :green[{t('tryit.relevant')}]" if relevant.get(hit["doc"], 0) > 0 else ""
+        mark = f" · :blue-badge[✓ {t('tryit.relevant')}]" if relevant.get(hit["doc"], 0) > 0 else ""   # no green: no verdict
         if side == "tuned":        # where the base model had this passage
             mark += " · " + moved_from(base_top, hit["doc"], rank)
         box = col.container(border=True, key=f"hit_{side}_{rank}")

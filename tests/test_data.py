@@ -18,6 +18,32 @@ def test_demo_data_is_valid():
     assert report.ok and testset.docs == evalset.docs and not set(testset.queries) & set(evalset.queries)
 
 
+def test_demo_is_what_build_py_writes_in_text_the_embedded_model_reads(tmp_path):
+    """The demo files are build.py's output (deterministic), and English only: the embedded MiniLM reads every
+    token (no [UNK]), so Data and Configure never warn on the app's own demo (issue 36)."""
+    import importlib.util
+    import json
+    import re
+
+    from app.datasets_ui import UNKNOWN_WARN
+    from trainer.token_lengths import unknown_share
+
+    spec = importlib.util.spec_from_file_location("demo_build", DEMO_DIR / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    build.build(tmp_path)
+    names = ["train.jsonl"] + [f"{split}/{f}" for split in ("eval", "test")
+                               for f in ("queries.jsonl", "corpus.jsonl", "qrels.tsv")]
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (DEMO_DIR / name).read_bytes(), name
+    rows = [json.loads(x) for x in (DEMO_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = sorted({t for r in rows for t in [r["query"], *r["pos"], *r["neg"]]}
+                   | {json.loads(x)["text"] for split in ("eval", "test") for f in ("queries.jsonl", "corpus.jsonl")
+                      for x in (DEMO_DIR / split / f).read_text(encoding="utf-8").splitlines()})
+    assert len(rows) == 180 and not any(re.search(r"[^\x00-\x7f]", t) for t in texts)
+    assert unknown_share(texts) == 0.0 < UNKNOWN_WARN
+
+
 def test_bad_rows_name_file_line_and_field(tmp_path):
     path = write_jsonl(tmp_path / "t.jsonl", [
         GOOD,

@@ -171,6 +171,9 @@ def test_merge_curve_at_weight_1_gives_the_runs_own_final_validation_score(train
                                  "general": len(load_eval(GENERAL_DIR).queries)}
     [point] = result["points"]
     assert abs(point["validation"] - final) < 1e-6 and 0 < point["general"] <= 1
+    # each question's rank, for the noise rule (trainer.merge_choice), and the languages the two sets are in
+    assert [len(point["ranks"][name]) for name in ("validation", "general")] == list(result["queries"].values())
+    assert result["languages"] == {"validation": "en", "general": "en"} and result["general_applies"]
     assert json.loads((Path(run.output_dir) / "merge_curve.json").read_text()) == result
     assert not (Path(run.output_dir) / "merge_curve").exists()
 

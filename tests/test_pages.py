@@ -69,6 +69,10 @@ def test_configure_page_shows_modes_presets_and_start(runs_dir, lang):
     assert [h.value for h in at.subheader] == [T["configure.model_data"], T["configure.mode"], T["configure.hyper"],
                                                T["configure.memory"], T["configure.start_section"]]
     assert "(#start)" in at.markdown[0].value and T["configure.terms"] in [c.value for c in at.caption]
+    # the embedded model reads the app's own demo: no [UNK] warning, the share said as a caption (issue 36)
+    model = T["configure.model.default"]
+    assert T["dataset.unknown_low"].format(share="0.0%", model=model) in [c.value for c in at.caption]
+    assert not any(T["dataset.unknown_high"].split("{share}")[0].format(model=model) in w.value for w in at.warning)
     # the mode cards are the control: the chosen card's button is the highlighted one
     chosen = lambda: [b.key for b in at.button if b.label == T["configure.mode_chosen"]]  # noqa: E731
     assert chosen() == ["mode_dense"]
@@ -144,7 +148,14 @@ def test_train_page_shows_status_metrics_and_charts(finished_runs, lang):
     assert any(T["status.completed"] in m.value for m in at.markdown)
     metrics = {m.label: m for m in at.metric}       # the newest run is all heads; its main head is hybrid
     assert metrics[T["train.samples_per_s"]].value == "3.9"                  # the median, not the last step
-    assert metrics[T["train.baseline_mrr"].format(head=T["head.hybrid"])].value == "0.400"
+    # the headline cards: the main head before → after on the questions named, from the per-question ranks;
+    # 1 of 3 questions better, 1 worse is no clear change: grey, no arrow (trainer.verdict.mark)
+    assert "**" + T["headline.cards"].format(head=T["head.hybrid"], questions=T["questions.validation"].format(n=3)) \
+        + "**" in [m.value for m in at.markdown]
+    assert metrics[T["headline.card.before"]].value == "0.437"
+    after = metrics[T["headline.card.after"]]
+    assert after.value == "0.537" and after.proto.delta == "+0.101"
+    assert after.proto.delta_description == T["verdict.word.unclear"] and after.proto.color != after.proto.GREEN
     assert len(at.get("plotly_chart")) == 3
     # a finished run says where it ended, not how long is left
     texts = [p.proto.text for p in at.get("progress")]
@@ -191,14 +202,17 @@ def test_compare_page_overlays_runs_and_tabulates(finished_runs, lang):
     # samples/s medians, one decimal; memory two decimals
     samples, memory = T["compare.col.samples"], T["compare.col.memory"]
     assert (dense_run[samples], all_run[samples]) == ("7.5", "3.9") and dense_run[memory] == all_run[memory] == "1.20"
-    # the verdict: one line per head on the kept models; with 3 questions, one better and one worse, no run
-    # "won" and no change is "better": both say no clear difference, and the rule is written under it
-    verdict = next(m.value for m in at.markdown if T["compare.verdict.rule"] not in m.value
-                   and T["head.hybrid"] in m.value and "0.600" in m.value)
+    # the opening sentence: with 3 questions, one better and one worse, the two kept models tie: no mode won
+    opening = next(m.value for m in at.markdown if m.value.startswith(T["compare.none"].split("{")[0]))
+    assert T["questions.validation"].format(n=3) in opening and "**" + T["compare.won"].split("**")[3] not in opening
+    # each run's own change, per head, on its kept model (from the per-question ranks: 0.437 → 0.537), with
+    # no change "better": no clear difference, and the rule is written under it
+    verdict = next(m.value for m in at.markdown if m.value.startswith("- **")
+                   and T["head.hybrid"] in m.value and "0.537" in m.value)
     unclear = T["verdict.unclear"].split("{diff}")[-1].split("{high}")[-1]
     assert T["mode.all.title"] in verdict and unclear in verdict and T["compare.why.all.heads"] not in verdict
     assert T["story.moved"].format(improved=1, queries=3, worse=1, before=14 / 3, after=4) in verdict
-    assert "won" not in verdict.lower() and T["compare.verdict.won"].split("{run}")[0] not in verdict
+    assert "won" not in verdict.lower() and T["compare.won"].split("{run}")[1][:8] not in verdict
     assert T["compare.verdict.rule"] in [c.value for c in at.caption]
     assert dense_run[T["compare.col.data"]] == f'{T["dataset.demo"]} · {T["dataset.eval.demo"]}'
 
@@ -215,6 +229,9 @@ def test_data_page_validates_the_demo_file(runs_dir, lang):
     queries = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else x
     # real token counts: short, varied, under the 64-token cap (not one bar at the padded 128)
     assert max(queries) < 64 and len(set(queries)) > 3
+    model = T["configure.model.default"]
+    assert T["dataset.unknown_low"].format(share="0.0%", model=model) in [c.value for c in at.caption]
+    assert not any(T["dataset.unknown_high"].split("{share}")[0].format(model=model) in w.value for w in at.warning)
     # the evaluation folder is optional (no longer the demo's by default); given, it is checked
     assert not at.success
     at.text_input(key="data_eval").input(str(DEMO_DIR / "eval")).run()
@@ -351,6 +368,8 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {f"dataset.eval.{e}" for e in ("split", "demo", "none", "folder")}
     expanded |= {f"dataset.origin.{o}" for o in ("upload", "mined", "path")}
     expanded |= {f"verdict.{w}" for w in ("better", "worse", "unclear")}
+    expanded |= {f"verdict.word.{w}" for w in ("better", "worse", "unclear")}
+    expanded |= {f"questions.{q}{end}" for q in ("validation", "test") for end in ("", ".why")}
     expanded |= {f"count.{u}" for u in ("epoch", "step", "problem", "trial")}
     expanded |= {f"configure.eval_choice.{c}" for c in ("split", "folder", "none")}
     expanded |= {f"configure.{field}.{c}" for field in ("sparse_head", "report_to", "mine", "zero_stage")
@@ -358,6 +377,11 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
     expanded |= {f"runs.curve.{name}" for name in ("validation", "general")}
     expanded |= {f"sweep.pruner.{p}" for p in PRUNERS}
+    from trainer.checks import FIX_FIELDS
+    from trainer.merge_choice import CASES, LANGUAGES
+    from trainer.sweep import OUTCOMES
+    expanded |= {f"configure.memory_fix.{f}" for f in FIX_FIELDS} | {f"sweep.outcome.{o}" for o in OUTCOMES}
+    expanded |= {f"lang.{code}" for code in LANGUAGES} | {f"runs.curve.pick.{c}" for c in CASES}
     expanded |= {f"field.{name}" for name in FIELDS} | {f.label for f in FIELDS.values() if f.label}
     assert not (expanded - EN.keys()), expanded - EN.keys()
     # Every family of keys the UI builds at run time is enumerated above: a new one fails here until it is.

@@ -115,7 +115,7 @@ def test_the_study_page_shows_trials_winner_and_its_test(study, monkeypatch):
         at = open_page("sweep", lang=lang)
         text = " ".join(m.value for m in at.markdown)
         assert f"#{result['best']['number']}" in text
-        assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) >= 2
+        assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) + len(at.table) >= 2
     assert "Finished" in " ".join(m.value for m in open_page("sweep").markdown)
     # the form, from Configure's settings: its mode chosen, the learning rates it will try said
     from trainer.config import Mode, RunConfig

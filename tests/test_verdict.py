@@ -190,3 +190,49 @@ def test_every_page_opens_on_every_kind_of_run(apps):
             at = open_page(name, "en")
             at.selectbox(key=key).set_value(run.id).run()
             assert not at.exception, (name, run.name, [e.value for e in at.exception])
+
+
+def test_one_mark_decides_every_colour_and_arrow():
+    """Green ↑ only for "better", red ↓ only for "worse", grey without an arrow otherwise (trainer.verdict.mark:
+    st.metric's delta_color and delta_arrow come from it on every page)."""
+    better, worse = verdict.paired([5] * 40, [1] * 40), verdict.paired([1] * 40, [5] * 40)
+    noise = verdict.paired([5] * 20 + [1] * 19 + [3], [1] * 20 + [5] * 19 + [3])     # +0.02, inside the noise
+    assert noise.diff > 0 and noise.word == verdict.UNCLEAR
+    assert verdict.mark(better) == verdict.Mark(verdict.BETTER, "green", "↑")
+    assert (verdict.mark(better).delta_color, verdict.mark(better).delta_arrow) == ("normal", "auto")
+    assert verdict.mark(worse) == verdict.Mark(verdict.WORSE, "red", "↓")
+    for unclear in (noise, None):          # no clear change, or no ranks to judge: neutral
+        m = verdict.mark(unclear)
+        assert (m.word, m.color, m.arrow, m.delta_color, m.delta_arrow) == (verdict.UNCLEAR, "gray", "", "off", "off")
+
+
+def test_a_headline_leads_with_the_held_out_test_and_keeps_the_validation_beside_it():
+    line = lambda step, ranks: {"step": step, "epoch": 0.0, "ranks": {"dense": ranks}}  # noqa: E731
+    val = [line(0, [5] * 40), line(2, [3] * 40), line(4, [1] * 40)]          # step 0 → the last (kept) validation
+    test = [line(0, [2] * 20 + [1] * 20), line(4, [1] * 20 + [2] * 20)]
+    hl = verdict.headline(val, test, "dense")
+    assert (hl.questions, hl.change.word, hl.change.questions) == (verdict.TEST, verdict.UNCLEAR, 40)
+    assert hl.mark.arrow == "" and hl.other.questions == verdict.VALIDATION and hl.other.change.word == verdict.BETTER
+    assert (hl.other.change.before, hl.other.change.after) == (0.2, 1.0)
+    only_val = verdict.headline(val, test[:1], "dense")          # the test's "after" not yet measured
+    assert only_val.questions == verdict.VALIDATION and only_val.other is None
+    assert verdict.headline(val[:1], [], "dense") is None and verdict.headline(val, test, "hybrid") is None
+
+
+def test_a_contest_names_a_winner_only_beyond_the_noise_and_on_the_same_questions():
+    top, near, far = [1] * 30 + [2] * 10, [1] * 29 + [2] * 11, [3] * 40
+    won = verdict.contest({"a": far, "b": top})
+    assert (won.leader, won.winner, won.tied) == ("b", "b", []) and won.against["a"].word == verdict.BETTER
+    none = verdict.contest({"a": top, "b": near, "c": far})
+    assert (none.leader, none.winner, none.tied) == ("a", None, ["b"])       # ahead of c, not clearly of b
+    assert none.scores["a"] == pytest.approx(0.875)
+    assert verdict.contest({"a": top}) is None                                 # nothing to compare with
+    assert verdict.contest({"a": top, "b": top[:-1]}) is None                  # not the same questions
+
+
+def test_a_mode_that_did_not_move_is_told_apart_from_a_small_change():
+    same = [2] * 36 + [4] * 36
+    assert verdict.still(same, same) and verdict.changed(same, same) == 0
+    assert verdict.still(same, [1, 1, 1] + same[3:])                          # 3 of 72 questions moved
+    assert not verdict.still([5] * 72, [1] * 72)                              # a real change
+    assert not verdict.still(same, [4] * 36 + [2] * 36)                       # every question moved, in the noise

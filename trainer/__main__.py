@@ -82,13 +82,25 @@ def config_from(ns: argparse.Namespace, cls: type = RunConfig):
     return cls(**values)
 
 
-def _create(store: Store, config) -> str | None:
+MEMORY_FLAG = "--ignore-memory-estimate"
+
+
+def _refused(problems) -> None:
+    """A check's problems on stderr (file:line field), and how to go on when only memory stands in the way."""
+    from .checks import is_memory
+
+    print(f"error: not started, {len(problems)} problem(s); nothing was stored:\n"
+          + "\n".join(str(p) for p in problems[:20]), file=sys.stderr)
+    if any(map(is_memory, problems)):
+        print(f"(to start it anyway, accepting that it may run out of memory: add {MEMORY_FLAG})", file=sys.stderr)
+
+
+def _create(store: Store, config, memory_ok: bool = False) -> str | None:
     """The page's checks before anything is stored: problems (file:line field) go to stderr, no traceback."""
     try:
-        return launch.create(store, config)
+        return launch.create(store, config, memory_ok=memory_ok)
     except launch.InvalidRun as invalid:
-        print(f"error: not started, {len(invalid.problems)} problem(s); nothing was stored:\n{invalid}",
-              file=sys.stderr)
+        _refused(invalid.problems)
     except launch.RunBusy as busy:
         print(f"error: not started: {busy}", file=sys.stderr)
     return None
@@ -119,17 +131,16 @@ def modes(text: str) -> list[Mode]:
                                          f"comma-separated, trained in that order), got {text!r}") from None
 
 
-def _train_queue(store: Store, configs: list[RunConfig]) -> int:
+def _train_queue(store: Store, configs: list[RunConfig], memory_ok: bool = False) -> int:
     """Several modes, one after another, as queued runs in the store (the dashboard shows the queue;
     a run another process is training first is waited for). Every config is checked first."""
     from . import checks
     from .engine import worker
 
-    checked = [checks.check(cfg, store) for cfg in configs]
+    checked = [checks.check(cfg, store, memory=not memory_ok) for cfg in configs]
     problems = [p for found, _ in checked for p in found]
     if problems:
-        print(f"error: not started, {len(problems)} problem(s); nothing was stored:\n"
-              + "\n".join(str(p) for p in problems[:20]), file=sys.stderr)
+        _refused(problems)
         return 2
     launch.recover(store)
     ids = [store.create_run(cfg, status=WAITING, train_file=launch.checked_file(data))
@@ -156,10 +167,11 @@ def _train(ns) -> int:
     given = {f.name for f in dataclasses.fields(RunConfig) if hasattr(ns, f.name)}
     # Learning rate and lengths not given follow the data, as the Configure page suggests them.
     config = with_suggestions(config_from(ns), given, store)
+    memory_ok = getattr(ns, "ignore_memory_estimate", False)
     if len(chosen) > 1:
-        return _train_queue(store, [config.replace(mode=m) for m in chosen])
+        return _train_queue(store, [config.replace(mode=m) for m in chosen], memory_ok)
     config = config.replace(mode=chosen[0])
-    run_id = _create(store, config)
+    run_id = _create(store, config, memory_ok)
     if run_id is None:
         return 2
     print(run_id, flush=True)
@@ -433,6 +445,9 @@ def _sweep(ns) -> int:
                 print(f"error: not started, {len(problems)} problem(s); nothing was stored:\n"
                       + "\n".join(str(p) for p in problems[:20]), file=sys.stderr)
                 return 2
+            fit = sweep.budget_check(store, spec)          # the trials' time estimate against the budget
+            if fit is not None and fit["fits"] < spec.trials:
+                print(f"warning: {sweep.budget_words(fit, spec.budget_minutes)}", file=sys.stderr, flush=True)
             sweep.save(store, spec)
             name = spec.name
             say(f"study {spec.name}: up to {spec.trials} trials or {spec.budget_minutes:g} minutes; learning rate "
@@ -502,6 +517,9 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
                            description="Every setting of a run (RunConfig). Invalid settings or data exit with "
                                        "status 2 and store nothing.")
     add_config_flags(train)
+    train.add_argument(MEMORY_FLAG, dest="ignore_memory_estimate", action="store_true",
+                       help="start even when the run's memory estimate exceeds this machine (RAM on the CPU, the "
+                            "card's memory on a GPU); without it such a run is refused, with what would fit")
     train.set_defaults(func=_train)
 
     mine = sub.add_parser("mine", help="add hard negatives to (query, positive) rows with a model's dense head")

@@ -3,6 +3,7 @@ folder, model. Problems name the file (or "run settings"), line and field. No to
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 
 from .config import SPLIT, RunConfig
 from . import fields, scan
@@ -47,17 +48,19 @@ def check_config(cfg: RunConfig) -> list[Problem]:
     if folder is None and not is_hub_id(cfg.model):
         bad("model", f"{cfg.model!r} is neither a folder on this machine nor a hub id like 'BAAI/bge-m3'")
     elif folder is None and (unreachable := hub_problem(cfg.model)):
-        bad("model", unreachable)     # refused before a run is stored, not minutes later in the worker
+        bad("model", unreachable)     # refused before a run is stored, not minutes later in the worker (or ever
+        # with an error dump): what is missing, the download command, where the cache is, a copied folder
     return out
 
 
-def preflight(cfg: RunConfig, store=None) -> list[Problem]:
+def preflight(cfg: RunConfig, store=None, *, memory: bool = True) -> list[Problem]:
     """All problems that must stop a run from starting. Bad training rows do not, when the user
-    chose to skip them (and some rows are left)."""
-    return check(cfg, store)[0]
+    chose to skip them (and some rows are left). `memory=False`: a run whose memory estimate exceeds the
+    machine goes ahead (the page's "start anyway", the CLI's --ignore-memory-estimate)."""
+    return check(cfg, store, memory=memory)[0]
 
 
-def check(cfg: RunConfig, store=None) -> tuple[list[Problem], scan.ScanResult]:
+def check(cfg: RunConfig, store=None, *, memory: bool = True) -> tuple[list[Problem], scan.ScanResult]:
     """preflight's problems, and the scan of the training file they were found on (kept in `store`,
     and taken from it while the file is unchanged: a big file is read once, not on every check)."""
     problems = check_config(cfg)
@@ -90,7 +93,121 @@ def check(cfg: RunConfig, store=None) -> tuple[list[Problem], scan.ScanResult]:
         if cfg.mine == "all":
             problems.append(Problem(SETTINGS, 0, "mine", "re-mining every row would drop the teacher's scores: "
                                     "use mine=missing or off with teacher scores"))
+    if memory and data.rows and not any(p.field in MEMORY_INPUTS for p in problems):
+        short = memory_shortfall(cfg, store)
+        if short is not None:
+            problems.append(short.problem)
     return problems, data
+
+
+# Memory: a run the machine cannot hold is refused (or, on the page, started only when the user confirms) -------
+MEMORY_INPUTS = ("model", "batch_size", "group_size", "query_max_len", "passage_max_len", "precision", "num_gpus",
+                 "length_buckets", "bucket_gpu_gib")
+SHORTER_PASSAGES = (256, 128, 64)        # the passage lengths offered when the batch alone is not the way
+FIX_FIELDS = ("batch_size", "passage_max_len", "mode", "gradient_checkpointing")   # what a fix may change
+
+
+@dataclass(frozen=True)
+class MemoryShortfall:
+    """A run whose memory estimate exceeds the machine: its RAM on the CPU (trainer.estimate.cpu_memory_gib),
+    its card's usable memory on a GPU (trainer.memory). `fixes`: changes that fit, each (field, value, need in
+    GiB): the largest batch, shorter passages, another mode, gradient checkpointing."""
+    need_gib: float
+    have_gib: float
+    device: str                        # "cpu", or the GPU's name
+    fixes: tuple = ()
+
+    @property
+    def text(self) -> str:
+        if self.device == "cpu":
+            head = (f"this run needs about {self.need_gib:.1f} GiB of memory on the CPU (fp32 training) and this "
+                    f"machine has {self.have_gib:.1f} GiB: it would run out of memory")
+        else:
+            head = (f"this run needs about {self.need_gib:.1f} GiB of GPU memory and the {self.device} has "
+                    f"{self.have_gib:.1f} GiB usable: it would run out of memory")
+        if not self.fixes:
+            return head + ". Not even batch 1 fits: use a smaller model, or a machine with more memory"
+        return head + ". What fits: " + "; or ".join(fix_words(*fix) for fix in self.fixes)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(SETTINGS, 0, "batch_size", self.text)
+
+
+def is_memory(problem: Problem) -> bool:
+    """The memory refusal (which the user may override), among a check's problems."""
+    return problem.file == SETTINGS and problem.message.startswith("this run needs about ")
+
+
+def fix_words(field: str, value, need: float) -> str:
+    """One change that fits, in English (the page words it in its language from the same triple)."""
+    if field == "batch_size":
+        return f"batch {value} (about {need:.1f} GiB)"
+    if field == "passage_max_len":
+        return f"passages of {value} tokens (about {need:.1f} GiB)"
+    if field == "mode":
+        return f"the {value} mode (about {need:.1f} GiB)"
+    return f"gradient checkpointing on (about {need:.1f} GiB)"
+
+
+def memory_shortfall(cfg: RunConfig, store=None) -> MemoryShortfall | None:
+    """None when the run's memory estimate fits this machine (or cannot be made: a model of unknown shape,
+    length buckets, which size each bucket's batch themselves); else what it needs, what there is, and what fits."""
+    from . import gpus
+    from .config import Mode
+    from .model_source import model_shape
+
+    if cfg.length_buckets.strip().lower() != "off":
+        return None
+    try:
+        shape = model_shape(cfg.model)
+    except (ValueError, OSError):
+        return None
+    found = gpus.detect()
+    if found:
+        from . import memory
+
+        card, bf16 = found[0], all(g.bf16 for g in found)
+
+        def need(c: RunConfig) -> float:
+            est = memory.estimate(memory.setup_for(c, shape, card.memory_gib, bf16))
+            return est.total_gib + est.headroom_gib
+
+        have = memory.card_gib(card.memory_gib)
+        device = card.name or "GPU"
+        largest = memory.estimate(memory.setup_for(cfg, shape, card.memory_gib, bf16)).max_batch
+    else:
+        from . import estimate
+
+        have = gpus.cpu_facts()[1]
+
+        def need(c: RunConfig) -> float:
+            return estimate.cpu_memory_gib(store, c, shape, have)
+
+        device, largest = "cpu", None
+    wanted = need(cfg)
+    if wanted <= have:
+        return None
+    fixes = []
+    if largest is None:         # on the CPU: memory grows with the batch, so the largest that fits is bisected
+        low, high = 0, cfg.batch_size            # batch `low` fits (0: none known), batch `high` does not
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if need(cfg.replace(batch_size=middle)) <= have else (low, middle)
+        largest = low
+    if 1 <= largest < cfg.batch_size:
+        fixes.append(("batch_size", largest, need(cfg.replace(batch_size=largest))))
+    for length in SHORTER_PASSAGES:
+        if length < cfg.passage_max_len and (n := need(cfg.replace(passage_max_len=length))) <= have:
+            fixes.append(("passage_max_len", length, n))
+            break
+    for mode in (Mode.DENSE, Mode.HEADS):
+        if mode is not cfg.mode and (n := need(cfg.replace(mode=mode))) <= have:
+            fixes.append(("mode", mode.value, n))
+            break
+    if found and not cfg.gradient_checkpointing and (n := need(cfg.replace(gradient_checkpointing=True))) <= have:
+        fixes.append(("gradient_checkpointing", True, n))
+    return MemoryShortfall(round(wanted, 1), round(have, 1), device, tuple(fixes))
 
 
 def bucket_problems(cfg: RunConfig, rows: list[dict], name: str) -> list[Problem]:

@@ -87,10 +87,11 @@ def checked_file(data) -> dict | None:
             "checksum": data.checksum, "rows": data.rows}
 
 
-def create(store: Store, config: RunConfig) -> str:
+def create(store: Store, config: RunConfig, *, memory_ok: bool = False) -> str:
     """Check everything and create the run (`queued`, which already counts as busy). Raises InvalidRun
-    (nothing stored) or RunBusy (one run per device). The page and the command line both come here."""
-    problems, data = checks.check(config, store)
+    (nothing stored) or RunBusy (one run per device). The page and the command line both come here.
+    `memory_ok`: the user chose to start a run whose memory estimate exceeds the machine."""
+    problems, data = checks.check(config, store, memory=not memory_ok)
     if problems:
         raise InvalidRun(problems)
     try:             # "create if the device is idle": one transaction, across processes (the CLI and the app)
@@ -110,9 +111,9 @@ def save_initial_plan(store: Store, run_id: str, data) -> None:
                                                        bf16=all(g.bf16 for g in found))), run.folder)
 
 
-def start(store: Store, config: RunConfig) -> str:
+def start(store: Store, config: RunConfig, *, memory_ok: bool = False) -> str:
     """`create`, then launch the worker in the background; returns the run id at once."""
-    run_id = create(store, config)
+    run_id = create(store, config, memory_ok=memory_ok)
     _launch(store, run_id, config.num_gpus)
     return run_id
 
@@ -125,11 +126,11 @@ def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
                                                    env=worker_env(num_gpus)))
 
 
-def enqueue(store: Store, configs: list[RunConfig], study: str | None = None) -> list[str]:
+def enqueue(store: Store, configs: list[RunConfig], study: str | None = None, *, memory_ok: bool = False) -> list[str]:
     """Queue runs to train one after another (one run per device), in this order, and start the first
     if the device is free. Every config is checked first: one invalid config queues none. `study`: the
-    settings search (trainer.sweep) they are trials of."""
-    checked = [checks.check(cfg, store) for cfg in configs]
+    settings search (trainer.sweep) they are trials of; `memory_ok` as for `create`."""
+    checked = [checks.check(cfg, store, memory=not memory_ok) for cfg in configs]
     problems = [p for found, _ in checked for p in found]
     if problems:
         raise InvalidRun(problems)

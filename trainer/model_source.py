@@ -59,20 +59,70 @@ def model_dir(name: str) -> Path | None:
     return cached_snapshot(name) if is_hub_id(name) else None
 
 
-def hub_problem(repo_id: str) -> str | None:
-    """Why a hub id that is not in the cache cannot be fetched now, or None when the hub answers."""
-    from huggingface_hub import HfApi, constants
+HUB_TIMEOUT_S = 5.0           # how long a hub check may take before the hub counts as unreachable
+HUB_ANSWER_TTL_S = 60.0       # a page reruns often: the hub's answer is kept this long
+_hub_answers: dict = {}       # (repo id, endpoint) -> (time, Note or None)
 
+
+def _ask_hub(repo_id: str) -> Note | None:
+    """The hub's answer for a hub id not in the cache, in words (never the client's error dump), within
+    HUB_TIMEOUT_S: a thread asks, so neither a DNS lookup nor a silent network holds the caller longer."""
+    import threading
+
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+    where = {"model": repo_id, "cache": constants.HF_HUB_CACHE}
+    answer: dict = {}
+
+    def ask() -> None:
+        try:
+            HfApi().model_info(repo_id, timeout=HUB_TIMEOUT_S)
+        except Exception as exc:  # no network, no such repo, no access: each is said in words below
+            answer["error"] = exc
+        answer["done"] = True
+
+    thread = threading.Thread(target=ask, name=f"hub check {repo_id}", daemon=True)
+    thread.start()
+    thread.join(HUB_TIMEOUT_S + 1)
+    exc = answer.get("error")
+    if not answer.get("done"):
+        return Note("hub_unreachable", where)
+    if exc is None:
+        return None
+    if isinstance(exc, GatedRepoError):
+        return Note("hub_gated", where)
+    if isinstance(exc, RepositoryNotFoundError):
+        return Note("hub_not_found", where)
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(exc, HfHubHTTPError) and status is not None:
+        return Note("hub_refused", dict(where, status=str(status)))
+    return Note("hub_unreachable", where)
+
+
+def hub_refusal(repo_id: str) -> Note | None:
+    """Why a hub id cannot be used here, as a Note (what is missing, the download command, where the cache is,
+    how to use a copied folder), or None: it is in the cache, or the hub has it. Offline (HF_HUB_OFFLINE) the
+    cache alone decides; otherwise the hub is asked once a minute at most, for at most HUB_TIMEOUT_S."""
+    import time
+
+    from huggingface_hub import constants
+
+    if not is_hub_id(repo_id) or cached_snapshot(repo_id) is not None:
+        return None
     if constants.HF_HUB_OFFLINE:
-        return (f"{repo_id!r} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE is set: "
-                f"download it once with internet (huggingface-cli download {repo_id}) or give a local folder")
-    try:
-        HfApi().model_info(repo_id, timeout=10)
-    except Exception as exc:  # no network, no such repo, no access: all refuse the run, in the hub's words
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return (f"{repo_id!r} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the hub cannot "
-                f"provide it: {reason}")
-    return None
+        return Note("hub_offline", {"model": repo_id, "cache": constants.HF_HUB_CACHE})
+    key = (repo_id, constants.ENDPOINT, constants.HF_HUB_CACHE)
+    kept = _hub_answers.get(key)
+    if kept is None or time.monotonic() - kept[0] > HUB_ANSWER_TTL_S:
+        kept = _hub_answers[key] = (time.monotonic(), _ask_hub(repo_id))
+    return kept[1]
+
+
+def hub_problem(repo_id: str) -> str | None:
+    """hub_refusal in English words (the CLI, the run's checks), or None."""
+    note = hub_refusal(repo_id)
+    return note.text if note else None
 
 
 def fetch(repo_id: str) -> Path:
@@ -82,13 +132,29 @@ def fetch(repo_id: str) -> Path:
     return Path(snapshot_download(repo_id))
 
 
+# How to get a hub model onto this machine: the download command, where it goes, or a copied folder.
+_GET_IT = (" Download it once where there is internet: `huggingface-cli download {model}` (or `hf download {model}`); "
+           "it goes into that cache (HF_HUB_CACHE, else HF_HOME/hub). Or copy the model's folder to this machine "
+           "and type the folder's path as the model.")
 # What a run does where the model leaves a choice open: shown on the Configure page (app.i18n
 # translates the keys) and written to the worker log in English.
 NOTES = {
     "hub_cached": "{model} is read from the Hugging Face cache: {folder}",
     "hub_download": "{model} is not in the Hugging Face cache ({cache}) yet: the run downloads it from the hub first",
-    "hub_offline": "{model} is not in the Hugging Face cache ({cache}) and HF_HUB_OFFLINE is set, so a run cannot "
-                   "start: download it once with internet (huggingface-cli download {model})",
+    "hub_offline": "{model} is not on this machine: it is not in the Hugging Face cache ({cache}) and HF_HUB_OFFLINE "
+                   "is set, so it cannot be downloaded now." + _GET_IT,
+    "hub_unreachable": "{model} is not on this machine: it is not in the Hugging Face cache ({cache}) and the hub "
+                       "(huggingface.co) cannot be reached from here: no network, or a proxy or firewall blocks "
+                       "it." + _GET_IT,
+    "hub_not_found": "{model} is not in the Hugging Face cache ({cache}), and the hub has no model of that name that "
+                     "this machine may read (a typo, or a private model: log in with `hf auth login`). Check the "
+                     "name, or copy the model's folder to this machine and type the folder's path as the model.",
+    "hub_gated": "{model} is not in the Hugging Face cache ({cache}), and the hub keeps it behind its terms: accept "
+                 "them on huggingface.co and log in with `hf auth login`, then download it once: "
+                 "`huggingface-cli download {model}`. Or copy the model's folder to this machine and type the "
+                 "folder's path as the model.",
+    "hub_refused": "{model} is not in the Hugging Face cache ({cache}), and the hub refused it (HTTP {status})."
+                   + _GET_IT,
     "no_pooling": "{folder} has no 1_Pooling/config.json: the run pools with CLS, as BGE models do",
     "other_pooling": "{file} names neither CLS nor mean pooling: the run pools with CLS, as BGE models do",
     "no_eos": "The tokenizer has no EOS token: its SEP token {sep} stands in for it, so the sparse head gives "

@@ -119,6 +119,48 @@ def check(store: Store, spec: Spec):
     return problems
 
 
+def trial_lengths(spec: Spec) -> list[Optional[int]]:
+    """Each trial's epochs as the search will likely draw them: its first trials (one a mode) the longest, the
+    rest the middle of the range; None where max_steps fixes the length."""
+    if not spec.epochs:
+        return [None] * spec.trials
+    first = min(spec.trials, len(spec.modes))
+    middle = round((spec.epochs[0] + spec.epochs[1]) / 2)
+    return [spec.epochs[1]] * first + [middle] * (spec.trials - first)
+
+
+def budget_check(store: Store, spec: Spec) -> Optional[dict]:
+    """Whether the time budget fits the trials asked, from each trial's duration estimate (trainer.estimate, scaled
+    from a measured run; pruning can only shorten trials): {"fits": trials that fit, "needed_minutes": all of
+    them, "trial_s": the mean trial, "source": the measured run}. None without an estimate (no run measured yet)."""
+    from . import estimate, gpus
+
+    gpu = bool(gpus.detect())
+    rows = estimate.training_rows(store, spec.config)[0]
+    durations, source, cache = [], "", {}
+    for number, epochs in enumerate(trial_lengths(spec)):
+        mode = spec.modes[number % len(spec.modes)]
+        if (mode, epochs) not in cache:
+            guess = estimate.for_run(store, trial_config(spec, number, mode, spec.center_lr, epochs), rows, gpu)
+            if guess is None:
+                return None
+            cache[mode, epochs], source = guess.seconds, guess.source
+        durations.append(cache[mode, epochs])
+    spent, fits = 0.0, 0
+    for seconds in durations:
+        spent += seconds
+        fits += spent <= spec.budget_minutes * 60
+    return {"fits": fits, "trials": spec.trials, "needed_minutes": sum(durations) / 60,
+            "trial_s": sum(durations) / len(durations), "source": source}
+
+
+def budget_words(fit: dict, budget_minutes: float) -> str:
+    """budget_check's shortfall in English (the CLI; the page words it in its language)."""
+    return (f"the time budget ({budget_minutes:g} min) fits about {fit['fits']} of the {fit['trials']} trials asked "
+            f"(about {fit['trial_s'] / 60:.1f} min a trial, estimated from run {fit['source']}): all of them need about "
+            f"{math.ceil(fit['needed_minutes'])} min. Raise the budget, or ask for fewer trials")
+
+
 def save(store: Store, spec: Spec) -> None:
     where = folder(store, spec.name)
     if (where / "spec.json").exists():
@@ -380,10 +422,16 @@ def summary(store: Store, name: str, optuna_study=None) -> dict:
     optuna_study = optuna_study or study(store, spec)
     runs = {r.id: r for r in store.study_runs(name)}
     trials = []
-    for t in optuna_study.get_trials(deepcopy=False):
+    every = optuna_study.get_trials(deepcopy=False)
+    reruns = {t.user_attrs["rerun_of"]: t.number for t in every if "rerun_of" in t.user_attrs}
+    driving = driver_pid(store, name) is not None
+    stopped_search = _stop_marker(store, name).exists()
+    for t in every:
         run = runs.get(t.user_attrs.get("run_id"))
         cfg = run.config if run else None
         trials.append({
+            "outcome": outcome(t, run, driving, stopped_search, reruns.get(t.number)),
+            "rerun_as": reruns.get(t.number), "rerun_of": t.user_attrs.get("rerun_of"),
             "number": t.number, "run_id": run.id if run else None, "state": t.state.name.lower(),
             "mode": cfg.mode.value if cfg else t.params.get("mode", spec.modes[0]),
             "learning_rate": cfg.learning_rate if cfg else t.params.get("learning_rate"),
@@ -418,6 +466,74 @@ def summary(store: Store, name: str, optuna_study=None) -> dict:
         answer["best_range"] = [low, high]
         answer["best_range_trials"] = [t["number"] for t in near]
         answer["suggestion_within"] = low <= spec.suggested_lr <= high
+        answer["suggested"] = _suggested_vs_winner(spec, trials, runs, answer["best"])
+    return answer
+
+
+# One status per trial, in words the page and the command share: what became of it, stop and "go on" included.
+OUTCOMES = ("completed", "budget", "pruned", "failed", "running", "waiting", "starting", "not_started",
+            "rerun_pending", "reran")
+
+
+def outcome(trial, run, driving: bool, stopped_search: bool, rerun_as: Optional[int]) -> str:
+    """What became of a trial, one of OUTCOMES: `completed`; `budget` (stopped when the time budget was spent,
+    scored at its last validation); `pruned`; `failed`; `running` / `waiting` (in the queue) / `starting` (asked,
+    its run not yet queued); `not_started` (the search stopped before its run was queued); `rerun_pending` (stopped
+    with the search: it runs again, whole, when the search goes on) and `reran` (it did, as trial `rerun_as`)."""
+    from optuna.trial import TrialState
+
+    if trial.user_attrs.get("stopped_by_user"):
+        return "reran" if rerun_as is not None else "rerun_pending"
+    if trial.state == TrialState.PRUNED or (run is not None and run.status == PRUNED):
+        return "pruned"
+    if run is None:
+        if trial.state in (TrialState.RUNNING, TrialState.WAITING):
+            return "starting" if driving else "not_started"
+        return "failed"
+    if run.status == WAITING:
+        return "waiting" if driving else "not_started"
+    if run.live:
+        return "running"
+    if trial.state == TrialState.COMPLETE:
+        return "budget" if run.status == STOPPED else "completed"
+    if trial.state == TrialState.RUNNING and run.status == STOPPED and (stopped_search or not driving):
+        return "rerun_pending"            # the search was stopped with it: told so when the search goes on
+    if trial.state == TrialState.RUNNING and driving:
+        return "running"                  # ended, and its driver is about to record how
+    return "failed"
+
+
+def _suggested_vs_winner(spec: Spec, trials: list[dict], runs: dict, best: dict) -> Optional[dict]:
+    """The suggested settings (Configure's mode, the centre learning rate, the longest length: the search's first
+    trial of that mode, or its re-run) against the winner: their validation scores, the difference and whether it
+    is beyond the noise (a paired bootstrap over the validation questions, trainer.verdict)."""
+    mode = spec.base.get("mode") if spec.base.get("mode") in spec.modes else spec.modes[0]
+    longest = spec.epochs[1] if spec.epochs else None
+    same = [t for t in trials if t["mode"] == mode and t["learning_rate"] is not None
+            and math.isclose(t["learning_rate"], spec.center_lr, rel_tol=5e-3)
+            and (longest is None or t["epochs"] == longest) and t["outcome"] not in ("reran", "rerun_pending")]
+    if not same:
+        return None
+    mine = same[0]
+    answer = {"number": mine["number"], "mode": mode, "learning_rate": mine["learning_rate"], "epochs": mine["epochs"],
+              "outcome": mine["outcome"], "val_score": mine["val_score"], "won": mine["number"] == best["number"]}
+    if mine["outcome"] not in ("completed", "budget") or mine["val_score"] is None:
+        return answer
+    if answer["won"]:        # by how much: against the best of the others
+        others = [t for t in trials if t["number"] != mine["number"] and t["outcome"] in ("completed", "budget")
+                  and t["val_score"] is not None]
+        if not others:
+            return answer
+        rival = max(others, key=lambda t: t["val_score"])
+        ahead, behind = mine, rival
+    else:
+        rival, ahead, behind = best, best, mine
+    change = verdict.paired(_final_ranks(runs[behind["run_id"]], behind["metric"].split(".")[0]) or [],
+                            _final_ranks(runs[ahead["run_id"]], ahead["metric"].split(".")[0]) or [])
+    answer.update(rival=rival["number"], rival_score=rival["val_score"],
+                  margin=ahead["val_score"] - behind["val_score"],
+                  clear=None if change is None else change.word == verdict.BETTER,
+                  questions=None if change is None else change.questions)
     return answer
 
 

@@ -4,10 +4,13 @@ Each topic is one help article and the ways customers ask for it: five questions
 validation (early stopping watches them) and two to a held-out test set that no decision uses, so both
 ask about the same articles in words training has not seen. As in a real help centre, many questions
 name the product's things ("hub", "door sensor battery", "refund", "password") and paraphrase the rest;
-others share no word with their article. A third of the topics are in Simplified Chinese. Several
-articles have a look-alike twin in TWINS (same words, another answer): they make the search hard before
-training, and each topic's training rows carry its twin as a negative, so fine-tuning has something to
-learn, for the dense and ColBERT heads (meaning) and the sparse head (which shared words matter).
+others share no word with their article. Every article has a look-alike twin in TWINS (same words,
+another answer): they make the search hard before training, and each topic's training rows carry its twin
+as a negative, so fine-tuning has something to learn, for the dense and ColBERT heads (meaning) and the
+sparse head (which shared words matter).
+The demo is English only, in both UI languages: the product's default model (the embedded all-MiniLM-L6-v2)
+has an English vocabulary and read 28 % of an earlier, partly Chinese demo's tokens as [UNK] (issue 36). Chinese
+data needs a model that reads Chinese (BAAI/bge-m3); the Data and Configure pages' [UNK] check says so.
 Run this file to rewrite train.jsonl, eval/ and test/ beside it (deterministic).
 """
 from __future__ import annotations
@@ -114,57 +117,55 @@ TOPICS = [
      ["too many alerts on my phone", "turn off push messages", "stop the app from pinging me", "choose which notifications I get", "critical alerts like leaks"],
      ["mute notifications except important ones", "can I turn off leak alerts"],
      ["fewer pings from the app", "notification settings for alerts"]),
-]
+    ("Cutting the light strip: cut only along the scissor marks every 10 cm; the part you cut off cannot be reconnected and is no longer under warranty.",
+     ["can I shorten the LED strip", "where is it safe to cut the light strip", "trim the strip light to fit under my cabinet", "scissor marks on the light strip", "light strip too long for the shelf"],
+     ["my LED tape is too long for the shelf, how do I make it fit", "can the leftover bit of strip be joined back on"],
+     ["the strip is longer than my desk, what now", "where along the tape may I snip"]),
+    ("White tones: drag the slider under the colour wheel from warm white (2700 K) to cool daylight (6500 K); cool light suits kitchens and desks.",
+     ["make the light less yellow", "switch the bulb to cool white", "change the colour temperature", "daylight setting for my desk lamp", "warm white or cool white"],
+     ["the kitchen light feels too cosy and yellow", "I need crisper light to read by"],
+     ["the lamp is too golden for my home office", "where is the kelvin slider"]),
+    ("Delivery: orders ship within two working days and arrive in three to five; the tracking link is in your shipping confirmation e-mail.",
+     ["where is my order", "when will my package arrive", "track my parcel", "how long does shipping take", "tracking link for my order"],
+     ["my bulbs haven't come yet", "how soon will the parcel be at my door"],
+     ["has my order been sent", "lost the mail that says where my package is"]),
+    ("Arriving home: an arrival routine turns lights on when your phone comes within 200 metres of home; allow the app location access 'Always'.",
+     ["lights on when I get home", "turn the porch light on as I arrive", "use my phone's location to switch lights", "geofence routine", "arrival routine not working"],
+     ["welcome lights as I pull into the driveway", "why does the app want to know where I am all the time"],
+     ["can the lights switch on when I come back from work", "how close must I be before the lamps come on"]),
+    ("Two-step verification: turn it on in Settings, Account, Security; each new sign-in then asks for a code we send by text message.",
+     ["add extra security to my login", "enable two-factor authentication", "get a code by SMS when signing in", "turn on two-step verification", "secure my account with a text code"],
+     ["protect my account if someone learns the password", "the app texts me a number every time I log in on a new phone"],
+     ["2FA for the Lumen app", "stop strangers getting in even with my password"]),
+    ("Device shows 'Not responding': the bulb has no power; leave the wall switch on, because a switched-off bulb cannot be controlled from the app.",
+     ["app says my bulb is not responding", "light shows offline in the app", "bulb unreachable after I used the wall switch", "why is my lamp greyed out", "not responding message on a light"],
+     ["the lamp can't be reached since someone flicked the switch", "the app can't see my lamp any more"],
+     ["tapping the light in the app does nothing", "the app lost my lamp after the switch was turned off"]),
+    ("Doorbell recordings: with Lumen Plus, video clips from the doorbell are kept for 30 days; without a plan you can only watch live.",
+     ["how long are doorbell videos saved", "watch yesterday's doorbell clips", "doorbell recording history", "can I see who rang earlier", "do I need a plan to record video"],
+     ["footage from the front door camera last week", "do I have to pay to look back at visitors"],
+     ["who came to the door while I was at work", "how far back can I watch the front door"]),
+    ("New router or Wi-Fi password: open Settings, Hub, Wi-Fi network and enter the new details; your devices stay paired and keep their rooms.",
+     ["I changed my wifi password and the hub went offline", "got a new router", "connect the hub to a different network", "update the wifi details on the hub", "new internet provider, hub setup"],
+     ["switched broadband company, how do I move the base station over", "do I have to pair everything again after changing router"],
+     ["the hub lost connection since I renamed my network", "my internet provider sent a new box, what does the hub need"]),
+    ("Child lock: turn on Button lock in the smart plug's settings so pressing the plug's button does nothing; the app and routines still switch it.",
+     ["stop my kids turning the plug on and off", "disable the button on the smart plug", "child lock for the socket", "button lock on the plug", "children keep pressing the plug"],
+     ["toddler keeps switching off the fridge plug", "make the plug ignore its own button"],
+     ["kids keep clicking the socket, can I stop that", "only the phone should be able to switch the plug"]),
+    ("Cancelling Lumen Plus: open Settings, Subscription and tap Cancel; the plan stays active until the end of the month you paid for.",
+     ["stop paying for the subscription", "cancel Lumen Plus", "end my monthly plan", "unsubscribe from the premium plan", "subscription cancel button"],
+     ["I don't want to be charged every month any more", "if I stop the plan today do I lose it straight away"],
+     ["how to quit the paid membership", "get out of the paid plan"]),
+    ("Climate sensor: it measures temperature and humidity every five minutes; open the sensor to see a chart of the last 30 days.",
+     ["how warm was it in the bedroom last night", "humidity history", "temperature graph for the sensor", "see past readings of the climate sensor", "how often does the climate sensor measure"],
+     ["check how damp the bathroom got this week", "chart of the room temperature"],
+     ["was the nursery cold overnight", "how humid has the cellar been lately"]),
+    ("Closed lampshades: bulbs get hot inside sealed glass fittings and may switch off to cool down; use open fittings or the Lumen Enclosed bulb.",
+     ["bulb turns off by itself in my glass ceiling light", "can I use the bulb in an enclosed fixture", "lamp goes off after an hour in a closed shade", "bulb overheating", "sealed light fitting"],
+     ["light keeps cutting out in the bathroom dome", "bulb inside a frosted globe keeps going dark"],
+     ["my ceiling bulb switches off when it gets hot", "the light in my sealed porch lantern goes out after a while"]),
 
-TOPICS_ZH = [
-    ("重置智能网关：按住背面的小孔按钮十秒，直到指示灯闪橙色，然后在应用中重新添加。",
-     ["网关怎么恢复出厂设置", "网关卡住了想重新配置", "清除网关所有数据", "网关重置按钮在哪", "网关指示灯闪橙色"],
-     ["怎样把网关重置后重新配网", "按哪个按钮可以重置网关"],
-     ["把网关恢复成刚买来的样子", "重置网关要按多久"]),
-    ("灯泡调暗时闪烁：老式墙壁调光开关会导致闪烁，请把开关调到最亮，改用应用调节亮度。",
-     ["灯调暗以后一直闪", "用墙上的调光器灯会抖动", "低亮度时灯泡频闪", "灯泡调暗就闪烁", "调光开关调到最亮"],
-     ["墙壁开关调暗后灯光不稳定", "老式调光开关让灯泡闪烁"],
-     ["调光开关调低以后灯一闪一闪", "灯泡闪烁怎么调亮度"]),
-    ("退款政策：未拆封的商品三十天内可全额退款，已拆封的商品如有故障可以换货。",
-     ["买了不想要可以退钱吗", "没拆封能退货吗", "退款规则是什么", "已拆封的商品能退款吗", "拆封商品换货"],
-     ["三十天内怎么退", "商品退款政策"],
-     ["没用过的东西怎么退款", "拆封后坏了能换货吗"]),
-    ("保修期为购买之日起两年，涵盖制造缺陷，请保留购物凭证。",
-     ["保修多长时间", "灯泡坏了还在保修期吗", "质保几年", "保修需要购物凭证吗", "保修两年吗"],
-     ["哪些故障可以免费维修", "保修期是几年"],
-     ["保修包括哪些问题多久", "制造缺陷保修吗"]),
-    ("网络要求：网关需要 2.4GHz 无线网络和 WPA2 加密，不支持仅 5GHz 的网络。",
-     ["网关连不上无线网", "支持5G频段的wifi吗", "路由器需要什么设置", "网关需要什么网络", "网关支持WPA2吗"],
-     ["网关用哪个频段上网", "5GHz网络能用吗"],
-     ["网关要连哪种无线网络", "路由器加密方式有要求吗"]),
-    ("定时开关灯：新建一个自动化，选择时间或日出日落，再选择要开或关的灯。",
-     ["日落时自动开灯", "设置晚上十一点关灯", "怎么让灯定时打开", "新建自动化定时关灯", "自动化定时开灯"],
-     ["每天固定时间开关灯", "日出时自动关灯"],
-     ["让灯在日落时自己打开", "定时开关灯怎么设置"]),
-    ("离家模式会在晚上随机开关灯，让家里看起来有人，适合外出旅行时使用。",
-     ["出门旅游时让家里像有人", "随机开关灯防小偷", "度假模式怎么用", "离家模式是什么", "离家模式随机开关灯"],
-     ["外出时模拟有人在家", "旅行时打开离家模式"],
-     ["旅行时让灯随机亮起来", "晚上随机开灯的功能"]),
-    ("家庭共享：在设置的家庭成员里通过邮箱邀请家人，访客可以控制灯但不能修改自动化。",
-     ["让家人也能用应用", "添加其他用户", "邀请老婆一起控制灯", "通过邮箱邀请家庭成员", "访客控制灯"],
-     ["给孩子开通权限", "访客能修改自动化吗"],
-     ["怎么让家里其他人也能控制灯", "邀请家人共享"]),
-    ("漏水传感器放在洗衣机或热水器附近的地面上，遇水会鸣叫并推送提醒。",
-     ["地上有水时报警", "水管漏水怎么提醒我", "漏水探测器放在哪里", "漏水传感器怎么用", "漏水传感器鸣叫"],
-     ["洗衣机漏水能通知吗", "漏水时传感器会响吗"],
-     ["热水器旁边漏水会报警吗", "漏水传感器推送提醒"]),
-    ("忘记密码：在登录页点击忘记密码，按照邮件中的链接设置新密码。",
-     ["密码忘了怎么办", "登录不了应用", "怎么修改账号密码", "忘记密码邮件收不到", "忘记密码链接"],
-     ["重置登录密码", "怎么设置新密码"],
-     ["登录密码想不起来了", "忘记密码的链接在哪"]),
-    ("断网控制：家里没有外网时，只要手机和网关在同一局域网，仍然可以控制灯。",
-     ["没网了还能开灯吗", "断网能用吗", "宽带坏了怎么控制灯", "没有外网能控制灯吗", "局域网断网控制灯"],
-     ["不联网本地控制", "断网时手机怎么控制灯"],
-     ["没有网络的时候怎么开灯", "局域网控制灯"]),
-    ("智能插座过载保护：电流超过十安时自动断电并亮红灯，拔掉电器后按按钮恢复。",
-     ["插座亮红灯不工作了", "插电暖器插座就断电", "大功率电器插座跳闸", "智能插座过载怎么恢复", "插座超过十安断电"],
-     ["用电水壶后插座变红", "插座自动断电了"],
-     ["插座红灯亮了断电了", "智能插座最大电流多少"]),
 ]
 
 # Articles nobody asks about in the demo: they make the search harder, as real help centres are.
@@ -176,9 +177,9 @@ DISTRACTORS = [
     "Gift cards never expire and can be used for any product in the online store.",
     "Lumen devices follow the Zigbee 3.0 standard and work with most third-party Zigbee hubs.",
     "Packaging is made from recycled cardboard and can go in your paper recycling.",
-    "灯泡采用 E27 螺口，小螺口灯座需要另购 E14 转接头。",
-    "客服热线工作日上午九点至下午六点在线，在线客服通常一小时内回复。",
-    "停电后灯泡会恢复到断电前的状态，可以在设置中改为总是开启或总是关闭。",
+    "The Lumen app runs on iOS 15 and Android 10 or later; tablets are supported in landscape mode.",
+    "Students get 10 percent off in the online store with a valid student e-mail address.",
+    "Spare parts such as wall plates and mounting clips can be ordered from support.",
 ]
 
 # Look-alike articles: topic index -> a passage that shares its words but answers another question.
@@ -207,18 +208,18 @@ TWINS = {
     21: "Hub range: every mains-powered bulb and plug repeats the signal, so a plug halfway between extends the hub's range.",
     22: "Remote battery: the switch remote takes one CR2032 coin cell; open the back with a coin to change it.",
     23: "Notification sound: pick the sound for critical alerts in your phone's settings; the app cannot change it.",
-    24: "重启网关不会清除设置：拔掉电源十秒后再插上，指示灯变白即可继续使用。",
-    25: "灯泡调光范围：在应用中可以把亮度调到百分之一，最低亮度可以在设置中修改。",
-    26: "商品三十天后出现故障按保修处理，请联系客服并提供订单号。",
-    27: "延长保修：购买后六十天内注册产品，可免费再延长一年保修。",
-    28: "访客网络：网关无法连接会隔离设备的访客无线网络，请连接家里的主网络。",
-    29: "日出唤醒：起床自动化会在闹钟前三十分钟慢慢调亮卧室的灯。",
-    30: "离家提醒：开启离家模式后，门窗传感器被打开时会推送通知。",
-    31: "共享单个房间：在设置的家庭成员里可以只给访客开放一个房间。",
-    32: "漏水传感器电池：纽扣电池可用约两年，电量低于百分之十五时应用会提醒。",
-    33: "修改账号邮箱：在设置的账号中更换邮箱，并点击发送到新邮箱的确认链接。",
-    34: "外网断开：网关指示灯变红时请重启路由器，断网期间自动化仍在网关上运行。",
-    35: "智能插座定时：在自动化中设置插座在固定时间通电或断电。",
+    24: "Extending the light strip: join up to two 1 m extensions with the clip connector; longer strips need a second power supply.",
+    25: "Night light: a dim, warm glow at 1 percent brightness for hallways; turn it on from the light's menu or with a routine after midnight.",
+    26: "Changing the delivery address: you can edit it under Orders until the parcel ships; after that, contact the courier.",
+    27: "Leaving home: a departure routine switches every light off when the last person's phone leaves the area around home.",
+    28: "Signed in elsewhere: see every phone signed in to your account in Settings, Account, Security and sign out the ones you do not know.",
+    29: "Device shows 'Not found' while adding it: the bulb is still paired to another hub; reset it by switching it off and on five times.",
+    30: "Doorbell chime: choose the chime's tune and volume on the doorbell's page; the indoor chime must be within 20 metres of the doorbell.",
+    31: "Moving house: take the hub and devices with you and add your new address in Settings, Homes so sunrise and sunset times are right.",
+    32: "Plug indicator light: turn off the smart plug's small status light in its settings if it bothers you at night; the button still works.",
+    33: "Lumen Plus price: the plan costs 3 euros a month or 30 a year, with a free first month; switch between monthly and yearly in Settings, Subscription.",
+    34: "Climate sensor alerts: set a high and a low temperature in the sensor's settings and the app warns you when the room goes outside them.",
+    35: "Bathroom use: bulbs may go in bathroom fittings away from the shower; do not use them where water can splash on them.",
 }
 
 NEGATIVES = 7
@@ -239,7 +240,7 @@ def _write_beir(folder: Path, asks: list[list[str]], corpus: list[str]) -> None:
 def build(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(SEED)
-    topics = TOPICS + TOPICS_ZH
+    topics = TOPICS
     passages = [p for p, *_ in topics]
     corpus = passages + list(TWINS.values()) + DISTRACTORS
     asked = [a for _, train, val, test in topics for a in train + val + test]

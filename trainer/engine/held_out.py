@@ -31,6 +31,8 @@ def test_run(store: Store, run_id: str) -> dict:
     tuned = saved_model(run)           # refuses a run without a saved model, before loading anything
     step = max((p.step for p in points), default=0)
     epoch = max((p.epoch or 0.0 for p in points), default=0.0)
+    import torch
+
     from .callbacks import record_test
     from .evaluate import evaluate
     from .search import load_checkpoint
@@ -38,9 +40,14 @@ def test_run(store: Store, run_id: str) -> dict:
     testset = load_eval(folder)
     unified = cfg.mode.unified_finetuning
     answer = {"run_id": run_id, "step": step, "tested_before": False}
+    # On the GPU where there is one, as the worker's own test: on the CPU a BGE-M3-sized model took over 300 s
+    # for 24 SciFact questions (the GPU suite, tests/test_gpu_suite.py).
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     for key, at, at_epoch, model in (("before", 0, 0.0, model_dir(cfg.model)), ("after", step, epoch, tuned)):
         ckpt = load_checkpoint(str(model), run_pooling(cfg), unified, cfg.seed)
+        ckpt.model.to(device)
         ranks: dict = {}
         values = evaluate(ckpt.model, ckpt.tokenizer, testset, cfg.query_max_len, cfg.passage_max_len, ranks=ranks)
+        del ckpt
         answer[key] = record_test(store, run_id, run.folder.root, at, at_epoch, values, ranks, testset)
     return answer

@@ -6,7 +6,10 @@ model, 1 - W for the base); LM-Cocktail merges only the encoder, so the M3 heads
 (MiniLM, any plain encoder) keeps the fine-tuned heads. The result is an exported folder
 (trainer.export): sentence-transformers files with the run's pooling, model card, optional zip.
 `curve` scores a few weights on the run's validation set and on an out-of-domain check shipped
-with the product (trainer/general/, a SciFact slice): the trade-off a user picks a weight from.
+with the product (trainer/general/, an English SciFact slice; left out for a run whose questions are not
+English, where it would not measure what a merge keeps in the user's language): the trade-off a user picks a
+weight from. Each point keeps its per-question ranks, so trainer.merge_choice can name the weight to use and
+claim a difference only beyond the noise.
 """
 from __future__ import annotations
 
@@ -85,8 +88,14 @@ def curve(store: Store, run_id: str, weights: list[float]) -> dict:
     validation = run.folder.validation(cfg.eval_data)
     if validation is None or not validation.is_dir():
         raise ValueError(f"run {run_id} has no validation set: the curve needs the run's own score")
-    sets = {"validation": load_eval(validation), "general": load_eval(GENERAL_DIR)}
+    from ..merge_choice import GENERAL_LANGUAGE, language
+
+    sets = {"validation": load_eval(validation)}
+    languages = {"validation": language(sets["validation"].queries), "general": GENERAL_LANGUAGE}
+    if languages["validation"] == GENERAL_LANGUAGE:        # else it would not measure the user's language
+        sets["general"] = load_eval(GENERAL_DIR)
     metric = cfg.mode.main_score
+    head = metric.split(".")[0]
     tuned, base = saved_model(run), Path(resolve_model(cfg.model))
     with contextlib.redirect_stdout(io.StringIO()):     # its progress prints would break our JSON answer
         encoders = get_model_param_list([str(tuned), str(base)], model_type="encoder")
@@ -104,9 +113,14 @@ def curve(store: Store, run_id: str, weights: list[float]) -> dict:
         for module, (own, other) in heads.items():
             if other is not None:                        # a base without heads keeps the fine-tuned ones whole
                 module.load_state_dict({k: weight * v + (1 - weight) * other[k] for k, v in own.items()})
-        points.append({"weight": weight, **{name: evaluate(ckpt.model, ckpt.tokenizer, evalset, cfg.query_max_len,
-                                                           cfg.passage_max_len)[metric]
-                                             for name, evalset in sets.items()}})
-    result = {"metric": metric, "queries": {name: len(s.queries) for name, s in sets.items()}, "points": points}
+        point: dict = {"weight": weight, "ranks": {}}
+        for name, evalset in sets.items():
+            ranks: dict = {}
+            point[name] = evaluate(ckpt.model, ckpt.tokenizer, evalset, cfg.query_max_len, cfg.passage_max_len,
+                                   ranks=ranks)[metric]
+            point["ranks"][name] = ranks[head]          # per question: the verdict rule's input (trainer.verdict)
+        points.append(point)
+    result = {"metric": metric, "queries": {name: len(s.queries) for name, s in sets.items()}, "points": points,
+              "languages": languages, "general_applies": "general" in sets}
     run.folder.merge_curve.write_text(json.dumps(result, indent=1), encoding="utf-8")
     return result

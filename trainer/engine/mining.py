@@ -33,7 +33,7 @@ _LOW, _HIGH = parse_range(_DEFAULT.mine_range)
 
 
 Encode = Callable[[list[str], int], np.ndarray]
-Progress = Callable[[str, int, int], None]      # (phase, done, total)
+Progress = Callable[..., None]      # (phase, done, total[, overall]): overall = {"rows", "texts_done", "texts_total"}
 QUERY_CHUNK = 256                                # queries scored at once: chunk x pool floats in memory
 
 
@@ -62,8 +62,11 @@ def _chunks(texts: Sequence[str], size: int):
 
 
 def _encode_all(encode: Encode, texts: list[str], max_len: int, phase: str, progress: Optional[Progress],
-                chunk: int = 1024) -> np.ndarray:
+                chunk: int = 256) -> np.ndarray:
+    """Encode in chunks, reporting after each (a chunk of a few encoder batches: the count moves as it works)."""
     parts = []
+    if progress:
+        progress(phase, 0, len(texts))
     for part in _chunks(texts, chunk):
         parts.append(np.asarray(encode(list(part), max_len), dtype=np.float32))
         if progress:
@@ -85,6 +88,12 @@ def mine(rows: list[dict], encode: Encode, settings: MineSettings = MineSettings
     for r in rows:
         positives.setdefault(r["query"], set()).update(index[p] for p in r["pos"])
     queries = list(dict.fromkeys(rows[i]["query"] for i in todo))
+    if progress:       # the real totals: the rows mined, and every text encoded (its questions, then the pool)
+        outer, offsets = progress, {"queries": 0, "passages": len(queries), "search": len(queries) + len(pool)}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            outer(phase, done, total, {"rows": len(todo), "texts_total": len(queries) + len(pool),
+                                       "texts_done": offsets[phase] + (done if phase != "search" else 0)})
     q_vecs = _encode_all(encode, queries, settings.query_max_len, "queries", progress)
     p_vecs = _encode_all(encode, pool, settings.passage_max_len, "passages", progress)
     rng = np.random.default_rng(settings.seed)
@@ -174,9 +183,10 @@ def write_progress(path: Optional[str]) -> Optional[Progress]:
         return None
     target = Path(path)
 
-    def report(phase: str, done: int, total: int) -> None:
+    def report(phase: str, done: int, total: int, overall: Optional[dict] = None) -> None:
         partial = target.with_name(target.name + ".partial")
-        partial.write_text(json.dumps({"phase": phase, "done": done, "total": total, "time": time.time()}))
+        partial.write_text(json.dumps({"phase": phase, "done": done, "total": total, **(overall or {}),
+                                       "time": time.time()}))
         partial.replace(target)
 
     return report
@@ -195,6 +205,9 @@ def mine_file(rows: list[dict], corpus: list[str], output_path: str, model: str,
         raise ValueError(f"{model!r} is neither a folder on this machine nor a model in the Hugging Face cache")
     pooling = detect_pooling(folder)[0] if pooling == "auto" else pooling
     progress = write_progress(progress_path)
+    if progress:             # loading the model takes a while: the page says so, with the rows to mine
+        todo = sum(1 for r in rows if not (only_missing and r.get("neg")))
+        progress("model", 0, 0, {"rows": todo, "texts_done": 0, "texts_total": 0})
     mined = mine(rows, st_encoder(str(folder), pooling, device), settings, corpus=corpus,
                  only_missing=only_missing, progress=progress)
     # A row left without a negative is not written (as the run's own mining drops it): FlagEmbedding cannot

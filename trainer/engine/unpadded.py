@@ -26,6 +26,8 @@ Measured: bench/padding.py, docs/DESIGN-NOTES.md ("Unpadded encoding").
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 import transformers
@@ -65,18 +67,19 @@ class UnpaddedEncode:
     and the model's class could no longer be switched in place)."""
 
     def encode(self, features):
-        mask = features.get("attention_mask") if isinstance(features, dict) else None
-        if (mask is None or mask.dim() != 2 or self.sub_batch_size not in (None, -1)
-                or getattr(self.tokenizer, "padding_side", "right") != "right"
-                or any(torch.is_tensor(v) and k not in ("input_ids", "attention_mask", "token_type_ids")
-                       for k, v in features.items())):
+        why = padded_reason(self, features)
+        if why is not None:
+            say_once(f"{why}: those batches are padded (FlagEmbedding's own encode)")
             return EncoderOnlyEmbedderM3Model.encode(self, features)
+        mask = features["attention_mask"]
         rows, width = mask.shape
         lengths_on_device = mask.sum(dim=1)
         lengths = lengths_on_device.tolist()     # the step's one wait for the device (transformers waits as long)
         if padded_share(lengths, width) <= PACK_MIN_PADDING or not packable(self.model):
             return self._encode_whole(features, padded=min(lengths) < width)
         hidden = packed_hidden(self.model, features, lengths_on_device, lengths)
+        if not _said_packed:
+            say_packed(padded_share(lengths, width))
         return self._heads(hidden, features)
 
     def _encode_whole(self, features, padded: bool):
@@ -100,6 +103,38 @@ class UnpaddedEncode:
             if self.unified_finetuning:
                 colbert_vecs = F.normalize(colbert_vecs, dim=-1)
         return dense_vecs, sparse_vecs, colbert_vecs
+
+
+def padded_reason(model, features) -> str | None:
+    """Why `features` cannot take the unpadded path and go to FlagEmbedding's padded encode; None: they can."""
+    # The trainer's batches are transformers' BatchEncoding: a Mapping, not a dict.
+    mask = features.get("attention_mask") if isinstance(features, Mapping) else None
+    if mask is None or mask.dim() != 2:
+        return "a batch without a 2-D attention mask"
+    if model.sub_batch_size not in (None, -1):
+        return f"sub-batches (sub_batch_size {model.sub_batch_size})"
+    if getattr(model.tokenizer, "padding_side", "right") != "right":
+        return "a tokenizer that pads on the left"
+    extra = sorted(k for k, v in features.items() if torch.is_tensor(v)
+                   and k not in ("input_ids", "attention_mask", "token_type_ids"))
+    return f"inputs other than ids, mask and token types ({', '.join(extra)})" if extra else None
+
+
+_said: set[str] = set()
+_said_packed = False
+
+
+def say_packed(share: float) -> None:
+    global _said_packed
+    _said_packed = True
+    say_once(f"packed the first batch with padding ({share:.0%} of its positions padding)")
+
+
+def say_once(text: str) -> None:
+    """One line in the worker log per distinct fallback (the run's log says why a batch was padded)."""
+    if text not in _said:
+        _said.add(text)
+        print(f"unpadded encoding: {text}", flush=True)
 
 
 def packed_hidden(encoder, features: dict, lengths_on_device: torch.Tensor, lengths: list[int]) -> torch.Tensor:
@@ -210,5 +245,12 @@ def enable(model):
     torch.backends.cuda.enable_cudnn_sdp(False)
     if isinstance(model, (UnpaddedM3Model, UnpaddedLeanM3Model)):
         return model
+    config = model.model.config
+    if packable(model.model):
+        say_once(f"on: {config.model_type} encoder, each batch's real tokens packed, attention per text")
+    else:
+        say_once(f"this encoder ({getattr(config, 'model_type', '?')}, position embeddings "
+                 f"{getattr(config, 'position_embedding_type', 'absolute')}) cannot be packed: its padded batches are "
+                 "encoded whole, the padding mask broadcast")
     model.__class__ = UnpaddedLeanM3Model if isinstance(model, LeanSparseM3Model) else UnpaddedM3Model
     return model
