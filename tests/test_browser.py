@@ -108,9 +108,15 @@ def fill(page, key: str, value) -> None:
     from playwright.sync_api import expect
 
     field = page.locator(f".st-key-{key} input")
-    field.fill(str(value))
-    field.press("Enter")
-    idle(page)
+    for _ in range(2):   # a rerun still in flight when typing can redraw the old value: type it again
+        field.fill(str(value))
+        field.press("Enter")
+        idle(page)
+        try:
+            expect(field).to_have_value(str(value), timeout=15_000)
+            break
+        except AssertionError:
+            continue
     expect(field).to_have_value(str(value))
 
 
