@@ -1,7 +1,6 @@
 """Chart data shaping: metric points -> thinned, smoothed frames. Pure pandas, no Streamlit."""
 from __future__ import annotations
 
-import math
 from typing import Iterable, Optional
 
 import numpy as np
@@ -9,6 +8,7 @@ import pandas as pd
 
 from trainer.config import Mode
 from trainer import metrics
+from trainer.estimate import WARM_UP_STEPS
 from trainer.metrics import Metric
 
 HEADS = ("dense", "sparse", "colbert", "hybrid")
@@ -83,25 +83,31 @@ def latest(df: pd.DataFrame, name: str) -> Optional[float]:
     return None if sub.empty else float(sub.iloc[-1])
 
 
+WINDOW_STEPS = 30     # the time left is reckoned at the pace of the run's last steps (the machine's load changes)
+
+
 def progress(df: pd.DataFrame, total_steps: Optional[int], epochs: Optional[int] = None) -> tuple[float, Optional[float]]:
-    """(fraction done, seconds left): the steps left at this run's own seconds per step (the validations it
-    made left out of that pace), plus, with `epochs`, one validation per epoch end still to come at its last
-    validation's time (trainer.estimate reckons the same way before Start)."""
+    """(fraction done, seconds left): the steps left at the pace of the run's last WINDOW_STEPS steps (its first
+    WARM_UP_STEPS left out once it has more: allocations make them slow; the validations inside left out of the
+    pace), plus, with `epochs`, the epoch ends' validations not made yet, each at its last validation's time (the
+    held-out test after the last reuses its passages: seconds; trainer.estimate reckons the same way)."""
     loss = df.loc[df["name"] == Metric.LOSS, ["step", "epoch", "time"]]
     if not total_steps or loss.empty:
         return 0.0, None
     step = int(loss["step"].max())
     fraction = min(1.0, step / total_steps)
-    first, last = loss.iloc[0], loss.iloc[-1]
-    done_steps = step - int(first["step"])
+    paced = loss.iloc[WARM_UP_STEPS:] if len(loss) > 2 * WARM_UP_STEPS else loss
+    paced = paced.iloc[-WINDOW_STEPS - 1:]
+    first, last = paced.iloc[0], paced.iloc[-1]
+    done_steps = int(last["step"]) - int(first["step"])
     if done_steps <= 0:
         return fraction, None
     evals = df.loc[df["name"] == Metric.EVAL_SECONDS, ["step", "value"]]
-    inside = float(evals.loc[(evals["step"] >= first["step"]) & (evals["step"] < step), "value"].sum())
+    inside = float(evals.loc[(evals["step"] >= first["step"]) & (evals["step"] < last["step"]), "value"].sum())
     pace = max(0.0, float(last["time"]) - float(first["time"]) - inside) / done_steps
     left = (total_steps - step) * pace
     if epochs and not evals.empty:
-        left += max(0, math.ceil(epochs - float(last["epoch"]) - 1e-9)) * float(evals["value"].iloc[-1])
+        left += max(0, epochs - int((evals["step"] > 0).sum())) * float(evals["value"].iloc[-1])
     return fraction, max(0.0, left)
 
 

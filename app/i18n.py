@@ -422,8 +422,16 @@ EN = {
     "test questions, and any passage they share with training rows).",
     "configure.time.cpu": "this machine's CPU ({cores} cores)",
     "configure.time.none": "No estimate of the run's time yet: no run of this model and mode has been measured on "
-    "{device}. A speed check trains a few real steps with these settings (about half a minute).",
-    "configure.time.measure": "Measure the speed",
+    "{device}. A speed check trains a few real steps with these settings (about {seconds} s).",
+    "configure.time.measure": "Measure the speed (about {seconds} s)",
+    "configure.time.slowed": "Other work shared the machine while that run trained (its clock ran {slowed}× slower "
+    "than its compute): the estimate is its compute speed, for this machine with nothing else running; while other "
+    "work runs, expect up to {slowed}× longer.",
+    "configure.time.unsound": "No advice on shortening it: the speed it rests on was measured while other work "
+    "shared the machine. Measure the speed again when nothing else runs.",
+    "configure.time.queue": "“Compare the three modes” would take about {total} for the three runs.",
+    "configure.time.fit_cut": "Passages cut to {length} tokens lose {dropped} of the data's passage text (half its "
+    "passages are longer than {typical} tokens).",
     "configure.time.measuring": "Training a few real steps with these settings…",
     "configure.time.estimate": "Estimated time on {device}: about **{time}** for {steps} steps ({step_s} s each), "
     "{evals} validations ({eval_s} s each) and {startup} to start; scaled from run {source}. Early stopping can end "
@@ -966,8 +974,13 @@ ZH = {
     "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
     "configure.train_rows": "实际训练文件 {total} 行中的 {rows} 行：其余留出（验证与测试问题，以及与训练行共享的段落）。",
     "configure.time.cpu": "本机 CPU（{cores} 核）",
-    "configure.time.none": "还无法估计运行时间：{device} 上还没有测量过此模型和模式的运行。速度检查会用这些设置训练几步真实的步骤（约半分钟）。",
-    "configure.time.measure": "测量速度",
+    "configure.time.none": "还无法估计运行时间：{device} 上还没有测量过此模型和模式的运行。速度检查会用这些设置训练几步真实的步骤（约 {seconds} 秒）。",
+    "configure.time.measure": "测量速度（约 {seconds} 秒）",
+    "configure.time.slowed": "那次运行训练时有其他任务共用本机（它的用时比计算本身慢 {slowed} 倍）：此估计按它的计算速度，"
+    "即本机没有其他任务时的用时；若有其他任务同时运行，最多可能慢 {slowed} 倍。",
+    "configure.time.unsound": "不给出缩短建议：它依据的速度是在有其他任务共用本机时测得的。请在本机空闲时重新测量速度。",
+    "configure.time.queue": "“对比三种模式”的三个运行合计约需 {total}。",
+    "configure.time.fit_cut": "段落截断到 {length} 词元会丢掉数据中 {dropped} 的段落文本（一半的段落长于 {typical} 词元）。",
     "configure.time.measuring": "正在用这些设置训练几步真实的步骤……",
     "configure.time.estimate": "在{device}上的估计用时：约 **{time}**，共 {steps} 步（每步 {step_s} 秒）、{evals} 次验证"
     "（每次 {eval_s} 秒），启动 {startup}；按运行 {source} 换算。提前停止可能让它更早结束。",

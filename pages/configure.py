@@ -30,7 +30,7 @@ from trainer.data import resolve_train
 from trainer.model_source import EMBEDDED_NAME, EMBEDDED_PACKAGE, Note, display_name, hub_refusal, model_notes, \
     model_shape
 from trainer.run_folder import RunFolder
-from trainer.store import WAITING
+from trainer.store import COMPLETED, STOPPED, WAITING
 
 store = get_store()
 state = st.session_state
@@ -549,32 +549,51 @@ def run_time(config: RunConfig, plan: Plan) -> None:
     device = plan.found[0].name if gpu else t("configure.time.cpu", cores=gpus.cpu_facts()[0])
     guess = estimate.for_run(store, config, plan.train_rows, gpu, steps=plan.total)
     if guess is None:
+        seconds = round(estimate.speed_check_seconds(store, config))
         left, right = st.columns([3, 1])
-        left.info(t("configure.time.none", device=device))
-        if right.button(t("configure.time.measure"), key="speed_check"):
+        left.info(t("configure.time.none", device=device, seconds=seconds))
+        if right.button(t("configure.time.measure", seconds=seconds), key="speed_check"):
             speed_check(config)
         return
     text = t("configure.time.estimate", time=fmt_duration(guess.seconds), device=device, steps=guess.steps,
              step_s=f"{guess.step_s:.2f}", evals=guess.evaluations, eval_s=f"{guess.eval_s:.1f}",
              startup=fmt_duration(guess.startup_s), source=guess.source)
+    slowed = guess.slowed >= estimate.SLOWED
+    if slowed:
+        text += " " + t("configure.time.slowed", slowed=f"{guess.slowed:.1f}")
+    queue = {m: estimate.for_run(store, config.replace(mode=m), plan.train_rows, gpu, steps=plan.total) for m in Mode}
+    if all(queue.values()):
+        text += " " + t("configure.time.queue", total=fmt_duration(sum(e.seconds for e in queue.values())))
     if guess.seconds <= LONG_RUN_S:
         st.caption(text)
         return
     st.warning(text + " " + t("configure.time.long"))
+    if slowed:     # advice resting on a stretched measurement is held back
+        left, right = st.columns([3, 1])
+        left.caption(t("configure.time.unsound"))
+        if right.button(t("configure.time.measure", seconds=round(estimate.speed_check_seconds(store, config))),
+                        key="speed_check"):
+            speed_check(config)
+        return
     left, right = st.columns([1, 2])
     budget = left.number_input(t("configure.time.budget"), 1, 10000, key="cfg_time_budget_min",
                                help=t("configure.time.budget.help"))
     fit = estimate.fit_passage_len(store, config, plan.train_rows or 0, budget * 60, gpu)
     if fit is None:
         right.caption(t("configure.time.no_fit", budget=budget))
-    elif fit < config.passage_max_len:
-        right.button(t("configure.time.fit", length=fit, budget=budget), key="fit_lengths",
-                     on_click=lambda: state.update(cfg_passage_max_len=fit))
+    elif fit.passage_max_len < config.passage_max_len:
+        right.button(t("configure.time.fit", length=fit.passage_max_len, budget=budget), key="fit_lengths",
+                     on_click=lambda: state.update(cfg_passage_max_len=fit.passage_max_len))
+        if fit.typical:
+            cut = t("configure.time.fit_cut", length=fit.passage_max_len, dropped=f"{fit.dropped:.0%}",
+                    typical=fit.typical)
+            (right.warning if fit.passage_max_len < fit.typical else right.caption)(cut)
 
 
 def speed_check(config: RunConfig) -> None:
     """A few real training steps of this model, mode, batch and lengths on the demo rows, in the runs folder's
-    speed store; the estimate above is then scaled from it."""
+    speed store, stopped once they have stepped for estimate.SPEED_BUDGET_S; the estimate above is then scaled
+    from it."""
     from trainer.store import Store
 
     if launch.active_runs(store):
@@ -589,9 +608,11 @@ def speed_check(config: RunConfig) -> None:
             return
         deadline = time.time() + 600
         while speed.get_run(run_id).live and time.time() < deadline:
+            if estimate.speed_check_done(speed, run_id):
+                speed.request_stop(run_id)
             time.sleep(0.5)
     run = speed.get_run(run_id)
-    if run.status != "completed":
+    if run.status not in (COMPLETED, STOPPED) or estimate.measure(speed, run) is None:
         st.error(t("configure.measure.error", detail=run.error or run.status))
     else:
         st.rerun()

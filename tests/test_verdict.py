@@ -95,11 +95,13 @@ def test_estimate_scales_a_measured_run_and_the_eta_reckons_the_same_way(apps):
     assert double.step_s == pytest.approx(4.0) and double.steps == 2 * 12
     # another mode has no measured run: no estimate (Configure offers the speed check)
     assert estimate.for_run(apps, cfg.replace(mode=Mode.ALL), 180) is None
-    # the ETA after the first epoch: the steps left at the run's own pace (validation left out) + one validation
+    # the ETA at the first epoch's last step: the steps left at the run's own pace (validation left out) + the
+    # two epoch ends' validations not made yet; once the first is made, one
     df = cd.frame(apps.metrics(run_id))
     upto = df.loc[df["step"] <= 2]
     fraction, eta = cd.progress(upto.loc[~((upto["name"] == "eval_seconds") & (upto["step"] == 2))], 4, epochs=2)
-    assert fraction == 0.5 and eta == pytest.approx(2 * 2.0 + 1 * 3.0)
+    assert fraction == 0.5 and eta == pytest.approx(2 * 2.0 + 2 * 3.0)
+    assert cd.progress(upto, 4, epochs=2)[1] == pytest.approx(2 * 2.0 + 1 * 3.0)
 
 
 def test_a_split_trains_on_the_rows_left_and_configure_says_so(tmp_path):

@@ -117,9 +117,13 @@ def time_estimate(store: Store, config: RunConfig) -> str:
     if guess is None:
         return (f"estimate: {rows} training rows; no run of {config.model} ({config.mode.value}) has been measured on "
                 f"{device} yet, so no time estimate: this run's steps will measure it")
-    return (f"estimate: {rows} training rows, {guess.steps} steps ({guess.step_s:.2f} s each), {guess.evaluations} "
+    line = (f"estimate: {rows} training rows, {guess.steps} steps ({guess.step_s:.2f} s each), {guess.evaluations} "
             f"validations ({guess.eval_s:.1f} s each), {guess.startup_s:.0f} s to start: about "
             f"{guess.seconds / 60:.1f} minutes on {device}, scaled from run {guess.source}")
+    if guess.slowed >= estimate.SLOWED:
+        line += (f" (other work shared the machine while that run trained: its clock ran {guess.slowed:.1f}x slower "
+                 f"than its compute; this is the time with nothing else running)")
+    return line
 
 
 def modes(text: str) -> list[Mode]:

@@ -13,6 +13,13 @@ class Metric(enum.StrEnum):
     PEAK_GPU_GIB = "peak_gpu_mem_gib"          # GPU runs
     PEAK_RSS_GIB = "peak_rss_gib"              # CPU runs: the worker's resident memory
     EVAL_SECONDS = "eval_seconds"              # one validation's time
+    CPU_SECONDS = "cpu_seconds"                # CPU runs: the worker's process CPU time at the step's end
+    CPU_WAIT_SECONDS = "cpu_wait_seconds"      # CPU runs: its threads' time ready to run but waiting for a core
+                                               # (other work on the machine), summed, at the step's end (Linux)
+    OPTIMIZER_CPU_SECONDS = "optimizer_cpu_seconds"  # CPU runs: the optimizer updates' CPU time so far (a step's
+                                               # part that does not grow with its texts)
+    EVAL_CPU_SECONDS = "eval_cpu_seconds"      # CPU runs: one validation's process CPU time
+    THREADS = "threads"                        # CPU runs: torch's compute threads (a fact at step 0)
     TOTAL_STEPS = "total_steps"                # facts kept at step 0
     WARMUP_STEPS = "warmup_steps"
     TRAIN_ROWS = "train_rows"

@@ -319,11 +319,11 @@ def sample_lines(store, result: ScanResult, limit: int = -1) -> list[tuple[int, 
 
 def lengths(store, result: ScanResult, model: str) -> Optional[dict]:
     """The suggested truncation lengths (trainer.token_lengths over the sample's first rows) for `model`, kept
-    with the scan: {query_max_len, passage_max_len, query_p95, passage_p95, unknown_share (the share of the
-    texts' tokens the model reads as [UNK])}; None without a tokenizer."""
+    with the scan: {query_max_len, passage_max_len, query_p95, passage_p95, passage_quantiles (5 % steps),
+    unknown_share (the share of the texts' tokens the model reads as [UNK])}; None without a tokenizer."""
     if store is not None and result.scan_id is not None:
         kept = store.scan_lengths(result.scan_id, model)
-        if kept is not None:
+        if kept is not None and (not kept or "passage_quantiles" in kept):   # (kept before the quantiles: again)
             return kept or None
     advice = _advice(result, store, model) if result.rows else {}
     if store is not None and result.scan_id is not None:
@@ -341,5 +341,5 @@ def _advice(result: ScanResult, store, model: str) -> dict:
         return {}
     texts = [r["query"] for r in rows] + [p for r in rows[:500] for p in r["pos"]]
     return {"query_max_len": tip.query_max_len, "passage_max_len": tip.passage_max_len,
-            "query_p95": tip.query_p95, "passage_p95": tip.passage_p95,
+            "query_p95": tip.query_p95, "passage_p95": tip.passage_p95, "passage_quantiles": list(tip.passage_quantiles),
             "unknown_share": round(unknown_share(texts, model), 4)}

@@ -71,6 +71,13 @@ class LengthAdvice:
     query_p95: int           # token lengths at the 95th percentile, before rounding and capping
     passage_p95: int
     texts: int               # how many texts were counted
+    passage_quantiles: tuple[int, ...] = ()   # passage lengths at 5 %, 10 %, …, 100 %: what a cut drops
+
+
+def dropped_share(quantiles, length: int) -> float:
+    """The share of the passages' tokens a cut to `length` drops, from their 5 % quantiles (0: unknown)."""
+    total = sum(quantiles)
+    return sum(max(0, q - length) for q in quantiles) / total if total else 0.0
 
 
 def suggest_lengths(rows: list[dict], model: str = DEFAULT_MODEL, limit: int | None = None) -> LengthAdvice:
@@ -79,7 +86,8 @@ def suggest_lengths(rows: list[dict], model: str = DEFAULT_MODEL, limit: int | N
     q = token_lengths([r["query"] for r in sample], model)
     p = token_lengths([t for r in sample for t in r["pos"] + r.get("neg", [])], model)
     return LengthAdvice(covering_length(q, MIN_QUERY, limit), covering_length(p, MIN_PASSAGE, limit),
-                        percentile(q), percentile(p), len(q) + len(p))
+                        percentile(q), percentile(p), len(q) + len(p),
+                        tuple(percentile(p, k / 20) for k in range(1, 21)))
 
 
 def length_advice(rows: list[dict], model: str) -> LengthAdvice | None:

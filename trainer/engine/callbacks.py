@@ -6,6 +6,7 @@ flight when the user presses Stop (training.train then saves the model the last 
 """
 from __future__ import annotations
 
+import glob
 import os
 import queue
 import re
@@ -84,6 +85,19 @@ class PointWriter:
             self._thread.join(timeout)
 
 
+def cpu_wait_seconds() -> Optional[float]:
+    """The seconds this process's threads have spent ready to run but waiting for a core (the kernel's
+    run-queue wait, /proc/self/task/*/schedstat): other work sharing the cores. None where Linux does not say."""
+    total = None
+    for path in glob.glob("/proc/self/task/*/schedstat"):
+        try:
+            with open(path) as f:
+                total = (total or 0.0) + int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 @dataclass
 class _Step:
     step: int
@@ -95,6 +109,9 @@ class _Step:
     loss: Any = None     # a tensor on the device until the ranks meet
     grad_norm: Any = None
     lr: Optional[float] = None
+    cpu: Optional[float] = None  # on a CPU: the process's CPU seconds at the step's end (load does not inflate it)
+    wait: Optional[float] = None  # on a CPU: its threads' seconds waiting for a core so far (cpu_wait_seconds)
+    optimizer: Optional[float] = None  # on a CPU: the optimizer updates' CPU seconds so far
 
 
 class StoreMetrics(TrainerCallback):
@@ -122,6 +139,7 @@ class StoreMetrics(TrainerCallback):
         self._window = (time.monotonic(), 0)
         self._pending_stop = False
         self._cuda = torch.cuda.is_available()
+        self._optimizer_cpu, self._optimizer_from = 0.0, None
 
     # the trainer's side (training.StudioTrainer) ----------------------------------------------
     def record_loss(self, loss) -> None:
@@ -152,9 +170,19 @@ class StoreMetrics(TrainerCallback):
     def on_step_begin(self, args, state, control, **kwargs):
         self._begin = self._mark()
 
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        if not self._cuda:
+            self._optimizer_from = time.process_time()
+
     def on_step_end(self, args, state, control, **kwargs):
+        if self._optimizer_from is not None:      # the update, the scheduler and zeroing the gradients
+            self._optimizer_cpu += time.process_time() - self._optimizer_from
+            self._optimizer_from = None
         samples = self.samples_per_step() if callable(self.samples_per_step) else self.samples_per_step
-        self._current = _Step(state.global_step, state.epoch or 0.0, time.time(), self._begin, self._mark(), samples)
+        self._current = _Step(state.global_step, state.epoch or 0.0, time.time(), self._begin, self._mark(), samples,
+                              cpu=None if self._cuda else time.process_time(),
+                              wait=None if self._cuda else cpu_wait_seconds(),
+                              optimizer=None if self._cuda else self._optimizer_cpu)
         self._window = (self._window[0], self._window[1] + 1)
 
     # the meeting ------------------------------------------------------------------------------
@@ -203,6 +231,12 @@ class StoreMetrics(TrainerCallback):
             seconds = s.begin.elapsed_time(s.end) / 1000 if self._cuda else s.end - s.begin
             if seconds > 0:
                 rows.append((s.step, s.epoch, Metric.SAMPLES_PER_S, s.samples / seconds, s.time))
+            if s.cpu is not None:
+                rows.append((s.step, s.epoch, Metric.CPU_SECONDS, s.cpu, s.time))
+            if s.wait is not None:
+                rows.append((s.step, s.epoch, Metric.CPU_WAIT_SECONDS, s.wait, s.time))
+            if s.optimizer is not None:
+                rows.append((s.step, s.epoch, Metric.OPTIMIZER_CPU_SECONDS, s.optimizer, s.time))
         if steps:
             last = steps[-1]
             rows.extend((last.step, last.epoch, name, value, last.time) for name, value in peak_memory().items())
@@ -232,11 +266,13 @@ class Validation(TrainerCallback):
     def _run(self, state, model, tokenizer) -> Optional[float]:
         if not state.is_world_process_zero:
             return None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         ranks: dict = {}
         values = evaluate(model, tokenizer, self.evalset, *self.lengths, ranks=ranks, passages=self.passages,
                           step=state.global_step)
         values[Metric.EVAL_SECONDS] = self.seconds = time.perf_counter() - started
+        if not torch.cuda.is_available():
+            values[Metric.EVAL_CPU_SECONDS] = time.process_time() - cpu
         self.store.add_metrics(self.run_id, state.global_step, state.epoch or 0.0, values)
         query_ranks.append(self.run_dir, state.global_step, state.epoch or 0.0, ranks)
         self.last_step = state.global_step

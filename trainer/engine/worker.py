@@ -271,6 +271,8 @@ def make_plan(store: Store, run_id: str, cfg: RunConfig, run_folder: RunFolder, 
         facts = dict(data.facts)
         if length_plan is not None:
             facts.update(length_buckets=len(length_plan.buckets), longest_bucket_tokens=length_plan.longest)
+        if not training.torch.cuda.is_available():
+            facts[Metric.THREADS] = training.torch.get_num_threads()
         store.add_metrics(run_id, 0, 0.0, {Metric.TOTAL_STEPS: made.total_steps, Metric.WARMUP_STEPS: made.warmup_steps,
                                            Metric.TRAIN_ROWS: made.rows, **facts})
     return made
