@@ -22,7 +22,9 @@ def _path() -> Path:
 
 def keep() -> None:
     """A new session starts from the settings saved last; then every `cfg_` value is written back into the
-    session state, which makes it the state's own value rather than a widget's, so leaving Configure keeps it."""
+    session state, which makes it the state's own value rather than a widget's, so leaving Configure keeps it.
+    A value the state lost anyway is put back from the last write (a walk saw every setting, the learning rate
+    included, fall back to its widget's minimum after a visit to the Train page's live view)."""
     state = st.session_state
     if "_draft_loaded" not in state:
         state["_draft_loaded"] = True
@@ -30,10 +32,10 @@ def keep() -> None:
             saved = json.loads(_path().read_text(encoding="utf-8"))
         except (OSError, ValueError):
             saved = {}
-        for key, value in saved.items():
-            if key.startswith(PREFIX):
-                state.setdefault(key, tuple(value) if isinstance(value, list) else value)
-        state["_draft_saved"] = saved
+        state["_draft_saved"] = {k: v for k, v in saved.items() if k.startswith(PREFIX)}
+    for key, value in state["_draft_saved"].items():
+        if key not in state:
+            state[key] = tuple(value) if isinstance(value, list) else value
     for key in [k for k in state if str(k).startswith(PREFIX)]:
         state[key] = state[key]
 

@@ -59,8 +59,9 @@ def show_test_split(run, df: pd.DataFrame) -> None:
     better = [t(f"head.{h}") for h, c in moved.items() if c.word == verdict.BETTER]
     worse = [t(f"head.{h}") for h, c in moved.items() if c.word == verdict.WORSE]
     unclear = [t(f"head.{h}") for h, c in moved.items() if c.word == verdict.UNCLEAR]
-    words = t("heldout.verdict", better=", ".join(better) or "–", worse=", ".join(worse) or "–",
-              unclear=", ".join(unclear) or "–")
+    sep = t("list.sep")
+    words = t("heldout.verdict", better=sep.join(better) or "–", worse=sep.join(worse) or "–",
+              unclear=sep.join(unclear) or "–")
     if run.status != COMPLETED:
         words = t("verdict.not_completed", status=status_name(run.status)) + " " + words
     st.markdown(words)

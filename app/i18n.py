@@ -312,6 +312,9 @@ EN = {
     "(Configure → “Heads learning-rate ×”, e.g. 10 to 100), more epochs, or the All heads mode.",
     "compare.still.other": "At learning rate {lr} over {steps} steps the model barely changed. To try: a higher "
     "learning rate or more epochs.",
+    "compare.still.ceiling": "The base model already ranked the right passage first for {first} of these {n} "
+    "questions: there was no room to move, whatever the settings. Harder questions (or more of them) would tell "
+    "the modes apart.",
     "tryit.overall": "Over all {questions}: {change}. One question moving up or down says little on its own.",
     "runs.col.change": "Change (main head, base → kept)",
     "runs.change": "{diff} · {word} ({questions})",
@@ -397,8 +400,10 @@ EN = {
     "configure.memory_anyway": "Start anyway: I accept that it may run out of memory",
     "configure.memory_anyway.help": "The estimate can be off; a run that runs out of memory is killed and ends "
     "failed (what is already stored stays). On the command line: --ignore-memory-estimate.",
-    "configure.model_refused": "Not startable yet: the model is not on this machine (see Model and data above). "
-    "Download it, or type the path of a copied model folder as the model.",
+    "list.sep": ", ",
+    "configure.split_refused": "The held-out split cannot be made from this file, so the run cannot start:",
+    "configure.model_refused": "Not startable yet: this model cannot be trained here (see Model and data above for "
+    "why and what to do).",
     "configure.model.embedded": "{name} (embedded in the PyPI package {package})",
     "configure.plan_gpu": "Plan for a GPU: estimated GPU memory per mode",
     "configure.start_section": "5. Start",
@@ -422,8 +427,8 @@ EN = {
     "test questions, and any passage they share with training rows).",
     "configure.time.cpu": "this machine's CPU ({cores} cores)",
     "configure.time.none": "No estimate of the run's time yet: no run of this model and mode has been measured on "
-    "{device}. A speed check trains a few real steps with these settings (about {seconds} s).",
-    "configure.time.measure": "Measure the speed (about {seconds} s)",
+    "{device}. A speed check trains a few real steps with these settings (up to about {seconds} s).",
+    "configure.time.measure": "Measure the speed (up to ~{seconds} s)",
     "configure.time.slowed": "Other work shared the machine while that run trained (its clock ran {slowed}× slower "
     "than its compute): the estimate is its compute speed, for this machine with nothing else running; while other "
     "work runs, expect up to {slowed}× longer.",
@@ -453,8 +458,8 @@ EN = {
     "fix that. Use a model that reads the language, e.g. BAAI/bge-m3 (Configure → Model → custom).",
     "dataset.unknown_low": "{model} reads {share} of this data's tokens as unknown ([UNK]).",
     # try it
-    "tryit.sorted": "Queries whose right passage moved most come first, up or down alike ({head} rank, step 0 → "
-                    "last validation): ▲ moved up, ▼ moved down, = unchanged.",
+    "tryit.sorted": "Queries whose right passage moved most within the top 10 come first, up or down alike ({head} "
+                    "rank, step 0 → last validation): ▲ moved up, ▼ moved down, = unchanged.",
     "tryit.heaviest": "Heaviest words:", "tryit.score": "{head} score",
     "tryit.typed_change": "For your query, {same} of the top {k} passages are the same for both models ({moved} of "
     "them in another place); {first} Marks on the right: where the base model had each passage.",
@@ -845,7 +850,7 @@ ZH = {
     "headline.pending": "第二次评估的逐问题名次出来后，才能判断这一变化。",
     "story.change": "在这些问题上 MRR@10 的变化：{change}。",
     "story.validation_only": "以上各行针对验证问题；本页开头给出的是没有参与任何决定的留出测试结果。",
-    "train.queue": "“对比三种模式”队列中的第 {k} / {n} 个运行：{runs}。",
+    "train.queue": "“比较三种模式”队列中的第 {k} / {n} 个运行：{runs}。",
     "train.queue.item": "{mode}（{status}）",
     "compare.won": "**哪种模式胜出？** {run} **胜出**：在{questions}上，它的{head} MRR@10 为 {score}，明显高于{others}。",
     "compare.won.other": "{run}（{head} {score}；领先：{change}）",
@@ -866,6 +871,8 @@ ZH = {
     "{steps} 步，它们几乎不动。可以尝试：提高检索头的学习率（配置页 →“检索头学习率倍数”，例如 10 到 100）、"
     "增加轮数，或改用全部模块模式。",
     "compare.still.other": "在学习率 {lr} 下训练 {steps} 步，模型几乎没有变化。可以尝试：提高学习率或增加轮数。",
+    "compare.still.ceiling": "训练前基础模型已把 {n} 个问题中 {first} 个的正确段落排在第一：无论怎样设置都没有提升空间。"
+    "更难（或更多）的问题才能区分各模式。",
     "tryit.overall": "在全部{questions}上：{change}。单个问题的名次上升或下降，本身说明不了什么。",
     "runs.col.change": "变化（主分数，基础 → 保留）",
     "runs.change": "{diff} · {word}（{questions}）",
@@ -897,6 +904,10 @@ ZH = {
     "候选段落越多，挖掘越有用（用 `python -m trainer mine --corpus` 提供语料，或使用更大的文件）。",
     "heldout.ceiling": "只有 {n} 个问题，且基础模型在{head}上的 MRR@10 已是 {before}，这个测试几乎没有提升空间：把它看作“没有变差”的检查。",
     "mine.dropped": "{n} 行一个负例也没有，已从文件中去掉（FlagEmbedding 无法在这样的行上训练）。",
+    "note.model_missing": "{model} 既不是本机上的文件夹，也不是像 BAAI/bge-m3 这样的 Hub 模型 id：请检查路径",
+    "note.model_no_config": "{folder} 不是模型文件夹：其中没有 config.json（Hugging Face 模型文件夹包含 config.json、分词器文件和权重）",
+    "note.model_bad_config": "{file} 不是有效的 JSON（{why}）：无法读取该模型；请修正该文件或重新复制模型文件夹",
+    "note.model_no_weights": "{folder} 中没有权重（{files}）：无法加载该模型；请复制完整的模型文件夹",
     "note.hub_cached": "{model} 从 Hugging Face 缓存读取：{folder}",
     "note.hub_download": "{model} 尚不在 Hugging Face 缓存（{cache}）中：运行会先从 Hub 下载它",
     "note.hub_offline": "本机没有 {model}：它不在 Hugging Face 缓存（{cache}）中，且设置了 HF_HUB_OFFLINE，现在无法下载。"
@@ -955,7 +966,9 @@ ZH = {
     "configure.memory_anyway": "仍然开始：我接受它可能内存不足",
     "configure.memory_anyway.help": "估计可能有偏差；内存不足的运行会被终止并记为失败（已保存的内容不受影响）。"
     "命令行中对应 --ignore-memory-estimate。",
-    "configure.model_refused": "暂时无法开始：本机没有这个模型（见上方“模型与数据”）。请下载它，或把复制来的模型目录路径填作模型。",
+    "list.sep": "、",
+    "configure.split_refused": "无法从此文件划分留出集，因此运行无法开始：",
+    "configure.model_refused": "暂时无法开始：此模型无法在这里训练（原因和做法见上方“模型与数据”）。",
     "configure.model.embedded": "{name}（内置于 PyPI 包 {package}）",
     "configure.plan_gpu": "为 GPU 做规划：各模式的显存估计",
     "configure.start_section": "5. 开始",
@@ -974,12 +987,12 @@ ZH = {
     "compare.why.dense.dense": "原因：仅稠密模式每一步都只优化稠密分数。",
     "configure.train_rows": "实际训练文件 {total} 行中的 {rows} 行：其余留出（验证与测试问题，以及与训练行共享的段落）。",
     "configure.time.cpu": "本机 CPU（{cores} 核）",
-    "configure.time.none": "还无法估计运行时间：{device} 上还没有测量过此模型和模式的运行。速度检查会用这些设置训练几步真实的步骤（约 {seconds} 秒）。",
-    "configure.time.measure": "测量速度（约 {seconds} 秒）",
+    "configure.time.none": "还无法估计运行时间：{device} 上还没有测量过此模型和模式的运行。速度检查会用这些设置训练几步真实的步骤（最多约 {seconds} 秒）。",
+    "configure.time.measure": "测量速度（最多约 {seconds} 秒）",
     "configure.time.slowed": "那次运行训练时有其他任务共用本机（它的用时比计算本身慢 {slowed} 倍）：此估计按它的计算速度，"
     "即本机没有其他任务时的用时；若有其他任务同时运行，最多可能慢 {slowed} 倍。",
     "configure.time.unsound": "不给出缩短建议：它依据的速度是在有其他任务共用本机时测得的。请在本机空闲时重新测量速度。",
-    "configure.time.queue": "“对比三种模式”的三个运行合计约需 {total}。",
+    "configure.time.queue": "“比较三种模式”的三个运行合计约需 {total}。",
     "configure.time.fit_cut": "段落截断到 {length} 词元会丢掉数据中 {dropped} 的段落文本（一半的段落长于 {typical} 词元）。",
     "configure.time.measuring": "正在用这些设置训练几步真实的步骤……",
     "configure.time.estimate": "在{device}上的估计用时：约 **{time}**，共 {steps} 步（每步 {step_s} 秒）、{evals} 次验证"
@@ -998,7 +1011,7 @@ ZH = {
     "dataset.unknown_high": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）：它读不懂其中大部分文字（词表缺少这种文字），"
     "因此它的分数和挖掘的负例意义不大，微调也无法弥补。请使用能读懂该语言的模型，例如 BAAI/bge-m3（配置 → 模型 → 自定义）。",
     "dataset.unknown_low": "{model} 把这份数据 {share} 的词元识别为未知（[UNK]）。",
-    "tryit.sorted": "正确段落名次变化最大的查询排在前面，无论上升或下降（{head}名次，第 0 步 → 最后一次验证）："
+    "tryit.sorted": "正确段落在前 10 名内变化最大的查询排在前面，无论上升或下降（{head}名次，第 0 步 → 最后一次验证）："
                     "▲ 上升，▼ 下降，= 不变。",
     "tryit.heaviest": "权重最大的词：", "tryit.score": "{head}分数",
     "tryit.typed_change": "对你的查询，两个模型的前 {k} 个段落中有 {same} 个相同（其中 {moved} 个位置变了）；{first}"

@@ -9,7 +9,8 @@ time left (app.chart_data.progress) at every step past its first minute, against
 left. Last, a speed check as Configure runs it (stopped once it has stepped estimate.SPEED_BUDGET_S) against
 the time the button promises.
 
-    python bench/estimate_accuracy.py [--out bench/results/estimate_accuracy_cpu.json]
+    python bench/estimate_accuracy.py [--out bench/results/estimate_accuracy_cpu.json] [--keep DIR]
+    python bench/estimate_accuracy.py --reuse DIR --busy 6 --out bench/results/estimate_accuracy_cpu_busy6.json
 """
 from __future__ import annotations
 
@@ -87,15 +88,50 @@ def eta_errors(store: Store, run_id: str, cfg: RunConfig) -> dict:
     return {"points": len(errors), "worst": max(errors, key=abs) if errors else None}
 
 
+def reuse(folder: Path, busy_n: int, out: Path) -> None:
+    """Sources measured beside `busy_n` busy processes, then the estimates of the targets a --keep run left in
+    `folder` (trained alone) against their actual durations: a heavier load without training the targets again."""
+    store = Store(folder / f"loaded{busy_n}")
+    rows = []
+    for mode in (Mode.DENSE, Mode.ALL):
+        cfg = with_suggestions(RunConfig(mode=mode, train_data=DEMO_DATA, epochs=1), set(), store)
+        spinners = busy(busy_n)
+        try:
+            run_id = train(store, cfg)
+        finally:
+            for s in spinners:
+                s.kill()
+                s.wait()
+        m = estimate.measure(store, store.get_run(run_id))
+        print(json.dumps({"source": mode.value, "busy": busy_n, "step_s": round(m.step_s, 3),
+                          "slowed": round(m.slowed, 2)}), flush=True)
+    targets = Store(folder / "targets")
+    for run in targets.list_runs(status=("completed",)):
+        cfg = run.config
+        guess = estimate.for_run(store, cfg, estimate.training_rows(store, cfg)[0])
+        actual = run.ended - run.created
+        rows.append({"mode": run.mode, "train_data": Path(cfg.train_data).name, "passage_max_len": cfg.passage_max_len,
+                     "epochs": cfg.epochs, "actual_s": round(actual, 1), "estimate_s": round(guess.seconds, 1),
+                     "error": round(guess.seconds / actual - 1, 3), "source_slowed": round(guess.slowed, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    out.write_text(json.dumps({"device": f"CPU, {os.cpu_count()} cores", "busy": busy_n, "targets": rows}, indent=1)
+                   + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "estimate_accuracy_cpu.json"))
     parser.add_argument("--busy", type=int, default=2, help="busy processes beside the loaded source")
+    parser.add_argument("--keep", help="keep the runs (the stores) in this folder")
+    parser.add_argument("--reuse", help="a --keep folder: only measure sources beside --busy processes and "
+                                        "estimate its targets again")
     ns = parser.parse_args()
+    if ns.reuse:
+        return reuse(Path(ns.reuse), ns.busy, Path(ns.out))
     result: dict = {"device": f"CPU, {os.cpu_count()} cores", "load_before": os.getloadavg()[0], "sources": [],
                     "targets": []}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+        tmp = Path(ns.keep or tmp)
         stores = {"idle": Store(tmp / "idle"), "loaded": Store(tmp / "loaded")}
         target_store = Store(tmp / "targets")
         csv_path, long_path = pairs_csv(300, tmp / "pairs.csv"), long_jsonl(100, tmp / "scifact100.jsonl")

@@ -74,7 +74,7 @@ elif not same_data(chosen, store):
     st.warning(t("compare.different_data", runs="; ".join(f"{run_label(i)}: {data_label(by_id[i].config)}"
                                                            for i in picked)))
 elif missing := [i for i in picked if finals[i] is None]:
-    st.markdown(t("compare.no_ranks", runs=", ".join(run_label(i) for i in missing)))
+    st.markdown(t("compare.no_ranks", runs=t("list.sep").join(run_label(i) for i in missing)))
 elif (won := verdict.contest(finals)) is None:
     st.warning(t("compare.different_data", runs="; ".join(f"{run_label(i)}: {t(f'questions.{which}', n=len(finals[i]))}"
                                                            for i in picked)))
@@ -99,6 +99,7 @@ else:
 st.caption(t("compare.main"))
 
 # A mode whose scores did not move: say so, why, and what to try ---------------------------------------------
+CEILING = 0.9      # this share of the questions at rank 1 before training: no room to move, not a learning rate
 for i in picked:
     run, head = by_id[i], head_of(i)
     evaluations = tested[i] if len(tested[i]) >= 2 else validated[i]
@@ -110,8 +111,13 @@ for i in picked:
     change = verdict.paired(before, after)
     cfg = run.config
     steps = int(cd.latest(frames[i], Metric.TOTAL_STEPS) or 0) or "?"
-    reason = t("compare.still.heads", lr=f"{cfg.learning_rate:.1e}", scale=f"{cfg.heads_lr_scale:g}", steps=steps) \
-        if run.mode == "heads" else t("compare.still.other", lr=f"{cfg.learning_rate:.1e}", steps=steps)
+    first = sum(r == 1 for r in before)
+    if first >= CEILING * len(before):        # nothing to move: the base model already ranked them first
+        reason = t("compare.still.ceiling", first=first, n=len(before))
+    elif run.mode == "heads":
+        reason = t("compare.still.heads", lr=f"{cfg.learning_rate:.1e}", scale=f"{cfg.heads_lr_scale:g}", steps=steps)
+    else:
+        reason = t("compare.still.other", lr=f"{cfg.learning_rate:.1e}", steps=steps)
     st.info(t("compare.still", run=run_label(i), head=t(f"head.{head}"), before=f"{change.before:.3f}",
               after=f"{change.after:.3f}", changed=verdict.changed(before, after), n=len(before)) + " " + reason)
 

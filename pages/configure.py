@@ -27,7 +27,7 @@ from app.scan_ui import problem_lines, scan_for
 from app.datasets_ui import dataset_name, language_check
 from trainer import scan
 from trainer.data import resolve_train
-from trainer.model_source import EMBEDDED_NAME, EMBEDDED_PACKAGE, Note, display_name, hub_refusal, model_notes, \
+from trainer.model_source import EMBEDDED_NAME, EMBEDDED_PACKAGE, Note, display_name, model_refusal, model_notes, \
     model_shape
 from trainer.run_folder import RunFolder
 from trainer.store import COMPLETED, STOPPED, WAITING
@@ -59,7 +59,7 @@ class Plan:
     warmup: int
     train_rows: Optional[int] = None       # the rows it trains on (after the held-out split)
     buckets: Optional[dict] = None         # the length buckets' plan (trainer.buckets), when they are on
-    model_refusal: Optional[Note] = None   # a hub id this machine cannot get (trainer.model_source.hub_refusal)
+    model_refusal: Optional[Note] = None   # a model this machine cannot train (trainer.model_source.model_refusal)
 
 
 # Helpers the sections use ---------------------------------------------------------------------------
@@ -266,14 +266,13 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
 
     config = RunConfig(mode=mode, model=source.model, train_data=source.train_data, eval_data=source.eval_data,
                        **values)
-    # A hub id neither cached nor reachable is refused here, as soon as it is chosen (Start waits for a model
-    # this machine has): what is missing, the download command, where the cache is, a copied folder.
-    refusal = hub_refusal(source.model)
+    # A hub id neither cached nor reachable, or a path that is not a model folder, is refused here, as soon as
+    # it is chosen (Start waits for a model this machine has): what is missing and how to get it.
+    refusal = model_refusal(source.model)
     if refusal is not None:
         source.notes_box.error(t(f"note.{refusal.key}", **refusal.params))
-    for note in model_notes(config):
-        if refusal is None or note.key != refusal.key:
-            source.notes_box.info(t(f"note.{note.key}", **shown_params(note)))
+    for note in model_notes(config) if refusal is None else ():    # (notes on a model it cannot use: none)
+        source.notes_box.info(t(f"note.{note.key}", **shown_params(note)))
     return config, Plan(report, scanning, rows, shape, found, total, warmup, train_rows, model_refusal=refusal)
 
 
@@ -488,13 +487,19 @@ def start_run(config: RunConfig, plan: Plan, short: Optional[checks.MemoryShortf
         if report.rows and st.checkbox(t("configure.skip_bad", bad=f"{report.bad_rows:,}", good=f"{report.rows:,}"),
                                        key="cfg_skip_bad_rows", help=t("field.skip_bad_rows")):
             config = config.replace(skip_bad_rows=True)
+    # A held-out split the file is too small for stops Start here, not after the click
+    split = checks.split_check(config, store, scan.ensure(store, resolve_train(config.train_data))) \
+        if plan.rows and not plan.scanning else []
+    if split:
+        st.error(t("configure.split_refused"))
+        st.code(problem_lines(split, len(split), 10))
     # A model this machine cannot get stops Start (the reason is shown with the model, above); a run the memory
     # estimate says does not fit starts only once the user accepts it may run out of memory.
     if plan.model_refusal is not None:
         st.error(t("configure.model_refused"))
     memory_ok = short is not None and st.checkbox(t("configure.memory_anyway"), key="memory_anyway",
                                                   help=t("configure.memory_anyway.help"))
-    held = plan.scanning or plan.model_refusal is not None
+    held = plan.scanning or plan.model_refusal is not None or bool(split)
     start, compare, search = st.columns([1, 1, 2])
     try:
         run_id = None
@@ -552,7 +557,8 @@ def run_time(config: RunConfig, plan: Plan) -> None:
         seconds = round(estimate.speed_check_seconds(store, config))
         left, right = st.columns([3, 1])
         left.info(t("configure.time.none", device=device, seconds=seconds))
-        if right.button(t("configure.time.measure", seconds=seconds), key="speed_check"):
+        if right.button(t("configure.time.measure", seconds=seconds), key="speed_check",
+                        disabled=plan.model_refusal is not None):
             speed_check(config)
         return
     text = t("configure.time.estimate", time=fmt_duration(guess.seconds), device=device, steps=guess.steps,
@@ -572,7 +578,7 @@ def run_time(config: RunConfig, plan: Plan) -> None:
         left, right = st.columns([3, 1])
         left.caption(t("configure.time.unsound"))
         if right.button(t("configure.time.measure", seconds=round(estimate.speed_check_seconds(store, config))),
-                        key="speed_check"):
+                        key="speed_check", disabled=plan.model_refusal is not None):
             speed_check(config)
         return
     left, right = st.columns([1, 2])

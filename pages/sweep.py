@@ -229,7 +229,7 @@ def study_view(name: str, was_live: bool) -> None:
     if result["trials"]:
         st.dataframe([{t("sweep.col.trial"): trial_label(tr), t("compare.col.mode"): mode_name(tr["mode"]),
                        t("sweep.col.lr"): f"{tr['learning_rate']:.2e}" if tr["learning_rate"] else "–",
-                       t("sweep.col.epochs"): tr["epochs"] or "–", t("sweep.col.status"): outcome_words(tr),
+                       t("sweep.col.epochs"): str(tr["epochs"] or "–"), t("sweep.col.status"): outcome_words(tr),
                        t("sweep.col.before"): "–" if tr["val_before"] is None else f"{tr['val_before']:.3f}",
                        t("sweep.col.score"): "–" if tr["val_score"] is None else f"{tr['val_score']:.3f}",
                        "id": tr["run_id"] or "–"} for tr in result["trials"]], hide_index=True, width="stretch")

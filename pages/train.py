@@ -73,6 +73,15 @@ def live_view() -> None:
         st.caption(t("train.skipped", n=run.skipped_rows))
     if queue:
         members = [store.get_run(i) for i in queue]
+        # the run watched live ended and the queue's next one trains: follow it
+        if run.live:
+            st.session_state["train_watched"] = run_id
+        elif st.session_state.get("train_watched") == run_id:
+            following = next((r.id for r in members if r.live), None)
+            if following is not None:
+                st.session_state["run_id"] = st.session_state["train_watched"] = following
+                st.session_state[lang_key("train_pick", carry=False)] = following
+                st.rerun()
         st.caption(t("train.queue", k=queue.index(run_id) + 1, n=len(queue), runs=" → ".join(
             (lambda item: f"**{item}**" if r.id == run_id else item)(
                 t("train.queue.item", mode=mode_name(r.mode), status=status_name(r.status))) for r in members)))
@@ -83,7 +92,7 @@ def live_view() -> None:
     has_loss = (df["name"] == Metric.LOSS).any()
     step = int(df.loc[df["name"] == Metric.LOSS, "step"].max()) if has_loss else 0
     if not total:
-        text = t("train.starting")
+        text = t("train.starting") if run.live else status_name(run.status)
     elif run.live:
         text = t("train.progress", step=step, total=total, eta=fmt_duration(eta)) if eta is not None \
             else t("train.progress_first", step=step, total=total)
@@ -96,7 +105,9 @@ def live_view() -> None:
     mrr = cd.mrr_frame(df)
     main = run.config.mode.main_head
     if main in mrr or run.folder.root.joinpath(query_ranks.TEST_FILE).is_file():
-        cards(run, float(mrr[main].iloc[0]) if main in mrr else None, float(mrr[main].iloc[-1]) if main in mrr else None)
+        # "after" only from a validation after step 0 (a run stopped before its model was scored again has none)
+        scored = main in mrr and len(mrr) > 1
+        cards(run, float(mrr[main].iloc[0]) if main in mrr else None, float(mrr[main].iloc[-1]) if scored else None)
     m = st.columns(3)
     sps = cd.series(df, Metric.SAMPLES_PER_S)
     m[0].metric(t("train.samples_per_s"), fmt_num(float(sps["value"].median()) if not sps.empty else None, 1))
@@ -126,7 +137,7 @@ def live_view() -> None:
         fig.update_yaxes(range=[0, run.config.learning_rate * 1.1], exponentformat="e")
         fig.update_xaxes(range=x_range)
         right.plotly_chart(fig, width="stretch", key="lr_chart")
-    else:
+    elif run.live:
         left.info(t("train.waiting_loss"))
     if len(mrr):
         st.plotly_chart(mrr_figure(mrr, x_range), width="stretch", key="mrr_chart")

@@ -53,13 +53,16 @@ source = st.radio(t("tryit.source"), ["pick", "type"], horizontal=True, key=lang
                   format_func=lambda s: t(f"tryit.source.{s}"))
 query_index = None
 if source == "pick":
-    # The queries whose right passage moved most come first, up or down alike (improvements first would read as
-    # a gain the verdict may not see); then the unchanged. The verdict over all of them is said next to it.
+    # The queries whose right passage moved most in MRR@10 terms come first (4 → 1 before 18 → 9: a move the top
+    # results show), up or down alike (improvements first would read as a gain the verdict may not see); then
+    # the unchanged. The verdict over all of them is said next to it.
     moved = query_ranks.moves(validations(run), cfg.mode.main_head)
     if len(moved) != len(evalset.queries):
         moved = [(None, None)] * len(evalset.queries)
     changes = [rank_change(b, a) for b, a in moved]
-    order = sorted(range(len(evalset.queries)), key=lambda i: (changes[i][1] == 0, -abs(changes[i][1])))
+    rr = lambda rank: 1 / rank if rank and rank <= 10 else 0.0  # noqa: E731
+    order = sorted(range(len(evalset.queries)), key=lambda i: (
+        changes[i][1] == 0, -abs(rr(moved[i][1]) - rr(moved[i][0])), -abs(changes[i][1])))
     st.caption(t("tryit.sorted", head=t(f"head.{cfg.mode.main_head}")))
     overall = verdict.first_last(validations(run), cfg.mode.main_head)
     if overall is not None:

@@ -13,6 +13,7 @@ from app.tryit_view import heaviest, highlight, rank_change
 from trainer import advice, query_ranks, reproduce
 from trainer.config import Mode
 from trainer.data import load_eval
+from trainer.metrics import Metric
 from trainer.export import export
 from trainer.store import COMPLETED, Store
 
@@ -47,6 +48,13 @@ def test_all_heads_records_loss_and_warmup_lr_every_step(all_heads_run):
         assert p.value == pytest.approx(advice.lr_at(p.step - 1, peak, 3, 4))
     assert metrics["lr"][0].value == pytest.approx(peak / 10)
     assert {p.name for p in store.metrics(run.id)} >= {"samples_per_s", "grad_norm"}
+    # on the CPU, what the time estimate needs to see through other work (trainer.estimate._paces): per step the
+    # process's CPU seconds, its threads' wait for a core and the optimizer's share, all growing
+    for name in (Metric.CPU_SECONDS, Metric.CPU_WAIT_SECONDS, Metric.OPTIMIZER_CPU_SECONDS):
+        values = [p.value for p in metrics[name]]
+        assert [p.step for p in metrics[name]] == steps and values == sorted(values) and values[-1] > 0, name
+    assert metrics[Metric.CPU_SECONDS][-1].value > metrics[Metric.OPTIMIZER_CPU_SECONDS][-1].value
+    assert metrics[Metric.THREADS][0].value >= 1 and metrics[Metric.EVAL_CPU_SECONDS][0].value > 0
     # unpadded encoding is on by default, for GPUs only: this CPU run padded as FlagEmbedding does
     from trainer import plan
     assert run.config.unpadded and plan.of_run(run).studio["unpadded"] is False

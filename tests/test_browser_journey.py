@@ -130,6 +130,14 @@ def journey(page, url: str, runs_dir: Path, store: Store, csv_path: Path) -> Non
     assert (run.config.epochs, run.config.learning_rate) == (1, 5e-5)
     wait_for(lambda: not store.get_run(run.id).live, 600, "the run to end")
     assert store.get_run(run.id).status == "completed", store.get_run(run.id).error
+    # back on Configure after watching the run live: every setting as it was (a walk once saw them all reset,
+    # the learning rate to 0, after the Train page's live view)
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=EN["nav.configure"]).click()  # same session
+    expect(page.get_by_role("heading", name=EN["configure.title"], exact=True)).to_be_visible()
+    idle(page)
+    for key, value in settings.items():
+        expect(page.locator(f".st-key-{key} input")).to_have_value(value)
+    visit(page, url, "train")
     page.reload()
     expect(page.get_by_text(EN["heldout.title"], exact=True)).to_be_visible()
     expect(page.get_by_text(EN["verdict.rule"].split("{n}")[0])).to_be_visible()

@@ -202,6 +202,16 @@ def test_compare_explains_a_mode_whose_scores_did_not_move_with_what_to_try(stor
     assert not any("“all”" in i.value for i in at.info)
 
 
+
+def test_compare_says_a_mode_at_the_ceiling_had_no_room_rather_than_a_learning_rate_to_raise(store):
+    """The walk: a file the base model already answered (every right passage first) read "did not move … To
+    try: a higher learning rate"."""
+    make_run(store, Mode.ALL, val=([1] * 70 + [2] * 2, [1] * 70 + [2] * 2), name="easy")
+    at = open_page("compare", "en")
+    still = next(i.value for i in at.info if "“easy”" in i.value)
+    assert EN["compare.still.ceiling"].format(first=70, n=72) in still and "learning rate" not in still
+
+
 # Runs and Try it: the newest completed run after a run ends, unless the user picked one ----------------------
 def test_runs_opens_on_the_newest_completed_run_unless_one_was_picked(store):
     first = make_run(store, name="first")

@@ -234,3 +234,61 @@ def test_the_command_line_refuses_a_run_too_big_for_the_machine_unless_told(tmp_
     help_text = subprocess.run([sys.executable, "-m", "trainer", "train", "--help"], capture_output=True, text=True,
                                cwd=ROOT, timeout=120).stdout
     assert "--ignore-memory-estimate" in help_text
+
+
+# Model folders that are not models (the walk: a broken config.json printed a JSONDecodeError traceback) ----------
+
+def broken_folders(tmp_path) -> dict:
+    """A missing path, a folder without config.json, one whose config.json is not JSON, one without weights."""
+    from trainer.model_source import embedded_model_dir
+
+    no_config = tmp_path / "no_config"
+    no_config.mkdir()
+    bad = tmp_path / "bad_config"
+    bad.mkdir()
+    (bad / "config.json").write_text('{"hidden_size": 384 "layers": 6}')
+    (bad / "model.safetensors").write_bytes(b"x")
+    no_weights = tmp_path / "no_weights"
+    no_weights.mkdir()
+    (no_weights / "config.json").write_text((embedded_model_dir() / "config.json").read_text())
+    return {"model_missing": str(tmp_path / "does_not_exist"), "model_no_config": str(no_config),
+            "model_bad_config": str(bad), "model_no_weights": str(no_weights)}
+
+
+def test_a_path_that_is_not_a_model_folder_is_refused_by_the_run_checks_in_words(tmp_path):
+    from trainer.model_source import model_refusal
+
+    for key, path in broken_folders(tmp_path).items():
+        note = model_refusal(path)
+        assert note.key == key, (path, note)
+        no_dump(note.text)
+        problems = [p for p in checks.check_config(RunConfig(model=path)) if p.field == "model"]
+        assert [p.message for p in problems] == [note.text]
+    assert "line 1, column 21" in model_refusal(str(tmp_path / "bad_config")).text
+    assert model_refusal("default") is None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_configure_refuses_a_broken_model_folder_before_start(tmp_path, runs_dir, lang):
+    path = broken_folders(tmp_path)["model_bad_config"]
+    at = open_page("configure", lang)
+    at.radio(key=f"cfg_model_choice__{lang}").set_value("custom").run()
+    at.text_input(key="cfg_model").set_value(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(path in e and "JSON" in e for e in errors) and TEXTS[lang]["configure.model_refused"] in errors
+    assert not [i.value for i in at.info if "Hugging Face" in i.value]       # no note contradicting the refusal
+    assert at.button(key="start").disabled and at.button(key="compare_modes").disabled
+    assert Store(runs_dir).list_runs() == []
+
+
+def test_configure_refuses_a_file_too_small_for_the_held_out_split_before_start(tmp_path, runs_dir):
+    rows = tmp_path / "small.csv"
+    rows.write_text("question,answer\n" + "".join(f'"question {i}?","answer number {i}"\n' for i in range(30)))
+    at = open_page("configure", "en")
+    at.radio(key="cfg_data_choice__en").set_value("path").run()
+    at.text_input(key="cfg_train").set_value(str(rows)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert TEXTS["en"]["configure.split_refused"] in [e.value for e in at.error]
+    assert any("at least 5 are needed" in c.value for c in at.code)
+    assert at.button(key="start").disabled

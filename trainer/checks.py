@@ -10,7 +10,7 @@ from . import fields, scan
 from .data import Problem, resolve_eval, resolve_train, validate_eval
 from .config import parse_range
 from .split import problems as split_problems, split_rows
-from .model_source import hub_problem, is_hub_id, max_tokens, model_dir
+from .model_source import hub_problem, max_tokens, model_dir
 
 SETTINGS = "run settings"
 
@@ -40,16 +40,16 @@ def check_config(cfg: RunConfig) -> list[Problem]:
             bad("zero_stage", "DeepSpeed ZeRO needs CUDA GPUs and none is visible here: use zero_stage 0")
         elif importlib.util.find_spec("deepspeed") is None:
             bad("zero_stage", "DeepSpeed is not installed: run scripts/setup.sh (requirements.txt pins deepspeed)")
-    folder = model_dir(cfg.model)
-    limit = max_tokens(folder)
+    # a model this machine cannot train is refused before a run is stored, not minutes later in the worker (or
+    # ever with an error dump): a hub id not here (the download command, the cache, a copied folder), a path
+    # that is not a model folder
+    if (unusable := hub_problem(cfg.model)):
+        bad("model", unusable)
+        return out
+    limit = max_tokens(model_dir(cfg.model))
     for fld in ("query_max_len", "passage_max_len"):
         if limit and isinstance(getattr(cfg, fld), int) and getattr(cfg, fld) > limit:
             bad(fld, f"{getattr(cfg, fld)} tokens is above the model's maximum of {limit}")
-    if folder is None and not is_hub_id(cfg.model):
-        bad("model", f"{cfg.model!r} is neither a folder on this machine nor a hub id like 'BAAI/bge-m3'")
-    elif folder is None and (unreachable := hub_problem(cfg.model)):
-        bad("model", unreachable)     # refused before a run is stored, not minutes later in the worker (or ever
-        # with an error dump): what is missing, the download command, where the cache is, a copied folder
     return out
 
 
@@ -58,6 +58,17 @@ def preflight(cfg: RunConfig, store=None, *, memory: bool = True) -> list[Proble
     chose to skip them (and some rows are left). `memory=False`: a run whose memory estimate exceeds the
     machine goes ahead (the page's "start anyway", the CLI's --ignore-memory-estimate)."""
     return check(cfg, store, memory=memory)[0]
+
+
+def split_check(cfg: RunConfig, store, data: scan.ScanResult) -> list[Problem]:
+    """Why the held-out split of the training file cannot be made (too few queries for validation or test, no
+    rows left); exact when the scan's sample holds every row, else [] (a bigger file is split and checked by
+    the worker)."""
+    if cfg.eval_data != SPLIT or not data.rows or data.sample_rows != data.rows:
+        return []
+    rows = scan.sample_rows(store, data)
+    return [Problem(str(data.path), 0, "eval_data", why) for why in
+            split_problems(split_rows(rows, cfg.val_fraction, cfg.test_fraction, cfg.seed), len(rows))]
 
 
 def check(cfg: RunConfig, store=None, *, memory: bool = True) -> tuple[list[Problem], scan.ScanResult]:
@@ -70,11 +81,7 @@ def check(cfg: RunConfig, store=None, *, memory: bool = True) -> tuple[list[Prob
     if data.error_count and not (cfg.skip_bad_rows and data.rows):
         problems += data.error_problems()
     if cfg.eval_data == SPLIT:
-        # Exact when the sample holds every row; a bigger file is split (and checked) by the worker.
-        if data.rows and data.sample_rows == data.rows:
-            rows = scan.sample_rows(store, data)
-            problems += [Problem(name, 0, "eval_data", why) for why in
-                         split_problems(split_rows(rows, cfg.val_fraction, cfg.test_fraction, cfg.seed), len(rows))]
+        problems += split_check(cfg, store, data)
     elif cfg.eval_data:
         _, eval_report = validate_eval(resolve_eval(cfg.eval_data))
         problems += eval_report.errors

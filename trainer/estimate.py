@@ -31,11 +31,11 @@ from .store import COMPLETED, STOPPED, Store
 SPEED_DIR = "speed"           # the speed check's own store, inside the runs folder
 SPEED_STEPS = 8               # training steps of a speed check (the first two warm up: not in its pace)
 SPEED_BUDGET_S = 20           # a speed check's steps end after this many seconds (at least 3 steps)
-SPEED_LOAD_S = 30             # a speed check's start-up (loading torch and the model) before one is measured
+SPEED_LOAD_S = 10             # a speed check's start-up (a new process, torch, the model) before one is measured here
 WARM_UP_STEPS = 2             # a run of 6+ steps is timed from its third
-IDLE_PARALLEL = 0.85          # CPU seconds per wall second, per thread, of a step's encoding on idle cores, for
-                              # a run that never had them (this machine's kind, MiniLM, 2 threads: 1.6 for the
-                              # demo's steps, 1.7 for 12 texts × 64 tokens, 1.9 for 40 × 128)
+IDLE_PARALLEL = 0.8           # idle seconds of a step's encoding per CPU second it took beside other work, per
+                              # thread, for a run that never had the cores alone (this machine's kind, MiniLM, 2
+                              # threads: 0.67 for the demo's 1.1-CPU-second steps, 0.97 for 40 texts × 128 tokens)
 QUIET = 0.05                  # threads waiting for a core under this share of a span's time: the cores were free
 QUEUED_S = 15                 # a run that started this long after it was created had waited in a queue
 SLOWED = 1.25                 # a wall clock this much slower than the compute: the run was slowed by other work

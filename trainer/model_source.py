@@ -119,9 +119,30 @@ def hub_refusal(repo_id: str) -> Note | None:
     return kept[1]
 
 
+def model_refusal(name: str) -> Note | None:
+    """Why this model cannot be trained here, as a Note, or None: a hub id this machine cannot get
+    (hub_refusal), a path that does not exist, or a folder that is not a model (no config.json, a config.json
+    that is not JSON, no weights)."""
+    if is_hub_id(name):
+        return hub_refusal(name)
+    folder = model_dir(name)
+    if folder is None:
+        return Note("model_missing", {"model": name})
+    if folder.is_file() or not (folder / "config.json").is_file():
+        return Note("model_no_config", {"folder": str(folder)})
+    try:
+        json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (ValueError, OSError) as e:
+        where = f"line {e.lineno}, column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e)
+        return Note("model_bad_config", {"file": str(folder / "config.json"), "why": where})
+    if not any((folder / w).is_file() for w in WEIGHTS):
+        return Note("model_no_weights", {"folder": str(folder), "files": ", ".join(WEIGHTS[:2])})
+    return None
+
+
 def hub_problem(repo_id: str) -> str | None:
-    """hub_refusal in English words (the CLI, the run's checks), or None."""
-    note = hub_refusal(repo_id)
+    """model_refusal in English words (the CLI, the run's checks), or None."""
+    note = model_refusal(repo_id)
     return note.text if note else None
 
 
@@ -139,6 +160,12 @@ _GET_IT = (" Download it once where there is internet: `huggingface-cli download
 # What a run does where the model leaves a choice open: shown on the Configure page (app.i18n
 # translates the keys) and written to the worker log in English.
 NOTES = {
+    "model_missing": "{model} is neither a folder on this machine nor a hub id like BAAI/bge-m3: check the path",
+    "model_no_config": "{folder} is not a model folder: it has no config.json (a Hugging Face model folder holds "
+                       "config.json, the tokenizer files and the weights)",
+    "model_bad_config": "{file} is not valid JSON ({why}): the model cannot be read; fix the file or copy the "
+                        "model's folder again",
+    "model_no_weights": "{folder} has no weights ({files}): the model cannot be loaded; copy the whole model folder",
     "hub_cached": "{model} is read from the Hugging Face cache: {folder}",
     "hub_download": "{model} is not in the Hugging Face cache ({cache}) yet: the run downloads it from the hub first",
     "hub_offline": "{model} is not on this machine: it is not in the Hugging Face cache ({cache}) and HF_HUB_OFFLINE "
@@ -212,8 +239,14 @@ def max_tokens(folder: Path | None) -> int | None:
 
 
 def read_config(folder: Path | None) -> dict:
+    """The model's config.json ({} without one; a file that is not JSON raises ValueError naming it)."""
     path = Path(folder) / "config.json" if folder else None
-    return json.loads(path.read_text()) if path and path.is_file() else {}
+    if not (path and path.is_file()):
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
 
 
 def model_shape(name: str):
