@@ -48,8 +48,8 @@ def test_a_huge_line_and_a_file_that_is_not_jsonl(tmp_path):
     (dict(passage_max_len=1000), "run settings: field 'passage_max_len' error: 1000 tokens is above the model's maximum of 512"),
     (dict(epochs=0), "run settings: field 'epochs' error: must be a whole number from 1 to 1000 (or set max_steps), got 0"),
     (dict(precision="int8"), "run settings: field 'precision' error: must be one of auto, fp32, fp16, bf16, got 'int8'"),
-    (dict(model="/no/such/model"), "run settings: field 'model' error: '/no/such/model' is neither a folder on this "
-                                   "machine nor a hub id like 'BAAI/bge-m3'"),
+    (dict(model="/no/such/model"), "run settings: field 'model' error: /no/such/model is neither a folder on this "
+                                   "machine nor a hub id like BAAI/bge-m3: check the path"),
 ])
 def test_out_of_range_settings_are_named(change, message):
     assert [str(p) for p in checks.check_config(RunConfig().replace(**change))] == [message]
