@@ -1,5 +1,8 @@
-"""M3 Studio: `streamlit run app/main.py`. A small router; each page is a script in pages/."""
+"""M3 Studio: `streamlit run app/main.py` (or `m3-studio`). The server: app/door.py's door in front of every
+request, the downloads served from disk, and app/router.py as the script each session runs."""
+import os
 import sys
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -7,15 +10,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+from streamlit import config  # noqa: E402
 
-from app import draft  # noqa: E402
-from app.nav import all_pages  # noqa: E402
-from app.ui import get_store, language_picker  # noqa: E402
-from trainer import __version__  # noqa: E402
+from app import door  # noqa: E402
+from trainer.store import PRIVATE_UMASK  # noqa: E402
 
-st.set_page_config(page_title="M3 Studio", layout="wide")
-get_store()
-draft.keep()                 # Configure's settings outlive visits to other pages and reloads
-language_picker()
-st.sidebar.caption(f"M3 Studio {__version__}")
-st.navigation(all_pages()).run()
+
+@asynccontextmanager
+async def lifespan(_app):
+    os.umask(PRIVATE_UMASK)              # what runs write (and the workers started from here) is this user's only
+    door.start(config.get_option("server.address"), config.get_option("server.port"))
+    yield
+
+
+app = st.App("router.py", lifespan=lifespan, middleware=[Middleware(door.Door)])

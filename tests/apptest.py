@@ -3,7 +3,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+MAIN = str(Path(__file__).resolve().parent.parent / "app" / "router.py")
 
 
 def open_page(name: str = "configure", lang: str = "en", timeout: float = 90, **state) -> AppTest:

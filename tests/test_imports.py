@@ -13,7 +13,7 @@ HEAVY = ("torch", "transformers", "FlagEmbedding", "sentence_transformers")
 # Run in the CLI's own process (`python -m trainer ...`), which may load the engine.
 CLI = {ROOT / "trainer" / "__main__.py"}
 # Scripts Streamlit runs (importing one would run the app): their imports are imported instead.
-SCRIPTS = {ROOT / "app" / "main.py", *(ROOT / "pages").glob("*.py")}
+SCRIPTS = {ROOT / "app" / "main.py", ROOT / "app" / "router.py", *(ROOT / "pages").glob("*.py")}
 
 
 def dashboard_side() -> list[Path]:

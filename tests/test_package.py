@@ -119,7 +119,7 @@ def test_m3_train_from_any_folder(installed):
     target, elsewhere = installed
     m3_train = target / "bin" / "m3-train"
     for data in ("trainer/demo/train.jsonl", "trainer/demo/eval/qrels.tsv", "trainer/demo/test/corpus.jsonl",
-                 "trainer/general/corpus.jsonl", "trainer/general/README.md", "pages/configure.py", "app/main.py",
+                 "trainer/general/corpus.jsonl", "trainer/general/README.md", "pages/configure.py", "app/main.py", "app/router.py", "app/door.py",
                  "app/streamlit_config/config.toml", "bench/results/vram_h100.jsonl"):
         assert (target / data).is_file(), data
 
@@ -150,10 +150,10 @@ print(json.dumps({"exceptions": [e.value for e in at.exception], "sidebar": [c.v
 
 @pytest.mark.slow
 def test_installed_dashboard_runs(installed):
-    """The installed app/main.py renders Configure (pages found by path inside the package) with the version in
+    """The installed app/router.py renders Configure (pages found by path inside the package) with the version in
     the sidebar; `m3-studio` serves it with the dashboard's settings (127.0.0.1) from another folder."""
     target, elsewhere = installed
-    seen = run_installed(target, elsewhere, sys.executable, "-c", SEE, target / "app" / "main.py",
+    seen = run_installed(target, elsewhere, sys.executable, "-c", SEE, target / "app" / "router.py",
                          M3_RUNS_DIR=str(elsewhere / "app-runs"), OMP_NUM_THREADS="1")
     assert seen.returncode == 0, seen.stderr
     page = json.loads(seen.stdout.splitlines()[-1])

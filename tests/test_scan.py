@@ -158,7 +158,7 @@ def test_configure_shows_the_scan_progress_then_its_counts_and_never_reads_the_r
     monkeypatch.setattr(scan, "INLINE_BYTES", 0)                  # every file is a big one: a child scans it
     monkeypatch.setattr(data, "validate_train", lambda *a, **k: pytest.fail("the page read every row"))
     path = write_jsonl(tmp_path / "train.jsonl", [row(i) for i in range(300)] + ["{oops"] * 30)
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=90)
+    at = AppTest.from_file(str(ROOT / "app" / "router.py"), default_timeout=90)
     at.session_state["lang"] = "en"
     at.run()
     at.radio(key="cfg_data_choice__en").set_value("path").run()

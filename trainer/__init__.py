@@ -46,10 +46,25 @@ def studio(argv: list[str] | None = None) -> int:
                "(the default, 127.0.0.1, serves this machine only: the dashboard can start jobs on it).")
     parser.add_argument("--runs-dir", help="the run store's folder (sets M3_RUNS_DIR; default: $M3_RUNS_DIR, "
                                            "else ./runs)")
+    parser.add_argument("--token", help="the token a browser must give (sets M3_STUDIO_TOKEN); default: one is "
+                                        "generated and printed when served beyond this machine")
+    parser.add_argument("--token-file", help="a file whose first line is the token (sets M3_STUDIO_TOKEN_FILE)")
+    parser.add_argument("--require-token", action="store_true", help="ask for a token on the loopback too")
+    parser.add_argument("--data-root", action="append", default=[], metavar="DIR",
+                        help="a folder typed paths may point into (repeatable; sets M3_DATA_ROOTS). Default: "
+                             "anywhere on the loopback, only the runs folder when served beyond it")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="one more name browsers reach this server by, e.g. a reverse proxy's (repeatable)")
     parser.add_argument("--version", action="version", version=f"M3 Studio {__version__}")
     ns, streamlit_flags = parser.parse_known_args(argv)
     if ns.runs_dir:
         os.environ["M3_RUNS_DIR"] = str(Path(ns.runs_dir).expanduser().resolve())
+    for name, value in (("M3_STUDIO_TOKEN", ns.token), ("M3_STUDIO_TOKEN_FILE", ns.token_file),
+                        ("M3_STUDIO_REQUIRE_TOKEN", "1" if ns.require_token else None),
+                        ("M3_DATA_ROOTS", os.pathsep.join(str(Path(d).expanduser().resolve()) for d in ns.data_root)),
+                        ("M3_STUDIO_HOSTS", ",".join(ns.allowed_host))):
+        if value:
+            os.environ[name] = value
     for name, value in streamlit_defaults().items():
         os.environ.setdefault(name, value)
     main_py = Path(__file__).resolve().parent.parent / "app" / "main.py"

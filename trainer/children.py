@@ -11,15 +11,16 @@ import sys
 import threading
 from pathlib import Path
 
-from . import gpus
+from . import gpus, redact
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def worker_env(num_gpus: int = 1) -> dict[str, str]:
+def worker_env(num_gpus: int = 1, hub_token: bool = False) -> dict[str, str]:
     """The worker's environment. A run gets exactly the GPUs it asked for: HF Trainer in a single
-    process would otherwise spread itself over every visible GPU with DataParallel."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+    process would otherwise spread itself over every visible GPU with DataParallel. No secrets: a training
+    worker (`hub_token`) gets the hub token under its own name, which it uses only to download (trainer.redact)."""
+    env = dict(redact.child_env(dict(os.environ), hub_token), PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
                PYTHONUNBUFFERED="1")
     # Idle OpenMP threads sleep rather than spin: as fast alone, and the process's CPU time then stays the
     # compute's own when other work shares the cores (trainer.estimate measures speed by it)
@@ -49,11 +50,12 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def log_tail(path: Path, size: int = 4000) -> str:
+    """The end of a log, with anything secret masked (trainer.redact)."""
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - size))
-            return f.read().decode("utf-8", "replace")
+            return redact.redact(f.read().decode("utf-8", "replace"))
     except OSError:
         return ""
 

@@ -123,7 +123,7 @@ def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
     terminal, in this session so Ctrl-C reaches it; returns its exit code."""
     return _follow(store, run_id, subprocess.Popen(worker_command(store, run_id, num_gpus) + ["--progress"],
                                                    stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
-                                                   env=worker_env(num_gpus)))
+                                                   env=worker_env(num_gpus, hub_token=True)))
 
 
 def enqueue(store: Store, configs: list[RunConfig], study: str | None = None, *, memory_ok: bool = False) -> list[str]:
@@ -183,7 +183,7 @@ def _watch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> No
     folder = store.get_run(run_id).folder
     folder.root.mkdir(parents=True, exist_ok=True)
     log_path = folder.log
-    env = worker_env(num_gpus)
+    env = worker_env(num_gpus, hub_token=True)
     with open(log_path, "ab") as log:
         # An argument list, never a shell; a new session so a dashboard restart does not kill it.
         proc = subprocess.Popen(worker_command(store, run_id, num_gpus, resume), stdout=log, stderr=subprocess.STDOUT,

@@ -146,11 +146,11 @@ def hub_problem(repo_id: str) -> str | None:
     return note.text if note else None
 
 
-def fetch(repo_id: str) -> Path:
+def fetch(repo_id: str, token: str | None = None) -> Path:
     """Download a hub model into the Hugging Face cache (the worker does this before reading its files)."""
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(repo_id))
+    return Path(snapshot_download(repo_id, token=token))
 
 
 # How to get a hub model onto this machine: the download command, where it goes, or a copied folder.

@@ -156,6 +156,9 @@ class DeviceBusy(RuntimeError):
         self.run_ids = run_ids
 
 
+PRIVATE_UMASK = 0o077
+
+
 @dataclass
 class Run:
     id: str
@@ -250,6 +253,10 @@ class Store:
     def __init__(self, runs_dir: str | os.PathLike):
         self.runs_dir = Path(runs_dir).resolve()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        # the runs (data samples, models, logs) are the server user's only; what is written inside follows the
+        # processes' umask (PRIVATE_UMASK, set by the dashboard, the command line and the workers they start)
+        if self.runs_dir.stat().st_mode & 0o077 and self.runs_dir.stat().st_uid == os.getuid():
+            self.runs_dir.chmod(0o700)
         self.path = self.runs_dir / "runs.db"
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")

@@ -25,7 +25,7 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
     EncoderOnlyEmbedderM3TrainingArguments,
 )
 
-from .. import config
+from .. import config, redact
 from . import faults
 from ..advice import lr_at
 from ..model_source import SPARSE_HEAD
@@ -219,8 +219,8 @@ def parsed_arguments(model_args, data_args, training_args) -> dict:
     """What FlagEmbedding's parser made of a run's arguments, as JSON: the run folder's arguments.json. Without
     `local_rank`, the one field that differs between the processes of one run."""
     training = {k: v for k, v in training_args.to_dict().items() if k != "local_rank"}
-    return json.loads(json.dumps({"model": asdict(model_args), "data": asdict(data_args), "training": training},
-                                 sort_keys=True, default=str))
+    return redact.redact_json(json.loads(json.dumps(
+        {"model": asdict(model_args), "data": asdict(data_args), "training": training}, sort_keys=True, default=str)))
 
 
 def resolve_precision(requested: str) -> str:

@@ -23,6 +23,7 @@ from ..data import (DataError, Problem, Report, Source, iter_train, load_eval,
                     resolve_train, write_jsonl_atomic)
 from ..early_stop import EarlyStopper
 from .. import plan as plan_
+from .. import redact
 from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
 from ..memory import DEFAULT_CARD_GIB
 from ..metrics import Metric
@@ -239,7 +240,7 @@ def _local_model(cfg: RunConfig, main: bool) -> Path:
     folder = model_dir(cfg.model)
     if folder is None:          # a hub id not in the cache (preflight saw the hub answer)
         print(f"note: {model_notes(cfg)[0].text}", flush=True)
-        folder = fetch(cfg.model)
+        folder = fetch(cfg.model, HUB_TOKEN)
     if main:
         for note in model_notes(cfg):
             print(f"note: {note.text}", flush=True)
@@ -384,7 +385,15 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
         return FAILED
 
 
+HUB_TOKEN: Optional[str] = None        # used only to download the model (trainer.redact)
+
+
 def main(argv: list[str] | None = None) -> int:
+    global HUB_TOKEN
+    # Out of the environment before anything reads it: FlagEmbedding's model arguments pick HF_TOKEN up and log it
+    HUB_TOKEN = os.environ.pop(redact.WORKER_HUB_TOKEN, None)
+    for name in list(redact.secret_vars()):
+        os.environ.pop(name)
     parser = argparse.ArgumentParser(prog="python -m trainer.engine.worker")
     parser.add_argument("run_id")
     where = parser.add_mutually_exclusive_group(required=True)
