@@ -20,6 +20,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
+from trainer import paths
+
 COOKIE = "m3_studio_auth"
 BROWSER_COOKIE = "m3_studio_browser"    # a random id per browser: whose Configure draft is whose (app/draft.py)
 OPEN_PATHS = ("/_stcore/health",)       # say "ok" and nothing else: process supervisors poll it
@@ -108,6 +110,7 @@ def start(address: str | None, port: int, env=os.environ) -> Gate:
     """Make the gate for this server and print its URL once when the token was generated or given."""
     global GATE
     GATE, generated = Gate.for_server(address, env)
+    paths.CONFINED = not loopback(address)      # typed paths: only under the allowed roots (trainer.paths)
     if GATE.token:
         shown = address if address and address not in ("0.0.0.0", "::") else socket.gethostname()
         secret = GATE.token if generated else "<your token>"

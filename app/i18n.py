@@ -597,6 +597,7 @@ EN = {
     "sweep.use_help": "Copies the winner's mode, learning rate and epochs into Configure; choose the data there "
                       "(all of it, for instance). The winner's own model is run “{run}”: export it from Runs.",
     "sweep.export": "Open Runs (export)",
+    "path.refused": "This path cannot be used here: {why}",
 }
 
 
@@ -904,6 +905,7 @@ ZH = {
     "候选段落越多，挖掘越有用（用 `python -m trainer mine --corpus` 提供语料，或使用更大的文件）。",
     "heldout.ceiling": "只有 {n} 个问题，且基础模型在{head}上的 MRR@10 已是 {before}，这个测试几乎没有提升空间：把它看作“没有变差”的检查。",
     "mine.dropped": "{n} 行一个负例也没有，已从文件中去掉（FlagEmbedding 无法在这样的行上训练）。",
+    "note.path_refused": "服务器不允许读取此路径：{why}",
     "note.model_missing": "{model} 既不是本机上的文件夹，也不是像 BAAI/bge-m3 这样的 Hub 模型 id：请检查路径",
     "note.model_no_config": "{folder} 不是模型文件夹：其中没有 config.json（Hugging Face 模型文件夹包含 config.json、分词器文件和权重）",
     "note.model_bad_config": "{file} 不是有效的 JSON（{why}）：无法读取该模型；请修正该文件或重新复制模型文件夹",
@@ -1113,6 +1115,7 @@ ZH = {
     "sweep.use": "用这些设置训练",
     "sweep.use_help": "把胜出者的模式、学习率和轮数复制到配置页；在那里选择数据（例如全部数据）。胜出者自己的模型是运行“{run}”：可在运行记录页导出。",
     "sweep.export": "打开运行记录（导出）",
+    "path.refused": "此路径不能在这里使用：{why}",
 }
 
 

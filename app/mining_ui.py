@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.datasets_ui import use_for_training
 from app.ui import t
+from trainer.model_source import model_refusal
 from trainer import launch
 from trainer.config import DEFAULT_MODEL, RunConfig, parse_range
 from trainer.scan import ScanResult
@@ -37,7 +38,11 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
                                help=t("mine.margin.help"))
     seed = c[4].number_input(t("mine.seed"), 0, 2**31 - 1, d.seed, key="mine_seed")
     busy = job is not None and job.running
-    if st.button(t("mine.start"), key="mine_start", type="primary", disabled=busy or not data.rows):
+    refusal = model_refusal(model, store.runs_dir)
+    if refusal is not None:
+        st.error(t(f"note.{refusal.key}", **refusal.params))
+    if st.button(t("mine.start"), key="mine_start", type="primary",
+                 disabled=busy or not data.rows or refusal is not None):
         job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
                                   margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
     if job is not None and job.watched:

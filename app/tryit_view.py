@@ -4,6 +4,13 @@ from __future__ import annotations
 import html
 from typing import Optional, Sequence
 
+from app.markdown import plain
+
+
+def _text(text: str) -> str:
+    """A passage's text as the characters it is, in Markdown with HTML on: neither a tag nor a Markdown image."""
+    return plain(html.escape(text))
+
 
 def highlight(text: str, spans: Sequence[tuple[int, int, float]], limit: int = 600) -> str:
     """`text` (escaped, cut at `limit` characters) with each weighted span shaded by its sparse weight
@@ -14,11 +21,11 @@ def highlight(text: str, spans: Sequence[tuple[int, int, float]], limit: int = 6
         if start < at or start >= limit:
             continue
         alpha = round(0.15 + 0.6 * min(1.0, max(0.0, weight / top)), 2) if weight > 0 else 0.0
-        parts.append(html.escape(text[at:start]))
+        parts.append(_text(text[at:start]))
         parts.append(f'<span title="{weight:.3f}" style="background: rgba(251, 191, 36, {alpha}); color: #111827; '
-                     f'border-radius: 3px">{html.escape(text[start:end])}</span>' if alpha else html.escape(text[start:end]))
+                     f'border-radius: 3px">{_text(text[start:end])}</span>' if alpha else _text(text[start:end]))
         at = end
-    parts.append(html.escape(text[at:limit]) + ("…" if len(text) > limit else ""))
+    parts.append(_text(text[at:limit]) + ("…" if len(text) > limit else ""))
     return "".join(parts)
 
 

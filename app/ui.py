@@ -13,7 +13,8 @@ import streamlit as st
 
 from app.chart_data import HEAD_COLORS, MODE_COLORS, frame
 from app.i18n import LANGUAGES, TEXTS
-from trainer import launch
+from app.markdown import Md, plain
+from trainer import launch, paths
 from trainer.store import DEFAULT_RUNS_DIR, Store
 
 
@@ -63,9 +64,27 @@ def set_language(lang: str) -> None:
     tmp.replace(path)
 
 
-def t(key: str, **kwargs) -> str:
+def t(key: str, **kwargs) -> Md:
+    """The text `key` in the page's language; string arguments are user text unless t made them (plain)."""
     text = TEXTS[language()][key]
-    return text.format(**kwargs) if kwargs else text
+    if not kwargs:
+        return Md(text)
+    return Md(text.format(**{k: plain(v) if isinstance(v, str) and not isinstance(v, Md) else v
+                             for k, v in kwargs.items()}))
+
+
+EVAL_FILES = ("queries.jsonl", "corpus.jsonl", "qrels.tsv")
+
+
+def readable(typed: str, kind: str = "file", inside: tuple[str, ...] = ()) -> Optional[str]:
+    """`typed` if this server lets the dashboard read it as a `kind` ("file", "folder" with the files `inside`;
+    trainer.paths), else None, with the refusal shown."""
+    try:
+        paths.allowed(typed, get_store().runs_dir, kind, inside)
+        return typed
+    except paths.PathRefused as refused:
+        st.error(t("path.refused", why=str(refused)))
+        return None
 
 
 def count(n: int, unit: str) -> str:

@@ -9,6 +9,7 @@ from app import chart_data as cd
 from app.story import (change_words, data_key, explain_mrr, moved, other_set, queue_of, run_headline, same_data,
                        sentence, tests, validations)
 from app.datasets_ui import data_label
+from app.markdown import Md, plain
 from app.ui import fmt_duration, fmt_num, get_store, lang_key, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
 from trainer import query_ranks, verdict
 from trainer import metrics
@@ -53,8 +54,8 @@ stories = {i: query_ranks.stories(validated[i]) for i in picked}
 
 def run_label(run_id: str) -> str:
     run = by_id[run_id]
-    label = f"{mode_name(run.mode)} (“{run.name}”)"
-    return label if run.status == COMPLETED else f"{label} · **{status_name(run.status)}**"
+    label = f"{mode_name(run.mode)} (“{plain(run.name)}”)"
+    return Md(label if run.status == COMPLETED else f"{label} · **{status_name(run.status)}**")
 
 
 def head_of(run_id: str) -> str:
@@ -71,27 +72,27 @@ finals = {i: done[i][-1]["ranks"].get(head_of(i)) if len(done[i]) >= 2 else None
 if len(picked) < 2:
     st.markdown(t("compare.one"))
 elif not same_data(chosen, store):
-    st.warning(t("compare.different_data", runs="; ".join(f"{run_label(i)}: {data_label(by_id[i].config)}"
-                                                           for i in picked)))
+    st.warning(t("compare.different_data", runs=Md("; ".join(f"{run_label(i)}: {plain(data_label(by_id[i].config))}"
+                                                              for i in picked))))
 elif missing := [i for i in picked if finals[i] is None]:
-    st.markdown(t("compare.no_ranks", runs=t("list.sep").join(run_label(i) for i in missing)))
+    st.markdown(t("compare.no_ranks", runs=Md(t("list.sep").join(run_label(i) for i in missing))))
 elif (won := verdict.contest(finals)) is None:
-    st.warning(t("compare.different_data", runs="; ".join(f"{run_label(i)}: {t(f'questions.{which}', n=len(finals[i]))}"
-                                                           for i in picked)))
+    st.warning(t("compare.different_data", runs=Md("; ".join(f"{run_label(i)}: {t(f'questions.{which}', n=len(finals[i]))}"
+                                                              for i in picked))))
 else:
     n = len(finals[won.leader])
     questions = t(f"questions.{which}", n=n)
     lead = won.leader
-    others = "; ".join(t("compare.won.other" if won.winner else "compare.none.other", run=run_label(k),
+    others = Md("; ".join(t("compare.won.other" if won.winner else "compare.none.other", run=run_label(k),
                          head=t(f"head.{head_of(k)}"), score=f"{won.scores[k]:.3f}", change=change_words(c))
-                       for k, c in won.against.items() if won.winner or c.word != verdict.BETTER)
+                          for k, c in won.against.items() if won.winner or c.word != verdict.BETTER))
     words = t("compare.won" if won.winner else "compare.none", run=run_label(lead), questions=questions,
               head=t(f"head.{head_of(lead)}"), score=f"{won.scores[lead]:.3f}", others=others)
     ahead = [k for k, c in won.against.items() if c.word == verdict.BETTER]
     if not won.winner and ahead:
-        words += " " + t("compare.none.ahead", others="; ".join(t("compare.ahead.other", run=run_label(k),
-                                                                  head=t(f"head.{head_of(k)}"), score=f"{won.scores[k]:.3f}")
-                                                                for k in ahead))
+        words += " " + t("compare.none.ahead", others=Md("; ".join(
+            t("compare.ahead.other", run=run_label(k), head=t(f"head.{head_of(k)}"), score=f"{won.scores[k]:.3f}")
+            for k in ahead)))
     own = verdict.first_last(done[lead], head_of(lead))
     if own is not None and own.word != verdict.BETTER:
         words += " " + t("compare.no_gain", change=change_words(own))

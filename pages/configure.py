@@ -18,7 +18,8 @@ import streamlit as st
 from app import draft
 from app.nav import page
 from app.chart_data import stacked
-from app.ui import count, differences, fmt_duration, get_store, lang_key, line_figure, labels, t
+from app.ui import (EVAL_FILES, count, differences, fmt_duration, get_store, lang_key, line_figure, labels,
+                    readable, t)
 from trainer import advice, article_vs_measured, checks, estimate, gpus, launch, memory, reproduce
 from trainer import plan as run_plan
 from app.fields_ui import widget
@@ -115,6 +116,7 @@ def model_and_data() -> Source:
         else:
             train_data = right.text_input(t("configure.train_path"), key="cfg_train",
                                           help=t("field.train_data")).strip()
+            train_data = (readable(train_data) or "") if train_data else ""
         # Held out of the user's own file by default: validation for early stopping, a test split for the result.
         eval_choice = right.radio(t("configure.eval_choice"), ["split", "folder", "none"], horizontal=True,
                                   format_func=labels("configure.eval_choice.{}"), key=lang_key("cfg_eval_choice"),
@@ -122,6 +124,7 @@ def model_and_data() -> Source:
         eval_data = SPLIT if eval_choice == "split" else None
         if eval_choice == "folder":
             eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
+            eval_data = eval_data and readable(eval_data, "folder", EVAL_FILES)
     return Source(model or DEFAULT_MODEL, train_data, eval_data, notes_box)
 
 
@@ -268,7 +271,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
                        **values)
     # A hub id neither cached nor reachable, or a path that is not a model folder, is refused here, as soon as
     # it is chosen (Start waits for a model this machine has): what is missing and how to get it.
-    refusal = model_refusal(source.model)
+    refusal = model_refusal(source.model, store.runs_dir)
     if refusal is not None:
         source.notes_box.error(t(f"note.{refusal.key}", **refusal.params))
     for note in model_notes(config) if refusal is None else ():    # (notes on a model it cannot use: none)

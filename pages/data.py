@@ -9,7 +9,7 @@ import streamlit as st
 from app.datasets_ui import dataset_name, language_check, use_for_training
 from app.mining_ui import mining_section
 from app.scan_ui import scan_for
-from app.ui import get_store, labels, lang_key, t
+from app.ui import EVAL_FILES, get_store, labels, lang_key, readable, t
 from trainer.config import DEFAULT_MODEL
 from trainer import scan
 from trainer.data import DEMO_DIR, validate_eval
@@ -49,7 +49,7 @@ elif source == "dataset":
     path = st.selectbox(t("configure.dataset"), list(names), format_func=names.get, key="data_dataset")
 elif source == "path":
     path = st.text_input(t("data.path"), key="data_path").strip()
-    if not path:
+    if not path or readable(path) is None:
         st.stop()
 dataset = store.dataset_for(path)
 if dataset is not None:
@@ -142,7 +142,7 @@ if data is not None:
 st.subheader(t("data.eval"))
 st.caption(t("data.eval.help"))
 folder = st.text_input(t("data.eval_path"), key="data_eval", placeholder=t("data.eval.placeholder")).strip()
-if folder:
+if folder and readable(folder, "folder", EVAL_FILES):
     evalset, eval_report = validate_eval(folder)
     if evalset is not None:
         st.success(t("data.eval_ok", queries=len(evalset.queries), docs=len(evalset.docs)))

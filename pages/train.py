@@ -8,6 +8,7 @@ from plotly.subplots import make_subplots
 from app import chart_data as cd
 from app.heldout import show_test_split
 from app.story import cards, headline, queue_of
+from app.markdown import Md
 from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_key, line_figure, mode_name, run_points,
                     runs_or_stop, status_name, t)
 from trainer import launch, query_ranks
@@ -82,9 +83,9 @@ def live_view() -> None:
                 st.session_state["run_id"] = st.session_state["train_watched"] = following
                 st.session_state[lang_key("train_pick", carry=False)] = following
                 st.rerun()
-        st.caption(t("train.queue", k=queue.index(run_id) + 1, n=len(queue), runs=" → ".join(
+        st.caption(t("train.queue", k=queue.index(run_id) + 1, n=len(queue), runs=Md(" → ".join(
             (lambda item: f"**{item}**" if r.id == run_id else item)(
-                t("train.queue.item", mode=mode_name(r.mode), status=status_name(r.status))) for r in members)))
+                t("train.queue.item", mode=mode_name(r.mode), status=status_name(r.status))) for r in members))))
 
     total = int(cd.latest(df, Metric.TOTAL_STEPS) or 0)
     cfg = run.config

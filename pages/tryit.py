@@ -7,6 +7,7 @@ import streamlit as st
 from app.search_client import SearchClient
 from app.story import change_words, chosen_run, differs, headline, remember, run_headline, sentence, validations
 from app.tryit_view import arrow, heaviest, highlight, rank_change
+from app.markdown import plain
 from app.ui import get_store, lang_key, mode_name, status_name, t
 from trainer import query_ranks, verdict
 from trainer.data import load_eval
@@ -94,7 +95,7 @@ with st.spinner(t("tryit.searching")):
                "tuned": search.ask(dict(common, model_dir=str(run.folder.model)))}
 for side, answer in answers.items():
     if "error" in answer:
-        st.error(f"{t(f'tryit.{side}')}: {answer['error']}")
+        st.error(f"{t(f'tryit.{side}')}: {plain(answer['error'])}")
         st.stop()
 
 if query_index is not None:
@@ -132,7 +133,7 @@ for col, side in zip(st.columns(2), answers):
         if side == "tuned":        # where the base model had this passage
             mark += " · " + moved_from(base_top, hit["doc"], rank)
         box = col.container(border=True, key=f"hit_{side}_{rank}")
-        box.markdown(f"**{rank}. {hit['id']}**{mark}")
+        box.markdown(f"**{rank}. {plain(hit['id'])}**{mark}")
         spans = answer.get("doc_tokens", {}).get(str(hit["doc"]), [])
         box.markdown(highlight(hit["text"], spans), unsafe_allow_html=True)
         box.dataframe(pd.DataFrame([{t("tryit.score", head=t(f"head.{h}")): round(v, 3) for h, v in hit["scores"].items()}]),

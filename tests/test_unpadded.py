@@ -76,15 +76,20 @@ def max_diff(a, b) -> float:
 
 @pytest.fixture
 def packed_calls(monkeypatch):
-    """How many encodes took the packed path."""
+    """How many encodes took the packed path (a forward's queries and passages together: one)."""
     calls = []
-    real = unpadded.packed_hidden
+    real, real_parts = unpadded.packed_hidden, unpadded.packed_parts
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
+    def counting_parts(*args, **kwargs):
+        calls.append(len(args[1]))
+        return real_parts(*args, **kwargs)
+
     monkeypatch.setattr(unpadded, "packed_hidden", counting)
+    monkeypatch.setattr(unpadded, "packed_parts", counting_parts)
     return calls
 
 
@@ -123,7 +128,8 @@ def test_same_vectors_loss_and_gradients(mode, head, grad_ckpt, packed_calls):
         loss = model(queries=q, passages=p).loss
         loss.backward()
         losses[name] = loss.item()
-    assert len(packed_calls) == 3                                   # queries and passages packed as well
+    # queries and passages packed as well, in one pass (the padded model's forward: none)
+    assert packed_calls == [1, 2] if unpadded.PACK_TOGETHER else packed_calls == [1, 1, 1]
     assert abs(losses["unpadded"] - losses["padded"]) <= TOL * max(1.0, abs(losses["padded"]))
     grads = [(n, a.grad, b.grad) for (n, a), b in zip(padded.named_parameters(), fast.parameters()) if a.requires_grad]
     assert grads and all(b is not None for _, _, b in grads)
@@ -142,6 +148,32 @@ def test_bert_encoder_token_types_and_mean_pooling(pooling, packed_calls):
         for a, b in zip(ref, got):
             assert max_diff(a, b) <= TOL
     assert len(packed_calls) == 3
+
+
+def test_queries_and_passages_in_one_pass(packed_calls):
+    """A training forward packs its queries and passages into one stream (one pass over the layers): token
+    types on one side only, a batch without padding beside a padded one; the loss and gradients are the padded
+    model's. Both without padding: each encoded whole, as FlagEmbedding does."""
+    padded, fast = make(Mode.ALL, bert=True, seed=4)
+    gen = torch.Generator().manual_seed(6)
+    q_even = texts(3, [16] * 3, 16, gen)
+    separate = [[1, 1], [1]]                 # M3_PACK_SEPARATE=1: queries without padding are encoded whole
+    for case, (q, p) in enumerate(((batch(seed=7)[0], {**batch(seed=7)[1], "token_type_ids": torch.zeros_like(batch(seed=7)[1]["input_ids"])}),
+                                   (q_even, batch(seed=8)[1]))):
+        packed_calls.clear()
+        losses = []
+        for model in (padded, fast):
+            model.zero_grad()
+            loss = model(queries=q, passages=p).loss
+            loss.backward()
+            losses.append(loss.item())
+        assert packed_calls == ([2] if unpadded.PACK_TOGETHER else separate[case])
+        assert abs(losses[0] - losses[1]) <= TOL * max(1.0, abs(losses[0]))
+        for (name, a), b in zip(padded.named_parameters(), fast.parameters()):
+            assert max_diff(a.grad, b.grad) <= 1e-4 * max(1.0, float(a.grad.abs().max())), name
+    packed_calls.clear()
+    fast(queries=q_even, passages=texts(12, [32] * 12, 32, gen))
+    assert packed_calls == []
 
 
 def test_attention_dropout_is_applied_in_training_only():

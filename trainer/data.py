@@ -277,7 +277,7 @@ def _table_rows(path: Path, report: Report, source: Optional[Source] = None) -> 
         p_col = next((header.index(c) for c in POSITIVE_COLUMNS if c in header), None)
         if q_col is None or p_col is None:
             report.add(Problem(name, 1, "", "the header must name a query column (" + "/".join(QUERY_COLUMNS)
-                               + ") and a positive column (" + "/".join(POSITIVE_COLUMNS) + f"), got {header}"))
+                               + ") and a positive column (" + "/".join(POSITIVE_COLUMNS) + f"); its first line has {len(header)} columns, none named so"))
             return
         while True:
             try:
@@ -413,7 +413,7 @@ def validate_eval(folder: str | Path) -> tuple[Optional[EvalSet], Report]:
         try:
             grade = float(score)
         except ValueError:
-            report.add(Problem(name, number, "score", f"not a number: {score!r}"))
+            report.add(Problem(name, number, "score", "not a number"))
             continue
         if qid not in queries:
             report.add(Problem(name, number, "query-id", f"unknown query id {qid!r}"))

