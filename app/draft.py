@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import streamlit as st
 
@@ -14,10 +15,12 @@ FILE = "configure.json"
 SESSION_ONLY = {"cfg_card"}     # the card the memory plan is drawn for follows the machine: not written
 
 
-def _path() -> Path:
-    from app.ui import get_store
+def _path() -> Optional[Path]:
+    """This browser's draft (app.ui.own_folder); None: kept in the session only."""
+    from app.ui import own_folder
 
-    return get_store().runs_dir / FILE
+    folder = own_folder()
+    return folder / FILE if folder else None
 
 
 def keep() -> None:
@@ -30,7 +33,7 @@ def keep() -> None:
         state["_draft_loaded"] = True
         try:
             saved = json.loads(_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             saved = {}
         state["_draft_saved"] = {k: v for k, v in saved.items() if k.startswith(PREFIX)}
     for key, value in state["_draft_saved"].items():
@@ -53,8 +56,9 @@ def save() -> None:
                 values[key] = value
     if values != state.get("_draft_saved"):
         path = _path()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(values, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
+        if path is not None:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(values, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+            tmp.replace(path)
         state["_draft_saved"] = values
 

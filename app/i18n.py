@@ -598,6 +598,11 @@ EN = {
                       "(all of it, for instance). The winner's own model is run “{run}”: export it from Runs.",
     "sweep.export": "Open Runs (export)",
     "path.refused": "This path cannot be used here: {why}",
+    "scan.waiting": "{n} other files are being scanned on this server; this one starts when one of them ends.",
+    "mine.busy": "Mining cannot start now: {detail}",
+    "data.remove": "Remove this dataset",
+    "data.remove.help": "Forgets the name; an uploaded or mined file is deleted from the server too (a file of "
+                        "your own, given by its path, is left where it is). Runs trained on it keep their results.",
 }
 
 
@@ -1116,6 +1121,11 @@ ZH = {
     "sweep.use_help": "把胜出者的模式、学习率和轮数复制到配置页；在那里选择数据（例如全部数据）。胜出者自己的模型是运行“{run}”：可在运行记录页导出。",
     "sweep.export": "打开运行记录（导出）",
     "path.refused": "此路径不能在这里使用：{why}",
+    "scan.waiting": "服务器上正在扫描另外 {n} 个文件；其中一个结束后就开始扫描这个文件。",
+    "mine.busy": "现在无法开始挖掘：{detail}",
+    "data.remove": "移除此数据集",
+    "data.remove.help": "忘记这个名称；上传或挖掘得到的文件也会从服务器上删除（按路径给出的你自己的文件保持原处）。"
+                        "用它训练过的运行保留其结果。",
 }
 
 

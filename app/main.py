@@ -13,7 +13,7 @@ import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 from streamlit import config  # noqa: E402
 
-from app import door  # noqa: E402
+from app import door, download  # noqa: E402
 from trainer.store import PRIVATE_UMASK  # noqa: E402
 
 
@@ -24,4 +24,4 @@ async def lifespan(_app):
     yield
 
 
-app = st.App("router.py", lifespan=lifespan, middleware=[Middleware(door.Door)])
+app = st.App("router.py", lifespan=lifespan, middleware=[Middleware(door.Door)], routes=[download.ROUTE])

@@ -43,8 +43,11 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
         st.error(t(f"note.{refusal.key}", **refusal.params))
     if st.button(t("mine.start"), key="mine_start", type="primary",
                  disabled=busy or not data.rows or refusal is not None):
-        job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
-                                  margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
+        try:
+            job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
+                                      margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
+        except launch.RunBusy as busy:
+            st.warning(t("mine.busy", detail=str(busy)))
     if job is not None and job.watched:
         _job_progress(job)
     elif job is not None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import streamlit as st
 
-from app.ui import t
+from app.ui import get_store, t
 from trainer import scan
 from trainer.store import Store
 
@@ -24,11 +24,21 @@ def scan_for(store: Store, path: str | Path, key: str, model: str = "") -> Optio
     if row["status"] == "running":
         _progress(store, row["id"])
         return None
+    if row["status"] == scan.WAITING:
+        st.info(t("scan.waiting", n=row["others"]))
+        _retry()
+        return None
     st.error(t("scan.failed", error=row["error"] or ""))
     if st.button(t("scan.again"), key=f"{key}_scan_again"):
         scan.start(store, path, retry=True)
         st.rerun()
     return None
+
+
+@st.fragment(run_every=2)
+def _retry() -> None:
+    if len([r for r in get_store().running_scans() if scan._alive(r)]) < scan.MAX_SCANS:
+        st.rerun()
 
 
 @st.fragment(run_every=1)

@@ -1,6 +1,7 @@
 """Shared UI helpers: the store, the language, formatting and plotly figures. No torch."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -41,8 +42,26 @@ def runs_or_stop(store: Store, **query) -> list:
     return runs
 
 
-def _settings_path() -> Path:
-    return get_store().runs_dir / "settings.json"
+def own_folder() -> Optional[Path]:
+    """Where this browser's own settings are kept (Configure's draft, the language): one folder per browser id
+    (app/door.py gives each browser one, in a cookie), so one user's input never reaches another's session.
+    Without a door (AppTest) the runs folder; a browser without the id (cookies off) keeps them in its session
+    only (None)."""
+    from app import door
+
+    ident = st.context.cookies.get(door.BROWSER_COOKIE) if door.GATE is not None else None
+    if door.GATE is None:
+        return get_store().runs_dir
+    if not ident:
+        return None
+    folder = get_store().runs_dir / "browsers" / hashlib.sha256(ident.encode()).hexdigest()[:32]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _settings_path() -> Optional[Path]:
+    folder = own_folder()
+    return folder / "settings.json" if folder else None
 
 
 def language() -> str:
@@ -50,7 +69,7 @@ def language() -> str:
     if lang is None:
         try:
             lang = json.loads(_settings_path().read_text()).get("lang", "en")
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             lang = "en"
         st.session_state.lang = lang
     return lang if lang in TEXTS else "en"
@@ -59,6 +78,8 @@ def language() -> str:
 def set_language(lang: str) -> None:
     st.session_state.lang = lang
     path = _settings_path()
+    if path is None:
+        return
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"lang": lang}))
     tmp.replace(path)

@@ -57,6 +57,9 @@ if dataset is not None:
     name = left.text_input(t("data.dataset_name"), value=dataset["name"], key=f"data_name_{dataset['id']}").strip()
     if name and name != dataset["name"]:
         store.add_dataset(name, path, dataset["origin"])
+    if right.button(t("data.remove"), key="data_remove", help=t("data.remove.help")):
+        store.remove_dataset(dataset["id"])     # an upload's file goes with it (trainer.store)
+        st.rerun()
     st.caption(t("data.saved_as", path=path))
 group = st.number_input(t("configure.group"), 1, 64, 4, key="data_group")
 

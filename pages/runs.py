@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import chart_data as cd
+from app import chart_data as cd, download
 from app.datasets_ui import data_label
 from app.heldout import show_test_split
 from app.nav import page
@@ -18,7 +18,6 @@ from trainer import metrics
 from trainer.metrics import Metric
 from trainer.store import COMPLETED, FINAL, LIVE
 
-MAX_DOWNLOAD_BYTES = 500 * 2**20    # larger archives are offered by path: the browser download holds it in memory
 PAGE_SIZE = 50                      # with more runs than this, the list is filtered and paged through
 
 store = get_store()
@@ -169,10 +168,8 @@ else:
         st.caption(t("runs.export.where", path=written["folder"]))
         if "heads" in written:
             st.caption(t(f"runs.merge.heads.{written['heads']}", weight=written["weight"]))
-        archive = Path(written["zip"])
-        if archive.stat().st_size <= MAX_DOWNLOAD_BYTES:
-            st.download_button(t("runs.export.download", mb=archive.stat().st_size / 2**20), archive.read_bytes(),
-                               file_name=archive.name, mime="application/zip", key="runs_download")
+        archive = Path(written["zip"])      # streamed from disk by the server (app/download.py)
+        st.link_button(t("runs.export.download", mb=archive.stat().st_size / 2**20), download.url(run_id, archive))
 with st.expander(t("runs.command")):
     trained_rows = store.metrics(run.id, prefix=Metric.TRAIN_ROWS)       # kept at step 0: no need to count the file
     trained_rows = int(trained_rows[-1].value) if trained_rows else None

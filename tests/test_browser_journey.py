@@ -103,8 +103,12 @@ def journey(page, url: str, runs_dir: Path, store: Store, csv_path: Path) -> Non
     for key, value in settings.items():
         fill(page, key, value)
     # the app has taken them (its saved settings, app/draft.py), before the page is left
-    saved = lambda: json.loads((runs_dir / "configure.json").read_text())  # noqa: E731
-    wait_for(lambda: {k: saved().get(k) for k in settings} == {"cfg_epochs": 1, "cfg_batch_size": 8, "cfg_group_size": 2,
+    def draft() -> dict:     # this browser's own draft (one folder per browser: app/ui.py own_folder)
+        drafts = list(runs_dir.glob("browsers/*/configure.json"))
+        assert len(drafts) <= 1, drafts
+        return json.loads(drafts[0].read_text()) if drafts else {}
+
+    wait_for(lambda: {k: draft().get(k) for k in settings} == {"cfg_epochs": 1, "cfg_batch_size": 8, "cfg_group_size": 2,
                                                               "cfg_learning_rate": 5e-5}, 60, "the settings to be kept")
     # Every setting survives a visit to every other page, and a reload there (a new session)
     for name in PAGES:

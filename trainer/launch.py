@@ -6,6 +6,7 @@ a page that reloads asks the store, and `recover` re-attaches after an app resta
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,23 @@ _start_lock = threading.Lock()
 
 class RunBusy(RuntimeError):
     """Another run is using the device; one run at a time."""
+
+
+class QueueFull(RunBusy):
+    """The queue holds as many waiting runs as it takes (MAX_WAITING): a click more queues nothing."""
+
+
+# Limits a shared dashboard needs: how many runs may wait at once, mining jobs and exports at once.
+MAX_WAITING = int(os.environ.get("M3_MAX_WAITING", "6"))
+MAX_MINING = 1
+MAX_EXPORTS = 2
+
+
+def _room_for(store: Store, n: int) -> None:
+    waiting = store.count_runs(status=[WAITING])
+    if waiting + n > MAX_WAITING:
+        raise QueueFull(f"{waiting} runs are waiting already and the queue takes at most {MAX_WAITING}: let some "
+                        "finish or stop them first")
 
 
 class InvalidRun(ValueError):
@@ -130,6 +149,8 @@ def enqueue(store: Store, configs: list[RunConfig], study: str | None = None, *,
     """Queue runs to train one after another (one run per device), in this order, and start the first
     if the device is free. Every config is checked first: one invalid config queues none. `study`: the
     settings search (trainer.sweep) they are trials of; `memory_ok` as for `create`."""
+    if study is None:                   # a settings search queues one trial at a time, by its own budget
+        _room_for(store, len(configs))
     checked = [checks.check(cfg, store, memory=not memory_ok) for cfg in configs]
     problems = [p for found, _ in checked for p in found]
     if problems:
@@ -253,21 +274,58 @@ def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: 
     return {"measured": {"status": "error", "detail": answer["error"]}} if "error" in answer else answer
 
 
+def _lock_one(candidates: list[Path]):
+    """The first of these lock files no process holds, locked (an open file), or None."""
+    for path in candidates:
+        f = open(path, "a")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            f.close()
+    return None
+
+
+@contextmanager
+def _export_slot(store: Store, run_id: str):
+    """Held while a run's model is written (export, merge, the merge curve): one at a time per run (a second
+    would clear the first one's folder under it) and MAX_EXPORTS at a time in all; yields whether it got both.
+    Advisory locks on files in the runs folder, so every dashboard process and the command line agree."""
+    locks = store.runs_dir / ".locks"
+    locks.mkdir(exist_ok=True)
+    run_lock = _lock_one([locks / f"export-{run_id}.lock"])
+    slot = _lock_one([locks / f"export-slot-{i}.lock" for i in range(MAX_EXPORTS)]) if run_lock else None
+    try:
+        yield slot is not None
+    finally:
+        for f in (slot, run_lock):
+            if f is not None:
+                f.close()
+
+
+def _written(store: Store, run_id: str, argv: list[str], timeout: float) -> dict:
+    with _export_slot(store, run_id) as free:
+        if not free:
+            return {"error": f"another export of this run, or {MAX_EXPORTS} exports in all, are being written: "
+                             "try again when they end"}
+        return trainer_command(argv, timeout)
+
+
 def export_model(store: Store, run_id: str, out: Path, *, onnx: bool = False, timeout: float = 1800) -> dict:
     """`python -m trainer export RUN_ID --zip [--onnx]` into `out`; the paths written, or {"error": ...}."""
-    return trainer_command(["export", run_id, "--runs-dir", str(store.runs_dir), "--out", str(out), "--zip"]
-                           + (["--onnx"] if onnx else []), timeout)
+    return _written(store, run_id, ["export", run_id, "--runs-dir", str(store.runs_dir), "--out", str(out), "--zip"]
+                    + (["--onnx"] if onnx else []), timeout)
 
 
 def merge_curve(store: Store, run_id: str, timeout: float = 3600) -> dict:
     """`python -m trainer merge-curve RUN_ID`: the curve (also kept in the run folder), or {"error": ...}."""
-    return trainer_command(["merge-curve", run_id, "--runs-dir", str(store.runs_dir)], timeout)
+    return _written(store, run_id, ["merge-curve", run_id, "--runs-dir", str(store.runs_dir)], timeout)
 
 
 def merge_model(store: Store, run_id: str, weight: float, out: Path, timeout: float = 1800) -> dict:
     """`python -m trainer merge RUN_ID --weight W --zip` into `out`; the paths written, or {"error": ...}."""
-    return trainer_command(["merge", run_id, "--runs-dir", str(store.runs_dir), "--weight", str(weight),
-                            "--out", str(out), "--zip"], timeout)
+    return _written(store, run_id, ["merge", run_id, "--runs-dir", str(store.runs_dir), "--weight", str(weight),
+                                    "--out", str(out), "--zip"], timeout)
 
 
 # Mining hard negatives from the Data page: `python -m trainer mine` in a child process whose files
@@ -329,6 +387,10 @@ class MiningJob:
 
 def start_mining(store: Store, input_path: str, model: str, *, negatives: int, range_text: str, margin: float,
                  seed: int, passage_max_len: int, query_max_len: int) -> MiningJob:
+    running = [j for j in sorted((store.runs_dir / MINING_DIR).glob("*/job.json")) if MiningJob(j.parent).running]
+    if len(running) >= MAX_MINING:
+        raise RunBusy(f"{len(running)} mining job is running already (at most {MAX_MINING} at a time): wait for it "
+                      "to end")
     folder = store.runs_dir / MINING_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
     folder.mkdir(parents=True)
     job = MiningJob(folder)

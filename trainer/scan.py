@@ -242,6 +242,10 @@ def run(store, path: str | Path, scan_id: Optional[int] = None, lengths_for: str
     return result
 
 
+MAX_SCANS = 2            # scans in child processes at once (each reads a file and holds a core)
+WAITING = "waiting"      # start's answer while MAX_SCANS others run: nothing was started
+
+
 def start(store, path: str | Path, inline_bytes: Optional[int] = None, retry: bool = False,
           lengths_for: str = "") -> Optional[dict]:
     """The scan row of the file's current version, starting a scan when there is none (or the last one
@@ -262,6 +266,9 @@ def start(store, path: str | Path, inline_bytes: Optional[int] = None, retry: bo
     if version.size <= (INLINE_BYTES if inline_bytes is None else inline_bytes):
         run(store, path)
         return current(store, path)
+    others = [r for r in store.running_scans() if _alive(r)]
+    if len(others) >= MAX_SCANS:          # a shared dashboard: a file's scan waits for one of these to end
+        return {"status": WAITING, "others": len(others)}
     scan_id, created = store.claim_scan(version.path, version.size, version.mtime_ns)
     if created:
         _spawn(store, path, scan_id, lengths_for)

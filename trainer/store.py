@@ -491,6 +491,10 @@ class Store:
             db.execute("DELETE FROM scans WHERE id NOT IN (SELECT id FROM scans ORDER BY id DESC LIMIT ?)", (KEEP_SCANS,))
             return row[0], True
 
+    def running_scans(self) -> list[dict]:
+        with self._connect() as db:
+            return [dict(r) for r in db.execute("SELECT * FROM scans WHERE status = ?", (ScanStatus.RUNNING,))]
+
     def find_scan(self, path: str, size: int, mtime_ns: int) -> Optional[dict]:
         with self._connect() as db:
             row = db.execute("SELECT * FROM scans WHERE path = ? AND size = ? AND mtime_ns = ?",
@@ -560,6 +564,15 @@ class Store:
         with self._connect() as db:
             rows = [dict(r) for r in db.execute("SELECT * FROM datasets ORDER BY created DESC, id DESC")]
         return [r for r in rows if Path(r["path"]).is_file()]
+
+    def remove_dataset(self, dataset_id: int) -> None:
+        """Forget a named training file; the file itself goes too when the dashboard made it (an upload, a mined
+        file: inside the runs folder), never a file of the user's own."""
+        with self._connect() as db:
+            row = db.execute("DELETE FROM datasets WHERE id = ? RETURNING path", (dataset_id,)).fetchone()
+        path = Path(row["path"]).resolve() if row else None
+        if path is not None and path.is_relative_to(self.runs_dir) and path.is_file():
+            path.unlink()
 
     def dataset_for(self, path: str) -> Optional[dict]:
         with self._connect() as db:
