@@ -1,6 +1,5 @@
 """M3 Studio: `streamlit run app/main.py` (or `m3-studio`). The server: app/door.py's door in front of every
 request, the downloads served from disk, and app/router.py as the script each session runs."""
-import os
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,12 +13,10 @@ from starlette.middleware import Middleware  # noqa: E402
 from streamlit import config  # noqa: E402
 
 from app import door, download  # noqa: E402
-from trainer.store import PRIVATE_UMASK  # noqa: E402
 
 
 @asynccontextmanager
 async def lifespan(_app):
-    os.umask(PRIVATE_UMASK)              # what runs write (and the workers started from here) is this user's only
     door.start(config.get_option("server.address"), config.get_option("server.port"))
     yield
 

@@ -18,7 +18,7 @@ from . import __version__, launch
 from .fields import CHOICES
 from .config import DEFAULT_MODEL, Mode, RunConfig
 from .memory import DEFAULT_CARD_GIB
-from .store import DEFAULT_RUNS_DIR, PRIVATE_UMASK, WAITING, Store
+from .store import DEFAULT_RUNS_DIR, WAITING, Store
 
 # Short names kept from earlier versions of the command, next to the generated --train-data etc.
 ALIASES = {"train_data": ["--train"], "eval_data": ["--eval"], "learning_rate": ["--lr"]}
@@ -602,7 +602,6 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, prog: str = "python -m trainer") -> int:
     ns = build_parser(prog).parse_args(argv)
-    os.umask(PRIVATE_UMASK)              # what a run writes is this user's only
     return ns.func(ns)
 
 

@@ -253,8 +253,9 @@ class Store:
     def __init__(self, runs_dir: str | os.PathLike):
         self.runs_dir = Path(runs_dir).resolve()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        # the runs (data samples, models, logs) are the server user's only; what is written inside follows the
-        # processes' umask (PRIVATE_UMASK, set by the dashboard, the command line and the workers they start)
+        # The runs (data samples, models, logs, uploads) are this user's only: the folder, and every file a process
+        # that holds the store writes (and the workers it starts, which inherit the mask)
+        os.umask(PRIVATE_UMASK)
         if self.runs_dir.stat().st_mode & 0o077 and self.runs_dir.stat().st_uid == os.getuid():
             self.runs_dir.chmod(0o700)
         self.path = self.runs_dir / "runs.db"
