@@ -49,9 +49,9 @@ def own_folder() -> Optional[Path]:
     only (None)."""
     from app import door
 
-    ident = st.context.cookies.get(door.BROWSER_COOKIE) if door.GATE is not None else None
     if door.GATE is None:
         return get_store().runs_dir
+    ident = st.context.cookies.get(door.BROWSER_COOKIE)
     if not ident:
         return None
     folder = get_store().runs_dir / "browsers" / hashlib.sha256(ident.encode()).hexdigest()[:32]

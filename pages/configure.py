@@ -116,7 +116,8 @@ def model_and_data() -> Source:
         else:
             train_data = right.text_input(t("configure.train_path"), key="cfg_train",
                                           help=t("field.train_data")).strip()
-            train_data = (readable(train_data) or "") if train_data else ""
+            if train_data and readable(train_data) is None:
+                st.stop()                   # a path this server does not let the page read: nothing more to plan
         # Held out of the user's own file by default: validation for early stopping, a test split for the result.
         eval_choice = right.radio(t("configure.eval_choice"), ["split", "folder", "none"], horizontal=True,
                                   format_func=labels("configure.eval_choice.{}"), key=lang_key("cfg_eval_choice"),
@@ -124,7 +125,8 @@ def model_and_data() -> Source:
         eval_data = SPLIT if eval_choice == "split" else None
         if eval_choice == "folder":
             eval_data = right.text_input(t("configure.eval_path"), key="cfg_eval").strip() or None
-            eval_data = eval_data and readable(eval_data, "folder", EVAL_FILES)
+            if eval_data and readable(eval_data, "folder", EVAL_FILES) is None:
+                st.stop()
     return Source(model or DEFAULT_MODEL, train_data, eval_data, notes_box)
 
 

@@ -168,8 +168,15 @@ def test_configure_refuses_paths_outside_the_roots_for_data_evaluation_and_model
     at.radio(key="cfg_data_choice__en").set_value("path").run()
     at.text_input(key="cfg_train").set_value(str(outside)).run()
     assert any(e.value.startswith("This path cannot be used here") for e in at.error)
-    assert at.button(key="start").disabled or not at.button(key="start").click().run().exception
-    assert Store(runs).list_runs() == []
+    assert "start" not in [b.key for b in at.button]                  # nothing to start until the path is fixed
+    at.text_input(key="cfg_train").set_value(str(DEMO_DIR / "train.jsonl")).run()
+    at.radio(key="cfg_eval_choice__en").set_value("folder").run()
+    (runs / "eval").mkdir()
+    (runs / "eval" / "qrels.tsv").symlink_to(tmp_path / "secret.jsonl")      # a symlink inside leads out
+    at.text_input(key="cfg_eval").set_value(str(runs / "eval")).run()
+    assert any("qrels.tsv is outside the folders" in e.value for e in at.error)
+    assert "start" not in [b.key for b in at.button] and Store(runs).list_runs() == []
+    at.radio(key="cfg_eval_choice__en").set_value("split").run()
     at.radio(key="cfg_model_choice__en").set_value("custom").run()
     at.text_input(key="cfg_model").set_value(str(tmp_path)).run()
     assert any("outside the folders this server lets the dashboard read" in e.value for e in at.error)
