@@ -63,7 +63,7 @@ def tiny_config(small_train, small_eval):
 # The files with the most work first (about 100 s down to 15 s each on 2 cores, measured with the suite on two
 # processes): pytest-xdist (`--dist loadfile --no-loadscope-reorder`, scripts/test.sh) gives each process the
 # next file when it is nearly done, so the long files start at once and the short ones even out the end.
-HEAVY_FIRST = ("test_browser_journey.py", "test_browser.py", "test_sweep.py", "test_export.py", "test_browser_story.py", "test_scaleout.py",
+HEAVY_FIRST = ("test_browser_journey.py", "test_browser.py", "test_sweep.py", "test_export.py", "test_attack.py", "test_browser_story.py", "test_scaleout.py",
                "test_faults.py", "test_pairs_run.py", "test_all_heads_run.py", "test_teacher.py", "test_pages.py",
                "test_mining.py", "test_distributed.py", "test_cli.py", "test_bge_m3.py", "test_buckets.py")
 
