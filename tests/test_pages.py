@@ -9,6 +9,7 @@ import pytest
 
 from apptest import open_page
 from app.i18n import EN, TEXTS, ZH
+from app.nav import NAMES
 from app.markdown import plain
 from trainer import query_ranks
 from trainer.data import DEMO_DIR
@@ -16,7 +17,7 @@ from trainer.config import Mode, RunConfig
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["configure", "train", "compare", "tryit", "data", "runs"]
+PAGES = list(NAMES)                      # every page the router registers (app/nav.py)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import streamlit as st
 from apptest import open_page
 from trainer import __main__ as cli
 from trainer import launch
-from trainer.engine import worker
 from trainer.config import Mode, RunConfig
 from trainer.store import COMPLETED, QUEUED, WAITING, Store
 
@@ -71,15 +70,16 @@ def test_compare_the_three_modes_queues_them_and_an_app_restart_goes_on(tmp_path
 def test_train_with_several_modes_runs_them_in_order(tmp_path, monkeypatch, capsys):
     trained = []
 
-    def fake_run(store, run_id, progress=False):
-        trained.append(store.get_run(run_id).mode)
+    def fake_run(store, run_id, num_gpus=1):      # the worker child `train` starts, in the foreground
+        run = store.get_run(run_id)
+        trained.append((run.mode, num_gpus, run.folder.plan.is_file()))       # queued with its initial plan
         assert statuses(store, [run_id]) == [QUEUED]
         store.set_status(run_id, COMPLETED)
-        return COMPLETED
-    monkeypatch.setattr(worker, "run", fake_run)
+        return 0
+    monkeypatch.setattr(launch, "run_in_foreground", fake_run)
     assert cli.main(["train", "--mode", "all,heads,dense", "--eval", "none", "--epochs", "2",
                      "--runs-dir", str(tmp_path / "runs")]) == 0
-    assert trained == ["all", "heads", "dense"]
+    assert trained == [("all", 1, True), ("heads", 1, True), ("dense", 1, True)]
     runs = Store(tmp_path / "runs").list_runs()
     assert {r.config.epochs for r in runs} == {2} and {r.status for r in runs} == {COMPLETED}
     with pytest.raises(SystemExit):

@@ -26,10 +26,23 @@ def test_the_toolbar_has_no_deploy_button():
 
 
 def calls(name: str):
+    """Calls of `name` ("subprocess.Popen"), also under the bare or renamed name a `from module import` gave it."""
+    module, _, function = name.rpartition(".")
     for path in CODE:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(name):
+        tree = ast.parse(path.read_text())
+        aliases = {name} | {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                            and node.module == module for a in node.names if a.name == function}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and any(ast.unparse(node.func) == a or ast.unparse(node.func).endswith(
+                    "." + a) for a in aliases):
                 yield path, node
+
+
+def test_the_lint_sees_a_call_by_an_imported_name(tmp_path, monkeypatch):
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("from subprocess import Popen as P\nP('ls', shell=True)\n")
+    monkeypatch.setattr(__import__(__name__), "CODE", [sneaky])
+    assert [node.lineno for _, node in calls("subprocess.Popen")] == [2]
 
 
 def test_subprocesses_take_argument_lists_never_a_shell():

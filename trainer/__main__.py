@@ -136,19 +136,18 @@ def modes(text: str) -> list[Mode]:
 
 
 def _train_queue(store: Store, configs: list[RunConfig], memory_ok: bool = False) -> int:
-    """Several modes, one after another, as queued runs in the store (the dashboard shows the queue;
-    a run another process is training first is waited for). Every config is checked first."""
-    from . import checks
-    from .engine import worker
-
-    checked = [checks.check(cfg, store, memory=not memory_ok) for cfg in configs]
-    problems = [p for found, _ in checked for p in found]
-    if problems:
-        _refused(problems)
-        return 2
+    """Several modes, one after another, as queued runs in the store (the dashboard shows the queue; a run
+    another process is training first is waited for): queued as the dashboard queues them (checked, with their
+    initial plans), each trained by the same worker child as `train` (torchrun for --num-gpus)."""
     launch.recover(store)
-    ids = [store.create_run(cfg, status=WAITING, train_file=launch.checked_file(data))
-           for cfg, (_, data) in zip(configs, checked)]
+    try:
+        ids = launch.enqueue(store, configs, memory_ok=memory_ok, start=False)
+    except launch.InvalidRun as invalid:
+        _refused(invalid.problems)
+        return 2
+    except launch.RunBusy as busy:
+        print(f"error: {busy}", file=sys.stderr)
+        return 2
     print(" ".join(ids), flush=True)
     failed = 0
     for run_id in ids:
@@ -157,7 +156,8 @@ def _train_queue(store: Store, configs: list[RunConfig], memory_ok: bool = False
                 break                                        # removed from the queue meanwhile
             time.sleep(5)
         else:
-            status = worker.run(store, run_id, progress=True)
+            launch.run_in_foreground(store, run_id, store.get_run(run_id).config.num_gpus)
+            status = store.get_run(run_id).status
             print(f"{run_id} {status}", file=sys.stderr)
             failed += status not in ("completed", "stopped")
     return 1 if failed else 0

@@ -145,10 +145,12 @@ def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
                                                    env=worker_env(num_gpus, hub_token=True)))
 
 
-def enqueue(store: Store, configs: list[RunConfig], study: str | None = None, *, memory_ok: bool = False) -> list[str]:
-    """Queue runs to train one after another (one run per device), in this order, and start the first
-    if the device is free. Every config is checked first: one invalid config queues none. `study`: the
-    settings search (trainer.sweep) they are trials of; `memory_ok` as for `create`."""
+def enqueue(store: Store, configs: list[RunConfig], study: str | None = None, *, memory_ok: bool = False,
+            start: bool = True) -> list[str]:
+    """Queue runs to train one after another (one run per device), in this order, and (with `start`) start the
+    first if the device is free. Every config is checked first: one invalid config queues none. `study`: the
+    settings search (trainer.sweep) they are trials of; `memory_ok` as for `create`. Without `start` the caller
+    runs them (the command line, in the foreground: `run_in_foreground`)."""
     if study is None:                   # a settings search queues one trial at a time, by its own budget
         _room_for(store, len(configs))
     checked = [checks.check(cfg, store, memory=not memory_ok) for cfg in configs]
@@ -159,7 +161,8 @@ def enqueue(store: Store, configs: list[RunConfig], study: str | None = None, *,
            for cfg, (_, data) in zip(configs, checked)]
     for run_id, (_, data) in zip(ids, checked):
         save_initial_plan(store, run_id, data)
-    start_next(store)
+    if start:
+        start_next(store)
     return ids
 
 
