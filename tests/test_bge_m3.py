@@ -351,7 +351,7 @@ def test_configure_page_with_bge_m3_starts_a_run(lookalike, small_train, tmp_pat
         at.number_input(key=key).set_value(value)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert EN["note.hub_cached"].format(model=HUB, folder=lookalike.snapshot) in [i.value for i in at.info]
+    assert EN["note.hub_cached"].format(model=HUB, folder=plain(lookalike.snapshot)) in [i.value for i in at.info]
     # The memory bars are BGE-M3's: totals, as drawn, from the built-in shape.
     config = RunConfig(model=HUB, mode=Mode.ALL, batch_size=4, group_size=2, query_max_len=32, passage_max_len=64)
     drawn = [trace["text"] for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]
