@@ -37,14 +37,14 @@ def scan_for(store: Store, path: str | Path, key: str, model: str = "") -> Optio
 
 @st.fragment(run_every=2)
 def _retry() -> None:
-    if len([r for r in get_store().running_scans() if scan._alive(r)]) < scan.MAX_SCANS:
+    if scan.scanning(get_store()) < scan.MAX_SCANS:
         st.rerun()
 
 
 @st.fragment(run_every=1)
 def _progress(store: Store, scan_id: int) -> None:
     row = store.get_scan(scan_id)
-    if row is None or row["status"] != "running" or not scan._alive(row):
+    if row is None or row["status"] != "running" or not scan.alive(row):
         st.rerun()                        # done (or gone): the whole page again, with the result
     size = max(1, row["size"])
     st.progress(min(1.0, row["bytes_read"] / size),

@@ -18,7 +18,7 @@ from . import __version__, launch
 from .fields import CHOICES
 from .config import DEFAULT_MODEL, Mode, RunConfig
 from .memory import DEFAULT_CARD_GIB
-from .store import DEFAULT_RUNS_DIR, WAITING, Store
+from .store import COMPLETED, DEFAULT_RUNS_DIR, STOPPED, WAITING, Store
 
 # Short names kept from earlier versions of the command, next to the generated --train-data etc.
 ALIASES = {"train_data": ["--train"], "eval_data": ["--eval"], "learning_rate": ["--lr"]}
@@ -159,7 +159,7 @@ def _train_queue(store: Store, configs: list[RunConfig], memory_ok: bool = False
             launch.run_in_foreground(store, run_id, store.get_run(run_id).config.num_gpus)
             status = store.get_run(run_id).status
             print(f"{run_id} {status}", file=sys.stderr)
-            failed += status not in ("completed", "stopped")
+            failed += status not in (COMPLETED, STOPPED)
     return 1 if failed else 0
 
 
@@ -183,7 +183,7 @@ def _train(ns) -> int:
     launch.run_in_foreground(store, run_id, config.num_gpus)
     record = store.get_run(run_id)
     print(f"{run_id} {record.status}" + (f": {record.error}" if record.error else ""), file=sys.stderr)
-    return 0 if record.status in ("completed", "stopped") else 1
+    return 0 if record.status in (COMPLETED, STOPPED) else 1
 
 
 def _mine(ns) -> int:

@@ -192,7 +192,7 @@ def scan_file(path: str | Path, *, sample_size: int = SAMPLE_ROWS, keep: int = K
 # In the store -----------------------------------------------------------------------------------
 
 
-def _alive(row: dict) -> bool:
+def alive(row: dict) -> bool:
     """A running scan whose process is still there (or was claimed a moment ago and is starting)."""
     if row["pid"] is None:
         return time.time() - row["started"] < 30
@@ -246,6 +246,11 @@ MAX_SCANS = 2            # scans in child processes at once (each reads a file a
 WAITING = "waiting"      # start's answer while MAX_SCANS others run: nothing was started
 
 
+def scanning(store) -> int:
+    """How many scans are running in child processes now."""
+    return sum(alive(r) for r in store.running_scans())
+
+
 def start(store, path: str | Path, inline_bytes: Optional[int] = None, retry: bool = False,
           lengths_for: str = "") -> Optional[dict]:
     """The scan row of the file's current version, starting a scan when there is none (or the last one
@@ -257,7 +262,7 @@ def start(store, path: str | Path, inline_bytes: Optional[int] = None, retry: bo
         return None
     row = store.find_scan(version.path, version.size, version.mtime_ns)
     if row is not None:
-        if row["status"] == ScanStatus.RUNNING and not _alive(row):
+        if row["status"] == ScanStatus.RUNNING and not alive(row):
             store.fail_scan(row["id"], "the scan ended without a result" + _log_tail(store, row["id"]))
             row = store.get_scan(row["id"])
         if row["status"] != ScanStatus.FAILED or not retry:
@@ -266,9 +271,9 @@ def start(store, path: str | Path, inline_bytes: Optional[int] = None, retry: bo
     if version.size <= (INLINE_BYTES if inline_bytes is None else inline_bytes):
         run(store, path)
         return current(store, path)
-    others = [r for r in store.running_scans() if _alive(r)]
-    if len(others) >= MAX_SCANS:          # a shared dashboard: a file's scan waits for one of these to end
-        return {"status": WAITING, "others": len(others)}
+    others = scanning(store)
+    if others >= MAX_SCANS:               # a shared dashboard: a file's scan waits for one of these to end
+        return {"status": WAITING, "others": others}
     scan_id, created = store.claim_scan(version.path, version.size, version.mtime_ns)
     if created:
         _spawn(store, path, scan_id, lengths_for)
@@ -307,7 +312,7 @@ def ensure(store, path: str | Path, poll: float = 0.5) -> ScanResult:
             return run(store, path)
         if row["status"] == ScanStatus.DONE:
             return result_of(row)
-        if row["status"] == ScanStatus.RUNNING and _alive(row):
+        if row["status"] == ScanStatus.RUNNING and alive(row):
             time.sleep(poll)
             continue
         store.delete_scan(row["id"])          # failed or dead: scan again, here
