@@ -321,7 +321,7 @@ def useful_flops_per_sample(model: Path, data: Path, passage: int) -> tuple[floa
     tok = Tokenizer.from_file(str(model / "tokenizer.json"))
     tok.no_truncation()
     rows = [json.loads(line) for line in data.open(encoding="utf-8") if line.strip()]
-    total, tokens, padded = 0.0, [], []
+    total, tokens = 0.0, []
     for r in rows:
         texts = [(r["query"], QUERY)] + [(t, passage) for t in (r["pos"][:1] + r["neg"][:GROUP - 1])]
         for text, cap in texts:
@@ -416,7 +416,7 @@ def main() -> None:
         name, _, settings = spec.partition("=")
         variants[name] = dict(kv.split("=", 1) for kv in settings.split("+"))
     systems = ns.systems.split(",")
-    entries, runs = {}, {}
+    entries = {}
     for name in ns.only.split(","):
         data, passage, label = sets[name]
         rows = sum(1 for line in data.open(encoding="utf-8") if line.strip())
