@@ -275,22 +275,22 @@ def test_two_browsers_keep_their_own_drafts_and_a_browser_without_the_token_sees
             stranger.goto(url + "/configure")
             expect(stranger.get_by_role("heading", name="M3 Studio")).to_be_visible()
             assert stranger.locator('[data-testid="stApp"]').count() == 0
-            pages = []
-            for _ in range(2):
+            def signed_in_page():
                 page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
                 page.set_default_timeout(WAIT)
                 page.goto(f"{url}/?token={token}")
                 expect(page.get_by_role("heading", name="Configure a fine-tuning run", exact=True)).to_be_visible()
                 idle(page)
-                pages.append(page)
-            fill(pages[0], "cfg_epochs", "7")
+                return page
+
+            first = signed_in_page()
+            fill(first, "cfg_epochs", "7")
             wait_for(lambda: len(list(runs.glob("browsers/*/configure.json"))) >= 1, 60, "the first draft")
-            pages[1].reload()
-            idle(pages[1])
-            expect(pages[1].locator(".st-key-cfg_epochs input")).not_to_have_value("7")
-            pages[0].reload()
-            idle(pages[0])
-            expect(pages[0].locator(".st-key-cfg_epochs input")).to_have_value("7")
+            second = signed_in_page()                                 # another browser, after the draft was kept
+            expect(second.locator(".st-key-cfg_epochs input")).not_to_have_value("7")
+            first.reload()                                            # the first browser's own draft outlives it
+            idle(first)
+            expect(first.locator(".st-key-cfg_epochs input")).to_have_value("7")
         finally:
             browser.close()
 
