@@ -28,7 +28,7 @@ product's against its memory estimate (`trainer.memory`).
     python bench/gpu_throughput.py [--warmup 10] [--window-end 40] [--only long,short] [--variants ...]
                                    [--profile product] [--out bench/results/gpu_throughput_<device>.json] [--tiny]
 
-`--variants NAME=ENV=VALUE,...` adds product runs with environment settings (e.g. `joint=M3_PACK_TOGETHER=1+M3_FUSED_QKV=1`).
+`--variants NAME=ENV=VALUE,...` adds product runs with environment settings (e.g. `separate=M3_PACK_TOGETHER=0+M3_FUSED_QKV=0`).
 `--tiny`: a 2-layer model on whatever device there is (a CPU check of the bench's flow: `--tiny --warmup 2
 --window-end 5 --only short`).
 """

@@ -157,7 +157,7 @@ def test_queries_and_passages_in_one_pass(packed_calls):
     padded, fast = make(Mode.ALL, bert=True, seed=4)
     gen = torch.Generator().manual_seed(6)
     q_even = texts(3, [16] * 3, 16, gen)
-    separate = [[1, 1], [1]]                 # the default (M3_PACK_TOGETHER off): queries without padding are encoded whole
+    separate = [[1, 1], [1]]                 # M3_PACK_TOGETHER=0: queries without padding are encoded whole
     for case, (q, p) in enumerate(((batch(seed=7)[0], {**batch(seed=7)[1], "token_type_ids": torch.zeros_like(batch(seed=7)[1]["input_ids"])}),
                                    (q_even, batch(seed=8)[1]))):
         packed_calls.clear()
