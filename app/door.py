@@ -152,11 +152,10 @@ class Door:
         headers = _headers(scope)
         if host_name(headers.get("host", "")) not in GATE.hosts:
             return await self._refuse(scope, receive, send, 403, "This server does not answer to that Host name.")
-        if GATE.token is None or scope["path"] in OPEN_PATHS:
-            return await self._pass(scope, receive, send, headers)
         cookies = _cookies(headers)
-        if hmac.compare_digest(cookies.get(COOKIE, ""), GATE.cookie_value()):
-            return await self._pass(scope, receive, send, headers)
+        if GATE.token is None or scope["path"] in OPEN_PATHS or hmac.compare_digest(cookies.get(COOKIE, ""),
+                                                                                      GATE.cookie_value()):
+            return await self._pass(scope, receive, send, cookies)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         client = (scope.get("client") or ("?", 0))[0]
         note = ""
@@ -177,8 +176,8 @@ class Door:
             return await self._respond(send, 401, page.encode(), "text/html; charset=utf-8", [])
         return await self._refuse(scope, receive, send, 401, "This dashboard asks for its token.")
 
-    async def _pass(self, scope, receive, send, headers):
-        if scope["type"] != "http" or BROWSER_COOKIE in _cookies(headers):
+    async def _pass(self, scope, receive, send, cookies: dict[str, str]):
+        if scope["type"] != "http" or BROWSER_COOKIE in cookies:
             return await self.app(scope, receive, send)
 
         async def with_browser_id(message):                    # every browser gets its own id, once

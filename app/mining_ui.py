@@ -46,8 +46,8 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
         try:
             job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
                                       margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
-        except launch.RunBusy as busy:
-            st.warning(t("mine.busy", detail=str(busy)))
+        except launch.RunBusy as refused:
+            st.warning(t("mine.busy", detail=str(refused)))
     if job is not None and job.watched:
         _job_progress(job)
     elif job is not None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import streamlit as st
 
-from app.ui import get_store, t
+from app.ui import t
 from trainer import scan
 from trainer.store import Store
 
@@ -26,7 +26,7 @@ def scan_for(store: Store, path: str | Path, key: str, model: str = "") -> Optio
         return None
     if row["status"] == scan.WAITING:
         st.info(t("scan.waiting", n=row["others"]))
-        _retry()
+        _retry(store)
         return None
     st.error(t("scan.failed", error=row["error"] or ""))
     if st.button(t("scan.again"), key=f"{key}_scan_again"):
@@ -36,8 +36,8 @@ def scan_for(store: Store, path: str | Path, key: str, model: str = "") -> Optio
 
 
 @st.fragment(run_every=2)
-def _retry() -> None:
-    if scan.scanning(get_store()) < scan.MAX_SCANS:
+def _retry(store: Store) -> None:
+    if scan.scanning(store) < scan.MAX_SCANS:
         st.rerun()
 
 

@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -180,6 +181,16 @@ def owned_processes(owner: str) -> list[int]:
         if not zombie and values and (values[0] == owner or values[0].startswith((owner + "/", owner + "."))):
             found.append(int(entry.name))
     return found
+
+
+def stop_group(proc, grace: float = 15) -> None:
+    """End a process started in a session of its own, and its group: SIGTERM, then SIGKILL after `grace` s."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def stop_processes(owner: str) -> None:

@@ -4,7 +4,6 @@ table as a test: no token, a wrong token, a foreign Host, the canary in run file
 two browsers' drafts, the limits."""
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 import websockets.sync.client
 
 from apptest import open_page
-from conftest import wait_for, write_jsonl
+from conftest import stop_group, wait_for, write_jsonl
 
 from app import door
 from trainer import children, launch, paths, reproduce, scan
@@ -53,12 +52,7 @@ def server(tmp_path_factory):
         token = re.search(r"open http://\S+:%d/\?token=(\S+)" % port, log.read_text()).group(1)
         yield f"http://127.0.0.1:{port}", token, tmp / "runs", port
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, grace=20)
 
 
 def signed_in(url: str, token: str) -> httpx.Client:

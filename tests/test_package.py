@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import stop_group
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -184,9 +185,4 @@ def test_installed_dashboard_runs(installed):
         # .streamlit/config.toml's address, although the working folder has no .streamlit/
         assert re.search(rf"URL: http://127\.0\.0\.1:{port}\b", log.read_text()), log.read_text()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)

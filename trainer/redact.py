@@ -24,7 +24,8 @@ def secret_vars(env=os.environ) -> dict[str, str]:
 def child_env(env: dict[str, str], hub_token: bool = False) -> dict[str, str]:
     """`env` without its secrets; with `hub_token`, the hub token (if any) under WORKER_HUB_TOKEN only."""
     token = next((env[k] for k in HUB_TOKEN_VARS if env.get(k)), None)
-    clean = {k: v for k, v in env.items() if k not in secret_vars(env)}
+    secret = secret_vars(env)
+    clean = {k: v for k, v in env.items() if k not in secret}
     if hub_token and token:
         clean[WORKER_HUB_TOKEN] = token
     return clean

@@ -256,7 +256,8 @@ class Store:
         # The runs (data samples, models, logs, uploads) are this user's only: the folder, and every file a process
         # that holds the store writes (and the workers it starts, which inherit the mask)
         os.umask(PRIVATE_UMASK)
-        if self.runs_dir.stat().st_mode & 0o077 and self.runs_dir.stat().st_uid == os.getuid():
+        folder = self.runs_dir.stat()
+        if folder.st_mode & 0o077 and folder.st_uid == os.getuid():
             self.runs_dir.chmod(0o700)
         self.path = self.runs_dir / "runs.db"
         with self._connect() as db:
