@@ -6,10 +6,10 @@ from typing import Iterable, Optional
 import numpy as np
 import pandas as pd
 
-from trainer.config import Mode
-from trainer import metrics
-from trainer.estimate import WARM_UP_STEPS
-from trainer.metrics import Metric
+from trainer.core.config import Mode
+from trainer.core import metrics
+from trainer.sizing.estimate import WARM_UP_STEPS
+from trainer.core.metrics import Metric
 
 HEADS = ("dense", "sparse", "colbert", "hybrid")
 MAX_POINTS = 2000

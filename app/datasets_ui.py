@@ -8,8 +8,8 @@ from typing import Optional
 import streamlit as st
 
 from app.ui import get_store, t
-from trainer import scan
-from trainer.config import DEMO_DATA, SPLIT, RunConfig
+from trainer.data import scan
+from trainer.core.config import DEMO_DATA, SPLIT, RunConfig
 
 UNKNOWN_WARN = 0.05    # above this share of [UNK] tokens the model cannot read the data well
 

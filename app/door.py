@@ -20,7 +20,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from trainer import paths
+from trainer.core import paths
 
 COOKIE = "m3_studio_auth"
 BROWSER_COOKIE = "m3_studio_browser"    # a random id per browser: whose Configure draft is whose (app/draft.py)

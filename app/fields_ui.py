@@ -7,8 +7,8 @@ from __future__ import annotations
 import typing
 
 from app.ui import labels, lang_key, t
-from trainer.config import RunConfig
-from trainer.fields import CHOICES, FIELDS
+from trainer.core.config import RunConfig
+from trainer.core.fields import CHOICES, FIELDS
 
 OPTION_WORDS = {"precision": "precision.{}"}      # the keys of an option's words; others: configure.NAME.{}
 SIDE_BY_SIDE = {"sparse_head", "zero_stage"}      # a few options: a horizontal radio, not a select box

@@ -10,9 +10,9 @@ import streamlit as st
 
 from app import chart_data as cd, story
 from app.ui import status_name, t
-from trainer import verdict
+from trainer.core import verdict
 from trainer.store import COMPLETED
-from trainer.metrics import Metric
+from trainer.core.metrics import Metric
 
 
 def changes(tests: list[dict]) -> dict[str, verdict.Change]:

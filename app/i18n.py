@@ -1,6 +1,6 @@
 """Every visible text of the dashboard, one table per language. Pages call app.ui.t(key)."""
-from trainer.field_text import FIELD_TEXT
-from trainer.model_source import NOTES
+from trainer.core.field_text import FIELD_TEXT
+from trainer.core.model_source import NOTES
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 

@@ -9,10 +9,10 @@ import streamlit as st
 
 from app.datasets_ui import use_for_training
 from app.ui import t
-from trainer.model_source import model_refusal
-from trainer import launch
-from trainer.config import DEFAULT_MODEL, RunConfig, parse_range
-from trainer.scan import ScanResult
+from trainer.core.model_source import model_refusal
+from trainer.jobs import launch
+from trainer.core.config import DEFAULT_MODEL, RunConfig, parse_range
+from trainer.data.scan import ScanResult
 from trainer.store import Store
 
 PHASES = ("model", "queries", "passages", "search")

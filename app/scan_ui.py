@@ -8,7 +8,7 @@ from typing import Optional
 import streamlit as st
 
 from app.ui import t
-from trainer import scan
+from trainer.data import scan
 from trainer.store import Store
 
 

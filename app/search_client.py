@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from trainer import children
+from trainer.core import children
 
 
 class SearchClient:

@@ -11,8 +11,9 @@ import streamlit as st
 
 from app.chart_data import HEADS
 from app.ui import t
-from trainer import query_ranks, verdict
-from trainer.config import SPLIT
+from trainer.store import query_ranks
+from trainer.core import verdict
+from trainer.core.config import SPLIT
 
 
 # ranks ------------------------------------------------------------------------------------------------------

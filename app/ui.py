@@ -15,7 +15,8 @@ import streamlit as st
 from app.chart_data import HEAD_COLORS, MODE_COLORS, frame
 from app.i18n import LANGUAGES, TEXTS
 from app.markdown import Md, plain
-from trainer import launch, paths
+from trainer.jobs import launch
+from trainer.core import paths
 from trainer.store import DEFAULT_RUNS_DIR, Store
 
 

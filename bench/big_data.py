@@ -64,7 +64,7 @@ def dashboard(train: str, runs: str) -> dict:
     """The pages under AppTest in this process (the dashboard's stand-in)."""
     from streamlit.testing.v1 import AppTest
 
-    from trainer import scan
+    from trainer.data import scan
     from trainer.store import FINAL, Store
 
     out: dict = {"load_avg_start": os.getloadavg()}

@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trainer import memory  # noqa: E402
+from trainer.sizing import memory  # noqa: E402
 from vram_validate import setup  # noqa: E402
 
 

@@ -41,7 +41,7 @@ def tokenizer_dir() -> Path:
     local = ROOT / ".gpu" / "tokenizer"
     if (local / "tokenizer.json").is_file():
         return local
-    from trainer.model_source import embedded_model_dir
+    from trainer.core.model_source import embedded_model_dir
 
     return embedded_model_dir()
 
@@ -111,7 +111,7 @@ def versions() -> dict:
 
 
 def device() -> str:
-    from trainer import gpus
+    from trainer.core import gpus
 
     found = gpus.detect()
     return f"{len(found)} x {found[0].name}" if found else "cpu"

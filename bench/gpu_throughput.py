@@ -255,7 +255,7 @@ def product(model: Path, data: Path, passage: int, steps: int, work: Path, timer
 
 
 def plain(run, timer: Timer, profile: bool, timeout: float = 600) -> dict:
-    from trainer import reproduce
+    from trainer.planning import reproduce
 
     argv = reproduce.run_command(run)
     if argv[0] == "torchrun":
@@ -357,9 +357,9 @@ def matmul_tflops() -> float | None:
 
 
 def estimate_gib(run, model: Path) -> float | None:
-    from trainer import gpus
-    from trainer.memory import estimate, setup_for
-    from trainer.model_source import model_shape
+    from trainer.core import gpus
+    from trainer.sizing.memory import estimate, setup_for
+    from trainer.sizing.memory import model_shape
 
     found = gpus.detect()
     if run is None or not found:
@@ -388,7 +388,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _ended)
     if ns.budget:
         DEADLINE[0] = time.time() + ns.budget
-    from trainer.data import DEMO_DIR
+    from trainer.core.config import DEMO_DIR
 
     started = time.time()
     work = Path(tempfile.mkdtemp(prefix="m3-throughput-"))

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from trainer.buckets import PLAN_FILE  # noqa: E402
-from trainer.config import Mode, RunConfig  # noqa: E402
+from trainer.sizing.buckets import PLAN_FILE  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 LENGTHS = {490: 128, 1990: 24, 7990: 6}      # longest passage tokens -> rows (inside FlagEmbedding's edges)
@@ -127,7 +127,7 @@ def main() -> None:
     import torch
 
     from multi_gpu import make_model
-    from trainer.buckets import card_gib_for, plan_for_run
+    from trainer.sizing.buckets import card_gib_for, plan_for_run
 
     work = Path(tempfile.mkdtemp(prefix="m3-buckets-"))
     try:

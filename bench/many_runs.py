@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.chart_data import HEADS  # noqa: E402
-from trainer.config import Mode, RunConfig  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
 from trainer.store import COMPLETED, RUNNING, Store  # noqa: E402
 
 MAIN = str(ROOT / "app" / "main.py")

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer import launch  # noqa: E402
-from trainer.config import Mode, RunConfig  # noqa: E402
+from trainer.jobs import launch  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -62,7 +62,7 @@ def make_data(path: Path, rows: int, tokenizer: Path) -> None:
 
 
 def estimated_peak(cfg: RunConfig) -> float:
-    from trainer.memory import BGE_M3, estimate, setup_for
+    from trainer.sizing.memory import BGE_M3, estimate, setup_for
 
     return round(estimate(setup_for(cfg, BGE_M3, 139.0)).total_gib, 2)
 

@@ -21,10 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from trainer.engine import worker  # noqa: E402
-from trainer.config import Mode, RunConfig  # noqa: E402
-from trainer.data import DEMO_DIR, load_eval  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
+from trainer.data import load_eval  # noqa: E402
+from trainer.core.config import DEMO_DIR  # noqa: E402
 from trainer.engine.onnx import write_onnx  # noqa: E402
-from trainer.export import export  # noqa: E402
+from trainer.models.export import export  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.config import Mode, RunConfig  # noqa: E402
-from trainer.data import DEMO_DIR  # noqa: E402
-from trainer.flag_args import M3_MODULE, command_line, flag_arguments  # noqa: E402
-from trainer.plan import schedule  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
+from trainer.core.config import DEMO_DIR  # noqa: E402
+from trainer.planning.flag_args import M3_MODULE, command_line, flag_arguments  # noqa: E402
+from trainer.sizing.advice import schedule  # noqa: E402
 
 SPS = re.compile(r"'train_samples_per_second': ([0-9.]+)")
 

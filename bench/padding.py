@@ -58,7 +58,7 @@ def prepare(data: Path, out: Path) -> None:
     import numpy as np
     from tokenizers import Tokenizer
 
-    from trainer.model_source import embedded_model_dir
+    from trainer.core.model_source import embedded_model_dir
 
     tok = Tokenizer.from_file(str(embedded_model_dir() / "tokenizer.json"))
     tok.no_padding()
@@ -238,8 +238,8 @@ def run(model, init, batch_list, *, amp: bool, warmup: int, record_losses: bool 
 
 
 def estimate_gib(padded: bool, unpadded: bool, batch: int = BATCH, plen: int = PLEN) -> float:
-    from trainer.config import Mode
-    from trainer.memory import BGE_M3, Setup, estimate
+    from trainer.core.config import Mode
+    from trainer.sizing.memory import BGE_M3, Setup, estimate
 
     return round(estimate(Setup(shape=BGE_M3, mode=Mode.ALL, batch=batch, group_size=GROUP, query_len=QLEN,
                                 passage_len=plen, precision="bf16", sparse_head="lean", gpu_gib=139.0,

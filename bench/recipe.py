@@ -31,13 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.model_source import max_tokens  # noqa: E402
-from trainer.config import SPLIT, Mode, RunConfig  # noqa: E402
+from trainer.core.model_source import max_tokens  # noqa: E402
+from trainer.core.config import SPLIT, Mode, RunConfig  # noqa: E402
 from trainer.data import validate_train, write_jsonl  # noqa: E402
-from trainer.token_lengths import suggest_lengths  # noqa: E402
-from trainer.model_source import model_dir  # noqa: E402
+from trainer.data.token_lengths import suggest_lengths  # noqa: E402
+from trainer.core.model_source import model_dir  # noqa: E402
 from trainer.store import Store  # noqa: E402
-from trainer.suggest import with_suggestions  # noqa: E402
+from trainer.sizing.suggest import with_suggestions  # noqa: E402
 
 DATA = Path(os.environ.get("M3_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DATASETS = {"cmrc2018": DATA / "cmrc2018" / "train.jsonl", "scifact": DATA / "scifact" / "train.jsonl"}

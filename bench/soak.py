@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer import launch  # noqa: E402
-from trainer.config import Mode, RunConfig  # noqa: E402
-from trainer.data import DEMO_DIR  # noqa: E402
+from trainer.jobs import launch  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
+from trainer.core.config import DEMO_DIR  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 import m3_gpu as g
-from trainer.config import Mode
+from trainer.core.config import Mode
 
 SHAPE = dict(group=8, qlen=64, plen=256, precision="bf16")
 

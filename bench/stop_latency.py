@@ -24,10 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import chart_data  # noqa: E402
-from trainer import estimate, launch  # noqa: E402
-from trainer.config import Mode, RunConfig, SPLIT  # noqa: E402
+from trainer.sizing import estimate  # noqa: E402
+from trainer.jobs import launch  # noqa: E402
+from trainer.core.config import Mode, RunConfig, SPLIT  # noqa: E402
 from trainer.store import Store  # noqa: E402
-from trainer.suggest import with_suggestions  # noqa: E402
+from trainer.sizing.suggest import with_suggestions  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 

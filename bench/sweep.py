@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer import query_ranks, verdict  # noqa: E402
+from trainer.store import query_ranks  # noqa: E402
+from trainer.core import verdict  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 

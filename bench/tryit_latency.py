@@ -18,9 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 from app.search_client import SearchClient  # noqa: E402
 from trainer.engine import worker  # noqa: E402
-from trainer.config import Mode, RunConfig  # noqa: E402
-from trainer.data import DEMO_DIR, load_eval  # noqa: E402
-from trainer.model_source import resolve_model  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
+from trainer.data import load_eval  # noqa: E402
+from trainer.core.config import DEMO_DIR  # noqa: E402
+from trainer.core.model_source import resolve_model  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 

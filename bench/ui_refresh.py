@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import chart_data as cd  # noqa: E402
-from trainer.config import RunConfig  # noqa: E402
+from trainer.core.config import RunConfig  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trainer.config import Mode  # noqa: E402
+from trainer.core.config import Mode  # noqa: E402
 
 GROUP, QLEN = 8, 64
 BATCHES, PLENS, PRECISIONS = (4, 8, 16, 32), (128, 256, 512), ("fp32", "bf16")
@@ -153,14 +153,14 @@ def run_long(out: Path, budget_s: float = 1e9) -> None:
 
 
 def setup(row: dict, gpu_gib: float = 80.0):
-    from trainer.memory import BGE_M3, Setup
+    from trainer.sizing.memory import BGE_M3, Setup
     return Setup(shape=BGE_M3, mode=Mode(row["mode"]), batch=row.get("batch", 1), group_size=row["group_size"],
                  query_len=row["query_len"], passage_len=row["passage_len"], precision=row["precision"],
                  grad_ckpt=row["grad_ckpt"], sparse_head=row["head"], gpu_gib=gpu_gib, padded=row.get("padded", False))
 
 
 def report(path: Path, gpu_gib: float, out_json: Path | None = None) -> dict:
-    from trainer.memory import estimate
+    from trainer.sizing.memory import estimate
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     cells = [r for r in rows if r["kind"] == "cell" and r["status"] in ("ok", "oom", "oom_inferred")]
     if gpu_gib <= 0:                         # the card the cells ran on, as torch reported it

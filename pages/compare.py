@@ -11,9 +11,10 @@ from app.story import (change_words, data_key, explain_mrr, moved, other_set, qu
 from app.datasets_ui import data_label
 from app.markdown import Md, plain
 from app.ui import fmt_duration, fmt_num, get_store, lang_key, line_figure, mode_color, mode_name, run_points, runs_or_stop, status_name, labels, t
-from trainer import query_ranks, verdict
-from trainer import metrics
-from trainer.metrics import Metric
+from trainer.store import query_ranks
+from trainer.core import verdict
+from trainer.core import metrics
+from trainer.core.metrics import Metric
 from trainer.store import COMPLETED
 
 store = get_store()

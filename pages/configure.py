@@ -20,17 +20,20 @@ from app.nav import page
 from app.chart_data import stacked
 from app.ui import (EVAL_FILES, count, differences, fmt_duration, get_store, lang_key, line_figure, labels,
                     readable, t)
-from trainer import advice, article_vs_measured, checks, estimate, gpus, launch, memory, reproduce
-from trainer import plan as run_plan
+from trainer.sizing import advice, article_vs_measured, estimate, memory
+from trainer.planning import checks, reproduce
+from trainer.core import gpus
+from trainer.jobs import launch
+from trainer.planning import plan as run_plan
 from app.fields_ui import widget
-from trainer.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
+from trainer.core.config import DEFAULT_MODEL, DEMO_DATA, PRESETS, SPLIT, Mode, RunConfig
 from app.scan_ui import problem_lines, scan_for
 from app.datasets_ui import dataset_name, language_check
-from trainer import scan
-from trainer.data import resolve_train
-from trainer.model_source import EMBEDDED_NAME, EMBEDDED_PACKAGE, Note, display_name, model_refusal, model_notes, \
-    model_shape
-from trainer.run_folder import RunFolder
+from trainer.data import scan
+from trainer.core.config import resolve_train
+from trainer.core.model_source import EMBEDDED_NAME, EMBEDDED_PACKAGE, Note, display_name, model_refusal, model_notes
+from trainer.sizing.memory import model_shape
+from trainer.store.run_folder import RunFolder
 from trainer.store import COMPLETED, STOPPED, WAITING
 
 store = get_store()
@@ -292,9 +295,9 @@ def shown_params(note: Note) -> dict:
 @st.cache_data(max_entries=8, show_spinner=False)
 def _bucket_plan(train_data: str, scan_id: int, _data: scan.ScanResult, model: str, mode: str, group: int, qlen: int,
                  sparse_head: str, batch: int, num_gpus: int, precision: str, card: float) -> dict:
-    """trainer.buckets' plan for this file version (its scan's sample: every row up to scan.SAMPLE_ROWS) and
+    """trainer.sizing.buckets' plan for this file version (its scan's sample: every row up to scan.SAMPLE_ROWS) and
     these settings, or {'error': words}."""
-    from trainer.buckets import plan_for_run
+    from trainer.sizing.buckets import plan_for_run
     from trainer.data import DataError
 
     cfg = RunConfig(mode=Mode(mode), model=model, group_size=group, query_max_len=qlen, sparse_head=sparse_head,
@@ -315,7 +318,7 @@ def length_buckets(config: RunConfig, plan: Plan) -> tuple[RunConfig, Plan]:
     if not (plan.report and plan.report.rows):
         st.info(t("configure.buckets_no_data"))
         return config, plan
-    from trainer.buckets import card_gib_for
+    from trainer.sizing.buckets import card_gib_for
 
     card = card_gib_for(config)
     with st.spinner():
@@ -543,7 +546,7 @@ def start_run(config: RunConfig, plan: Plan, short: Optional[checks.MemoryShortf
             if config.train_data else "TRAIN.jsonl"
         length_plan = bucket_files = None
         if plan.buckets:
-            from trainer import buckets
+            from trainer.sizing import buckets
             length_plan = buckets.from_dict(plan.buckets)
             bucket_files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in length_plan.buckets]
         st.code(reproduce.shell(reproduce.command_for(

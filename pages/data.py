@@ -10,10 +10,11 @@ from app.datasets_ui import dataset_name, language_check, use_for_training
 from app.mining_ui import mining_section
 from app.scan_ui import scan_for
 from app.ui import EVAL_FILES, get_store, labels, lang_key, readable, t
-from trainer.config import DEFAULT_MODEL
-from trainer import scan
-from trainer.data import DEMO_DIR, validate_eval
-from trainer.token_lengths import token_lengths
+from trainer.core.config import DEFAULT_MODEL
+from trainer.data import scan
+from trainer.data import validate_eval
+from trainer.core.config import DEMO_DIR
+from trainer.data.token_lengths import token_lengths
 
 store = get_store()
 st.title(t("data.title"))

@@ -12,10 +12,12 @@ from app.heldout import show_test_split
 from app.nav import page
 from app.story import chosen_run, differs, questions, remember, run_headline, sentence
 from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
-from trainer import launch, reproduce, verdict
-from trainer.config import Mode
-from trainer import metrics
-from trainer.metrics import Metric
+from trainer.jobs import launch
+from trainer.planning import reproduce
+from trainer.core import verdict
+from trainer.core.config import Mode
+from trainer.core import metrics
+from trainer.core.metrics import Metric
 from trainer.store import COMPLETED, FINAL, LIVE
 
 PAGE_SIZE = 50                      # with more runs than this, the list is filtered and paged through
@@ -90,7 +92,7 @@ show_test_split(run, cd.frame(store.metrics(run_id, prefix=metrics.TEST)))
 def curve_words(curve: dict) -> str:
     """The merge curve's last word: the weight to use (trainer.merge_choice: a weight beats another only beyond
     the noise) and which language the out-of-domain check measures, or why it was left out."""
-    from trainer.merge_choice import choose
+    from trainer.core.merge_choice import choose
 
     choice = choose(curve)
     if choice is None:

@@ -12,8 +12,9 @@ from app.heldout import change_words, changes, show_test_split
 from app.nav import page
 from app.chart_data import mrr_range
 from app.ui import count, fmt_duration, get_store, labels, lang_key, mode_color, mode_name, run_points, t
-from trainer import query_ranks, sweep
-from trainer.config import DEFAULT_MODEL, Mode, RunConfig
+from trainer.store import query_ranks
+from trainer.jobs import sweep
+from trainer.core.config import DEFAULT_MODEL, Mode, RunConfig
 
 store = get_store()
 state = st.session_state

@@ -11,9 +11,10 @@ from app.story import cards, headline, queue_of
 from app.markdown import Md
 from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_key, line_figure, mode_name, run_points,
                     runs_or_stop, status_name, t)
-from trainer import launch, query_ranks
-from trainer.metrics import Metric
-from trainer.model_source import model_notes
+from trainer.jobs import launch
+from trainer.store import query_ranks
+from trainer.core.metrics import Metric
+from trainer.core.model_source import model_notes
 
 store = get_store()
 st.title(t("train.title"))

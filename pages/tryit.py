@@ -9,9 +9,10 @@ from app.story import change_words, chosen_run, differs, headline, remember, run
 from app.tryit_view import arrow, heaviest, highlight, rank_change
 from app.markdown import plain
 from app.ui import get_store, lang_key, mode_name, status_name, t
-from trainer import query_ranks, verdict
+from trainer.store import query_ranks
+from trainer.core import verdict
 from trainer.data import load_eval
-from trainer.model_source import SPARSE_HEAD, model_dir, run_pooling
+from trainer.core.model_source import SPARSE_HEAD, model_dir, run_pooling
 from trainer.store import COMPLETED
 
 store = get_store()

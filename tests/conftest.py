@@ -21,8 +21,8 @@ HF_CACHE = Path(tempfile.mkdtemp(prefix="m3-test-hf-cache-"))
 os.environ["HF_HUB_CACHE"] = str(HF_CACHE)
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from trainer.config import Mode, RunConfig  # noqa: E402
-from trainer.data import DEMO_DIR  # noqa: E402
+from trainer.core.config import Mode, RunConfig  # noqa: E402
+from trainer.core.config import DEMO_DIR  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
 
@@ -119,9 +119,9 @@ def assert_command_is_what_ran(run) -> list[str]:
     """The run's equivalent command (trainer.reproduce, from its stored plan), parsed by FlagEmbedding's own
     parser, equals what the worker parsed and trained with (the run folder's arguments.json), its output
     folder aside (the command writes to reproduced/, never over the run's model). Returns the command."""
-    from trainer import reproduce
+    from trainer.planning import reproduce
     from trainer.engine.training import parse_command, parsed_arguments
-    from trainer.flag_args import M3_MODULE
+    from trainer.planning.flag_args import M3_MODULE
 
     argv = reproduce.run_command(run)
     command = parsed_arguments(*parse_command(argv[argv.index(M3_MODULE) + 1:]))

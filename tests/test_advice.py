@@ -1,6 +1,6 @@
 import pytest
 
-from trainer import advice
+from trainer.sizing import advice
 
 
 def test_lr_follows_dataset_size():

@@ -10,11 +10,13 @@ import pytest
 from apptest import open_page
 from conftest import assert_command_is_what_ran
 from app.tryit_view import heaviest, highlight, rank_change
-from trainer import advice, query_ranks, reproduce
-from trainer.config import Mode
+from trainer.sizing import advice
+from trainer.store import query_ranks
+from trainer.planning import reproduce
+from trainer.core.config import Mode
 from trainer.data import load_eval
-from trainer.metrics import Metric
-from trainer.export import export
+from trainer.core.metrics import Metric
+from trainer.models.export import export
 from trainer.store import COMPLETED, Store
 
 
@@ -56,7 +58,7 @@ def test_all_heads_records_loss_and_warmup_lr_every_step(all_heads_run):
     assert metrics[Metric.CPU_SECONDS][-1].value > metrics[Metric.OPTIMIZER_CPU_SECONDS][-1].value
     assert metrics[Metric.THREADS][0].value >= 1 and metrics[Metric.EVAL_CPU_SECONDS][0].value > 0
     # unpadded encoding is on by default, for GPUs only: this CPU run padded as FlagEmbedding does
-    from trainer import plan
+    from trainer.planning import plan
     assert run.config.unpadded and plan.of_run(run).studio["unpadded"] is False
 
 
@@ -215,7 +217,7 @@ def test_highlight_shades_the_real_text_and_escapes_it():
 
 
 def test_model_card_of_a_dense_only_run_asks_for_dense_vectors_only(tmp_path):
-    from trainer.config import RunConfig
+    from trainer.core.config import RunConfig
     store = Store(tmp_path / "runs")
     run = store.get_run(store.create_run(RunConfig(mode=Mode.DENSE)))
     card = reproduce.model_card(run, {"dense": 0.8}, {"dense": 0.9}, "mean")

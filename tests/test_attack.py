@@ -17,9 +17,13 @@ from apptest import open_page
 from conftest import stop_group, wait_for, write_jsonl
 
 from app import door
-from trainer import children, launch, paths, reproduce, scan
-from trainer.config import Mode, RunConfig
-from trainer.data import DEMO_DIR, validate_train
+from trainer.core import children, paths
+from trainer.jobs import launch
+from trainer.planning import reproduce
+from trainer.data import scan
+from trainer.core.config import Mode, RunConfig
+from trainer.data import validate_train
+from trainer.core.config import DEMO_DIR
 from trainer.store import COMPLETED, FAILED, STOPPED, WAITING, Store
 
 ROOT = Path(__file__).resolve().parent.parent

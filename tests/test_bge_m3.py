@@ -14,15 +14,18 @@ import pytest
 from app.markdown import plain
 from apptest import open_page
 import lookalike as builder
-from trainer import checks, ir_metrics, launch, reproduce
+from trainer.planning import checks, reproduce
+from trainer.core import ir_metrics
+from trainer.jobs import launch
 from trainer.engine import worker
-from trainer.advice import suggest_lr
-from trainer.config import Mode, RunConfig
-from trainer.data import DEMO_DIR, load_eval
-from trainer.export import export
-from trainer.memory import BGE_M3, estimate, setup_for
-from trainer.model_source import (NOTES, detect_pooling, embedded_model_dir, max_tokens, model_dir, model_notes, model_shape,
-                                  resolve_model, run_pooling)
+from trainer.sizing.advice import suggest_lr
+from trainer.core.config import Mode, RunConfig
+from trainer.data import load_eval
+from trainer.core.config import DEMO_DIR
+from trainer.models.export import export
+from trainer.sizing.memory import BGE_M3, estimate, setup_for
+from trainer.core.model_source import NOTES, detect_pooling, embedded_model_dir, max_tokens, model_dir, model_notes, resolve_model, run_pooling
+from trainer.sizing.memory import model_shape
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent

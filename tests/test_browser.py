@@ -18,7 +18,7 @@ import pytest
 from conftest import wait_for
 
 from app.i18n import EN
-from trainer.model_source import NOTES
+from trainer.core.model_source import NOTES
 from trainer.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -14,8 +14,8 @@ from test_browser import ARTIFACTS, CHARTS_DRAWN, app_url, fill, idle, open_brow
 
 from app.i18n import EN
 from conftest import wait_for
-from trainer.data import DEMO_DIR
-from trainer.split import split_rows
+from trainer.core.config import DEMO_DIR
+from trainer.data.split import split_rows
 from trainer.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

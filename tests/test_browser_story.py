@@ -18,8 +18,8 @@ def train_demo(runs_dir: Path, mode: str, steps: int) -> None:
     """A short finished run of the demo with the command line's settings (`train --mode M --max-steps N`:
     every other value suggested), trained in this process (the app shows what it stored)."""
     from conftest import train
-    from trainer.config import Mode, RunConfig
-    from trainer.suggest import with_suggestions
+    from trainer.core.config import Mode, RunConfig
+    from trainer.sizing.suggest import with_suggestions
 
     given = {"mode", "max_steps", "name"}
     config = with_suggestions(RunConfig(mode=Mode(mode), max_steps=steps, name=f"{mode} demo"), given, Store(runs_dir))

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from trainer import buckets
-from trainer.config import Mode
+from trainer.sizing import buckets
+from trainer.core.config import Mode
 from trainer.data import DataError
-from trainer.memory import BGE_M3, Setup, card_gib, estimate
-from trainer.model_source import embedded_model_dir
+from trainer.sizing.memory import BGE_M3, Setup, card_gib, estimate
+from trainer.core.model_source import embedded_model_dir
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

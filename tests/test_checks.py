@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 from conftest import write_jsonl
 
-from trainer import checks, launch
-from trainer.config import Mode, RunConfig
+from trainer.planning import checks
+from trainer.jobs import launch
+from trainer.core.config import Mode, RunConfig
 from trainer.data import MAX_LINE_BYTES, validate_train
 from trainer.store import Store
 
@@ -88,8 +89,8 @@ def test_skipping_bad_rows_is_explicit(tmp_path, small_train, tiny_config):
 def test_every_runconfig_field_has_one_registry_entry_and_a_description_in_each_language():
     import dataclasses
 
-    from trainer.field_text import FIELD_TEXT
-    from trainer.fields import FIELDS
+    from trainer.core.field_text import FIELD_TEXT
+    from trainer.core.fields import FIELDS
 
     names = [f.name for f in dataclasses.fields(RunConfig)]
     assert sorted(FIELDS) == sorted(names)

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from trainer import launch
+from trainer.jobs import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 INNER = '''

@@ -13,9 +13,9 @@ import pytest
 from conftest import write_jsonl
 
 from app.i18n import EN, ZH
-from trainer.__main__ import ALIASES, add_config_flags, build_parser, config_from
-from trainer.fields import CHOICES
-from trainer.config import RunConfig
+from trainer.cli import ALIASES, add_config_flags, build_parser, config_from
+from trainer.core.fields import CHOICES
+from trainer.core.config import RunConfig
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

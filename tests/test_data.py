@@ -1,7 +1,8 @@
 """Bad training and evaluation data is reported with file, line and field."""
 from conftest import write_jsonl
 
-from trainer.data import DEMO_DIR, validate_eval, validate_train
+from trainer.data import validate_eval, validate_train
+from trainer.core.config import DEMO_DIR
 
 GOOD = {"query": "q", "pos": ["p"], "neg": ["n1", "n2", "n3"]}
 
@@ -26,7 +27,7 @@ def test_demo_is_what_build_py_writes_in_text_the_embedded_model_reads(tmp_path)
     import re
 
     from app.datasets_ui import UNKNOWN_WARN
-    from trainer.token_lengths import unknown_share
+    from trainer.data.token_lengths import unknown_share
 
     spec = importlib.util.spec_from_file_location("demo_build", DEMO_DIR / "build.py")
     build = importlib.util.module_from_spec(spec)

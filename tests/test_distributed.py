@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from trainer import launch
-from trainer.config import Mode
+from trainer.jobs import launch
+from trainer.core.config import Mode
 from trainer.store import Store
 
 pytestmark = pytest.mark.slow

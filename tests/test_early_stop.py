@@ -3,8 +3,8 @@ import pytest
 
 from conftest import train
 
-from trainer.config import Mode
-from trainer.early_stop import EarlyStopper
+from trainer.core.config import Mode
+from trainer.core.early_stop import EarlyStopper
 from trainer.store import COMPLETED
 
 

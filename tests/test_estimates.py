@@ -8,9 +8,9 @@ import time
 import pytest
 
 from app import chart_data as cd
-from trainer import estimate
-from trainer.config import Mode, RunConfig
-from trainer.metrics import Metric
+from trainer.sizing import estimate
+from trainer.core.config import Mode, RunConfig
+from trainer.core.metrics import Metric
 from trainer.store import COMPLETED, Store
 
 

@@ -16,11 +16,11 @@ from safetensors.torch import load_file
 from apptest import open_page
 from app.markdown import plain
 from trainer.engine import worker
-from trainer.config import Mode
-from trainer.export import HEADS, export
+from trainer.core.config import Mode
+from trainer.models.export import HEADS, export
 from trainer.data import load_eval
 from trainer.engine.merge import GENERAL_DIR, curve, merge
-from trainer.model_source import embedded_model_dir
+from trainer.core.model_source import embedded_model_dir
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import train, wait_for
 
-from trainer import launch
-from trainer.config import Mode
+from trainer.jobs import launch
+from trainer.core.config import Mode
 from trainer.store import FAILED, INTERRUPTED, STOPPED, Store
 
 pytestmark = pytest.mark.slow
@@ -69,7 +69,7 @@ def test_out_of_memory_ends_failed_with_the_largest_batch_the_estimator_fits(tmp
 def test_app_restart_reattaches_a_live_worker_resumes_one_that_died_and_stop_ends_it(tmp_path, tiny_config):
     """An app restart with the worker alive, then with it dead; the resumed run in the background, a second
     start refused while it trains, and Stop: the run ends stopped, soon, with its model saved and validated."""
-    from trainer import query_ranks
+    from trainer.store import query_ranks
     from trainer.engine.callbacks import SYNC_INTERVAL_S
 
     store = Store(tmp_path / "runs")

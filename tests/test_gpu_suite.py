@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, wait_for, write_jsonl
-from trainer import gpus, metrics
-from trainer.metrics import Metric, score
+from trainer.core import gpus, metrics
+from trainer.core.metrics import Metric, score
 
 GPUS = gpus.detect()
 ON_CPU = not GPUS and os.environ.get("M3_GPU_SUITE_ON_CPU") in ("1", "2")
@@ -108,14 +108,14 @@ def points(store, run_id, name: str) -> list:
 
 
 def plan_of(run):
-    from trainer import plan
+    from trainer.planning import plan
 
     return plan.load(run.folder.plan)
 
 
 def estimate_gib(cfg, world: int = 1) -> float:
-    from trainer.memory import estimate, setup_for
-    from trainer.model_source import model_shape
+    from trainer.sizing.memory import estimate, setup_for
+    from trainer.sizing.memory import model_shape
 
     card = GPUS[0].memory_gib if GPUS else 80.0
     return estimate(setup_for(cfg, model_shape(cfg.model), card)).total_gib
@@ -335,7 +335,7 @@ def test_heads_mode(assets, tmp_path, record_property):
 def test_length_buckets_with_packing(assets, tmp_path, record_property):
     """`--length-buckets auto`: one file per bucket, each its own batch, passages at full length (SciFact's
     longest 1,939 tokens here), packed; each bucket's measured peak within its estimate."""
-    from trainer import buckets
+    from trainer.sizing import buckets
 
     store, run, output = train_cli(tmp_path / "runs", "length_buckets", "--mode", "all", "--model", assets["model"],
                                    "--train-data", assets["full"], "--eval-data", "none", "--epochs", 1,
@@ -359,7 +359,7 @@ def test_length_buckets_with_packing(assets, tmp_path, record_property):
 
 
 def background_config(assets, **changes):
-    from trainer.config import Mode, RunConfig
+    from trainer.core.config import Mode, RunConfig
 
     base = RunConfig(mode=Mode.ALL, model=str(assets["model"]), train_data=str(assets["small"]), eval_data=None,
                      epochs=3, batch_size=8, group_size=4, query_max_len=64, passage_max_len=512,
@@ -374,7 +374,7 @@ def run_log(run) -> str:
 def test_resume_from_a_checkpoint(assets, tmp_path, record_property):
     """The dashboard's path: a run started in the background, its worker killed after the first epoch's
     checkpoint, resumed (`launch.resume`) under the same id from that step to the end."""
-    from trainer import launch
+    from trainer.jobs import launch
     from trainer.store import Store
 
     store = Store(tmp_path / "runs")
@@ -412,7 +412,7 @@ def test_resume_from_a_checkpoint(assets, tmp_path, record_property):
 def test_stop(assets, tmp_path, record_property):
     """Stop, as the Train page's button asks it (the store's flag): the worker ends the step in flight, saves the
     model and ends `stopped`, within seconds."""
-    from trainer import launch
+    from trainer.jobs import launch
     from trainer.store import Store
 
     store = Store(tmp_path / "runs")
@@ -493,7 +493,7 @@ def rank_processes(rank: int) -> list[int]:
 def test_two_gpus_killed_rank(assets, tmp_path, record_property):
     """A rank SIGKILLed mid-run (the kernel's OOM killer, say): torchrun ends the other rank, the run fails
     naming the rank, no process is left."""
-    from trainer import launch
+    from trainer.jobs import launch
     from trainer.store import Store
 
     store = Store(tmp_path / "runs")

@@ -9,8 +9,9 @@ from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
 from apptest import open_page
 from app.i18n import EN, TEXTS
-from trainer import metrics, query_ranks, verdict
-from trainer.config import SPLIT, Mode, RunConfig
+from trainer.core import metrics, verdict
+from trainer.store import query_ranks
+from trainer.core.config import SPLIT, Mode, RunConfig
 from trainer.store import COMPLETED, WAITING, Store
 
 N = 72

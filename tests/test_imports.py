@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "transformers", "FlagEmbedding", "sentence_transformers")
 # Run in the CLI's own process (`python -m trainer ...`), which may load the engine.
-CLI = {ROOT / "trainer" / "__main__.py"}
+CLI = {ROOT / "trainer" / "cli.py", ROOT / "trainer" / "__main__.py"}
 # Scripts Streamlit runs (importing one would run the app): their imports are imported instead.
 SCRIPTS = {ROOT / "app" / "main.py", ROOT / "app" / "router.py", *(ROOT / "pages").glob("*.py")}
 
@@ -28,7 +28,6 @@ def module_name(path: Path) -> str:
 
 def imports(path: Path) -> set[str]:
     """Every module `path` imports, at the top or inside a function (resolved when relative)."""
-    package = module_name(path).rsplit(".", 1)[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -36,6 +35,7 @@ def imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
+                package = module_name(path).rsplit(".", 1)[0]
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parent + ([base] if base else []))
             found.add(base)
@@ -70,7 +70,7 @@ def test_a_fresh_interpreter_importing_the_dashboard_side_loads_no_torch(tmp_pat
                          env={**os.environ, "M3_RUNS_DIR": str(tmp_path / "runs")})
     assert out.returncode == 0, out.stderr[-3000:]
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "trainer.launch" in wanted and "app.ui" in wanted and "trainer.memory" in wanted
+    assert "trainer.jobs.launch" in wanted and "app.ui" in wanted and "trainer.sizing.memory" in wanted
     assert not loaded, f"the dashboard side loaded {loaded[:10]}"
 
 

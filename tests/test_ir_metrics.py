@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from trainer import ir_metrics
+from trainer.core import ir_metrics
 
 
 def test_rank_metrics_by_hand():
@@ -58,7 +58,7 @@ def test_first_relevant_rank_agrees_with_a_stable_sort():
 
 
 def test_per_query_ranks_tell_which_queries_moved(tmp_path):
-    from trainer import query_ranks
+    from trainer.store import query_ranks
     scores = np.array([[0.1, 0.9, 0.5], [0.8, 0.2, 0.3]])
     assert ir_metrics.first_relevant_ranks(scores, [{2: 1}, {0: 1}]) == [2, 1]
     query_ranks.append(tmp_path, 0, 0.0, {"dense": [6, 7, 1, 3], "hybrid": [2, 2, 2, 2]})

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from trainer import article_vs_measured
-from trainer.config import Mode
-from trainer.memory import BGE_M3, Setup, Shape, card_gib, estimate
-from trainer.model_source import model_shape
+from trainer.sizing import article_vs_measured
+from trainer.core.config import Mode
+from trainer.sizing.memory import BGE_M3, Setup, Shape, card_gib, estimate
+from trainer.sizing.memory import model_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "vram_h100.jsonl"

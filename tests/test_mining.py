@@ -10,7 +10,7 @@ import pytest
 
 from conftest import write_jsonl
 
-from trainer.config import parse_range
+from trainer.core.config import parse_range
 from trainer.engine.mining import MineSettings, mine, preview
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ from apptest import open_page
 from app.i18n import EN, TEXTS, ZH
 from app.nav import NAMES
 from app.markdown import plain
-from trainer import query_ranks
-from trainer.data import DEMO_DIR
-from trainer.config import Mode, RunConfig
+from trainer.store import query_ranks
+from trainer.core.config import DEMO_DIR
+from trainer.core.config import Mode, RunConfig
 from trainer.store import COMPLETED, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_configure_page_shows_modes_presets_and_start(runs_dir, lang):
 
 
 def test_presets_are_honest_about_the_run_they_make(runs_dir):
-    from trainer.config import PRESETS
+    from trainer.core.config import PRESETS
     for preset in PRESETS.values():
         assert set(preset) <= {"mode", "learning_rate", "batch_size"}    # only fields the form has
     for lang in ("en", "zh"):
@@ -111,7 +111,7 @@ def test_presets_are_honest_about_the_run_they_make(runs_dir):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_without_a_gpu_the_memory_section_says_so_first_with_cpu_facts(runs_dir, monkeypatch, lang):
-    from trainer import gpus
+    from trainer.core import gpus
     monkeypatch.setattr(gpus, "detect", lambda: [])
     at = open_page("configure", lang)
     T = TEXTS[lang]
@@ -128,7 +128,7 @@ def test_without_a_gpu_the_memory_section_says_so_first_with_cpu_facts(runs_dir,
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_start_creates_a_run_in_the_store_and_launches_it(runs_dir, lang, monkeypatch):
-    from trainer import launch
+    from trainer.jobs import launch
     launched = []     # the worker itself is the training tests' and the browser test's
     monkeypatch.setattr(launch, "_launch", lambda store, run_id, num_gpus: launched.append((run_id, num_gpus)))
     at = open_page("configure", lang)
@@ -241,7 +241,7 @@ def test_data_page_validates_the_demo_file(runs_dir, lang):
 
 
 def test_token_lengths_count_tokens_without_the_tokenizers_padding():
-    from trainer.token_lengths import token_lengths
+    from trainer.data.token_lengths import token_lengths
     short, longer = token_lengths(["reset the hub", "how do I reset the hub when the status ring blinks red"])
     assert 3 <= short < longer < 20
 
@@ -328,7 +328,7 @@ def literal_prefix(node: ast.expr) -> str:
 
 
 def test_every_text_key_used_in_the_ui_exists():
-    from trainer.sweep import PRUNERS
+    from trainer.jobs.sweep import PRUNERS
     used = set()
     dynamic = {}                         # the fixed start of each key built at run time -> where
     for path in list((ROOT / "pages").glob("*.py")) + list((ROOT / "app").glob("*.py")):
@@ -346,10 +346,10 @@ def test_every_text_key_used_in_the_ui_exists():
     # The keys built at run time, from the enumerations the code builds them from
     from app.chart_data import HEADS
     from app.mining_ui import PHASES
-    from trainer.article_vs_measured import CLAIMED
-    from trainer.fields import CHOICES, FIELDS
-    from trainer.memory import BGE_M3, Setup, estimate
-    from trainer.model_source import NOTES
+    from trainer.sizing.article_vs_measured import CLAIMED
+    from trainer.core.fields import CHOICES, FIELDS
+    from trainer.sizing.memory import BGE_M3, Setup, estimate
+    from trainer.core.model_source import NOTES
     from trainer.store import FINAL, LIVE, WAITING
     heads = set(HEADS)
     expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "trains", "cost", "when")}
@@ -379,9 +379,9 @@ def test_every_text_key_used_in_the_ui_exists():
     expanded |= {f"runs.merge.heads.{h}" for h in ("averaged", "kept", "none")}
     expanded |= {f"runs.curve.{name}" for name in ("validation", "general")}
     expanded |= {f"sweep.pruner.{p}" for p in PRUNERS}
-    from trainer.checks import FIX_FIELDS
-    from trainer.merge_choice import CASES, LANGUAGES
-    from trainer.sweep import OUTCOMES
+    from trainer.planning.checks import FIX_FIELDS
+    from trainer.core.merge_choice import CASES, LANGUAGES
+    from trainer.jobs.sweep import OUTCOMES
     expanded |= {f"configure.memory_fix.{f}" for f in FIX_FIELDS} | {f"sweep.outcome.{o}" for o in OUTCOMES}
     expanded |= {f"lang.{code}" for code in LANGUAGES} | {f"runs.curve.pick.{c}" for c in CASES}
     expanded |= {f"field.{name}" for name in FIELDS} | {f.label for f in FIELDS.values() if f.label}
@@ -393,7 +393,7 @@ def test_every_text_key_used_in_the_ui_exists():
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_configure_page_estimates_memory_and_warns_when_it_will_not_fit(runs_dir, lang, monkeypatch):
-    from trainer import gpus
+    from trainer.core import gpus
     monkeypatch.setattr(gpus, "detect", lambda: [])       # this machine's GPUs, if any, play no part
     at = open_page("configure", lang)
     T = TEXTS[lang]
@@ -408,7 +408,7 @@ def test_configure_page_estimates_memory_and_warns_when_it_will_not_fit(runs_dir
 
 
 def test_gpu_count_and_cross_device_negatives_appear_only_with_several_gpus(runs_dir, monkeypatch):
-    from trainer import gpus
+    from trainer.core import gpus
     at = open_page("configure", "en")
     assert not [n for n in at.number_input if n.key == "cfg_num_gpus"]
     monkeypatch.setattr(gpus, "detect", lambda: [gpus.Gpu("NVIDIA H100 80GB HBM3", 79.6)] * 2)
@@ -421,7 +421,7 @@ def test_gpu_count_and_cross_device_negatives_appear_only_with_several_gpus(runs
 
 
 def test_zero_and_gradient_checkpointing_are_offered_with_gpus_and_reach_the_command(runs_dir, monkeypatch):
-    from trainer import gpus
+    from trainer.core import gpus
     monkeypatch.setattr(gpus, "detect", lambda: [])
     at = open_page("configure", "en")
     assert not [c for c in at.checkbox if c.key == "cfg_gradient_checkpointing"]
@@ -445,7 +445,8 @@ def test_zero_and_gradient_checkpointing_are_offered_with_gpus_and_reach_the_com
 
 
 def test_measure_on_this_gpu_shows_the_measured_peak_next_to_its_estimate(runs_dir, monkeypatch):
-    from trainer import gpus, launch
+    from trainer.core import gpus
+    from trainer.jobs import launch
     monkeypatch.setattr(gpus, "detect", lambda: [gpus.Gpu("NVIDIA H100 80GB HBM3", 79.6)])
     asked = []
 

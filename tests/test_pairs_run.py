@@ -10,7 +10,7 @@ import pytest
 
 from conftest import write_jsonl
 
-from trainer.data import DEMO_DIR
+from trainer.core.config import DEMO_DIR
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def test_pairs_only_file_is_configured_with_a_split_and_its_real_steps(tmp_path,
     assert not at.exception, [e.value for e in at.exception]
     # the file's rows less the held-out ones (whole groups of rows that share a question or an answer: the
     # demo asks 5 questions of each article): the worker's split, and its steps at batch 8; no run measured yet
-    from trainer.split import split_rows
+    from trainer.data.split import split_rows
 
     kept = len(split_rows(rows, 0.1, 0.1, 42).train)
     assert kept < 60 - 10 and EN["configure.train_rows"].format(rows=kept, total=60) in [c.value for c in at.caption]

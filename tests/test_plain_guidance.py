@@ -9,7 +9,7 @@ from conftest import write_jsonl
 
 from apptest import open_page
 from app.i18n import TEXTS
-from trainer.data import DEMO_DIR
+from trainer.core.config import DEMO_DIR
 
 
 @pytest.fixture
@@ -51,14 +51,14 @@ def test_data_page_says_a_file_without_a_valid_row_cannot_be_used(runs_dir, tmp_
 # Find settings --------------------------------------------------------------------------------------------
 
 def fake_estimate(seconds: float):
-    from trainer.estimate import Estimate
+    from trainer.sizing.estimate import Estimate
 
     return lambda store, cfg, rows, gpu=False, steps=None: Estimate(seconds, 10, 1.0, 2, 1.0, 5.0, "measured (r1)")
 
 
 def spec_of(store, **changes):
-    from trainer import sweep
-    from trainer.config import RunConfig
+    from trainer.jobs import sweep
+    from trainer.core.config import RunConfig
 
     values = dict(name="s", base=json.loads(RunConfig(eval_data="split").to_json()), modes=["dense"], trials=8,
                   budget_minutes=30.0, suggested_lr=2e-5, center_lr=2e-5, epochs=[1, 3])
@@ -66,7 +66,8 @@ def spec_of(store, **changes):
 
 
 def test_the_budget_is_checked_against_the_trials_time_estimate(tmp_path, monkeypatch):
-    from trainer import estimate, sweep
+    from trainer.sizing import estimate
+    from trainer.jobs import sweep
     from trainer.store import Store
 
     store = Store(tmp_path / "runs")
@@ -82,8 +83,8 @@ def test_the_budget_is_checked_against_the_trials_time_estimate(tmp_path, monkey
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_find_settings_warns_at_setup_when_the_budget_cannot_fit_the_trials(runs_dir, monkeypatch, lang):
-    from trainer import estimate
-    from trainer.config import RunConfig
+    from trainer.sizing import estimate
+    from trainer.core.config import RunConfig
 
     monkeypatch.setattr(estimate, "for_run", fake_estimate(600))
     at = open_page("sweep", lang, cfg_sweep_base=RunConfig(eval_data="split").to_json())
@@ -99,7 +100,8 @@ def fake_study(store, spec, trials):
     (mode, learning rate, epochs, run status, optuna state, validation ranks or None, user attributes)."""
     from optuna.trial import TrialState
 
-    from trainer import query_ranks, sweep
+    from trainer.store import query_ranks
+    from trainer.jobs import sweep
 
     sweep.save(store, spec)
     found = sweep.study(store, spec)
@@ -132,7 +134,7 @@ def fake_study(store, spec, trials):
 def test_one_status_per_trial_after_stop_and_go_on_and_the_suggestion_in_words(tmp_path):
     from optuna.trial import TrialState
 
-    from trainer import sweep
+    from trainer.jobs import sweep
     from trainer.store import COMPLETED, FAILED, PRUNED, STOPPED, Store
 
     store = Store(tmp_path / "runs")
@@ -186,7 +188,7 @@ def test_the_study_page_says_each_trials_status_and_whether_the_suggestion_won(t
 
 def curve_of(validation: dict, general: dict | None = None, data_language: str = "en") -> dict:
     """A merge curve as trainer.engine.merge.curve writes it, from per-weight ranks."""
-    from trainer import verdict
+    from trainer.core import verdict
 
     mrr = lambda ranks: float(verdict.reciprocal_ranks(ranks).mean())  # noqa: E731
     points = []
@@ -207,7 +209,7 @@ NEAR = [1] * 38 + [2] * 2                                # 0.975: within the noi
 
 
 def test_the_weight_to_use_claims_only_differences_beyond_the_noise():
-    from trainer.merge_choice import choose
+    from trainer.core.merge_choice import choose
 
     assert choose({"metric": "dense.mrr@10", "queries": {"validation": 3},
                    "points": [{"weight": 0.0, "validation": 0.5}]}) is None          # scored before ranks were kept
@@ -223,7 +225,7 @@ def test_the_weight_to_use_claims_only_differences_beyond_the_noise():
 
 
 def test_the_out_of_domain_checks_language_is_told_apart():
-    from trainer.merge_choice import language
+    from trainer.core.merge_choice import language
 
     assert language(["how do I reset the hub", "why does the bulb flicker when I dim it"]) == "en"
     assert language(["如何重置设备", "退款需要多久"]) == "zh"
@@ -234,7 +236,7 @@ def test_the_out_of_domain_checks_language_is_told_apart():
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_runs_page_ends_the_curve_with_the_weight_to_use(runs_dir, lang):
-    from trainer.config import Mode, RunConfig
+    from trainer.core.config import Mode, RunConfig
     from trainer.store import COMPLETED, Store
 
     store = Store(runs_dir)
@@ -285,7 +287,7 @@ def start_job(runs_dir, path, progress=None, summary=None):
     """A mining job's folder as trainer.launch.start_mining leaves it, its child this test process (alive)."""
     import os
 
-    from trainer.launch import MINING_DIR
+    from trainer.jobs.launch import MINING_DIR
 
     folder = runs_dir / MINING_DIR / "20250101-000000-abcdef"
     folder.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,10 @@ import stat
 import pytest
 import torch
 
-from trainer import gpus, memory, reproduce
-from trainer.config import RunConfig, resolve_precision
+from trainer.core import gpus
+from trainer.sizing import memory
+from trainer.planning import reproduce
+from trainer.core.config import RunConfig, resolve_precision
 from trainer.engine import training
 
 V100 = gpus.Gpu("Tesla V100-SXM2-32GB", 32.0, bf16=False)

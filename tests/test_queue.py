@@ -6,9 +6,9 @@ import pytest
 import streamlit as st
 
 from apptest import open_page
-from trainer import __main__ as cli
-from trainer import launch
-from trainer.config import Mode, RunConfig
+from trainer import cli as cli
+from trainer.jobs import launch
+from trainer.core.config import Mode, RunConfig
 from trainer.store import COMPLETED, QUEUED, WAITING, Store
 
 

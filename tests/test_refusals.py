@@ -10,10 +10,12 @@ import pytest
 from app.markdown import plain
 from apptest import open_page
 from app.i18n import TEXTS
-from trainer import checks, gpus, launch
-from trainer.config import Mode, RunConfig
-from trainer.gpus import Gpu
-from trainer.model_source import hub_refusal
+from trainer.planning import checks
+from trainer.core import gpus
+from trainer.jobs import launch
+from trainer.core.config import Mode, RunConfig
+from trainer.core.gpus import Gpu
+from trainer.core.model_source import hub_refusal
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +86,7 @@ def test_a_hub_that_does_not_answer_holds_the_check_a_few_seconds_at_most(empty_
     import time
 
     from huggingface_hub import HfApi, constants
-    from trainer import model_source
+    from trainer.core import model_source
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", "http://silent.invalid")
@@ -151,8 +153,8 @@ def cpu_of(monkeypatch):
 
 
 def test_a_cpu_run_larger_than_the_ram_is_refused_with_what_fits(cpu_of, tmp_path):
-    from trainer import estimate
-    from trainer.model_source import model_shape
+    from trainer.sizing import estimate
+    from trainer.sizing.memory import model_shape
 
     store = Store(tmp_path / "runs")
     cfg = RunConfig(batch_size=64, passage_max_len=128)
@@ -178,7 +180,7 @@ def test_a_cpu_run_larger_than_the_ram_is_refused_with_what_fits(cpu_of, tmp_pat
 
 
 def test_a_gpu_run_larger_than_the_card_is_refused_with_what_fits(monkeypatch):
-    from trainer import memory
+    from trainer.sizing import memory
 
     monkeypatch.setattr(gpus, "detect", lambda: [Gpu("Test GPU 24GB", 24.0, True)])
     cfg = RunConfig(model=HUB, mode=Mode.ALL, batch_size=64, passage_max_len=512, sparse_head="stock")
@@ -241,7 +243,7 @@ def test_the_command_line_refuses_a_run_too_big_for_the_machine_unless_told(tmp_
 
 def broken_folders(tmp_path) -> dict:
     """A missing path, a folder without config.json, one whose config.json is not JSON, one without weights."""
-    from trainer.model_source import embedded_model_dir
+    from trainer.core.model_source import embedded_model_dir
 
     no_config = tmp_path / "no_config"
     no_config.mkdir()
@@ -257,7 +259,7 @@ def broken_folders(tmp_path) -> dict:
 
 
 def test_a_path_that_is_not_a_model_folder_is_refused_by_the_run_checks_in_words(tmp_path):
-    from trainer.model_source import model_refusal
+    from trainer.core.model_source import model_refusal
 
     for key, path in broken_folders(tmp_path).items():
         note = model_refusal(path)

@@ -17,10 +17,11 @@ import time
 import pytest
 from conftest import assert_command_is_what_ran, wait_for
 
-from trainer import launch, reproduce
-from trainer.config import Mode, RunConfig
-from trainer.flag_args import deepspeed_config, flag_arguments
-from trainer.memory import BGE_M3, Setup, estimate
+from trainer.jobs import launch
+from trainer.planning import reproduce
+from trainer.core.config import Mode, RunConfig
+from trainer.planning.flag_args import deepspeed_config, flag_arguments
+from trainer.sizing.memory import BGE_M3, Setup, estimate
 from trainer.store import COMPLETED, FAILED, STOPPED, Store
 
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, wait_for, write_jsonl
 
-from trainer import checks, launch, scan
+from trainer.planning import checks
+from trainer.jobs import launch
+from trainer.data import scan
 from trainer.engine import worker
-from trainer.config import Mode
+from trainer.core.config import Mode
 from trainer.data import DataError
 from trainer.store import FAILED, Store
 
@@ -170,7 +172,7 @@ def test_configure_shows_the_scan_progress_then_its_counts_and_never_reads_the_r
     if running["status"] == "running":           # the job may already be done on a fast machine
         assert at.button(key="start").disabled and any(EN["configure.scanning"] == c.value for c in at.caption)
     wait_for(lambda: scan.current(store, path)["status"] == "done", 120, "the scan job to finish")
-    from trainer.config import DEFAULT_MODEL
+    from trainer.core.config import DEFAULT_MODEL
     assert store.scan_lengths(scan.current(store, path)["id"], DEFAULT_MODEL)    # worked out by the job, for the page
     at.run()
     assert not at.exception, [e.value for e in at.exception]

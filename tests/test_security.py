@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.config import RunConfig
+from trainer.core.config import RunConfig
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@ import json
 import random
 
 from trainer.data import validate_eval
-from trainer.split import passages, problems, split_rows, write_beir
+from trainer.data.split import passages, problems, split_rows, write_beir
 
 
 def rows_with_shared_answers(n=200, seed=0):

@@ -4,7 +4,7 @@ import threading
 import pytest
 
 from trainer import store as store_module
-from trainer.config import Mode, RunConfig
+from trainer.core.config import Mode, RunConfig
 from trainer.store import COMPLETED, FAILED, LIVE, QUEUED, RUNNING, Store
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from apptest import open_page
 from conftest import wait_for
-from trainer import launch, sweep
+from trainer.jobs import launch, sweep
 from trainer.store import COMPLETED, FINAL, PRUNED, RUNNING, Store
 
 pytestmark = pytest.mark.slow
@@ -118,7 +118,7 @@ def test_the_study_page_shows_trials_winner_and_its_test(study, monkeypatch):
         assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) + len(at.table) >= 2
     assert "Finished" in " ".join(m.value for m in open_page("sweep").markdown)
     # the form, from Configure's settings: its mode chosen, the learning rates it will try said
-    from trainer.config import Mode, RunConfig
+    from trainer.core.config import Mode, RunConfig
     at = open_page("sweep", cfg_sweep_base=RunConfig(mode=Mode.ALL, eval_data="split", learning_rate=2e-5).to_json())
     assert at.multiselect[0].value == ["all"]
     assert any("5.0e-06 to 8.0e-05" in c.value for c in at.caption)
@@ -160,7 +160,7 @@ def test_the_study_page_in_chromium(study):
 def test_a_study_going_on_in_a_new_process_does_not_redraw_its_first_trials(tmp_path):
     """The sampler is seeded from the run's seed and the trials so far: a study loaded afresh (as a resumed
     command loads it) draws new settings, not the ones its first process drew (a walk saw a trial run twice)."""
-    from trainer.config import RunConfig
+    from trainer.core.config import RunConfig
 
     store = Store(tmp_path / "runs")
     spec = sweep.Spec(name="seeded", base=json.loads(RunConfig().to_json()), modes=["dense", "all"], trials=4,

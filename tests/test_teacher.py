@@ -10,9 +10,9 @@ import pytest
 
 from conftest import write_jsonl
 
-from trainer.config import Mode
-from trainer.flag_args import flag_arguments
-from trainer.model_source import embedded_model_dir
+from trainer.core.config import Mode
+from trainer.planning.flag_args import flag_arguments
+from trainer.core.model_source import embedded_model_dir
 from trainer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

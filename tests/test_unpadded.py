@@ -10,7 +10,7 @@ import torch
 from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
 
 from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model
-from trainer.config import Mode
+from trainer.core.config import Mode
 from trainer.engine import unpadded
 from trainer.engine.lean_head import LeanSparseM3Model
 
@@ -258,9 +258,9 @@ def test_the_runner_switches_the_model_when_the_run_asks(monkeypatch):
 def test_memory_and_bucket_plans_count_the_broadcast_mask():
     from dataclasses import replace
 
-    from trainer import buckets
-    from trainer.config import RunConfig
-    from trainer.memory import BGE_M3, Setup, estimate, setup_for
+    from trainer.sizing import buckets
+    from trainer.core.config import RunConfig
+    from trainer.sizing.memory import BGE_M3, Setup, estimate, setup_for
 
     long = Setup(shape=BGE_M3, mode=Mode.ALL, batch=2, passage_len=4096, gpu_gib=141, padded=True)
     full, broadcast = estimate(long).breakdown["attention_mask"], estimate(replace(long, unpadded=True)).breakdown[

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from app import chart_data as cd
-from trainer import estimate, query_ranks, verdict
-from trainer.config import SPLIT, Mode, RunConfig
+from trainer.sizing import estimate
+from trainer.store import query_ranks
+from trainer.core import verdict
+from trainer.core.config import SPLIT, Mode, RunConfig
 from trainer.store import COMPLETED, STOPPED, Store
 
 
@@ -105,7 +107,7 @@ def test_estimate_scales_a_measured_run_and_the_eta_reckons_the_same_way(apps):
 
 
 def test_a_split_trains_on_the_rows_left_and_configure_says_so(tmp_path):
-    from trainer.split import split_rows
+    from trainer.data.split import split_rows
 
     rows = [{"query": f"q{i}", "pos": [f"p{i}"]} for i in range(60)]
     path = tmp_path / "pairs.jsonl"
@@ -119,7 +121,7 @@ def test_a_split_trains_on_the_rows_left_and_configure_says_so(tmp_path):
 def test_cpu_memory_estimate_counts_attention_at_the_lengths_batches_pad_to(tmp_path):
     """Measured on a 2-core machine (bench/stop_latency.py's runs): the demo, all heads, peaked at 1.33–1.36 GiB;
     400 CMRC pairs at 512 tokens, all heads, batch 8 × group 4, at 11.70 GiB."""
-    from trainer.model_source import model_shape
+    from trainer.sizing.memory import model_shape
 
     store = Store(tmp_path / "runs")
     shape = model_shape("default")

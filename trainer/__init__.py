@@ -1,9 +1,14 @@
 """M3 Studio's engine (everything that is not UI). `__version__` is the package's one version: pyproject.toml
 reads it from here (setuptools' `attr:`), `m3-train --version`, `m3-studio --version` and the app's sidebar show
-it. `studio` is the `m3-studio` console command (the dashboard); `m3-train` is `trainer.__main__:console`."""
+it. `studio` is the `m3-studio` console command (the dashboard); `m3-train` is `trainer.cli:console`.
+
+The code lives in wings (packages), each importing only the wings before it in WINGS (tests/test_layers.py;
+docs/DESIGN-NOTES.md, "The map"): the run's vocabulary, the store, data files, sizing, planning, where models go,
+jobs in child processes, the engine (torch, in child processes only) and the command line."""
 from __future__ import annotations
 
 __version__ = "0.1.0"
+WINGS = ("hooks", "core", "store", "data", "sizing", "planning", "models", "jobs", "engine", "cli")
 
 
 def streamlit_defaults() -> dict[str, str]:

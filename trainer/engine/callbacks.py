@@ -20,12 +20,13 @@ from typing import Any, Optional
 import torch
 from transformers import TrainerCallback
 
-from .. import metrics, query_ranks
-from ..data import EvalSet
-from ..early_stop import EarlyStopper
-from .evaluate import PassageCache, evaluate
-from ..metrics import Metric
-from ..store import Store
+from trainer.core import metrics
+from trainer.store import query_ranks
+from trainer.data import EvalSet
+from trainer.core.early_stop import EarlyStopper
+from trainer.engine.evaluate import PassageCache, evaluate
+from trainer.core.metrics import Metric
+from trainer.store import Store
 
 
 def peak_memory() -> dict[str, float]:

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import ir_metrics
-from ..data import EvalSet
+from trainer.core import ir_metrics
+from trainer.data import EvalSet
 
 K = 10
 

@@ -5,11 +5,11 @@ is tested here, once, after the search (trainer.sweep). Writes what the worker's
 step, and their per-question ranks (query_ranks.TEST_FILE), so every page shows it the same way."""
 from __future__ import annotations
 
-from .. import metrics
-from ..data import load_eval
-from ..export import saved_model
-from ..model_source import model_dir, run_pooling
-from ..store import Store
+from trainer.core import metrics
+from trainer.data import load_eval
+from trainer.models.export import saved_model
+from trainer.core.model_source import model_dir, run_pooling
+from trainer.store import Store
 
 
 def test_run(store: Store, run_id: str) -> dict:
@@ -33,9 +33,9 @@ def test_run(store: Store, run_id: str) -> dict:
     epoch = max((p.epoch or 0.0 for p in points), default=0.0)
     import torch
 
-    from .callbacks import record_test
-    from .evaluate import evaluate
-    from .search import load_checkpoint
+    from trainer.engine.callbacks import record_test
+    from trainer.engine.evaluate import evaluate
+    from trainer.engine.search import load_checkpoint
 
     testset = load_eval(folder)
     unified = cfg.mode.unified_finetuning

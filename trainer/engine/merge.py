@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from ..export import HEADS, clear_previous, finish_folder, saved_model, zip_folder
-from ..model_source import resolve_model, run_pooling
-from ..store import Store
+from trainer.models.export import HEADS, clear_previous, finish_folder, saved_model, zip_folder
+from trainer.core.model_source import resolve_model, run_pooling
+from trainer.store import Store
 
 GENERAL_DIR = Path(__file__).resolve().parent.parent / "general"    # trainer/general/
 
@@ -79,16 +79,16 @@ def curve(store: Store, run_id: str, weights: list[float]) -> dict:
     as `mix_heads` does), made in memory: both models are read once, nothing is written per weight."""
     from LM_Cocktail.utils import get_model_param_list, merge_param
 
-    from ..data import load_eval
-    from .evaluate import evaluate
-    from .search import load_checkpoint
+    from trainer.data import load_eval
+    from trainer.engine.evaluate import evaluate
+    from trainer.engine.search import load_checkpoint
 
     run = store.get_run(run_id)
     cfg = run.config
     validation = run.folder.validation(cfg.eval_data)
     if validation is None or not validation.is_dir():
         raise ValueError(f"run {run_id} has no validation set: the curve needs the run's own score")
-    from ..merge_choice import GENERAL_LANGUAGE, language
+    from trainer.core.merge_choice import GENERAL_LANGUAGE, language
 
     sets = {"validation": load_eval(validation)}
     languages = {"validation": language(sets["validation"].queries), "general": GENERAL_LANGUAGE}

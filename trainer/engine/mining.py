@@ -26,7 +26,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..config import RunConfig, parse_range
+from trainer.core.config import RunConfig, parse_range
 
 _DEFAULT = RunConfig()                  # the mining defaults' one owner: RunConfig's mine_* fields
 _LOW, _HIGH = parse_range(_DEFAULT.mine_range)
@@ -197,8 +197,8 @@ def mine_file(rows: list[dict], corpus: list[str], output_path: str, model: str,
               device: Optional[str] = None) -> dict:
     """Mine rows (with their extra passages: trainer.data.rows_to_mine reads and checks both) and write them;
     returns the summary (stats + preview)."""
-    from ..data import write_jsonl_atomic
-    from ..model_source import detect_pooling, model_dir
+    from trainer.data import write_jsonl_atomic
+    from trainer.core.model_source import detect_pooling, model_dir
 
     folder = model_dir(model)
     if folder is None:

@@ -14,10 +14,10 @@ import torch
 from FlagEmbedding.finetune.embedder.encoder_only.m3 import EncoderOnlyEmbedderM3Model, EncoderOnlyEmbedderM3Runner
 from transformers import AutoTokenizer
 
-from .. import ir_metrics
-from ..config import main_head
-from ..data import EvalSet, load_eval
-from .evaluate import Encoded, encode, head_scores, special_token_ids
+from trainer.core import ir_metrics
+from trainer.core.config import main_head
+from trainer.data import EvalSet, load_eval
+from trainer.engine.evaluate import Encoded, encode, head_scores, special_token_ids
 
 
 @dataclass

@@ -9,7 +9,7 @@ import traceback
 
 
 def main() -> int:
-    from .search import Searcher
+    from trainer.engine.search import Searcher
 
     searcher = Searcher()
     out = sys.stdout

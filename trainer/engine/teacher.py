@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..data import write_jsonl_atomic
-from ..model_source import model_dir
+from trainer.data import write_jsonl_atomic
+from trainer.core.model_source import model_dir
 
 Scorer = Callable[[list[tuple[str, str]]], list[float]]
 

@@ -25,13 +25,13 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
     EncoderOnlyEmbedderM3TrainingArguments,
 )
 
-from .. import config, redact
-from . import faults
-from ..advice import lr_at
-from ..model_source import SPARSE_HEAD
-from .callbacks import Stopped
-from .lean_head import LeanSparseM3Model
-from . import unpadded as unpadded_encoding
+from trainer.core import config, redact
+from trainer.engine import faults
+from trainer.sizing.advice import lr_at
+from trainer.core.model_source import SPARSE_HEAD
+from trainer.engine.callbacks import Stopped
+from trainer.engine.lean_head import LeanSparseM3Model
+from trainer.engine import unpadded as unpadded_encoding
 
 
 HEADS = {"colbert_linear", "sparse_linear"}

@@ -42,8 +42,8 @@ import torch.nn.functional as F
 import transformers
 from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model
 
-from ..memory import BROADCAST_MASK_MODELS
-from .lean_head import LeanSparseM3Model
+from trainer.sizing.memory import BROADCAST_MASK_MODELS
+from trainer.engine.lean_head import LeanSparseM3Model
 
 # A batch is packed when its padding share is above this. Packing costs nothing measurable even with no
 # padding (bench/padding.py on an H200: every fixed-length synthetic batch packed ran at 1.02x the padded

@@ -11,9 +11,9 @@ import torch
 from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model
 from transformers import AutoConfig, AutoModel, XLMRobertaConfig
 
-from ..config import Mode
-from .lean_head import LeanSparseM3Model
-from ..memory import BGE_M3
+from trainer.core.config import Mode
+from trainer.engine.lean_head import LeanSparseM3Model
+from trainer.sizing.memory import BGE_M3
 
 # XLM-RoBERTa large: the estimator's shape, plus what memory does not depend on.
 BGE_M3_CONFIG = dict(vocab_size=BGE_M3.vocab, hidden_size=BGE_M3.hidden, num_hidden_layers=BGE_M3.layers,

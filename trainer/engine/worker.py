@@ -17,26 +17,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..config import SPLIT, RunConfig, parse_range
-from .. import scan
-from ..data import (DataError, Problem, Report, Source, iter_train, load_eval,
-                    resolve_train, write_jsonl_atomic)
-from ..early_stop import EarlyStopper
-from .. import plan as plan_
-from .. import redact
-from ..model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
-from ..memory import DEFAULT_CARD_GIB
-from ..metrics import Metric
-from ..run_folder import RunFolder
-from ..split import passages, problems as split_problems, split_rows, write_beir
-from ..store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
+from trainer.core.config import SPLIT, RunConfig, parse_range
+from trainer.data import scan
+from trainer.data import DataError, Problem, Report, Source, iter_train, load_eval, write_jsonl_atomic
+from trainer.core.config import resolve_train
+from trainer.core.early_stop import EarlyStopper
+from trainer.planning import plan as plan_
+from trainer.core import redact
+from trainer.core.model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
+from trainer.sizing.memory import DEFAULT_CARD_GIB
+from trainer.core.metrics import Metric
+from trainer.store.run_folder import RunFolder
+from trainer.data.split import passages, problems as split_problems, split_rows, write_beir
+from trainer.store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
 
 def largest_batch(cfg: RunConfig) -> str:
     """What the memory estimator says fits this machine's GPU (or an 80 GB card when there is none)."""
-    from .. import gpus
-    from ..memory import estimate, setup_for
-    from ..model_source import model_shape
+    from trainer.core import gpus
+    from trainer.sizing.memory import estimate, setup_for
+    from trainer.sizing.memory import model_shape
 
     found = gpus.detect()
     card = found[0].memory_gib if found else DEFAULT_CARD_GIB
@@ -88,7 +88,7 @@ class Prepared:
 
 def _mine(cfg: RunConfig, rows: list[dict], folder: Path) -> tuple[list[dict], dict]:
     """Negatives for the rows that need them, mined with the run's base model (see trainer.engine.mining)."""
-    from .mining import MineSettings, mine, st_encoder
+    from trainer.engine.mining import MineSettings, mine, st_encoder
 
     low, high = parse_range(cfg.mine_range)
     settings = MineSettings(negatives=cfg.mine_negatives, range_min=low, range_max=high, margin=cfg.mine_margin,
@@ -207,7 +207,7 @@ def length_buckets(cfg: RunConfig, data: Prepared, run_dir: Path, folder: Path, 
     """With length buckets on: the plan (kept in the run folder as length_plan.json, the length each
     bucket truncates to included) and one training file per bucket, each row carrying its bucket's
     batch size. A resumed run keeps the plan it started with."""
-    from .. import buckets
+    from trainer.sizing import buckets
 
     plan_path, bucket_dir = run_dir / buckets.PLAN_FILE, run_dir / buckets.BUCKET_DIR
     if resume and plan_path.is_file():
@@ -257,7 +257,7 @@ def make_plan(store: Store, run_id: str, cfg: RunConfig, run_folder: RunFolder, 
         if kept is not None and kept.prepared and all(Path(f).is_file() for f in kept.train_files):
             return kept
     data = prepare_data(store, run_id, cfg, run_folder, True, resume, folder)
-    from . import training  # torch and FlagEmbedding load only after the checks above
+    from trainer.engine import training  # torch and FlagEmbedding load only after the checks above
 
     precision = training.resolve_precision(cfg.precision)
     length_plan, bucket_files = None, None
@@ -307,7 +307,7 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
             # torch and FlagEmbedding load while rank 0 prepares the data (the config: the store's, or the plan
             # made at creation); then the other ranks read rank 0's completed plan: nothing re-derived.
             _offline(cfg or getattr(plan_.load(run_folder.plan), "run_config", None))
-            from . import training  # noqa: F401
+            from trainer.engine import training  # noqa: F401
             planned = plan_.wait_prepared(run_folder.plan)
             cfg = planned.run_config
             folder = _local_model(cfg, main)
@@ -319,13 +319,13 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
         evalset = load_eval(Path(planned.validation)) if planned.validation and main else None
         testset = load_eval(Path(planned.test)) if planned.test and main and cfg.held_out_test else None
 
-        from . import training  # torch and FlagEmbedding load only after the checks above
-        from .callbacks import DropPassages, HeldOutTest, StopWatch, StoreMetrics, SyncStop, Validation
-        from .evaluate import PassageCache
+        from trainer.engine import training  # torch and FlagEmbedding load only after the checks above
+        from trainer.engine.callbacks import DropPassages, HeldOutTest, StopWatch, StoreMetrics, SyncStop, Validation
+        from trainer.engine.evaluate import PassageCache
 
         bucket_steps = None
         if planned.length_plan:
-            from .. import buckets
+            from trainer.sizing import buckets
             length_plan = buckets.from_dict(buckets.load(Path(planned.length_plan)))
             bucket_steps = training.BucketSteps([b.to_dict() for b in length_plan.buckets])
         args = dict(planned.args)
@@ -358,7 +358,7 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
         outcome = training.train(args, callbacks=callbacks, progress=progress, bucket_steps=bucket_steps,
                                  record=run_folder.arguments if main else None, **planned.studio)
         if bucket_steps is not None and main:
-            from .. import buckets
+            from trainer.sizing import buckets
             buckets.save(length_plan, Path(planned.length_plan), {"measured": bucket_steps.measured()})
         status = STOPPED if outcome.stopped_by_user else COMPLETED
         note = f"early stopped at epoch {outcome.epoch:g}" if outcome.early_stopped else None

@@ -1,0 +1,84 @@
+"""Child processes, one way for all: the worker's environment, starting a background job (mining, a scan, a
+settings search) in its own session with its output in a log, a `python -m trainer` command whose answer is
+its last JSON line, whether a child still lives, and a log's tail. No torch; data code (trainer.scan) starts
+its job through here rather than through trainer.launch."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from trainer.core import gpus, redact
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env(num_gpus: int = 1, hub_token: bool = False) -> dict[str, str]:
+    """The worker's environment. A run gets exactly the GPUs it asked for: HF Trainer in a single
+    process would otherwise spread itself over every visible GPU with DataParallel. No secrets: a training
+    worker (`hub_token`) gets the hub token under its own name, which it uses only to download (trainer.redact)."""
+    env = dict(redact.child_env(dict(os.environ), hub_token), PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+               PYTHONUNBUFFERED="1")
+    # Idle OpenMP threads sleep rather than spin: as fast alone, and the process's CPU time then stays the
+    # compute's own when other work shares the cores (trainer.estimate measures speed by it)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    visible = env.get("CUDA_VISIBLE_DEVICES")
+    ids = [i.strip() for i in visible.split(",")] if visible else [str(i) for i in range(len(gpus.detect()))]
+    if len(ids) > num_gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(ids[:num_gpus])
+    return env
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a reused pid that is not our worker does not count
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return b"trainer" in cmdline and ") Z " not in stat
+
+
+def log_tail(path: Path, size: int = 4000) -> str:
+    """The end of a log, with anything secret masked (trainer.redact)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - size))
+            return redact.redact(f.read().decode("utf-8", "replace"))
+    except OSError:
+        return ""
+
+
+def trainer_command(args: list[str], timeout: float) -> dict:
+    """`python -m trainer ARGS` in a child process (the dashboard never loads torch): its JSON answer
+    (the last line it prints), or {"error": what went wrong}."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True,
+                              cwd=PROJECT_ROOT, timeout=timeout, env=worker_env(1), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer in {timeout:.0f} s"}
+    if done.returncode != 0:
+        return {"error": (done.stderr or done.stdout)[-800:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def start_child(folder: Path, log_name: str, args: list[str]) -> int:
+    """`python ARGS` in the background for a page (mining, a settings search): its own session (an app restart
+    does not end it), output to folder/log_name; returns its pid. A thread reaps it, so it never lingers as a
+    zombie."""
+    with open(folder / log_name, "ab") as log:
+        proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=PROJECT_ROOT, env=worker_env(1), start_new_session=True)
+    threading.Thread(target=proc.wait, daemon=True).start()
+    return proc.pid

@@ -1,0 +1,1 @@
+"""Where a trained model goes: the exported folder (export) and its model card (card). Imports core..planning."""

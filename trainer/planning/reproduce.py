@@ -1,0 +1,154 @@
+"""The plain FlagEmbedding command that reproduces a run, and the model card that goes with an
+exported model (trainer.export). No torch."""
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+from trainer.core.config import RunConfig
+from trainer.core.config import resolve_train
+from trainer.planning.flag_args import command_line
+from trainer.core.model_source import display_name
+from trainer.core import metrics
+from trainer.core.metrics import Metric
+from trainer.planning.plan import Plan, for_nodes, make as make_plan, of_run as plan_of
+from trainer.store.run_folder import RunFolder
+from trainer.store import Run, Store
+
+
+ENDPOINT = "MASTER_HOST:29500"
+
+
+def command(plan: Plan, output_dir: str | None = None, endpoint: str = ENDPOINT) -> list[str]:
+    """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv of a plan: its
+    arguments as the worker passed them (trainer.plan.make), on its machines and processes. `output_dir`
+    alone may differ (a run's command writes to its folder's reproduced/, never over the run's model)."""
+    args = dict(plan.args)
+    if output_dir is not None:
+        args["output_dir"] = output_dir
+    return command_line(args, plan.nproc_per_node, plan.nnodes, endpoint)
+
+
+def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None,
+                plan=None, bucket_files: list[str] | None = None, nnodes: int = 1, endpoint: str = ENDPOINT,
+                cuda: bool | None = None, run_folder: str | None = None, run_id: str = "RUN_ID") -> list[str]:
+    """The command of a run not created yet (Configure's preview): trainer.plan.make for a run folder
+    named `run_folder` (by default `output_dir`'s parent), `cuda` GPUs or not (unknown: guessed from the precision); with `nnodes` > 1 the same
+    run on that many machines of `cfg.num_gpus` GPUs each (the warmup follows the larger world), through a
+    c10d rendezvous at `endpoint`."""
+    made = make_plan(cfg, RunFolder(run_folder or Path(output_dir).parent), run_id, train_file=train_file, rows=rows, precision=precision,
+                     cuda=precision != "fp32" if cuda is None else cuda, nproc_per_node=cfg.num_gpus, nnodes=nnodes,
+                     length_plan=plan, bucket_files=bucket_files)
+    return command(made, output_dir, endpoint)
+
+
+def used_train_file(run: Run) -> Path:
+    """The file a run trained on: the rows it prepared in its folder, or the user's file itself when that
+    was valid as it was (trainer.engine.worker.prepare_data); before length buckets split it."""
+    stored = plan_of(run)
+    if stored is not None and stored.prepared and not stored.length_plan:
+        return Path(stored.train_files[0])
+    prepared = run.folder.train_file
+    return prepared if prepared.is_file() else resolve_train(run.config.train_data)
+
+
+def _legacy_plan(run: Run, rows: int | None) -> Plan:
+    """A run from before plans were stored: its plan made now, with this machine's view of the precision."""
+    from trainer.sizing import buckets
+    from trainer.core import gpus
+
+    folder = run.folder
+    train_file = used_train_file(run)
+    if rows is None and train_file == folder.train_file:
+        with open(train_file, "rb") as f:
+            rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    length_plan, files = None, None
+    plan_path = folder.root / buckets.PLAN_FILE
+    if plan_path.is_file():          # a bucketed run: the files each bucket trained from
+        length_plan = buckets.from_dict(buckets.load(plan_path))
+        files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in length_plan.buckets]
+    found = gpus.detect()
+    return make_plan(run.config, folder, run.id, train_file=str(train_file), rows=rows,
+                     precision=gpus.planned_precision(run.config.precision), cuda=bool(found),
+                     nproc_per_node=run.config.num_gpus, length_plan=length_plan, bucket_files=files, prepared=True)
+
+
+def run_command(run: Run, nnodes: int | None = None, endpoint: str = ENDPOINT, rows: int | None = None) -> list[str]:
+    """A run's command: its stored plan's arguments (what the worker trained with), writing to the run
+    folder's reproduced/; on `nnodes` machines (other than the plan's), the plan made again for that many.
+    `rows` (the run's `train_rows` point) serves only a run from before plans, saving a count of its file's
+    lines."""
+    stored = plan_of(run) or _legacy_plan(run, rows)
+    return command(for_nodes(stored, nnodes or stored.nnodes), str(run.folder.reproduced), endpoint)
+
+
+def shell(argv: list[str]) -> str:
+    """One line to paste into a shell, each argument quoted as needed; `$NAME` stays a variable."""
+    return " ".join(f'"{a}"' if a.startswith("$") and a[1:].isidentifier() else shlex.quote(a) for a in argv)
+
+
+def model_card(run: Run, before: dict[str, float], after: dict[str, float], pooling: str,
+               test: dict[str, tuple[float, float]] | None = None) -> str:
+    cfg = run.config
+    stored = plan_of(run)
+    warmup = stored.warmup_steps if stored else (cfg.warmup_steps if cfg.warmup_steps >= 0 else "auto")
+    processes = f"{stored.world} ({stored.precision})" if stored else f"{cfg.num_gpus}"
+    lines = [f"# {run.name}", "",
+             f"Fine-tuned with M3 Studio on FlagEmbedding's M3 trainer ({time.strftime('%Y-%m-%d', time.localtime(run.created))}).",
+             "", "| | |", "|---|---|",
+             f"| base model | `{display_name(cfg.model)}` |", f"| module mode | {cfg.mode.value} ({cfg.mode.flags}) |",
+             f"| training data | `{cfg.train_data}` |", f"| validation data | `{cfg.eval_data}` |",
+             f"| epochs / batch per device / group size | {cfg.epochs} / {cfg.batch_size} / {cfg.group_size} |",
+             f"| learning rate / warmup steps | {cfg.learning_rate:g} / {warmup} |",
+             f"| query / passage max tokens | {cfg.query_max_len} / {cfg.passage_max_len} |",
+             f"| temperature / max grad norm | {cfg.temperature} / {cfg.max_grad_norm} |",
+             f"| processes (precision) | {processes} |" if stored else f"| GPUs | {cfg.num_gpus} |", f"| status | {run.status} |", "",
+             "## Validation MRR@10", "", "| head | before | after |", "|---|---|---|"]
+    for head in ("dense", "sparse", "colbert", "hybrid"):
+        if head in before:
+            lines.append(f"| {head} | {before[head]:.3f} | {after.get(head, before[head]):.3f} |")
+    if test:
+        lines += ["", f"## Held-out test MRR@10 ({test.pop('queries', (0, 0))[0]:.0f} questions never used in training "
+                      "or for any decision)", "", "| head | before | after |", "|---|---|---|"]
+        lines += [f"| {head} | {b:.3f} | {a:.3f} |" for head, (b, a) in test.items()]
+    if cfg.mode.unified_finetuning:
+        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)"
+    else:
+        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=False, return_colbert_vecs=False)"
+    lines += ["", "## Use", "", "```python", "from FlagEmbedding import BGEM3FlagModel",
+              f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')", encode,
+              "```", "", f"Dense vectors only, the same ones ({pooling} pooling, normalised), through sentence-transformers:",
+              "", "```python", "from sentence_transformers import SentenceTransformer",
+              "model = SentenceTransformer('path/to/this/folder')  # backend='onnx' where onnx/model.onnx was exported",
+              "vectors = model.encode(['a query'])", "```", ""]
+    if not cfg.mode.unified_finetuning:
+        lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use the dense "
+                  "vectors (`out['dense_vecs']`) only.", ""]
+    return "\n".join(lines)
+
+
+def mrr_before_after(store: Store, run_id: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Validation MRR@10 per head: the first evaluation and the last."""
+    before, after = {}, {}
+    for p in store.metrics(run_id):
+        if p.name.endswith(".mrr@10") and p.name.count(".") == 1:
+            head = p.name.split(".")[0]
+            before.setdefault(head, p.value)
+            after[head] = p.value
+    return before, after
+
+
+def test_before_after(store: Store, run_id: str) -> dict[str, tuple[float, float]]:
+    """Held-out test MRR@10 per head (before, after), plus ('queries', ...); {} until the run ended."""
+    first: dict[str, float] = {}
+    last: dict[str, tuple[int, float]] = {}
+    for p in store.metrics(run_id):
+        if p.name.startswith(metrics.TEST) and (p.name.endswith(".mrr@10") or p.name == Metric.TEST_QUERIES):
+            key = "queries" if p.name == Metric.TEST_QUERIES else p.name.split(".")[1]
+            first.setdefault(key, p.value)
+            last[key] = (p.step, p.value)
+    steps = {s for s, _ in last.values()}
+    if not first or steps == {0}:
+        return {}
+    return {k: (first[k], last[k][1]) for k in first}
