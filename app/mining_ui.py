@@ -1,5 +1,5 @@
 """The Data page's hard-negative mining: settings, Start/Stop, a live progress bar and a preview of
-what was mined. The work runs in a child process (trainer.launch.start_mining); this only reads it."""
+what was mined. The work runs in a child process (trainer.mining.start_mining); this only reads it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.datasets_ui import use_for_training
 from app.ui import t
+from trainer.jobs import mining
 from trainer.core.model_source import model_refusal
 from trainer.jobs import launch
 from trainer.core.config import DEFAULT_MODEL, RunConfig, parse_range
@@ -22,7 +23,7 @@ SEARCH_SHARE = 0.05          # of the bar: the search after encoding (matrix pro
 def mining_section(store: Store, path: str, data: ScanResult) -> None:
     st.subheader(t("mine.title"))
     st.caption(t("mine.explain"))
-    job = launch.latest_mining_job(store)
+    job = mining.latest_mining_job(store)
     if job is not None and job.input() != path:
         job = None                  # the last job mined another file: not this one's to show
     if data.without_negatives and not (job is not None and job.summary()):
@@ -44,7 +45,7 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
     if st.button(t("mine.start"), key="mine_start", type="primary",
                  disabled=busy or not data.rows or refusal is not None):
         try:
-            job = launch.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
+            job = mining.start_mining(store, path, model, negatives=int(negatives), range_text=f"{low}-{high}",
                                       margin=float(margin), seed=int(seed), query_max_len=64, passage_max_len=256)
         except launch.RunBusy as refused:
             st.warning(t("mine.busy", detail=str(refused)))
@@ -55,10 +56,10 @@ def mining_section(store: Store, path: str, data: ScanResult) -> None:
 
 
 @st.fragment(run_every=1)
-def _job_progress(job: launch.MiningJob) -> None:
+def _job_progress(job: mining.MiningJob) -> None:
     """The running job's progress, redrawn every second; when it has ended, the whole page reruns once and
     shows the result (no timer left running, and its buttons act on the whole page)."""
-    job = launch.MiningJob(job.folder)
+    job = mining.MiningJob(job.folder)
     if not job.watched:
         st.rerun(scope="app")
     st.progress(*progress_bar(job.progress()))
@@ -86,7 +87,7 @@ def progress_bar(progress: dict) -> tuple[float, str]:
                               done=f"{done:,}", total=f"{total:,}")
 
 
-def _job_result(store: Store, job: launch.MiningJob) -> None:
+def _job_result(store: Store, job: mining.MiningJob) -> None:
     summary = job.summary()
     if not summary:
         error = job.error()

@@ -21,9 +21,8 @@ class SearchClient:
     def _start(self) -> subprocess.Popen:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "trainer.engine.search_server"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=log, cwd=children.PROJECT_ROOT,
-                                    env=children.worker_env(1), text=True, bufsize=1)
+            return children.spawn([sys.executable, "-m", "trainer.engine.search_server"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
 
     def ask(self, request: dict, timeout: float = 180) -> dict:
         """One search; a server that died is started again once."""

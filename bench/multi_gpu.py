@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from trainer.core import children  # noqa: E402
 from trainer.jobs import launch  # noqa: E402
 from trainer.core.config import Mode, RunConfig  # noqa: E402
 from trainer.store import Store  # noqa: E402
@@ -69,7 +70,7 @@ def estimated_peak(cfg: RunConfig) -> float:
 
 def run(store: Store, cfg: RunConfig) -> dict:
     run_id = store.create_run(cfg)
-    done = subprocess.run(launch.worker_command(store, run_id, cfg.num_gpus), cwd=ROOT, env=launch.worker_env(cfg.num_gpus),
+    done = subprocess.run(launch.worker_command(store, run_id, cfg.num_gpus), cwd=ROOT, env=children.worker_env(cfg.num_gpus),
                           capture_output=True, text=True)
     record = store.get_run(run_id)
     sps = [p.value for p in store.metrics(run_id) if p.name == "samples_per_s"][5:]

@@ -20,6 +20,7 @@ from app.nav import page
 from app.chart_data import stacked
 from app.ui import (EVAL_FILES, count, differences, fmt_duration, get_store, lang_key, line_figure, labels,
                     readable, t)
+from trainer.jobs import tools
 from trainer.sizing import advice, article_vs_measured, estimate, memory
 from trainer.planning import checks, reproduce
 from trainer.core import gpus
@@ -52,7 +53,7 @@ class Source:
 
 
 @dataclass
-class Plan:
+class Found:
     """Facts the settings section found, which the later sections show next to the config."""
     report: Optional[scan.ScanResult]      # the training file's scan (None: no file chosen, or being scanned)
     scanning: bool                         # a child process is scanning the file (or its scan failed): Start waits
@@ -167,7 +168,7 @@ def module_mode() -> Mode:
 
 
 # 3. Settings: presets, sizes, lengths, learning rate, GPUs, warmup, heads, recipe → one RunConfig -----
-def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
+def settings(source: Source, mode: Mode) -> tuple[RunConfig, Found]:
     st.subheader(t("configure.hyper"))
     for preset, column in zip(PRESETS, st.columns(len(PRESETS) + 1)):
         column.button(preset_label(preset), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
@@ -281,7 +282,7 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Plan]:
         source.notes_box.error(t(f"note.{refusal.key}", **refusal.params))
     for note in model_notes(config) if refusal is None else ():    # (notes on a model it cannot use: none)
         source.notes_box.info(t(f"note.{note.key}", **shown_params(note)))
-    return config, Plan(report, scanning, rows, shape, found, total, warmup, train_rows, model_refusal=refusal)
+    return config, Found(report, scanning, rows, shape, found, total, warmup, train_rows, model_refusal=refusal)
 
 
 def shown_params(note: Note) -> dict:
@@ -310,31 +311,31 @@ def _bucket_plan(train_data: str, scan_id: int, _data: scan.ScanResult, model: s
         return {"error": str(e)}
 
 
-def length_buckets(config: RunConfig, plan: Plan) -> tuple[RunConfig, Plan]:
+def length_buckets(config: RunConfig, facts: Found) -> tuple[RunConfig, Found]:
     """A switch; on, the plan as a table and a chart, and the run's steps counted per bucket."""
     if not st.toggle(t("configure.buckets"), key="cfg_length_buckets", help=t("field.length_buckets")):
-        return config, plan
+        return config, facts
     config = config.replace(length_buckets="auto")
-    if not (plan.report and plan.report.rows):
+    if not (facts.report and facts.report.rows):
         st.info(t("configure.buckets_no_data"))
-        return config, plan
+        return config, facts
     from trainer.sizing.buckets import card_gib_for
 
     card = card_gib_for(config)
     with st.spinner():
-        result = _bucket_plan(config.train_data, plan.report.scan_id, plan.report, config.model,
+        result = _bucket_plan(config.train_data, facts.report.scan_id, facts.report, config.model,
                               config.mode.value, config.group_size, config.query_max_len, config.sparse_head,
                               config.batch_size, config.num_gpus, gpus.planned_precision(config.precision), card)
     if "error" in result:
         st.error(t("configure.buckets_error", error=result["error"]))
-        return config, plan
+        return config, facts
     buckets = result["buckets"]
-    scale = plan.report.rows / max(1, plan.report.sample_rows)
+    scale = facts.report.rows / max(1, facts.report.sample_rows)
     if scale > 1:      # planned over the scan's sample: its counts stand for the whole file's
-        st.caption(t("configure.buckets_sampled", sample=f"{plan.report.sample_rows:,}", rows=f"{plan.report.rows:,}"))
+        st.caption(t("configure.buckets_sampled", sample=f"{facts.report.sample_rows:,}", rows=f"{facts.report.rows:,}"))
         buckets = [dict(b, rows=round(b["rows"] * scale), steps_per_epoch=round(b["steps_per_epoch"] * scale))
                    for b in buckets]
-        result = dict(result, rows=plan.report.rows, steps_per_epoch=sum(b["steps_per_epoch"] for b in buckets))
+        result = dict(result, rows=facts.report.rows, steps_per_epoch=sum(b["steps_per_epoch"] for b in buckets))
     names = [f"{b['min_len']}–{b['max_len']}" for b in buckets]
     st.caption(t("configure.buckets_caption", card=card, gpus=config.num_gpus, rows=result["rows"], count=len(buckets),
                  steps=result["steps_per_epoch"], batch=config.batch_size))
@@ -353,12 +354,12 @@ def length_buckets(config: RunConfig, plan: Plan) -> tuple[RunConfig, Plan]:
     for note in result["notes"]:
         st.caption(note)
     total, warmup = run_plan.schedule(config, result["rows"], config.num_gpus, result["steps_per_epoch"])
-    return config, dataclasses.replace(plan, total=total, warmup=warmup, buckets=result)
+    return config, dataclasses.replace(facts, total=total, warmup=warmup, buckets=result)
 
 
 # The schedule this run will follow, and a word when warmup eats most of it ---------------------------
-def schedule_preview(config: RunConfig, plan: Plan) -> None:
-    lr, warmup, total = config.learning_rate, plan.warmup, plan.total
+def schedule_preview(config: RunConfig, facts: Found) -> None:
+    lr, warmup, total = config.learning_rate, facts.warmup, facts.total
     if total > 0:
         curve = advice.lr_curve(lr, warmup, total)
         reach = max(v for _, v in curve) / lr if lr else 1.0
@@ -369,26 +370,26 @@ def schedule_preview(config: RunConfig, plan: Plan) -> None:
                                  name=t("chart.lr")))
         fig.update_layout(height=240)
         st.plotly_chart(fig, width="stretch")
-    elif plan.rows is None:
+    elif facts.rows is None:
         st.info(t("configure.no_rows"))
 
 
 # 4. Memory: no GPU says so first, with this machine's facts; then the estimate per mode for a card ----
-def memory_plan(config: RunConfig, plan: Plan) -> Optional[checks.MemoryShortfall]:
+def memory_plan(config: RunConfig, facts: Found) -> Optional[checks.MemoryShortfall]:
     """Returns the run's memory shortfall on this machine (trainer.checks: the rule the CLI applies too), if any:
     Start then asks for a confirmation."""
     st.subheader(t("configure.memory"))
-    short = checks.memory_shortfall(config, store) if plan.rows and plan.model_refusal is None else None
-    if not plan.found:
+    short = checks.memory_shortfall(config, store) if facts.rows and facts.model_refusal is None else None
+    if not facts.found:
         cores, ram = gpus.cpu_facts()
         st.info(t("configure.no_gpu", cores=cores, ram=ram))
-        if plan.shape is not None and config.train_data and short is None:
-            need = estimate.cpu_memory_gib(store, config, plan.shape, ram)
+        if facts.shape is not None and config.train_data and short is None:
+            need = estimate.cpu_memory_gib(store, config, facts.shape, ram)
             (st.warning if need > 0.8 * ram else st.caption)(t("configure.cpu_estimate", need=need, ram=ram))
     if short is not None:
         memory_refusal(short)
-    if plan.shape is not None:
-        gpu_plan(st.expander(t("configure.plan_gpu")) if not plan.found else st.container(), config, plan)
+    if facts.shape is not None:
+        gpu_plan(st.expander(t("configure.plan_gpu")) if not facts.found else st.container(), config, facts)
     return short
 
 
@@ -413,10 +414,10 @@ def apply_fix(name: str, value) -> None:
         state[f"cfg_{name}"] = value
 
 
-def gpu_plan(container, config: RunConfig, plan: Plan) -> None:
+def gpu_plan(container, config: RunConfig, facts: Found) -> None:
     """The estimate per mode as stacked bars for one card, the largest batch per mode, and a real
     measurement on this machine's GPU on request."""
-    found, shape, mode = plan.found, plan.shape, config.mode
+    found, shape, mode = facts.found, facts.shape, config.mode
     cards = ([f"detected:{found[0].memory_gib:.1f}"] if found else []) + [str(gb) for gb in memory.CARD_GIB]
     c1, c2 = container.columns([1, 3])
     card = c1.selectbox(t("configure.card"), cards, key="cfg_card", format_func=lambda c: t(
@@ -452,7 +453,7 @@ def gpu_plan(container, config: RunConfig, plan: Plan) -> None:
             c1.warning(t("configure.measure.busy"))
         else:
             with st.spinner(t("configure.measure.running")):
-                state["measured"] = launch.probe_memory(
+                state["measured"] = tools.probe_memory(
                     config.model, mode.value, config.batch_size, config.group_size, config.query_max_len,
                     config.passage_max_len, est_precision, config.sparse_head)
     probe = state.get("measured", {}).get("measured")
@@ -480,15 +481,15 @@ def article_claims() -> None:
 
 
 # 5. Start: the summary, data errors (skip bad rows?), Start / compare all modes, the equivalent command
-def start_run(config: RunConfig, plan: Plan, short: Optional[checks.MemoryShortfall] = None) -> None:
-    report = plan.report
+def start_run(config: RunConfig, facts: Found, short: Optional[checks.MemoryShortfall] = None) -> None:
+    report = facts.report
     st.subheader(t("configure.start_section"), anchor="start")
-    st.caption(t("configure.summary", mode=t(f"mode.{config.mode.value}.title"), steps=count(plan.total, "step"),
+    st.caption(t("configure.summary", mode=t(f"mode.{config.mode.value}.title"), steps=count(facts.total, "step"),
                  lr=f"{config.learning_rate:.1e}", batch=config.batch_size, epochs=count(config.epochs, "epoch")))
-    if plan.rows and plan.train_rows is not None and plan.train_rows != plan.rows:
-        st.caption(t("configure.train_rows", rows=f"{plan.train_rows:,}", total=f"{plan.rows:,}"))
-    if plan.rows:
-        run_time(config, plan)
+    if facts.rows and facts.train_rows is not None and facts.train_rows != facts.rows:
+        st.caption(t("configure.train_rows", rows=f"{facts.train_rows:,}", total=f"{facts.rows:,}"))
+    if facts.rows:
+        run_time(config, facts)
     if report is not None and report.error_count:
         st.error(t("configure.data_errors", count=f"{report.bad_rows:,}"))
         st.code(problem_lines(report.errors, report.error_count, 10))
@@ -497,21 +498,21 @@ def start_run(config: RunConfig, plan: Plan, short: Optional[checks.MemoryShortf
             config = config.replace(skip_bad_rows=True)
     # A held-out split the file is too small for stops Start here, not after the click
     split = checks.split_check(config, store, scan.ensure(store, resolve_train(config.train_data))) \
-        if plan.rows and not plan.scanning else []
+        if facts.rows and not facts.scanning else []
     if split:
         st.error(t("configure.split_refused"))
         st.code(problem_lines(split, len(split), 10))
     # A model this machine cannot get stops Start (the reason is shown with the model, above); a run the memory
     # estimate says does not fit starts only once the user accepts it may run out of memory.
-    if plan.model_refusal is not None:
+    if facts.model_refusal is not None:
         st.error(t("configure.model_refused"))
     memory_ok = short is not None and st.checkbox(t("configure.memory_anyway"), key="memory_anyway",
                                                   help=t("configure.memory_anyway.help"))
-    held = plan.scanning or plan.model_refusal is not None or bool(split)
+    held = facts.scanning or facts.model_refusal is not None or bool(split)
     start, compare, search = st.columns([1, 1, 2])
     try:
         run_id = None
-        if plan.scanning:
+        if facts.scanning:
             start.caption(t("configure.scanning"))
         if start.button(t("configure.start"), type="primary", key="start",
                         disabled=held or (short is not None and not memory_ok)):
@@ -539,34 +540,34 @@ def start_run(config: RunConfig, plan: Plan, short: Optional[checks.MemoryShortf
     with st.expander(t("configure.command")):
         # The run's plan as it will be made (trainer.plan.make): a split, mined or converted file is trained from
         # the run folder's train.jsonl, written at Start; length buckets from one file each
-        in_place = run_plan.trains_in_place(config, plan.report) if plan.report is not None else \
+        in_place = run_plan.trains_in_place(config, facts.report) if facts.report is not None else \
             config.eval_data != SPLIT and config.mine != "all"
         folder = RunFolder("RUN_FOLDER")
         train_file = (str(resolve_train(config.train_data)) if in_place else str(folder.train_file)) \
             if config.train_data else "TRAIN.jsonl"
         length_plan = bucket_files = None
-        if plan.buckets:
+        if facts.buckets:
             from trainer.sizing import buckets
-            length_plan = buckets.from_dict(plan.buckets)
+            length_plan = buckets.from_dict(facts.buckets)
             bucket_files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in length_plan.buckets]
         st.code(reproduce.shell(reproduce.command_for(
             config, train_file=train_file, output_dir="OUTPUT_DIR", precision=gpus.planned_precision(config.precision),
-            rows=plan.train_rows, cuda=bool(plan.found), run_folder=str(folder.root), plan=length_plan,
+            rows=facts.train_rows, cuda=bool(facts.found), run_folder=str(folder.root), lengths=length_plan,
             bucket_files=bucket_files)), language="bash")
         st.markdown(differences(config))
 
 
 # How long it will take here: scaled from a measured run, or a short speed check ---------------------
-def run_time(config: RunConfig, plan: Plan) -> None:
-    gpu = bool(plan.found)
-    device = plan.found[0].name if gpu else t("configure.time.cpu", cores=gpus.cpu_facts()[0])
-    guess = estimate.for_run(store, config, plan.train_rows, gpu, steps=plan.total)
+def run_time(config: RunConfig, facts: Found) -> None:
+    gpu = bool(facts.found)
+    device = facts.found[0].name if gpu else t("configure.time.cpu", cores=gpus.cpu_facts()[0])
+    guess = estimate.for_run(store, config, facts.train_rows, gpu, steps=facts.total)
     if guess is None:
         seconds = round(estimate.speed_check_seconds(store, config))
         left, right = st.columns([3, 1])
         left.info(t("configure.time.none", device=device, seconds=seconds))
         if right.button(t("configure.time.measure", seconds=seconds), key="speed_check",
-                        disabled=plan.model_refusal is not None):
+                        disabled=facts.model_refusal is not None):
             speed_check(config)
         return
     text = t("configure.time.estimate", time=fmt_duration(guess.seconds), device=device, steps=guess.steps,
@@ -575,7 +576,7 @@ def run_time(config: RunConfig, plan: Plan) -> None:
     slowed = guess.slowed >= estimate.SLOWED
     if slowed:
         text += " " + t("configure.time.slowed", slowed=f"{guess.slowed:.1f}")
-    queue = {m: estimate.for_run(store, config.replace(mode=m), plan.train_rows, gpu, steps=plan.total) for m in Mode}
+    queue = {m: estimate.for_run(store, config.replace(mode=m), facts.train_rows, gpu, steps=facts.total) for m in Mode}
     if all(queue.values()):
         text += " " + t("configure.time.queue", total=fmt_duration(sum(e.seconds for e in queue.values())))
     if guess.seconds <= LONG_RUN_S:
@@ -586,13 +587,13 @@ def run_time(config: RunConfig, plan: Plan) -> None:
         left, right = st.columns([3, 1])
         left.caption(t("configure.time.unsound"))
         if right.button(t("configure.time.measure", seconds=round(estimate.speed_check_seconds(store, config))),
-                        key="speed_check", disabled=plan.model_refusal is not None):
+                        key="speed_check", disabled=facts.model_refusal is not None):
             speed_check(config)
         return
     left, right = st.columns([1, 2])
     budget = left.number_input(t("configure.time.budget"), 1, 10000, key="cfg_time_budget_min",
                                help=t("configure.time.budget.help"))
-    fit = estimate.fit_passage_len(store, config, plan.train_rows or 0, budget * 60, gpu)
+    fit = estimate.fit_passage_len(store, config, facts.train_rows or 0, budget * 60, gpu)
     if fit is None:
         right.caption(t("configure.time.no_fit", budget=budget))
     elif fit.passage_max_len < config.passage_max_len:
@@ -644,10 +645,10 @@ state.setdefault("cfg_time_budget_min", 15)
 st.markdown(t("configure.start_here"))
 source = model_and_data()
 mode = module_mode()
-config, plan = settings(source, mode)
-config, plan = length_buckets(config, plan)
-schedule_preview(config, plan)
-short = memory_plan(config, plan)
+config, facts = settings(source, mode)
+config, facts = length_buckets(config, facts)
+schedule_preview(config, facts)
+short = memory_plan(config, facts)
 article_claims()
-start_run(config, plan, short)
+start_run(config, facts, short)
 draft.save()

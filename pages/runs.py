@@ -12,7 +12,7 @@ from app.heldout import show_test_split
 from app.nav import page
 from app.story import chosen_run, differs, questions, remember, run_headline, sentence
 from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
-from trainer.jobs import launch
+from trainer.jobs import tools
 from trainer.planning import reproduce
 from trainer.core import verdict
 from trainer.core.config import Mode
@@ -135,19 +135,19 @@ else:
     onnx = left.checkbox(t("runs.export.onnx"), key="runs_onnx")
     if left.button(t("runs.export.make"), key="runs_export", disabled=run.live):
         with st.spinner(t("runs.export.running")):
-            st.session_state["runs_written"] = (run_id, launch.export_model(
+            st.session_state["runs_written"] = (run_id, tools.export_model(
                 store, run_id, run.folder.export_dir(run_id), onnx=onnx))
     weight = right.slider(t("runs.merge.weight"), 0.0, 1.0, 0.5, 0.05, key="runs_merge_weight",
                           help=t("runs.merge.help"))
     if right.button(t("runs.merge.make"), key="runs_merge", disabled=run.live):
         with st.spinner(t("runs.merge.running")):
-            st.session_state["runs_written"] = (run_id, launch.merge_model(
+            st.session_state["runs_written"] = (run_id, tools.merge_model(
                 store, run_id, weight, run.folder.merged_dir(run_id, weight)))
     validation = run.folder.validation(run.config.eval_data)
     if right.button(t("runs.curve.make"), key="runs_curve", disabled=run.live or not (validation and validation.is_dir()),
                     help=t("runs.curve.help")):
         with st.spinner(t("runs.curve.running")):
-            answer = launch.merge_curve(store, run_id)
+            answer = tools.merge_curve(store, run_id)
         if "error" in answer:
             right.error(t("runs.export.failed", detail=answer["error"]))
     curve_file = run.folder.merge_curve

@@ -11,6 +11,7 @@ from app.story import cards, headline, queue_of
 from app.markdown import Md
 from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_key, line_figure, mode_name, run_points,
                     runs_or_stop, status_name, t)
+from trainer.core import children
 from trainer.jobs import launch
 from trainer.store import query_ranks
 from trainer.core.metrics import Metric
@@ -149,7 +150,7 @@ def live_view() -> None:
     show_test_split(run, df)
 
     with st.expander(t("train.log")):
-        st.code(launch.log_tail(run.folder.log, 3000) or t("train.log_empty"))
+        st.code(children.log_tail(run.folder.log, 3000) or t("train.log_empty"))
     if not run.live:
         st.caption(t("train.finished", when=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.ended or run.created))))
 

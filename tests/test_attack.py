@@ -17,6 +17,9 @@ from apptest import open_page
 from conftest import stop_group, wait_for, write_jsonl
 
 from app import door
+from trainer.models import card
+from trainer.jobs import tools
+from trainer.jobs import mining
 from trainer.core import children, paths
 from trainer.jobs import launch
 from trainer.planning import reproduce
@@ -215,7 +218,7 @@ def test_the_hub_token_reaches_no_run_file_log_or_command(tmp_path, monkeypatch,
     assert run.status == COMPLETED, children.log_tail(run.folder.log)
     files = [p for p in store.runs_dir.rglob("*") if p.is_file()]
     assert run.folder.arguments in files and run.folder.log in files
-    assert CANARY not in reproduce.model_card(run, {"dense": 0.5}, {"dense": 0.6}, "mean")     # what an export writes
+    assert CANARY not in card.model_card(run, {"dense": 0.5}, {"dense": 0.6}, "mean")     # what an export writes
     assert [p for p in files if CANARY.encode() in p.read_bytes()] == []
     assert "token" in (run.folder.arguments.read_text())                                   # the field is there, empty
     assert CANARY not in children.log_tail(run.folder.log, 10**6)
@@ -317,11 +320,11 @@ def test_the_queue_scans_mining_and_exports_have_caps(tmp_path, sleeper, tiny_co
         launch.enqueue(store, [tiny_config(mode=m) for m in Mode])
     assert store.count_runs(status=[WAITING]) == launch.MAX_WAITING - 2          # none of the three queued
 
-    job = store.runs_dir / launch.MINING_DIR / "x"
+    job = store.runs_dir / mining.MINING_DIR / "x"
     job.mkdir(parents=True)
     (job / "job.json").write_text(f'{{"pid": {sleeper()}, "input": "x", "model": "default"}}')
     with pytest.raises(launch.RunBusy, match="mining job is running"):
-        launch.start_mining(store, str(DEMO_DIR / "train.jsonl"), "default", negatives=3, range_text="2-20",
+        mining.start_mining(store, str(DEMO_DIR / "train.jsonl"), "default", negatives=3, range_text="2-20",
                             margin=0.1, seed=1, query_max_len=32, passage_max_len=64)
 
     big = write_jsonl(tmp_path / "big.jsonl", [{"query": "q", "pos": ["p"]}] * 50)
@@ -331,10 +334,10 @@ def test_the_queue_scans_mining_and_exports_have_caps(tmp_path, sleeper, tiny_co
     assert scan.start(store, big, inline_bytes=0)["status"] == scan.WAITING
 
     run_id = store.create_run(tiny_config())
-    with launch._export_slot(store, run_id) as free:                 # an export of this run is being written
+    with tools._export_slot(store, run_id) as free:                 # an export of this run is being written
         assert free
         started = time.time()
-        answer = launch.export_model(store, run_id, tmp_path / "out")
+        answer = tools.export_model(store, run_id, tmp_path / "out")
         assert "another export of this run" in answer["error"] and time.time() - started < 5
 
 

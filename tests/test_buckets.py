@@ -40,7 +40,7 @@ def spread(seed: int, n: int = 400) -> list[int]:
     return [min(8192, int(rnd.lognormvariate(6.5, 1.1)) + 3) for _ in range(n)]
 
 
-def fits(plan: buckets.Plan, b: buckets.Bucket) -> bool:
+def fits(plan: buckets.LengthPlan, b: buckets.Bucket) -> bool:
     usable = card_gib(plan.gpu_gib) * (1 - buckets.PLAN_MARGIN)
     return estimate(Setup(shape=BGE_M3, mode=Mode(plan.mode), batch=b.batch_size, group_size=plan.group_size,
                           query_len=plan.query_len, passage_len=b.max_len, precision=plan.precision,
@@ -113,7 +113,7 @@ def run_cli(*args):
 def test_plan_cli_prints_buckets_as_json_and_refuses_bad_input(tmp_path):
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows_of([20] * 8 + [100] * 4 + [480] * 2)))
-    done = run_cli("plan", "--train", str(data), "--model", "default", "--mode", "all", "--gpu-gib", "1.2",
+    done = run_cli("buckets", "--train", str(data), "--model", "default", "--mode", "all", "--gpu-gib", "1.2",
                    "--precision", "fp32", "--group-size", "2", "--query-len", "32", "--buckets", "0,64,256",
                    "--max-batch", "4", "--json")
     assert done.returncode == 0, done.stderr

@@ -4,22 +4,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from trainer.jobs import launch
+from trainer.core import children
 
 ROOT = Path(__file__).resolve().parent.parent
 INNER = '''
 from pathlib import Path
 
 from conftest import wait_for
-from trainer import launch
-from trainer.config import Mode
+from trainer.core import children
+from trainer.core.config import Mode
+from trainer.jobs import launch
 from trainer.store import Store
 
 
 def test_fails_while_its_run_trains(tmp_path, tiny_config):
     store = Store(tmp_path / "runs")
     run_id = launch.start(store, tiny_config(mode=Mode.DENSE, epochs=300, eval_data=None))
-    wait_for(lambda: launch.pid_alive(store.get_run(run_id).pid), 60, "the worker to start")
+    wait_for(lambda: children.pid_alive(store.get_run(run_id).pid), 60, "the worker to start")
     Path({pid_file!r}).write_text(str(store.get_run(run_id).pid))
     assert False, "fails on purpose while its worker trains"
 '''
@@ -37,4 +38,4 @@ def test_a_failing_test_leaves_no_worker_behind(tmp_path):
     assert "fails on purpose while its worker trains" in done.stdout
     worker = int(pid_file.read_text())
     # the worker has its own session: pytest ending does not end it, the fixture does
-    assert not launch.pid_alive(worker), f"worker {worker} still runs after its test failed"
+    assert not children.pid_alive(worker), f"worker {worker} still runs after its test failed"

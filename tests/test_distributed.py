@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from trainer.core import children
 from trainer.jobs import launch
 from trainer.core.config import Mode
 from trainer.store import Store
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.slow
 def wait(store, run_id, until, deadline):
     while not until():
         run = store.get_run(run_id)
-        assert time.time() < deadline, (run.status, run.error, launch.log_tail(Path(run.output_dir) / "worker.log"))
+        assert time.time() < deadline, (run.status, run.error, children.log_tail(Path(run.output_dir) / "worker.log"))
         time.sleep(0.3)
 
 
@@ -29,4 +30,4 @@ def test_a_crash_on_one_rank_fails_the_run_with_that_ranks_message(tmp_path, tin
     run = store.get_run(run_id)
     assert run.status == "failed"
     assert run.error.startswith("rank 1 of 2: Out of memory at batch size 4"), run.error
-    wait(store, run_id, lambda: not launch.pid_alive(run.pid), time.time() + 120)   # rank 0 ended too
+    wait(store, run_id, lambda: not children.pid_alive(run.pid), time.time() + 120)   # rank 0 ended too

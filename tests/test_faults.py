@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import train, wait_for
 
+from trainer.core import children
 from trainer.jobs import launch
 from trainer.core.config import Mode
 from trainer.store import FAILED, INTERRUPTED, STOPPED, Store
@@ -75,8 +76,8 @@ def test_app_restart_reattaches_a_live_worker_resumes_one_that_died_and_stop_end
     store = Store(tmp_path / "runs")
     # A worker started by an app that is no longer there: its own session, no watcher thread.
     run_id = store.create_run(tiny_config(mode=Mode.DENSE, epochs=400))
-    worker = subprocess.Popen(launch.worker_command(store, run_id), env=launch.worker_env(),
-                              cwd=launch.PROJECT_ROOT, start_new_session=True,
+    worker = subprocess.Popen(launch.worker_command(store, run_id), env=children.worker_env(),
+                              cwd=children.PROJECT_ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     model_dir = Path(store.get_run(run_id).output_dir) / "model"
     wait_for(lambda: any(model_dir.glob("checkpoint-*/trainer_state.json")), 180, "a first epoch checkpoint")

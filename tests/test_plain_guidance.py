@@ -284,10 +284,10 @@ def test_mining_reports_the_rows_and_every_text_it_encodes():
 
 
 def start_job(runs_dir, path, progress=None, summary=None):
-    """A mining job's folder as trainer.launch.start_mining leaves it, its child this test process (alive)."""
+    """A mining job's folder as trainer.mining.start_mining leaves it, its child this test process (alive)."""
     import os
 
-    from trainer.jobs.launch import MINING_DIR
+    from trainer.jobs.mining import MINING_DIR
 
     folder = runs_dir / MINING_DIR / "20250101-000000-abcdef"
     folder.mkdir(parents=True, exist_ok=True)

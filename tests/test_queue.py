@@ -96,7 +96,7 @@ def test_two_processes_starting_at_once_create_one_run(tmp_path):
     import time
 
     root = Path(__file__).resolve().parent.parent
-    child = ("import sys, time; from trainer import launch; from trainer.config import RunConfig; "
+    child = ("import sys, time; from trainer.jobs import launch; from trainer.core.config import RunConfig; "
              "from trainer.store import Store\n"
              "store = Store(sys.argv[1]); time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
              "try:\n    print('created', launch.create(store, RunConfig()))\n"

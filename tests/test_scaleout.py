@@ -17,6 +17,7 @@ import time
 import pytest
 from conftest import assert_command_is_what_ran, wait_for
 
+from trainer.core import children
 from trainer.jobs import launch
 from trainer.planning import reproduce
 from trainer.core.config import Mode, RunConfig
@@ -244,10 +245,10 @@ def test_two_nodes_train_one_run_the_second_never_reading_the_store(tmp_path, ti
         (tmp_path / "view").mkdir()
         commands[1] = ["unshare", "-m", "--propagation", "private", "sh", "-c", HIDE_STORE, "sh", str(folder.root),
                        str(tmp_path / "view"), str(store.runs_dir), run_id, *commands[1]]
-    env = launch.worker_env(1)
+    env = children.worker_env(1)
     guarded = dict(env, PYTHONPATH=f"{tmp_path / 'guard'}{os.pathsep}{env['PYTHONPATH']}")
     logs = [tmp_path / f"node{i}.log" for i in range(2)]
-    nodes = [subprocess.Popen(commands[i], env=[env, guarded][i], cwd=launch.PROJECT_ROOT, stdout=logs[i].open("wb"),
+    nodes = [subprocess.Popen(commands[i], env=[env, guarded][i], cwd=children.PROJECT_ROOT, stdout=logs[i].open("wb"),
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL) for i in range(2)]
     text = lambda: "".join(log.read_text() for log in logs)  # noqa: E731
     evals = lambda: [p.step for p in store.metrics(run_id) if p.name == "hybrid.mrr@10"]  # noqa: E731

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from trainer import store as store_module
+from trainer.store import runs as store_module      # where create_run draws its ids
 from trainer.core.config import Mode, RunConfig
 from trainer.store import COMPLETED, FAILED, LIVE, QUEUED, RUNNING, Store
 

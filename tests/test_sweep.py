@@ -15,7 +15,8 @@ import pytest
 
 from apptest import open_page
 from conftest import wait_for
-from trainer.jobs import launch, sweep
+from trainer.core import children
+from trainer.jobs import sweep
 from trainer.store import COMPLETED, FINAL, PRUNED, RUNNING, Store
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,7 @@ def sweep_command(runs: Path, *extra: str) -> list[str]:
 
 def end_processes(store: Store) -> None:
     for run in store.study_runs(STUDY):
-        if launch.pid_alive(run.pid):
+        if children.pid_alive(run.pid):
             os.kill(run.pid, signal.SIGKILL)
 
 

@@ -321,7 +321,7 @@ def _vram(ns) -> int:
     return 0
 
 
-def _plan(ns) -> int:
+def _buckets(ns) -> int:
     from trainer.sizing.buckets import plan_rows
     from trainer.data import DataError, validate_train
 
@@ -586,14 +586,15 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     vram.add_argument("--measure", action="store_true", help="also run a few real steps on this GPU")
     vram.set_defaults(func=_vram)
 
-    plan = sub.add_parser("plan", help="length buckets: rows grouped by token length, each group's per-device batch "
-                                       "the largest the memory estimator fits (what train --length-buckets uses)")
-    plan.add_argument("--train", required=True, help="training JSONL (or CSV/TSV)")
-    _step_arguments(plan)
-    plan.add_argument("--tokenizer", help="count tokens with this model's tokenizer.json (default: the model's)")
-    plan.add_argument("--buckets", default="auto", help="auto, or token edges like 0,500,2000 (every range must hold rows)")
-    plan.add_argument("--max-batch", type=int, default=0, help="never a larger per-device batch than this (0: no cap)")
-    plan.set_defaults(func=_plan)
+    lengths = sub.add_parser("buckets", aliases=["plan"],      # `plan`: its old name
+                             help="length buckets: rows grouped by token length, each group's per-device batch "
+                                  "the largest the memory estimator fits (what train --length-buckets uses)")
+    lengths.add_argument("--train", required=True, help="training JSONL (or CSV/TSV)")
+    _step_arguments(lengths)
+    lengths.add_argument("--tokenizer", help="count tokens with this model's tokenizer.json (default: the model's)")
+    lengths.add_argument("--buckets", default="auto", help="auto, or token edges like 0,500,2000 (every range must hold rows)")
+    lengths.add_argument("--max-batch", type=int, default=0, help="never a larger per-device batch than this (0: no cap)")
+    lengths.set_defaults(func=_buckets)
 
     export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)
     sweep_p, test_p = add_sweep(sub), add_test(sub)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -73,12 +74,27 @@ def trainer_command(args: list[str], timeout: float) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def spawn(argv: list[str], *, num_gpus: int = 1, hub_token: bool = False, **popen) -> subprocess.Popen:
+    """Every long-lived child of the product starts here (a worker, torchrun, the search server): an argument
+    list, never a shell, from the project folder, with `worker_env`'s environment (secrets stripped, GPUs pinned)."""
+    return subprocess.Popen(argv, cwd=PROJECT_ROOT, env=worker_env(num_gpus, hub_token), **popen)
+
+
+def end(pid: int, sig: int = signal.SIGTERM) -> None:
+    """Signal a child we started: its whole process group when it leads one (start_child, a worker: torchrun's
+    ranks and a mining job's helpers go too), else the process itself."""
+    try:
+        os.killpg(pid, sig) if os.getpgid(pid) == pid else os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def start_child(folder: Path, log_name: str, args: list[str]) -> int:
     """`python ARGS` in the background for a page (mining, a settings search): its own session (an app restart
     does not end it), output to folder/log_name; returns its pid. A thread reaps it, so it never lingers as a
     zombie."""
     with open(folder / log_name, "ab") as log:
-        proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=PROJECT_ROOT, env=worker_env(1), start_new_session=True)
+        proc = spawn([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                     start_new_session=True)
     threading.Thread(target=proc.wait, daemon=True).start()
     return proc.pid

@@ -22,7 +22,7 @@ from trainer.data import scan
 from trainer.data import DataError, Problem, Report, Source, iter_train, load_eval, write_jsonl_atomic
 from trainer.core.config import resolve_train
 from trainer.core.early_stop import EarlyStopper
-from trainer.planning import plan as plan_
+from trainer.planning import plan
 from trainer.core import redact
 from trainer.core.model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
 from trainer.sizing.memory import DEFAULT_CARD_GIB
@@ -148,11 +148,11 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, m
         raise DataError(data.error_problems(), data.error_count)
     if main:
         store.set_skipped_rows(run_id, data.bad_rows)
-    needs_mining = plan_.needs_mining(cfg, data.without_negatives)
+    needs_mining = plan.needs_mining(cfg, data.without_negatives)
     if cfg.mine == "off" and cfg.group_size > 1 and data.without_negatives and not split:
         raise DataError([Problem(str(source), 0, "neg", "rows without negatives and mining is off: turn mining "
                                  "on, or use group size 1 (in-batch negatives only)")])
-    if plan_.trains_in_place(cfg, data):
+    if plan.trains_in_place(cfg, data):
         with Source(source) as whole:
             _verify_checksum(source, checked, whole.checksum())
         print(f"training on {source} as it is ({data.rows:,} rows, checksum {data.checksum})", flush=True)
@@ -191,7 +191,7 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, m
         rows = held.train
         facts.update(heldout_val_queries=len({r["query"] for r in held.val}),
                      heldout_test_queries=len({r["query"] for r in held.test}))
-    needs_mining = plan_.needs_mining(cfg, int(any(not r.get("neg") for r in rows)))
+    needs_mining = plan.needs_mining(cfg, int(any(not r.get("neg") for r in rows)))
     if needs_mining:
         rows, mined = _mine(cfg, rows, model_folder or model_dir(cfg.model))
         facts.update(mined)
@@ -211,10 +211,10 @@ def length_buckets(cfg: RunConfig, data: Prepared, run_dir: Path, folder: Path, 
 
     plan_path, bucket_dir = run_dir / buckets.PLAN_FILE, run_dir / buckets.BUCKET_DIR
     if resume and plan_path.is_file():
-        plan = buckets.from_dict(buckets.load(plan_path))
-        files = [buckets.bucket_file(bucket_dir, b) for b in plan.buckets]
+        lengths = buckets.from_dict(buckets.load(plan_path))
+        files = [buckets.bucket_file(bucket_dir, b) for b in lengths.buckets]
         if all(f.is_file() for f in files):
-            return plan, files
+            return lengths, files
     rows = [json.loads(line) for line in data.train_file.open(encoding="utf-8") if line.strip()]
     plan = buckets.plan_for_run(cfg, rows, gpu_gib=buckets.card_gib_for(cfg), precision=precision, world=world,
                                 source=str(data.train_file), model_folder=str(folder))
@@ -248,12 +248,12 @@ def _local_model(cfg: RunConfig, main: bool) -> Path:
 
 
 def make_plan(store: Store, run_id: str, cfg: RunConfig, run_folder: RunFolder, folder: Path, world: int,
-              resume: bool) -> plan_.Plan:
+              resume: bool) -> plan.Plan:
     """Rank 0: prepare the data (split, mining, length buckets), complete the run's plan (trainer.plan.make)
     with what preparing found and this process's view of the device, and store it in the run folder for
     every rank and page to read. A resumed run keeps the plan it started with."""
     if resume:
-        kept = plan_.load(run_folder.plan)
+        kept = plan.load(run_folder.plan)
         if kept is not None and kept.prepared and all(Path(f).is_file() for f in kept.train_files):
             return kept
     data = prepare_data(store, run_id, cfg, run_folder, True, resume, folder)
@@ -264,10 +264,10 @@ def make_plan(store: Store, run_id: str, cfg: RunConfig, run_folder: RunFolder, 
     if cfg.length_buckets.strip().lower() != "off":
         length_plan, bucket_files = length_buckets(cfg, data, run_folder.root, folder, precision, world, resume)
     nproc = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-    made = plan_.make(cfg, run_folder, run_id, train_file=str(data.train_file), rows=data.rows, precision=precision,
+    made = plan.make(cfg, run_folder, run_id, train_file=str(data.train_file), rows=data.rows, precision=precision,
                       cuda=training.torch.cuda.is_available(), nproc_per_node=nproc, nnodes=max(1, world // nproc),
                       length_plan=length_plan, bucket_files=[str(f) for f in bucket_files or []], prepared=True)
-    plan_.save(made, run_folder)
+    plan.save(made, run_folder)
     if not resume:
         facts = dict(data.facts)
         if length_plan is not None:
@@ -306,9 +306,9 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
         else:
             # torch and FlagEmbedding load while rank 0 prepares the data (the config: the store's, or the plan
             # made at creation); then the other ranks read rank 0's completed plan: nothing re-derived.
-            _offline(cfg or getattr(plan_.load(run_folder.plan), "run_config", None))
+            _offline(cfg or getattr(plan.load(run_folder.plan), "run_config", None))
             from trainer.engine import training  # noqa: F401
-            planned = plan_.wait_prepared(run_folder.plan)
+            planned = plan.wait_prepared(run_folder.plan)
             cfg = planned.run_config
             folder = _local_model(cfg, main)
         if cfg.length_buckets.strip().lower() != "off" or cfg.unpadded:

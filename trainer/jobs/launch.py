@@ -6,8 +6,6 @@ a page that reloads asks the store, and `recover` re-attaches after an app resta
 """
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import re
 import signal
@@ -15,13 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.planning import checks, plan
 from trainer.core import gpus
-from trainer.core.children import (PROJECT_ROOT, log_tail, pid_alive, start_child, trainer_command, worker_env)  # noqa: F401 (also launch's)
+from trainer.core.children import log_tail, pid_alive, spawn
 from trainer.core.config import RunConfig, resolve_precision
 from trainer.store import FAILED, INTERRUPTED, LIVE, WAITING, DeviceBusy, Store
 
@@ -36,10 +32,8 @@ class QueueFull(RunBusy):
     """The queue holds as many waiting runs as it takes (MAX_WAITING): a click more queues nothing."""
 
 
-# Limits a shared dashboard needs: how many runs may wait at once, mining jobs and exports at once.
+# A limit a shared dashboard needs: how many runs may wait at once (mining jobs and exports: trainer.jobs.mining, .tools).
 MAX_WAITING = int(os.environ.get("M3_MAX_WAITING", "6"))
-MAX_MINING = 1
-MAX_EXPORTS = 2
 
 
 def _room_for(store: Store, n: int) -> None:
@@ -141,9 +135,8 @@ def start(store: Store, config: RunConfig, *, memory_ok: bool = False) -> str:
 def run_in_foreground(store: Store, run_id: str, num_gpus: int = 1) -> int:
     """The command line's `train`: the same worker (torchrun for several GPUs), its progress on this
     terminal, in this session so Ctrl-C reaches it; returns its exit code."""
-    return _follow(store, run_id, subprocess.Popen(worker_command(store, run_id, num_gpus) + ["--progress"],
-                                                   stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
-                                                   env=worker_env(num_gpus, hub_token=True)))
+    return _follow(store, run_id, spawn(worker_command(store, run_id, num_gpus) + ["--progress"], num_gpus=num_gpus,
+                                        hub_token=True, stdin=subprocess.DEVNULL))
 
 
 def enqueue(store: Store, configs: list[RunConfig], study: str | None = None, *, memory_ok: bool = False,
@@ -208,11 +201,10 @@ def _watch(store: Store, run_id: str, num_gpus: int, resume: bool = False) -> No
     folder = store.get_run(run_id).folder
     folder.root.mkdir(parents=True, exist_ok=True)
     log_path = folder.log
-    env = worker_env(num_gpus, hub_token=True)
     with open(log_path, "ab") as log:
-        # An argument list, never a shell; a new session so a dashboard restart does not kill it.
-        proc = subprocess.Popen(worker_command(store, run_id, num_gpus, resume), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        # A new session, so a dashboard restart does not kill it.
+        proc = spawn(worker_command(store, run_id, num_gpus, resume), num_gpus=num_gpus, hub_token=True, stdout=log,
+                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     _follow(store, run_id, proc, log_path)
     start_next(store)           # the queue goes on
 
@@ -265,148 +257,3 @@ def recover(store: Store) -> list[str]:
                                 "(the app or machine restarted)", only_if=LIVE):
                 lost.append(record.id)
     return lost
-
-
-def probe_memory(model: str, mode: str, batch: int, group_size: int, query_len: int, passage_len: int,
-                 precision: str, sparse_head: str, timeout: float = 600) -> dict:
-    """A few real training steps on this machine's GPU in a child process (so the dashboard never
-    holds GPU memory), with the estimate: `python -m trainer vram --measure --json`."""
-    answer = trainer_command(["vram", "--model", model, "--mode", mode, "--batch", str(batch),
-                              "--group-size", str(group_size), "--query-len", str(query_len), "--passage-len",
-                              str(passage_len), "--precision", precision, "--sparse-head", sparse_head, "--measure",
-                              "--json"], timeout)
-    return {"measured": {"status": "error", "detail": answer["error"]}} if "error" in answer else answer
-
-
-def _lock_one(candidates: list[Path]):
-    """The first of these lock files no process holds, locked (an open file), or None."""
-    for path in candidates:
-        f = open(path, "a")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return f
-        except BlockingIOError:
-            f.close()
-    return None
-
-
-@contextmanager
-def _export_slot(store: Store, run_id: str):
-    """Held while a run's model is written (export, merge, the merge curve): one at a time per run (a second
-    would clear the first one's folder under it) and MAX_EXPORTS at a time in all; yields whether it got both.
-    Advisory locks on files in the runs folder, so every dashboard process and the command line agree."""
-    locks = store.runs_dir / ".locks"
-    locks.mkdir(exist_ok=True)
-    run_lock = _lock_one([locks / f"export-{run_id}.lock"])
-    slot = _lock_one([locks / f"export-slot-{i}.lock" for i in range(MAX_EXPORTS)]) if run_lock else None
-    try:
-        yield slot is not None
-    finally:
-        for f in (slot, run_lock):
-            if f is not None:
-                f.close()
-
-
-def _written(store: Store, run_id: str, argv: list[str], timeout: float) -> dict:
-    with _export_slot(store, run_id) as free:
-        if not free:
-            return {"error": f"another export of this run, or {MAX_EXPORTS} exports in all, are being written: "
-                             "try again when they end"}
-        return trainer_command(argv, timeout)
-
-
-def export_model(store: Store, run_id: str, out: Path, *, onnx: bool = False, timeout: float = 1800) -> dict:
-    """`python -m trainer export RUN_ID --zip [--onnx]` into `out`; the paths written, or {"error": ...}."""
-    return _written(store, run_id, ["export", run_id, "--runs-dir", str(store.runs_dir), "--out", str(out), "--zip"]
-                    + (["--onnx"] if onnx else []), timeout)
-
-
-def merge_curve(store: Store, run_id: str, timeout: float = 3600) -> dict:
-    """`python -m trainer merge-curve RUN_ID`: the curve (also kept in the run folder), or {"error": ...}."""
-    return _written(store, run_id, ["merge-curve", run_id, "--runs-dir", str(store.runs_dir)], timeout)
-
-
-def merge_model(store: Store, run_id: str, weight: float, out: Path, timeout: float = 1800) -> dict:
-    """`python -m trainer merge RUN_ID --weight W --zip` into `out`; the paths written, or {"error": ...}."""
-    return _written(store, run_id, ["merge", run_id, "--runs-dir", str(store.runs_dir), "--weight", str(weight),
-                                    "--out", str(out), "--zip"], timeout)
-
-
-# Mining hard negatives from the Data page: `python -m trainer mine` in a child process whose files
-# (progress, summary, log, the mined rows) live in runs/mining/<job id>/, so a refresh, a second
-# tab or an app restart finds the job again; the page only reads them.
-MINING_DIR = "mining"
-
-
-@dataclass
-class MiningJob:
-    folder: Path
-
-    @property
-    def output(self) -> Path:
-        return self.folder / "mined.jsonl"
-
-    def _read(self, name: str) -> dict:
-        try:
-            return json.loads((self.folder / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-
-    def progress(self) -> dict:
-        return self._read("progress.json")
-
-    def summary(self) -> dict:
-        return self._read("summary.json")
-
-    def pid(self) -> int | None:
-        return self._read("job.json").get("pid")
-
-    def input(self) -> str | None:
-        """The file it mines negatives for."""
-        return self._read("job.json").get("input")
-
-    @property
-    def running(self) -> bool:
-        return not self.summary() and pid_alive(self.pid())
-
-    @property
-    def watched(self) -> bool:
-        """What a page keeps redrawing: a running job, or one started under 30 s ago without a summary yet
-        (the browser journey once saw a job just started read as neither running nor ended)."""
-        try:
-            young = time.time() - (self.folder / "job.json").stat().st_mtime < 30
-        except OSError:
-            young = True
-        return self.running or (young and not self.summary())
-
-    def error(self) -> str:
-        """The child's last words when it ended without a summary (bad input, a crash, a stop)."""
-        return "" if self.running or self.summary() else log_tail(self.folder / "mine.log", 1500).strip()
-
-    def stop(self) -> None:
-        pid = self.pid()
-        if pid and self.running:
-            os.killpg(pid, signal.SIGTERM)
-
-
-def start_mining(store: Store, input_path: str, model: str, *, negatives: int, range_text: str, margin: float,
-                 seed: int, passage_max_len: int, query_max_len: int) -> MiningJob:
-    running = [j for j in sorted((store.runs_dir / MINING_DIR).glob("*/job.json")) if MiningJob(j.parent).running]
-    if len(running) >= MAX_MINING:
-        raise RunBusy(f"{len(running)} mining job is running already (at most {MAX_MINING} at a time): wait for it "
-                      "to end")
-    folder = store.runs_dir / MINING_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
-    folder.mkdir(parents=True)
-    job = MiningJob(folder)
-    argv = [sys.executable, "-m", "trainer", "mine", "--input", input_path, "--output", str(job.output),
-            "--model", model, "--negatives", str(negatives), "--range", range_text, "--margin", str(margin),
-            "--seed", str(seed), "--query-max-len", str(query_max_len), "--passage-max-len", str(passage_max_len),
-            "--progress", str(folder / "progress.json"), "--json", "--summary", str(folder / "summary.json")]
-    pid = start_child(folder, "mine.log", argv[1:])
-    (folder / "job.json").write_text(json.dumps({"pid": pid, "input": input_path, "model": model}))
-    return job
-
-
-def latest_mining_job(store: Store) -> MiningJob | None:
-    jobs = sorted((store.runs_dir / MINING_DIR).glob("*/job.json"))
-    return MiningJob(jobs[-1].parent) if jobs else None

@@ -23,14 +23,13 @@ import json
 import math
 import os
 import re
-import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 from trainer.jobs import launch
-from trainer.core import metrics, verdict
+from trainer.core import children, metrics, verdict
 from trainer.store import query_ranks
 from trainer.core.config import Mode, RunConfig
 from trainer.store import COMPLETED, FINAL, LIVE, PRUNED, STOPPED, WAITING, Store
@@ -225,7 +224,7 @@ def driver_pid(store: Store, name: str) -> Optional[int]:
         pid = json.loads(_driver_file(store, name).read_text())["pid"]
     except (OSError, ValueError, KeyError):
         return None
-    return pid if launch.pid_alive(pid) else None
+    return pid if children.pid_alive(pid) else None
 
 
 def spent_s(store: Store, name: str) -> float:
@@ -256,7 +255,7 @@ def run(store: Store, name: str, *, pruner=None, poll_s: float = 1.0, say: Calla
         launch.recover(store)
         known = {t.user_attrs.get("run_id") for t in optuna_study.get_trials(deepcopy=False)}
         for orphan in store.study_runs(name):     # queued by a process that died before it named the run
-            if orphan.id not in known and (orphan.status == WAITING or orphan.live and not launch.pid_alive(orphan.pid)):
+            if orphan.id not in known and (orphan.status == WAITING or orphan.live and not children.pid_alive(orphan.pid)):
                 store.set_status(orphan.id, STOPPED, error="its settings search ended before it started",
                                  only_if=(WAITING, *LIVE))
         for trial in optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -294,7 +293,7 @@ def run(store: Store, name: str, *, pruner=None, poll_s: float = 1.0, say: Calla
         if best is not None and not store.metrics(best.user_attrs["run_id"], prefix=metrics.TEST):   # tested once
             say(f"winner: trial {best.number} (run {best.user_attrs['run_id']}), validation {best.value:.4f}; "
                 f"testing it on the held-out split")
-            tested = launch.trainer_command(["test", best.user_attrs["run_id"], "--runs-dir", str(store.runs_dir)],
+            tested = children.trainer_command(["test", best.user_attrs["run_id"], "--runs-dir", str(store.runs_dir)],
                                             timeout=3600)
             if "error" in tested:
                 say(f"the held-out test failed: {tested['error']}")
@@ -345,7 +344,7 @@ def _follow(store: Store, spec: Spec, optuna_study, number: int, run_id: str, po
             break
         if run.status == WAITING:
             launch.start_next(store)               # no dashboard may be running to start the queue
-        elif run.status in LIVE and run.pid and not launch.pid_alive(run.pid):
+        elif run.status in LIVE and run.pid and not children.pid_alive(run.pid):
             launch.recover(store)                  # its worker died without a word
         if not stopped and not pruned and spent_s(store, spec.name) >= spec.budget_minutes * 60 \
                 and run.status not in (WAITING,):
@@ -550,7 +549,7 @@ def resume(store: Store, name: str) -> None:
     """Drive a saved study in a child process (`python -m trainer sweep --study NAME`), its output in the
     study's folder; a refresh or an app restart finds it again (driver_pid)."""
     spec = load(store, name)
-    pid = launch.start_child(folder(store, spec.name), "driver.log",
+    pid = children.start_child(folder(store, spec.name), "driver.log",
                              ["-m", "trainer", "sweep", "--study", spec.name, "--runs-dir", str(store.runs_dir)])
     _driver_file(store, spec.name).write_text(json.dumps({"pid": pid, "started": time.time()}))
 
@@ -561,7 +560,7 @@ def stop(store: Store, name: str) -> None:
     _stop_marker(store, name).touch()
     pid = driver_pid(store, name)
     if pid and pid != os.getpid():
-        os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGTERM)
+        children.end(pid)
     for run in store.study_runs(name):
         if run.status == WAITING:
             store.set_status(run.id, STOPPED, error="the settings search was stopped before it started",
@@ -586,4 +585,4 @@ def active(store: Store, name: str) -> bool:
 
 
 def log_tail(store: Store, name: str) -> str:
-    return launch.log_tail(folder(store, name) / "driver.log", 3000)
+    return children.log_tail(folder(store, name) / "driver.log", 3000)

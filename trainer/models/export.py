@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from trainer.core.model_source import HEAD_FILES, read_config, resolve_model, run_pooling
-from trainer.planning.reproduce import model_card, mrr_before_after, test_before_after
+from trainer.models.card import model_card, mrr_before_after, test_before_after
 from trainer.store import Run, Store
 
 HEADS = HEAD_FILES

@@ -49,22 +49,22 @@ def write_deepspeed_config(output_dir: str, stage: int) -> Path:
     return path
 
 
-def bucket_arguments(files: list[str], plan) -> dict[str, Any]:
+def bucket_arguments(files: list[str], lengths) -> dict[str, Any]:
     """FlagEmbedding's same-dataset-within-batch mode over one file per length bucket (each file's
     rows carry its batch size); passages truncate at the longest bucket's length, each batch pads to
     its own longest; gradient checkpointing available where a bucket needs it (switched per step)."""
     args: dict[str, Any] = {"train_data": files, "same_dataset_within_batch": True,
-                            "passage_max_len": plan.longest,
-                            "per_device_train_batch_size": max(b.batch_size for b in plan.buckets)}
-    if plan.grad_ckpt:
+                            "passage_max_len": lengths.longest,
+                            "per_device_train_batch_size": max(b.batch_size for b in lengths.buckets)}
+    if lengths.grad_ckpt:
         args.update(gradient_checkpointing=True, gradient_checkpointing_kwargs='{"use_reentrant": false}')
     return args
 
 
 def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, warmup_steps: int,
-                   plan=None, bucket_files: list[str] | None = None) -> dict[str, Any]:
+                   lengths=None, bucket_files: list[str] | None = None) -> dict[str, Any]:
     """RunConfig's fields by their FlagEmbedding names. `precision` is the resolved one: fp32|fp16|bf16;
-    `warmup_steps` the run's (trainer.plan.schedule). With length buckets, `plan` and its files. The
+    `warmup_steps` the run's (trainer.plan.schedule). With length buckets, `lengths` (trainer.sizing.buckets.LengthPlan) and its files. The
     worker's complete arguments add to these: trainer.plan.make."""
     args = {
         # model
@@ -107,8 +107,8 @@ def flag_arguments(cfg: RunConfig, *, train_file: str, output_dir: str, precisio
         **({"gradient_checkpointing_kwargs": {"use_reentrant": False}} if cfg.gradient_checkpointing else {}),
         **({"deepspeed": str(deepspeed_path(output_dir, cfg.zero_stage))} if cfg.zero_stage else {}),
     }
-    if plan is not None:
-        args.update(bucket_arguments(bucket_files or [], plan))
+    if lengths is not None:
+        args.update(bucket_arguments(bucket_files or [], lengths))
     return args
 
 

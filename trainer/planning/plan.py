@@ -99,7 +99,7 @@ def make(cfg: RunConfig, folder: RunFolder, run_id: str, *, train_file: str, row
     world = nproc_per_node * nnodes
     total, warmup = schedule(cfg, rows or 0, world, length_plan.steps_per_epoch if length_plan else 0)
     args = flag_arguments(cfg, train_file=train_file, output_dir=str(folder.model), precision=precision,
-                          warmup_steps=warmup, plan=length_plan, bucket_files=bucket_files)
+                          warmup_steps=warmup, lengths=length_plan, bucket_files=bucket_files)
     # With the pooler frozen (training.StudioRunner), every parameter that trains gets a gradient, so DDP can
     # skip its per-step search for unused ones (HF turns it on for non-HF models).
     args["ddp_find_unused_parameters"] = False

@@ -1,20 +1,16 @@
-"""The plain FlagEmbedding command that reproduces a run, and the model card that goes with an
-exported model (trainer.export). No torch."""
+"""The plain FlagEmbedding command that reproduces a run (the model card that goes with an exported model is
+trainer.models.card). No torch."""
 from __future__ import annotations
 
 import shlex
-import time
 from pathlib import Path
 
 from trainer.core.config import RunConfig
 from trainer.core.config import resolve_train
 from trainer.planning.flag_args import command_line
-from trainer.core.model_source import display_name
-from trainer.core import metrics
-from trainer.core.metrics import Metric
 from trainer.planning.plan import Plan, for_nodes, make as make_plan, of_run as plan_of
 from trainer.store.run_folder import RunFolder
-from trainer.store import Run, Store
+from trainer.store import Run
 
 
 ENDPOINT = "MASTER_HOST:29500"
@@ -31,7 +27,7 @@ def command(plan: Plan, output_dir: str | None = None, endpoint: str = ENDPOINT)
 
 
 def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: str, rows: int | None = None,
-                plan=None, bucket_files: list[str] | None = None, nnodes: int = 1, endpoint: str = ENDPOINT,
+                lengths=None, bucket_files: list[str] | None = None, nnodes: int = 1, endpoint: str = ENDPOINT,
                 cuda: bool | None = None, run_folder: str | None = None, run_id: str = "RUN_ID") -> list[str]:
     """The command of a run not created yet (Configure's preview): trainer.plan.make for a run folder
     named `run_folder` (by default `output_dir`'s parent), `cuda` GPUs or not (unknown: guessed from the precision); with `nnodes` > 1 the same
@@ -39,7 +35,7 @@ def command_for(cfg: RunConfig, *, train_file: str, output_dir: str, precision: 
     c10d rendezvous at `endpoint`."""
     made = make_plan(cfg, RunFolder(run_folder or Path(output_dir).parent), run_id, train_file=train_file, rows=rows, precision=precision,
                      cuda=precision != "fp32" if cuda is None else cuda, nproc_per_node=cfg.num_gpus, nnodes=nnodes,
-                     length_plan=plan, bucket_files=bucket_files)
+                     length_plan=lengths, bucket_files=bucket_files)
     return command(made, output_dir, endpoint)
 
 
@@ -86,69 +82,3 @@ def run_command(run: Run, nnodes: int | None = None, endpoint: str = ENDPOINT, r
 def shell(argv: list[str]) -> str:
     """One line to paste into a shell, each argument quoted as needed; `$NAME` stays a variable."""
     return " ".join(f'"{a}"' if a.startswith("$") and a[1:].isidentifier() else shlex.quote(a) for a in argv)
-
-
-def model_card(run: Run, before: dict[str, float], after: dict[str, float], pooling: str,
-               test: dict[str, tuple[float, float]] | None = None) -> str:
-    cfg = run.config
-    stored = plan_of(run)
-    warmup = stored.warmup_steps if stored else (cfg.warmup_steps if cfg.warmup_steps >= 0 else "auto")
-    processes = f"{stored.world} ({stored.precision})" if stored else f"{cfg.num_gpus}"
-    lines = [f"# {run.name}", "",
-             f"Fine-tuned with M3 Studio on FlagEmbedding's M3 trainer ({time.strftime('%Y-%m-%d', time.localtime(run.created))}).",
-             "", "| | |", "|---|---|",
-             f"| base model | `{display_name(cfg.model)}` |", f"| module mode | {cfg.mode.value} ({cfg.mode.flags}) |",
-             f"| training data | `{cfg.train_data}` |", f"| validation data | `{cfg.eval_data}` |",
-             f"| epochs / batch per device / group size | {cfg.epochs} / {cfg.batch_size} / {cfg.group_size} |",
-             f"| learning rate / warmup steps | {cfg.learning_rate:g} / {warmup} |",
-             f"| query / passage max tokens | {cfg.query_max_len} / {cfg.passage_max_len} |",
-             f"| temperature / max grad norm | {cfg.temperature} / {cfg.max_grad_norm} |",
-             f"| processes (precision) | {processes} |" if stored else f"| GPUs | {cfg.num_gpus} |", f"| status | {run.status} |", "",
-             "## Validation MRR@10", "", "| head | before | after |", "|---|---|---|"]
-    for head in ("dense", "sparse", "colbert", "hybrid"):
-        if head in before:
-            lines.append(f"| {head} | {before[head]:.3f} | {after.get(head, before[head]):.3f} |")
-    if test:
-        lines += ["", f"## Held-out test MRR@10 ({test.pop('queries', (0, 0))[0]:.0f} questions never used in training "
-                      "or for any decision)", "", "| head | before | after |", "|---|---|---|"]
-        lines += [f"| {head} | {b:.3f} | {a:.3f} |" for head, (b, a) in test.items()]
-    if cfg.mode.unified_finetuning:
-        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=True, return_colbert_vecs=True)"
-    else:
-        encode = "out = model.encode(['a query'], return_dense=True, return_sparse=False, return_colbert_vecs=False)"
-    lines += ["", "## Use", "", "```python", "from FlagEmbedding import BGEM3FlagModel",
-              f"model = BGEM3FlagModel('path/to/this/folder', pooling_method='{pooling}')", encode,
-              "```", "", f"Dense vectors only, the same ones ({pooling} pooling, normalised), through sentence-transformers:",
-              "", "```python", "from sentence_transformers import SentenceTransformer",
-              "model = SentenceTransformer('path/to/this/folder')  # backend='onnx' where onnx/model.onnx was exported",
-              "vectors = model.encode(['a query'])", "```", ""]
-    if not cfg.mode.unified_finetuning:
-        lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use the dense "
-                  "vectors (`out['dense_vecs']`) only.", ""]
-    return "\n".join(lines)
-
-
-def mrr_before_after(store: Store, run_id: str) -> tuple[dict[str, float], dict[str, float]]:
-    """Validation MRR@10 per head: the first evaluation and the last."""
-    before, after = {}, {}
-    for p in store.metrics(run_id):
-        if p.name.endswith(".mrr@10") and p.name.count(".") == 1:
-            head = p.name.split(".")[0]
-            before.setdefault(head, p.value)
-            after[head] = p.value
-    return before, after
-
-
-def test_before_after(store: Store, run_id: str) -> dict[str, tuple[float, float]]:
-    """Held-out test MRR@10 per head (before, after), plus ('queries', ...); {} until the run ended."""
-    first: dict[str, float] = {}
-    last: dict[str, tuple[int, float]] = {}
-    for p in store.metrics(run_id):
-        if p.name.startswith(metrics.TEST) and (p.name.endswith(".mrr@10") or p.name == Metric.TEST_QUERIES):
-            key = "queries" if p.name == Metric.TEST_QUERIES else p.name.split(".")[1]
-            first.setdefault(key, p.value)
-            last[key] = (p.step, p.value)
-    steps = {s for s, _ in last.values()}
-    if not first or steps == {0}:
-        return {}
-    return {k: (first[k], last[k][1]) for k in first}

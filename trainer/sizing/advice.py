@@ -83,7 +83,7 @@ def total_steps(num_examples: int, batch_size: int, epochs: int, num_gpus: int =
 def schedule(cfg: RunConfig, rows: int, world: int = 1, steps_per_epoch: int = 0) -> tuple[int, int]:
     """A run's optimizer steps and warmup steps (the configured warmup, or the advised one): the one
     place that works them out (the plan, Configure's preview). `steps_per_epoch`: length buckets' full
-    batches (trainer.buckets.Plan), one step each."""
+    batches (trainer.sizing.buckets.LengthPlan), one step each."""
     if steps_per_epoch and cfg.max_steps <= 0:
         total = steps_per_epoch * cfg.epochs
     else:

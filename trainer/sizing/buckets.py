@@ -57,7 +57,7 @@ class Bucket:
 
 
 @dataclass
-class Plan:
+class LengthPlan:
     buckets: list[Bucket]
     row_bucket: list[int] = field(repr=False)   # the bucket of each input row, in input order
     gpu_gib: float = DEFAULT_CARD_GIB
@@ -158,7 +158,7 @@ def _sized(setup: Setup, max_len: int, cap: int) -> tuple[int, bool, float, str]
 def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_max: int,
          precision: str = "bf16", gpus: int = 1, group_size: int = 8, query_len: int = 64,
          sparse_head: str = "lean", spec: str = "auto", max_batch_size: int = 0, source: str = "",
-         unpadded: bool = False) -> Plan:
+         unpadded: bool = False) -> LengthPlan:
     """Buckets for rows of these token lengths (row i has length lengths[i]). Deterministic: the
     same lengths and settings give the same plan. Raises DataError (file, line, field) for rows
     longer than the model's maximum and ValueError for empty or unfittable buckets."""
@@ -237,7 +237,7 @@ def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_
                               dropped_per_epoch=len(m) - steps * batch * gpus, why=why))
         for i in m:
             row_bucket[i] = k
-    return Plan(buckets=buckets, row_bucket=row_bucket, gpu_gib=gpu_gib, mode=mode.value, precision=precision,
+    return LengthPlan(buckets=buckets, row_bucket=row_bucket, gpu_gib=gpu_gib, mode=mode.value, precision=precision,
                 gpus=gpus, group_size=group_size, query_len=query_len, sparse_head=sparse_head, edges=edges,
                 model_max=model_max, notes=notes, unpadded=unpadded)
 
@@ -256,7 +256,7 @@ def model_max_tokens(model: str) -> int:
     return limit
 
 
-def plan_rows(rows: list[dict], *, model: str, tokenizer_model: Optional[str] = None, **settings) -> Plan:
+def plan_rows(rows: list[dict], *, model: str, tokenizer_model: Optional[str] = None, **settings) -> LengthPlan:
     """`plan` for training rows, their lengths counted with `tokenizer_model` (default: `model`)."""
     settings.setdefault("model_max", model_max_tokens(model))
     lengths = passage_lengths(rows, tokenizer_model or model)
@@ -265,7 +265,7 @@ def plan_rows(rows: list[dict], *, model: str, tokenizer_model: Optional[str] = 
 
 
 def plan_for_run(cfg, rows: list[dict], *, gpu_gib: float, precision: str, world: int, source: str = "",
-                 model_folder: Optional[str] = None) -> Plan:
+                 model_folder: Optional[str] = None) -> LengthPlan:
     """A run's buckets: its model, mode, group and query length; batches up to its batch size."""
     model = model_folder or cfg.model
     return plan_rows(rows, model=cfg.model, tokenizer_model=model, mode=cfg.mode, gpu_gib=gpu_gib,
@@ -284,11 +284,11 @@ def card_gib_for(cfg) -> float:
     return found[0].memory_gib if found else DEFAULT_CARD_GIB
 
 
-def from_dict(data: dict) -> Plan:
-    """A saved plan (length_plan.json) back as a Plan; the rows' assignment is in the bucket files."""
+def from_dict(data: dict) -> LengthPlan:
+    """A saved plan (length_plan.json) back as a LengthPlan; the rows' assignment is in the bucket files."""
     known = {f for f in Bucket.__dataclass_fields__}
     buckets = [Bucket(**{k: v for k, v in b.items() if k in known}) for b in data["buckets"]]
-    return Plan(buckets=buckets, row_bucket=[], gpu_gib=data["gpu_gib"], mode=data["mode"],
+    return LengthPlan(buckets=buckets, row_bucket=[], gpu_gib=data["gpu_gib"], mode=data["mode"],
                 precision=data["precision"], gpus=data["gpus"], group_size=data["group_size"],
                 query_len=data["query_len"], sparse_head=data["sparse_head"], edges=tuple(data["edges"]),
                 model_max=data["model_max"], notes=data.get("notes", []), unpadded=data.get("unpadded", False))
@@ -298,7 +298,7 @@ def bucket_file(folder: Path, b: Bucket) -> Path:
     return folder / f"len-{b.min_len}-{b.max_len}.jsonl"
 
 
-def write_bucket_files(plan_: Plan, rows: list[dict], folder: Path) -> list[Path]:
+def write_bucket_files(plan_: LengthPlan, rows: list[dict], folder: Path) -> list[Path]:
     """One JSONL file per bucket, every row carrying the bucket's `batch_size` (what FlagEmbedding
     reads per file), written atomically."""
     from trainer.data import write_jsonl_atomic
@@ -313,7 +313,7 @@ def write_bucket_files(plan_: Plan, rows: list[dict], folder: Path) -> list[Path
     return paths
 
 
-def save(plan_: Plan, path: Path, extra: Optional[dict] = None) -> None:
+def save(plan_: LengthPlan, path: Path, extra: Optional[dict] = None) -> None:
     data = {**plan_.to_dict(), **(extra or {})}
     tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
     tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
