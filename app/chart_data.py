@@ -57,7 +57,7 @@ def loss_frame(df: pd.DataFrame, weight: float, max_points: int = MAX_POINTS) ->
     return thin(loss, max_points)
 
 
-def mrr_frame(df: pd.DataFrame, metric: str = "mrr@10") -> pd.DataFrame:
+def mrr_frame(df: pd.DataFrame, metric: str = metrics.MRR) -> pd.DataFrame:
     """One row per evaluation (step), one column per head that the run evaluates."""
     names = [f"{h}.{metric}" for h in HEADS]
     sub = df.loc[df["name"].isin(names), ["step", "epoch", "name", "value"]]
@@ -124,7 +124,7 @@ def summary(run, stored) -> dict:
            "duration_s": stored.duration_s, "samples_per_s": stored.samples_per_s, "peak_mem_gib": stored.peak_mem_gib}
     out["heads"] = {}                 # per head: step-0 and best MRR@10, and when the best came
     for h in HEADS:
-        s = stored.scores.get(f"{h}.mrr@10")
+        s = stored.scores.get(metrics.score(h))
         if s is not None:
             out["heads"][h] = {"baseline": s.first, "best": s.best, "final": s.final,
                                "time_to_best_s": max(0.0, s.best_time - start)}
@@ -139,7 +139,7 @@ def stacked(breakdowns: dict[str, dict[str, float]]) -> dict[str, list[float]]:
     return {p: v for p, v in out.items() if any(v)}
 
 
-TEST_METRICS = ("mrr@10", "recall@10", "ndcg@10")
+TEST_METRICS = metrics.AT_K
 
 
 def test_before_after(df: pd.DataFrame) -> pd.DataFrame:

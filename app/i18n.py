@@ -481,20 +481,6 @@ EN = {
     "configure.scanning": "Start is available once the training file is checked (above).",
     "configure.buckets_sampled": "Planned over a sample of {sample} of the {rows} rows (read evenly from the whole "
                                  "file); rows and steps below are scaled to the whole file. The run plans every row.",
-    # the equivalent command
-    "command.diff.warmup": "warmup: the dashboard starts at 1/10 of the target learning rate; FlagEmbedding's "
-                           "linear warmup starts at 0",
-    "command.diff.sparse_head": "sparse head: the dashboard's lean head needs less memory; FlagEmbedding uses its "
-                                "stock head (same scores, loss and gradients)",
-    "command.diff.validation": "validation and early stopping: the dashboard evaluates each epoch and can stop "
-                               "early; the command trains every epoch without evaluation",
-    "command.diff.data": "data: the dashboard holds validation and test questions out of your file and mines the "
-    "negatives rows lack; the command trains on the run's own train.jsonl, where that was already done",
-    "command.diff.heads_lr": "heads learning rate: with a heads LR scale other than 1 the dashboard trains the "
-    "sparse/ColBERT heads faster; the command has no such flag",
-    "command.diff.unpadded": "unpadded encoding (on GPUs unless switched off): the dashboard encodes each batch's real tokens "
-    "packed, without computing their padding (same embeddings and losses, less memory, faster on padded data); the "
-    "command pads every batch to its longest text and has no such flag",
     # the settings search (pages/sweep.py, trainer/sweep.py)
     "nav.sweep": "Find settings", "status.pruned": "Pruned",
     "configure.sweep": "Find the best settings",
@@ -1035,12 +1021,6 @@ ZH = {
     "scan.more": "……另有 {n} 个问题未列出",
     "configure.scanning": "训练文件检查完成后（见上方）即可开始。",
     "configure.buckets_sampled": "按从整个文件均匀抽取的 {sample} 行样本（共 {rows} 行）规划；下方的行数与步数已按整个文件换算。训练时会对全部行重新规划。",
-    "command.diff.warmup": "预热：仪表盘从目标学习率的 1/10 开始；FlagEmbedding 的线性预热从 0 开始",
-    "command.diff.sparse_head": "稀疏头：仪表盘的精简稀疏头更省显存；FlagEmbedding 使用原版稀疏头（分数、损失和梯度相同）",
-    "command.diff.validation": "验证与早停：仪表盘每轮评测并可提前停止；该命令训练全部轮数且不评测",
-    "command.diff.data": "数据：仪表盘会从你的文件中留出验证与测试问题，并为缺少负例的行挖掘负例；该命令直接使用运行文件夹中已处理好的 train.jsonl",
-    "command.diff.heads_lr": "检索头学习率：检索头学习率倍数不为 1 时，仪表盘以更高学习率训练稀疏与 ColBERT 头；该命令没有对应参数",
-    "command.diff.unpadded": "无填充编码（GPU 上默认开启，可关闭）：仪表盘把每批文本的真实词元打包编码，不计算填充部分（向量与损失相同，显存更少，数据有填充时更快）；该命令把每批填充到最长文本，且没有对应参数",
     # the settings search
     "nav.sweep": "寻找设置", "status.pruned": "已剪枝",
     "configure.sweep": "寻找最佳设置",

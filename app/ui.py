@@ -17,6 +17,8 @@ from app.i18n import LANGUAGES, TEXTS
 from app.markdown import Md, plain
 from trainer.jobs import launch
 from trainer.core import paths
+from trainer.planning import additions
+from trainer.hooks import plotly_figures
 from trainer.store import DEFAULT_RUNS_DIR, Store
 
 
@@ -145,11 +147,10 @@ def language_picker() -> None:
         st.rerun()
 
 
-def differences(config) -> str:
-    """What a dashboard run adds over the plain FlagEmbedding command, as a markdown list."""
-    extra = ("unpadded",) if getattr(config, "unpadded", False) else ()
-    return "\n".join(f"- {t(f'command.diff.{d}')}"
-                     for d in ("warmup", "sparse_head", "validation", "data", "heads_lr", *extra))
+def differences(config, studio: Optional[dict] = None) -> str:
+    """What a dashboard run adds over the plain FlagEmbedding command (trainer.planning.additions, each entry that
+    applies; `studio`: the run's plan's options where it has a plan), as a markdown list."""
+    return "\n".join(f"- {w}" for w in additions.words(additions.applied(config, studio), language()))
 
 
 def mode_name(mode: str) -> str:
@@ -190,9 +191,7 @@ def line_figure(title: str, y_title: str, log_y: bool = False) -> go.Figure:
     fig = go.Figure()
     # A registered template is valid already: set it the way plotly sets its default one, without
     # validating it again (that took ~80 ms a chart on 2 busy cores, most of a Compare rerun).
-    fig.layout._validate = False
-    fig.layout.template = pio.templates["plotly_white"]
-    fig.layout._validate = True
+    plotly_figures.set_template_unvalidated(fig.layout, pio.templates["plotly_white"])
     fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title=t("chart.step"), yaxis_title=y_title, legend=dict(orientation="h", y=-0.25))
     if log_y:

@@ -538,23 +538,19 @@ def start_run(config: RunConfig, facts: Found, short: Optional[checks.MemoryShor
     if waiting:
         st.caption(t("configure.waiting", runs=", ".join(waiting)))
     with st.expander(t("configure.command")):
-        # The run's plan as it will be made (trainer.plan.make): a split, mined or converted file is trained from
+        # The run's plan as Start will make it (trainer.planning.plan.initial): a split, mined or converted file is trained from
         # the run folder's train.jsonl, written at Start; length buckets from one file each
-        in_place = run_plan.trains_in_place(config, facts.report) if facts.report is not None else \
-            config.eval_data != SPLIT and config.mine != "all"
         folder = RunFolder("RUN_FOLDER")
-        train_file = (str(resolve_train(config.train_data)) if in_place else str(folder.train_file)) \
-            if config.train_data else "TRAIN.jsonl"
         length_plan = bucket_files = None
         if facts.buckets:
             from trainer.sizing import buckets
             length_plan = buckets.from_dict(facts.buckets)
             bucket_files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in length_plan.buckets]
-        st.code(reproduce.shell(reproduce.command_for(
-            config, train_file=train_file, output_dir="OUTPUT_DIR", precision=gpus.planned_precision(config.precision),
-            rows=facts.train_rows, cuda=bool(facts.found), run_folder=str(folder.root), lengths=length_plan,
-            bucket_files=bucket_files)), language="bash")
-        st.markdown(differences(config))
+        preview = run_plan.initial(config, folder, "RUN_ID", facts.report, cuda=bool(facts.found),
+                                   precision=gpus.planned_precision(config.precision), rows=facts.train_rows,
+                                   lengths=length_plan, bucket_files=bucket_files)
+        st.code(reproduce.shell(reproduce.command(preview, "OUTPUT_DIR")), language="bash")
+        st.markdown(differences(config, preview.studio))
 
 
 # How long it will take here: scaled from a measured run, or a short speed check ---------------------

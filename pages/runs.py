@@ -13,7 +13,7 @@ from app.nav import page
 from app.story import chosen_run, differs, questions, remember, run_headline, sentence
 from app.ui import differences, fmt_duration, get_store, line_figure, mode_name, runs_or_stop, status_name, t
 from trainer.jobs import tools
-from trainer.planning import reproduce
+from trainer.planning import plan as run_plan, reproduce
 from trainer.core import verdict
 from trainer.core.config import Mode
 from trainer.core import metrics
@@ -177,7 +177,8 @@ with st.expander(t("runs.command")):
     trained_rows = int(trained_rows[-1].value) if trained_rows else None
     st.code(reproduce.shell(reproduce.run_command(run, rows=trained_rows)), language="bash")   # the run's plan
     st.caption(t("runs.command.files", train=str(reproduce.used_train_file(run))))
-    st.markdown(differences(run.config))
+    stored = run_plan.of_run(run)
+    st.markdown(differences(run.config, stored.studio if stored else None))
     # The same run on several machines: torchrun's c10d rendezvous at the first node
     st.caption(t("runs.command.nodes", gpus=run.config.num_gpus))
     st.code(reproduce.shell(reproduce.run_command(run, nnodes=2, rows=trained_rows)), language="bash")

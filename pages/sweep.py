@@ -39,8 +39,8 @@ def new_study() -> None:
     modes = c[0].multiselect(t("sweep.modes"), [m.value for m in Mode], format_func=labels("mode.{}.title"),
                              key=modes_key, placeholder=t("sweep.modes_placeholder"),
                              help=t("sweep.modes_help"))
-    trials = int(c[1].number_input(t("sweep.trials"), 1, 200, 8, key="sweep_trials", help=t("sweep.trials_help")))
-    budget = float(c[2].number_input(t("sweep.budget"), 1, 100_000, 60, key="sweep_budget",
+    trials = int(c[1].number_input(t("sweep.trials"), 1, 200, sweep.Spec.trials, key="sweep_trials", help=t("sweep.trials_help")))
+    budget = float(c[2].number_input(t("sweep.budget"), 1.0, 100_000.0, sweep.Spec.budget_minutes, key="sweep_budget",
                                      help=t("sweep.budget_help")))
     pruner = c[3].selectbox(t("sweep.pruner"), sweep.PRUNERS, format_func=labels("sweep.pruner.{}"),
                             key=lang_key("sweep_pruner"), help=t("sweep.pruner_help"))

@@ -31,3 +31,24 @@ def test_a_crash_on_one_rank_fails_the_run_with_that_ranks_message(tmp_path, tin
     assert run.status == "failed"
     assert run.error.startswith("rank 1 of 2: Out of memory at batch size 4"), run.error
     wait(store, run_id, lambda: not children.pid_alive(run.pid), time.time() + 120)   # rank 0 ended too
+
+
+def test_the_command_lines_several_modes_each_train_under_two_processes(tmp_path, small_train, capfd):
+    """`train --mode all,dense --num-gpus 2` goes the dashboard's way: both runs queued (checked, with their
+    initial plans), each worker a child under torchrun (gloo on the CPU), one after the other; each run's plan
+    says two processes, and the terminal shows rank 1 training each."""
+    from trainer import cli
+    from trainer.planning import plan
+
+    runs_dir = tmp_path / "runs"
+    code = cli.main(["train", "--mode", "all,dense", "--num-gpus", "2", "--train-data", str(small_train),
+                     "--eval", "none", "--max-steps", "1", "--batch-size", "2", "--group-size", "2",
+                     "--query-max-len", "16", "--passage-max-len", "32", "--runs-dir", str(runs_dir)])
+    runs = sorted(Store(runs_dir).list_runs(), key=lambda r: r.created)
+    out = capfd.readouterr()
+    terminal = out.out + out.err
+    assert code == 0 and [(r.mode, r.status) for r in runs] == [("all", "completed"), ("dense", "completed")], \
+        terminal[-3000:]
+    for run in runs:
+        assert plan.of_run(run).world == 2 and plan.of_run(run).nproc_per_node == 2
+    assert terminal.count("rank 1/2: training") == 2, terminal[-3000:]

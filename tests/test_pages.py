@@ -11,6 +11,7 @@ from apptest import open_page
 from app.i18n import EN, TEXTS, ZH
 from app.nav import NAMES
 from app.markdown import plain
+from trainer.core import metrics
 from trainer.store import query_ranks
 from trainer.core.config import DEMO_DIR
 from trainer.core.config import Mode, RunConfig
@@ -276,7 +277,8 @@ def test_runs_page_renames_and_deletes_after_asking(finished_runs, lang):
     assert [r.id for r in store.list_runs()] == [i for i in ids if i != run_id]
     assert T["runs.export.none"] in [c.value for c in at.caption]      # these runs saved no model
     assert any(c.value.startswith("torchrun --nproc_per_node 1 -m FlagEmbedding") for c in at.code)
-    assert any(T["command.diff.warmup"] in m.value for m in at.markdown)
+    from trainer.planning.additions import ADDITIONS
+    assert any(ADDITIONS["warmup"][lang] in m.value and ADDITIONS["pooler"][lang] in m.value for m in at.markdown)
 
 
 def test_runs_page_keeps_the_chosen_run_across_visits(finished_runs):
@@ -354,10 +356,9 @@ def test_every_text_key_used_in_the_ui_exists():
     heads = set(HEADS)
     expanded = {f"mode.{m.value}.{part}" for m in Mode for part in ("title", "trains", "cost", "when")}
     expanded |= {f"compare.why.{m}.{h}" for m in ("all", "heads") for h in ("dense", "heads")}
-    expanded |= {"compare.why.dense.dense"} | {f"command.diff.{d}" for d in ("warmup", "sparse_head", "validation",
-                                                                              "data", "heads_lr", "unpadded")}
+    expanded |= {"compare.why.dense.dense"}
     expanded |= {f"status.{s}" for s in (WAITING, *LIVE, *FINAL)}
-    expanded |= {f"head.{h}" for h in heads} | {f"heldout.metric.{m}" for m in ("mrr@10", "recall@10", "ndcg@10")}
+    expanded |= {f"head.{h}" for h in heads} | {f"heldout.metric.{m}" for m in metrics.AT_K}
     expanded |= {f"precision.{p}" for p in CHOICES["precision"]}
     expanded |= {f"nav.{n}" for n in PAGES} | {f"note.{k}" for k in NOTES} | {f"mine.phase.{p}" for p in PHASES}
     expanded |= {f"memory.{p}" for p in estimate(Setup(shape=BGE_M3, mode=Mode.ALL, batch=1)).breakdown}
@@ -446,14 +447,14 @@ def test_zero_and_gradient_checkpointing_are_offered_with_gpus_and_reach_the_com
 
 def test_measure_on_this_gpu_shows_the_measured_peak_next_to_its_estimate(runs_dir, monkeypatch):
     from trainer.core import gpus
-    from trainer.jobs import launch
+    from trainer.jobs import tools
     monkeypatch.setattr(gpus, "detect", lambda: [gpus.Gpu("NVIDIA H100 80GB HBM3", 79.6)])
     asked = []
 
     def probe(*args):
         asked.append(args)
         return {"total_gib": 1.25, "measured": {"status": "ok", "peak_gib": 1.3, "device": "NVIDIA H100 80GB HBM3"}}
-    monkeypatch.setattr(launch, "probe_memory", probe)
+    monkeypatch.setattr(tools, "probe_memory", probe)
     at = open_page("configure", "en")
     at.button(key="measure").click().run()
     assert asked and asked[0][1:3] == ("dense", 8)

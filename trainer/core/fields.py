@@ -8,7 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from trainer.core.config import Mode, RunConfig
+from trainer.core.config import MINE_ALL, MINE_MISSING, OFF, Mode, RunConfig
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ FIELDS: dict[str, Field] = {
     "skip_bad_rows": FREE, "held_out_test": FREE,
     "val_fraction": Field(low=0, high=0.5, open_low=True, open_high=True),
     "test_fraction": Field(low=0, high=0.5, open_low=True, open_high=True),
-    "mine": pick("missing", "all", "off", label="configure.mine"),
+    "mine": pick(MINE_MISSING, MINE_ALL, OFF, label="configure.mine"),
     "mine_negatives": whole(1),
     "mine_range": FREE,                           # A-B: trainer.config.parse_range
     "mine_margin": Field(low=0, high=1, open_high=True),

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from trainer.core.config import resolve_precision
 
+DEFAULT_CARD_GIB = 80.0     # the card sized for where none is visible (and none is named): an 80 GB A100/H100
 BF16_COMPUTE_CAPABILITY = 8.0      # bf16 tensor cores: Ampere (8.0) and later
 
 
@@ -56,3 +57,9 @@ def planned_precision(requested: str) -> str:
     """What 'auto' will mean for a run started on this machine (config.resolve_precision)."""
     found = detect()
     return resolve_precision(requested, gpu=bool(found), bf16=all(g.bf16 for g in found))
+
+
+def card_gib() -> float:
+    """The card a GPU estimate is for: this machine's first GPU, else DEFAULT_CARD_GIB."""
+    found = detect()
+    return found[0].memory_gib if found else DEFAULT_CARD_GIB

@@ -28,11 +28,14 @@ class Metric(enum.StrEnum):
     TEST_PASSAGES = "test.passages"
 
 
+K = 10                                         # the cut-off every score is at
+MRR, RECALL, NDCG = f"mrr@{K}", f"recall@{K}", f"ndcg@{K}"    # per head (trainer.core.ir_metrics.rank_metrics)
+AT_K = (MRR, RECALL, NDCG)
 TEST = "test."                                 # the prefix of the held-out test's points
 MEMORY = (Metric.PEAK_GPU_GIB, Metric.PEAK_RSS_GIB)
 
 
-def score(head: str, metric: str = "mrr@10") -> str:
+def score(head: str, metric: str = MRR) -> str:
     """A validation score's point name: score('dense') == 'dense.mrr@10'."""
     return f"{head}.{metric}"
 

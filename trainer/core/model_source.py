@@ -199,6 +199,7 @@ NOTES = {
 }
 COLBERT_HEAD, SPARSE_HEAD = "colbert_linear.pt", "sparse_linear.pt"     # FlagEmbedding's head files in a model folder
 HEAD_FILES = (COLBERT_HEAD, SPARSE_HEAD)
+HEAD_MODULES = {"colbert_linear": COLBERT_HEAD, "sparse_linear": SPARSE_HEAD}   # the M3 model attribute -> its file
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from trainer.core.children import pid_alive, start_child
+from trainer.core.children import START_GRACE_S, pid_alive, start_child
 from trainer.store import ScanStatus
 from trainer.data import Problem, Report, Source, is_table, iter_train
 
@@ -195,7 +195,7 @@ def scan_file(path: str | Path, *, sample_size: int = SAMPLE_ROWS, keep: int = K
 def alive(row: dict) -> bool:
     """A running scan whose process is still there (or was claimed a moment ago and is starting)."""
     if row["pid"] is None:
-        return time.time() - row["started"] < 30
+        return time.time() - row["started"] < START_GRACE_S
     return pid_alive(row["pid"])
 
 

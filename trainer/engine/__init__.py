@@ -7,9 +7,7 @@ here; the torch-free rest of `trainer/` is what it uses (tests/test_imports.py c
 # transformers imports these packages, when installed, only for things nothing here does; it asks its flags
 # first. Each is time at the start of every engine process, on two CPU cores: scikit-learn with SciPy (about
 # a second: assisted text generation), scipy.optimize (about 0.4 s: object-detection losses), peft (about
-# 0.4 s: LoRA adapters, which no run trains or loads).
-from transformers.utils import import_utils as _import_utils
+# 0.4 s: LoRA adapters, which no run trains or loads). Its private flags: trainer/hooks/transformers_models.py.
+from trainer.hooks import transformers_models
 
-_import_utils._sklearn_available = False
-_import_utils._scipy_available = False
-_import_utils._peft_available = False
+transformers_models.skip_optional_imports()

@@ -36,7 +36,6 @@ def peak_memory() -> dict[str, float]:
 
 
 SYNC_INTERVAL_S = 1.0      # the ranks meet (losses read, stop flag shared) about this often
-HF_LOG_STEPS = 50          # HF's own log (progress bar, log_history): every N steps; every step with report_to
 
 
 class PointWriter:

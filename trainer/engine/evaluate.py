@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from trainer.core import ir_metrics
+from trainer.core.metrics import K, Metric
 from trainer.data import EvalSet
+from trainer.hooks import flagembedding_m3
 
-K = 10
 
 
 @dataclass
@@ -40,7 +41,7 @@ def encode(model, tokenizer, texts: list[str], max_len: int, batch_size: int = 3
             batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
                               max_length=max_len, return_tensors="pt").to(device)
             hidden = model.model(**batch, return_dict=True).last_hidden_state
-            vecs = model._dense_embedding(hidden, batch["attention_mask"])
+            vecs = flagembedding_m3.dense_embedding(model, hidden, batch["attention_mask"])
             if model.normalize_embeddings:
                 vecs = F.normalize(vecs, dim=-1)
             dense.append(vecs.float().cpu().numpy())
@@ -131,5 +132,5 @@ def evaluate(model, tokenizer, evalset: EvalSet, query_max_len: int, passage_max
         if ranks is not None:
             ranks[head] = ir_metrics.first_relevant_ranks(scores, evalset.relevance)
     if p.sparse is not None:
-        out["sparse.active_tokens"] = float(np.mean([len(w) for w in p.sparse]))
+        out[Metric.ACTIVE_TOKENS] = float(np.mean([len(w) for w in p.sparse]))
     return out

@@ -3,16 +3,18 @@
 In training, FlagEmbedding scatters every token weight into a batch x length x vocabulary tensor
 and takes the max over the length; for BGE-M3 (vocabulary 250,002) that one tensor dominates
 memory. The same sparse vector is a batch x vocabulary `scatter_reduce(amax)`; the special-token
-masking is done out of place, because amax's backward needs its own output intact.
+masking is done out of place, because amax's backward needs its own output intact. FlagEmbedding's private
+`_sparse_embedding` calls `sparse_embedding` (trainer/hooks/flagembedding_m3.py).
 """
 from __future__ import annotations
 
 import torch
-from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnlyEmbedderM3Model
+
+from trainer.hooks.flagembedding_m3 import SparseEmbeddingOverride
 
 
-class LeanSparseM3Model(EncoderOnlyEmbedderM3Model):
-    def _sparse_embedding(self, hidden_state, input_ids, return_embedding: bool = True):
+class LeanSparseM3Model(SparseEmbeddingOverride):
+    def sparse_embedding(self, hidden_state, input_ids, return_embedding: bool = True):
         token_weights = torch.relu(self.sparse_linear(hidden_state))
         if not return_embedding:
             return token_weights

@@ -27,14 +27,15 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3 import (
 
 from trainer.core import config, redact
 from trainer.engine import faults
+from trainer.hooks import accelerate_patch, flagembedding_m3, hf_trainer
 from trainer.sizing.advice import lr_at
-from trainer.core.model_source import SPARSE_HEAD
+from trainer.core.model_source import HEAD_MODULES, SPARSE_HEAD
 from trainer.engine.callbacks import Stopped
 from trainer.engine.lean_head import LeanSparseM3Model
 from trainer.engine import unpadded as unpadded_encoding
 
 
-HEADS = {"colbert_linear", "sparse_linear"}
+HEADS = set(HEAD_MODULES)
 
 
 class BucketSteps(TrainerCallback):
@@ -81,7 +82,7 @@ class BucketSteps(TrainerCallback):
                 for k, b in enumerate(self.buckets)]
 
 
-class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
+class StudioTrainer(hf_trainer.TrainerHooks, EncoderOnlyEmbedderM3Trainer):
     heads_lr_scale = 1.0     # set by StudioRunner: the sparse/ColBERT heads' LR over the encoder's
     bucket_steps: BucketSteps | None = None
     recorder = None          # callbacks.StoreMetrics: each step's loss and gradient norm, left on the device
@@ -94,12 +95,11 @@ class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
             self.recorder.record_loss(loss)
         return loss
 
-    def _maybe_log_save_evaluate(self, tr_loss, grad_norm, *args, **kwargs):
-        # HF calls this after every optimizer step with the step's gradient norm and LR; its own
+    def after_optimizer_step(self, grad_norm, learning_rate):
+        # hf_trainer.TrainerHooks: after every optimizer step with the step's gradient norm and LR; HF's own
         # log (a `.item()`, a wait for the device) runs only every `logging_steps`.
         if self.recorder is not None:
-            self.recorder.record_step(self.state, grad_norm, kwargs.get("learning_rate"))
-        return super()._maybe_log_save_evaluate(tr_loss, grad_norm, *args, **kwargs)
+            self.recorder.record_step(self.state, grad_norm, learning_rate)
 
     def create_optimizer(self):
         """HF's optimizer, with the two heads in groups of their own at a scaled learning rate (a
@@ -118,11 +118,10 @@ class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
             self.optimizer = optimizer_cls(groups, **kwargs)
         return super().create_optimizer()
 
-    def _save(self, output_dir=None, state_dict=None):
+    def before_save(self):
         faults.check_disk(self.state.global_step)
-        super()._save(output_dir, state_dict)
 
-    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+    def load_checkpoint(self, resume_from_checkpoint, model=None):
         # FlagEmbedding saves the encoder with save_pretrained and the two heads as .pt files; HF's
         # own loader expects one PreTrainedModel, so the parts load the way they were saved.
         from safetensors.torch import load_file
@@ -130,17 +129,16 @@ class StudioTrainer(EncoderOnlyEmbedderM3Trainer):
         model = model or self.model
         folder = Path(resume_from_checkpoint)
         model.model.load_state_dict(load_file(folder / "model.safetensors"))
-        for head in ("colbert_linear", "sparse_linear"):
-            if getattr(model, head, None) is not None and (folder / f"{head}.pt").is_file():
-                getattr(model, head).load_state_dict(torch.load(folder / f"{head}.pt", map_location="cpu",
-                                                                weights_only=True))
+        for head, file in HEAD_MODULES.items():
+            if getattr(model, head, None) is not None and (folder / file).is_file():
+                getattr(model, head).load_state_dict(torch.load(folder / file, map_location="cpu", weights_only=True))
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.lr_scheduler is None:
             warmup = self.args.get_warmup_steps(num_training_steps)
             self.lr_scheduler = LambdaLR(optimizer or self.optimizer,
                                          lambda step: lr_at(step, 1.0, warmup, num_training_steps))
-            self._created_lr_scheduler = True
+            hf_trainer.mark_lr_scheduler_created(self)
         return self.lr_scheduler
 
 
@@ -179,7 +177,7 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
                 model.sparse_linear.bias.fill_(1.0)
         if self.lean_sparse_head and model.unified_finetuning:
             # Same parameters and state; only the sparse-embedding method differs.
-            model.__class__ = LeanSparseM3Model
+            flagembedding_m3.switch_class(model, LeanSparseM3Model)
         if self.unpadded:
             # Same parameters and state; only `encode` differs (each batch's real tokens packed, attention per text).
             unpadded_encoding.enable(model)
@@ -232,9 +230,7 @@ def resolve_precision(requested: str) -> str:
 def _without_deepspeed() -> None:
     """A run without a ZeRO config: accelerate imports DeepSpeed (1.1-1.5 s on two CPU cores) only to ask
     whether the model it unwraps is a DeepSpeed engine, which it then never is."""
-    import accelerate.utils.other
-
-    accelerate.utils.other.is_deepspeed_available = lambda: False
+    accelerate_patch.skip_deepspeed_check()
 
 
 @dataclass
@@ -251,14 +247,14 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
     loader's processes and every other argument are decided there); the rest are the plan's `studio` options."""
     if not args.get("deepspeed"):
         _without_deepspeed()
-    model_args, data_args, training_args = parse_arguments(args)
+    # The progress bar (planning.additions.RUN_TIME_ARGUMENTS): set before the record, so arguments.json is what ran.
+    model_args, data_args, training_args = parse_arguments({**args, "disable_tqdm": not progress})
     parsed = json.dumps(parsed_arguments(model_args, data_args, training_args), sort_keys=True)
     # Every rank says what it parsed (the same plan: the same digest); rank 0 keeps it (`record`).
     print(f"rank {training_args.process_index}: arguments sha256 {hashlib.sha256(parsed.encode()).hexdigest()}",
           flush=True)
     if record is not None:
         record.write_text(parsed + "\n", encoding="utf-8")
-    training_args.disable_tqdm = not progress
     runner = StudioRunner(model_args, data_args, training_args, lean_sparse_head=lean_sparse_head,
                           callbacks=callbacks, heads_lr_scale=heads_lr_scale, sparse_init=sparse_init,
                           bucket_steps=bucket_steps, unpadded=unpadded)
@@ -272,7 +268,7 @@ def train(args: dict, *, lean_sparse_head: bool, callbacks=(), progress: bool = 
         trainer = runner.trainer
         trainer.control.should_training_stop = True
         trainer.model.eval()
-        trainer.callback_handler.on_train_end(trainer.args, trainer.state, trainer.control)
+        hf_trainer.call_train_end(trainer)
         print(f"{time.strftime('%H:%M:%S')} stopped at step {trainer.state.global_step}: saving the model", flush=True)
         trainer.save_model()
         print(f"{time.strftime('%H:%M:%S')} saved", flush=True)

@@ -44,6 +44,7 @@ from FlagEmbedding.finetune.embedder.encoder_only.m3.modeling import EncoderOnly
 
 from trainer.sizing.memory import BROADCAST_MASK_MODELS
 from trainer.engine.lean_head import LeanSparseM3Model
+from trainer.hooks import flagembedding_m3, torch_attention, transformers_models
 
 # A batch is packed when its padding share is above this. Packing costs nothing measurable even with no
 # padding (bench/padding.py on an H200: every fixed-length synthetic batch packed ran at 1.02x the padded
@@ -142,11 +143,11 @@ class UnpaddedEncode:
 
     def _heads(self, last_hidden_state, features):
         mask = features["attention_mask"]
-        dense_vecs = self._dense_embedding(last_hidden_state, mask)
+        dense_vecs = flagembedding_m3.dense_embedding(self, last_hidden_state, mask)
         sparse_vecs = colbert_vecs = None
         if self.unified_finetuning:
-            sparse_vecs = self._sparse_embedding(last_hidden_state, features["input_ids"])
-            colbert_vecs = self._colbert_embedding(last_hidden_state, mask)
+            sparse_vecs = flagembedding_m3.sparse_embedding(self, last_hidden_state, features["input_ids"])
+            colbert_vecs = flagembedding_m3.colbert_embedding(self, last_hidden_state, mask)
         if self.normalize_embeddings:
             dense_vecs = F.normalize(dense_vecs, dim=-1)
             if self.unified_finetuning:
@@ -196,6 +197,7 @@ def packed_hidden(encoder, features: dict, lengths_on_device: torch.Tensor, leng
 def packed_parts(encoder, parts: list, lengths_on_device: list[torch.Tensor], lengths: list[list[int]]) -> list:
     """`packed_hidden` of several right-padded batches (a step's queries and passages) in one pass over the
     layers: their real tokens packed into one stream, each text attending to its own tokens only."""
+    transformers_models.check_packed_layout(encoder)
     device = parts[0]["attention_mask"].device
     config = encoder.config
     emb = encoder.embeddings
@@ -240,8 +242,7 @@ def packed_parts(encoder, parts: list, lengths_on_device: list[torch.Tensor], le
             return packed_layer(layer, hidden, cu, longest, every, heads, attention_dropout)
 
         if checkpointing and torch.is_grad_enabled():
-            checkpoint = getattr(layer, "_gradient_checkpointing_func", None) or getattr(
-                encoder.encoder, "_gradient_checkpointing_func", None)
+            checkpoint = transformers_models.gradient_checkpointing_func(layer, encoder.encoder)
             x = checkpoint(run, x) if checkpoint is not None else torch.utils.checkpoint.checkpoint(
                 run, x, use_reentrant=False)
         else:
@@ -282,12 +283,8 @@ _COMPILED = []
 
 def _compiled():
     if not _COMPILED:
-        import torch._dynamo
-
         # one graph for every layer (their parameters are the graph's inputs); room for the recompiles
-        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-        torch._dynamo.config.accumulated_cache_size_limit = max(
-            torch._dynamo.config.accumulated_cache_size_limit, 512)
+        torch_attention.raise_dynamo_cache_limits(64, 512)
         _COMPILED.append(torch.compile(_after_attention, dynamic=True))
     return _COMPILED[0]
 
@@ -300,12 +297,10 @@ def varlen_attention(q, k, v, cu, longest: int, lengths: list[int], dropout_p: f
     scale = q.shape[-1] ** -0.5
     if q.is_cuda:
         if q.dtype in (torch.float16, torch.bfloat16):
-            return torch.ops.aten._flash_attention_forward(q, k, v, cu, cu, longest, longest, dropout_p, False,
-                                                           False, scale=scale)[0]
+            return torch_attention.flash_varlen(q, k, v, cu, longest, dropout_p, scale)
         grad = q.requires_grad or k.requires_grad or v.requires_grad
         q, k, v = (t.contiguous() for t in (q, k, v))       # views of one Q/K/V product
-        return torch.ops.aten._efficient_attention_forward(q[None], k[None], v[None], None, cu, cu, longest, longest,
-                                                           dropout_p, 0, grad, scale=scale)[0][0]
+        return torch_attention.efficient_varlen(q, k, v, cu, longest, dropout_p, grad, scale)
     out, start = [], 0
     for n in lengths:
         qs, ks, vs = (t[start:start + n].transpose(0, 1)[None] for t in (q, k, v))
@@ -361,5 +356,5 @@ def enable(model):
         say_once(f"this encoder ({getattr(config, 'model_type', '?')}, position embeddings "
                  f"{getattr(config, 'position_embedding_type', 'absolute')}) cannot be packed: its padded batches are "
                  "encoded whole, the padding mask broadcast")
-    model.__class__ = UnpaddedLeanM3Model if isinstance(model, LeanSparseM3Model) else UnpaddedM3Model
-    return model
+    return flagembedding_m3.switch_class(
+        model, UnpaddedLeanM3Model if isinstance(model, LeanSparseM3Model) else UnpaddedM3Model)

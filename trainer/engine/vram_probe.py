@@ -13,6 +13,7 @@ from transformers import AutoConfig, AutoModel, XLMRobertaConfig
 
 from trainer.core.config import Mode
 from trainer.engine.lean_head import LeanSparseM3Model
+from trainer.hooks import flagembedding_m3
 from trainer.sizing.memory import BGE_M3
 
 # XLM-RoBERTa large: the estimator's shape, plus what memory does not depend on.
@@ -41,7 +42,7 @@ def build(mode: Mode, head: str = "lean", grad_ckpt: bool = False, model_path: s
                                        sentence_pooling_method="cls", normalize_embeddings=True,
                                        unified_finetuning=mode.unified_finetuning)
     if head == "lean" and mode.unified_finetuning:
-        model.__class__ = LeanSparseM3Model
+        flagembedding_m3.switch_class(model, LeanSparseM3Model)
     if mode.fix_encoder:                       # what FlagEmbedding's runner does for fix_encoder
         for name, p in model.named_parameters():
             p.requires_grad = "colbert_linear" in name or "sparse_linear" in name

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from trainer.core.config import SPLIT, RunConfig, parse_range
+from trainer.core.config import MINE_MISSING, SPLIT, RunConfig, parse_range
 from trainer.data import scan
 from trainer.data import DataError, Problem, Report, Source, iter_train, load_eval, write_jsonl_atomic
 from trainer.core.config import resolve_train
@@ -25,7 +25,6 @@ from trainer.core.early_stop import EarlyStopper
 from trainer.planning import plan
 from trainer.core import redact
 from trainer.core.model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
-from trainer.sizing.memory import DEFAULT_CARD_GIB
 from trainer.core.metrics import Metric
 from trainer.store.run_folder import RunFolder
 from trainer.data.split import passages, problems as split_problems, split_rows, write_beir
@@ -33,18 +32,18 @@ from trainer.store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED
 
 
 def largest_batch(cfg: RunConfig) -> str:
-    """What the memory estimator says fits this machine's GPU (or an 80 GB card when there is none)."""
+    """What the memory estimator says fits this machine's GPU (or gpus.DEFAULT_CARD_GIB's card when there is none)."""
     from trainer.core import gpus
     from trainer.sizing.memory import estimate, setup_for
     from trainer.sizing.memory import model_shape
 
     found = gpus.detect()
-    card = found[0].memory_gib if found else DEFAULT_CARD_GIB
+    card = gpus.card_gib()
     try:
         est = estimate(setup_for(cfg, model_shape(cfg.model), card, found[0].bf16 if found else True))
     except ValueError:
         return "The memory estimator does not know this model's shape."
-    where = f"this {card:.0f} GiB GPU" if found else "an 80 GB GPU (none is visible here)"
+    where = f"this {card:.0f} GiB GPU" if found else f"an {card:.0f} GB GPU (none is visible here)"
     return (f"The memory estimator puts this step at {est.total_gib:.1f} GiB and the largest batch that fits "
             f"{where} at {est.max_batch}.")
 
@@ -95,7 +94,7 @@ def _mine(cfg: RunConfig, rows: list[dict], folder: Path) -> tuple[list[dict], d
                             seed=cfg.seed, query_max_len=cfg.query_max_len, passage_max_len=cfg.passage_max_len)
     print(f"mining hard negatives ({cfg.mine}) with {cfg.model}: {settings}", flush=True)
     mined = mine(rows, st_encoder(str(folder), run_pooling(cfg)), settings,
-                 only_missing=cfg.mine == "missing")
+                 only_missing=cfg.mine == MINE_MISSING)
     kept = [r for r in mined.rows if r.get("neg")]
     print(f"mined: {mined.stats}; {len(rows) - len(kept)} rows left without a negative are not trained on",
           flush=True)
@@ -148,8 +147,8 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, m
         raise DataError(data.error_problems(), data.error_count)
     if main:
         store.set_skipped_rows(run_id, data.bad_rows)
-    needs_mining = plan.needs_mining(cfg, data.without_negatives)
-    if cfg.mine == "off" and cfg.group_size > 1 and data.without_negatives and not split:
+    needs_mining = cfg.mines(data.without_negatives)
+    if cfg.short_of_negatives(data.without_negatives) and not split:
         raise DataError([Problem(str(source), 0, "neg", "rows without negatives and mining is off: turn mining "
                                  "on, or use group size 1 (in-batch negatives only)")])
     if plan.trains_in_place(cfg, data):
@@ -191,7 +190,7 @@ def prepare_data(store: Store, run_id: str, cfg: RunConfig, folder: RunFolder, m
         rows = held.train
         facts.update(heldout_val_queries=len({r["query"] for r in held.val}),
                      heldout_test_queries=len({r["query"] for r in held.test}))
-    needs_mining = plan.needs_mining(cfg, int(any(not r.get("neg") for r in rows)))
+    needs_mining = cfg.mines(int(any(not r.get("neg") for r in rows)))
     if needs_mining:
         rows, mined = _mine(cfg, rows, model_folder or model_dir(cfg.model))
         facts.update(mined)
@@ -261,7 +260,7 @@ def make_plan(store: Store, run_id: str, cfg: RunConfig, run_folder: RunFolder, 
 
     precision = training.resolve_precision(cfg.precision)
     length_plan, bucket_files = None, None
-    if cfg.length_buckets.strip().lower() != "off":
+    if cfg.buckets_on:
         length_plan, bucket_files = length_buckets(cfg, data, run_folder.root, folder, precision, world, resume)
     nproc = int(os.environ.get("LOCAL_WORLD_SIZE", world))
     made = plan.make(cfg, run_folder, run_id, train_file=str(data.train_file), rows=data.rows, precision=precision,
@@ -311,7 +310,7 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
             planned = plan.wait_prepared(run_folder.plan)
             cfg = planned.run_config
             folder = _local_model(cfg, main)
-        if cfg.length_buckets.strip().lower() != "off" or cfg.unpadded:
+        if cfg.buckets_on or cfg.unpadded:
             # Buckets and unpadded chunks change the step's shapes: expandable segments keep the allocator
             # from fragmenting (read when CUDA first allocates, which is later in this process).
             os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")

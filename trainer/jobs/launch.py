@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trainer.planning import checks, plan
 from trainer.core import gpus
-from trainer.core.children import log_tail, pid_alive, spawn
+from trainer.core.children import START_GRACE_S, log_tail, pid_alive, spawn
 from trainer.core.config import RunConfig, resolve_precision
 from trainer.store import FAILED, INTERRUPTED, LIVE, WAITING, DeviceBusy, Store
 
@@ -251,7 +251,7 @@ def recover(store: Store) -> list[str]:
     """After an app restart: runs still marked live whose worker is gone become `interrupted`."""
     lost = []
     for record in store.list_runs(status=LIVE):
-        just_created = record.pid is None and time.time() - record.created < 60
+        just_created = record.pid is None and time.time() - record.created < START_GRACE_S
         if not just_created and not pid_alive(record.pid):
             if store.set_status(record.id, INTERRUPTED, error="the worker ended without a final status "
                                 "(the app or machine restarted)", only_if=LIVE):

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.core.children import end, log_tail, pid_alive, start_child
+from trainer.core.children import START_GRACE_S, end, log_tail, pid_alive, start_child
 from trainer.jobs.launch import RunBusy
 from trainer.store import Store
 
@@ -54,10 +54,10 @@ class MiningJob:
 
     @property
     def watched(self) -> bool:
-        """What a page keeps redrawing: a running job, or one started under 30 s ago without a summary yet
+        """What a page keeps redrawing: a running job, or one started under START_GRACE_S ago without a summary yet
         (the browser journey once saw a job just started read as neither running nor ended)."""
         try:
-            young = time.time() - (self.folder / "job.json").stat().st_mtime < 30
+            young = time.time() - (self.folder / "job.json").stat().st_mtime < START_GRACE_S
         except OSError:
             young = True
         return self.running or (young and not self.summary())

@@ -36,7 +36,7 @@ from trainer.store import COMPLETED, FINAL, LIVE, PRUNED, STOPPED, WAITING, Stor
 
 STUDIES_DIR = "studies"
 LR_SPAN = 4.0                 # the learning rate is searched from suggestion / 4 to suggestion x 4 (log-uniform)
-PRUNERS = ("median", "halving", "none")
+PRUNERS = ("median", "halving", "none")     # the first is the default (Spec, the CLI, the page)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -51,7 +51,7 @@ class Spec:
     suggested_lr: float = 1e-5         # the product's suggestion for this model and data (trainer.suggest)
     center_lr: float = 1e-5            # the search's centre: the suggestion, or the learning rate the user gave
     epochs: Optional[list[int]] = None  # [low, high] searched; None: fixed (max_steps decides the length)
-    pruner: str = "median"
+    pruner: str = PRUNERS[0]
     created: float = field(default_factory=time.time)
 
     @property
@@ -73,7 +73,7 @@ def new_name() -> str:
 
 def make_spec(store: Store, base: RunConfig, modes: list[Mode], *, trials: int, budget_minutes: float,
               given: set[str], name: str = "", epochs: Optional[tuple[int, int]] = None,
-              pruner: str = "median") -> Spec:
+              pruner: str = PRUNERS[0]) -> Spec:
     """The study's spec from a base config. The learning rate is centred on the suggestion for this model and
     data (trainer.suggest), or on the one the user gave; epochs are searched over [1, base.epochs] unless
     `max_steps` fixes the length."""
@@ -312,11 +312,12 @@ def _follow(store: Store, spec: Spec, optuna_study, number: int, run_id: str, po
             say: Callable[[str], None]) -> None:
     """Wait for a trial's run to end, reporting each validation of its main score to the pruner (and stopping
     the run when it says prune, or when the budget is spent); then tell Optuna how it ended."""
-    import optuna
     from optuna.trial import TrialState
 
+    from trainer.hooks import optuna_trials
+
     frozen = optuna_study.get_trials(deepcopy=False)[number]
-    trial = optuna.trial.Trial(optuna_study, frozen._trial_id)
+    trial = optuna_trials.live_trial(optuna_study, frozen)
     metric = store.get_run(run_id).config.mode.main_score
     # Reported by validation: the 1st, 2nd, ... after step 0 (one an epoch), so trials of different lengths
     # line up; a resumed trial goes on after those already reported.

@@ -7,6 +7,7 @@ import time
 from trainer.core import metrics
 from trainer.core.metrics import Metric
 from trainer.core.model_source import display_name
+from trainer.planning import additions
 from trainer.planning.plan import of_run as plan_of
 from trainer.store import Run, Store
 
@@ -45,6 +46,8 @@ def model_card(run: Run, before: dict[str, float], after: dict[str, float], pool
               "", "```python", "from sentence_transformers import SentenceTransformer",
               "model = SentenceTransformer('path/to/this/folder')  # backend='onnx' where onnx/model.onnx was exported",
               "vectors = model.encode(['a query'])", "```", ""]
+    lines += ["## What M3 Studio adds to FlagEmbedding's trainer", "",
+              *(f"- {w}" for w in additions.words(additions.applied(cfg, stored.studio if stored else None))), ""]
     if not cfg.mode.unified_finetuning:
         lines += ["Dense-only training: this folder has no sparse or ColBERT head of its own; use the dense "
                   "vectors (`out['dense_vecs']`) only.", ""]
@@ -55,7 +58,7 @@ def mrr_before_after(store: Store, run_id: str) -> tuple[dict[str, float], dict[
     """Validation MRR@10 per head: the first evaluation and the last."""
     before, after = {}, {}
     for p in store.metrics(run_id):
-        if p.name.endswith(".mrr@10") and p.name.count(".") == 1:
+        if p.name.endswith("." + metrics.MRR) and p.name.count(".") == 1:
             head = p.name.split(".")[0]
             before.setdefault(head, p.value)
             after[head] = p.value
@@ -67,7 +70,7 @@ def test_before_after(store: Store, run_id: str) -> dict[str, tuple[float, float
     first: dict[str, float] = {}
     last: dict[str, tuple[int, float]] = {}
     for p in store.metrics(run_id):
-        if p.name.startswith(metrics.TEST) and (p.name.endswith(".mrr@10") or p.name == Metric.TEST_QUERIES):
+        if p.name.startswith(metrics.TEST) and (p.name.endswith("." + metrics.MRR) or p.name == Metric.TEST_QUERIES):
             key = "queries" if p.name == Metric.TEST_QUERIES else p.name.split(".")[1]
             first.setdefault(key, p.value)
             last[key] = (p.step, p.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from trainer.core.config import SPLIT, RunConfig
+from trainer.core.config import MINE_ALL, SPLIT, RunConfig
 from trainer.core import fields
 from trainer.data import scan
 from trainer.data import Problem, validate_eval
@@ -87,10 +87,10 @@ def check(cfg: RunConfig, store=None, *, memory: bool = True) -> tuple[list[Prob
     elif cfg.eval_data:
         _, eval_report = validate_eval(resolve_eval(cfg.eval_data))
         problems += eval_report.errors
-    if cfg.mine == "off" and cfg.group_size > 1 and data.without_negatives:
+    if cfg.short_of_negatives(data.without_negatives):
         problems.append(Problem(name, 0, "neg", f"{data.without_negatives} rows have no negatives and mining is off: "
                                 "turn mining on, or use group size 1 (in-batch negatives only)"))
-    if cfg.length_buckets.strip().lower() != "off" and data.rows and not any(
+    if cfg.buckets_on and data.rows and not any(
             p.field in ("length_buckets", "bucket_gpu_gib", "model") for p in problems):
         # Planned over the scan's sample: every row up to SAMPLE_ROWS; a bigger file's full plan is the worker's.
         problems += bucket_problems(cfg, scan.sample_rows(store, data), name)
@@ -99,7 +99,7 @@ def check(cfg: RunConfig, store=None, *, memory: bool = True) -> tuple[list[Prob
         if unscored:
             problems.append(Problem(name, 0, "pos_scores", f"{unscored} rows have no teacher scores (pos_scores and "
                                     "neg_scores): score them first (python -m trainer score) or turn teacher scores off"))
-        if cfg.mine == "all":
+        if cfg.mine == MINE_ALL:
             problems.append(Problem(SETTINGS, 0, "mine", "re-mining every row would drop the teacher's scores: "
                                     "use mine=missing or off with teacher scores"))
     if memory and data.rows and not any(p.field in MEMORY_INPUTS for p in problems):
@@ -166,7 +166,7 @@ def memory_shortfall(cfg: RunConfig, store=None) -> MemoryShortfall | None:
     from trainer.core.config import Mode
     from trainer.sizing.memory import model_shape
 
-    if cfg.length_buckets.strip().lower() != "off":
+    if cfg.buckets_on:
         return None
     try:
         shape = model_shape(cfg.model)

@@ -67,15 +67,11 @@ class Plan:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def needs_mining(cfg: RunConfig, without_negatives: int) -> bool:
-    return cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and without_negatives > 0)
-
-
 def trains_in_place(cfg: RunConfig, data) -> bool:
     """Whether the run trains on the user's file where it is (a valid JSONL file that needs no split, no
     mining, no conversion; `data` is its trainer.scan.ScanResult), or on rows the worker prepares in the run
     folder (RunFolder.train_file)."""
-    return bool(data.direct) and cfg.eval_data != SPLIT and not needs_mining(cfg, data.without_negatives)
+    return bool(data.direct) and cfg.eval_data != SPLIT and not cfg.mines(data.without_negatives)
 
 
 def _has_logging_dir() -> bool:
@@ -194,13 +190,17 @@ def wait_prepared(path: Path | str, timeout_s: float = 0.0) -> Plan:
         time.sleep(WAIT_POLL_S)
 
 
-def initial(cfg: RunConfig, folder: RunFolder, run_id: str, data, *, cuda: bool, precision: str) -> Plan:
-    """The plan when a run is created (before the worker prepares its data): the training file the run will
-    read, the rows the preflight's scan (`data`) counted when it trains on the file where it is."""
+def initial(cfg: RunConfig, folder: RunFolder, run_id: str, data, *, cuda: bool, precision: str,
+            rows: Optional[int] = None, lengths=None, bucket_files: Optional[list[str]] = None) -> Plan:
+    """The plan when a run is created (before the worker prepares its data), and Configure's preview of it: the
+    training file the run will read, the rows the preflight's scan (`data`) counted when it trains on the file
+    where it is (else `rows`, the count after the split where known), with length buckets `lengths` and their
+    `bucket_files` where planned."""
     in_place = data is not None and trains_in_place(cfg, data)
     train_file = str(resolve_train(cfg.train_data)) if in_place else str(folder.train_file)
-    return make(cfg, folder, run_id, train_file=train_file, rows=data.rows if in_place else None,
-                precision=precision, cuda=cuda, nproc_per_node=cfg.num_gpus)
+    return make(cfg, folder, run_id, train_file=train_file, rows=data.rows if in_place else rows,
+                precision=precision, cuda=cuda, nproc_per_node=cfg.num_gpus, length_plan=lengths,
+                bucket_files=bucket_files)
 
 
 def deepspeed_file(plan: Plan) -> Optional[Path]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from trainer.core.fields import CHOICES
+
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 # The article compares dense-only with all-heads training and AMP with fp32.
 CLAIMED = {"dense_memory": 0.40, "dense_speed": 0.30, "dense_batch": 0.50, "amp_memory": 0.20}
@@ -29,7 +31,7 @@ def claims(cells: list[dict], speed: dict) -> list[dict]:
     FlagEmbedding's stock sparse head and with our lean one (None where not measured)."""
     ref = REFERENCE
     dense = _peak(cells, mode="dense", **ref)
-    heads = {h: _peak(cells, mode="all", head=h, **ref) for h in ("stock", "lean")}
+    heads = {h: _peak(cells, mode="all", head=h, **ref) for h in CHOICES["sparse_head"]}
     steps = {h: speed.get("heads", {}).get(h, {}).get("step_s_at_batch_8") for h in ("stock", "lean", "none")}
     batches = {h: speed.get("heads", {}).get(h, {}).get("max_batch") for h in ("stock", "lean", "none")}
     fp32 = dict(ref, precision="fp32")

@@ -29,7 +29,8 @@ from typing import Optional
 from trainer.core.config import Mode, resolve_precision
 from trainer.data import DataError, Problem
 from trainer.store.run_folder import BUCKETS, LENGTH_PLAN
-from trainer.sizing.memory import DEFAULT_CARD_GIB, Setup, Shape, card_gib, estimate, max_batch
+from trainer.sizing.memory import Setup, Shape, card_gib, estimate, max_batch
+from trainer.core.gpus import DEFAULT_CARD_GIB
 
 EDGES = (0, 500, 1000, 2000, 4000, 8192)   # like FlagEmbedding's split_data_by_length
 PAD = 8                                    # FlagEmbedding pads to a multiple of 8
@@ -280,8 +281,7 @@ def card_gib_for(cfg) -> float:
     if cfg.bucket_gpu_gib:
         return float(cfg.bucket_gpu_gib)
     from trainer.core import gpus
-    found = gpus.detect()
-    return found[0].memory_gib if found else DEFAULT_CARD_GIB
+    return gpus.card_gib()
 
 
 def from_dict(data: dict) -> LengthPlan:

@@ -22,7 +22,7 @@ from typing import Optional
 
 from trainer.sizing import advice
 from trainer.data import scan
-from trainer.core.config import DEMO_DATA, SPLIT, RunConfig
+from trainer.core.config import DEMO_DATA, OFF, SPLIT, RunConfig
 from trainer.core.config import resolve_eval, resolve_train
 from trainer.store.run_folder import RunFolder
 from trainer.core.metrics import Metric
@@ -226,7 +226,7 @@ def _paces(cfg: RunConfig, steps, paced, named, wall_step: float, wall_eval: Opt
     if not all(p.step in cpu and p.step in wait for p in paced):
         device = [cfg.batch_size * cfg.num_gpus / p.value for p in named(Metric.SAMPLES_PER_S)
                   if p.value > 0 and p.step >= a.step]
-        if device and cfg.length_buckets == "off" and wall_step > SLOWED * statistics.median(device):
+        if device and not cfg.buckets_on and wall_step > SLOWED * statistics.median(device):
             return _Paces(statistics.median(device), wall_eval, startup, wall_step / statistics.median(device))
         return _Paces(wall_step, wall_eval, startup)
     threads = next((p.value for p in named(Metric.THREADS)), 1.0)
@@ -304,7 +304,7 @@ def for_run(store: Store, cfg: RunConfig, rows: Optional[int], gpu: bool = False
         eval_s = eval_rate * new_eval
     startup = max(0.0, m.startup_s + step_s - m.step_s)       # it holds the first step's warm-up: about a step
     data = scan.ensure(store, resolve_train(cfg.train_data))
-    if cfg.mine == "all" or (cfg.mine == "missing" and cfg.group_size > 1 and data.without_negatives):
+    if cfg.mines(data.without_negatives):
         startup += eval_rate * data.rows * sum(costs)   # mining encodes every question and passage once
     seconds = startup + total * step_s + evaluations * eval_s
     return Estimate(seconds, total, step_s, evaluations, eval_s, startup, f"{m.name} ({m.run_id})", m.slowed)
@@ -370,4 +370,4 @@ def cpu_memory_gib(store: Store, cfg: RunConfig, shape, ram_gib: float) -> float
 def speed_check_config(cfg: RunConfig) -> RunConfig:
     """The speed check: this model, mode, batch and lengths on the demo rows, a few steps, no evaluation."""
     return cfg.replace(train_data=DEMO_DATA, eval_data=None, max_steps=SPEED_STEPS, name="speed check",
-                       mine="off", length_buckets="off", report_to="none")
+                       mine=OFF, length_buckets=OFF, report_to="none")

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from trainer.core.config import Mode, resolve_precision
+from trainer.core.config import AMP, Mode, resolve_precision
+from trainer.core.gpus import DEFAULT_CARD_GIB
 from trainer.core.model_source import model_dir, read_config
 
-DEFAULT_CARD_GIB = 80.0     # the card sized for where none is visible (and none is named): an 80 GB A100/H100
 
 GIB = 2**30
-AMP = ("bf16", "fp16")
 
 # Bytes per token per hidden unit, by precision class ("amp" / "fp32"); fitted on an
 # NVIDIA H100 80GB HBM3, torch 2.11, transformers 5 (bench/results/vram_h100.jsonl).
@@ -90,7 +89,8 @@ BGE_M3 = Shape(vocab=250002, hidden=1024, layers=24, intermediate=4096, position
 # Encoders whose transformers code takes a broadcastable padding mask ([n, 1, 1, L]): unpadded encoding
 # (trainer.engine.unpadded) gives them one instead of the 2-D mask transformers expands to [n, 1, L, L].
 BROADCAST_MASK_MODELS = frozenset({"xlm-roberta", "bert", "roberta"})
-BUILT_IN = {"bge-m3": BGE_M3, "BAAI/bge-m3": BGE_M3}
+BGE_M3_NAME = "bge-m3"       # the short name the estimator knows BGE-M3 by (the hub id too)
+BUILT_IN = {BGE_M3_NAME: BGE_M3, "BAAI/bge-m3": BGE_M3}
 
 
 @dataclass(frozen=True)
