@@ -2,6 +2,7 @@
 check: the share of a file's tokens the base model reads as unknown. No torch."""
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Optional
 
@@ -12,6 +13,14 @@ from trainer.data import scan
 from trainer.core.config import DEMO_DATA, SPLIT, RunConfig
 
 UNKNOWN_WARN = 0.05    # above this share of [UNK] tokens the model cannot read the data well
+
+
+def upload_target(runs_dir: Path, mime_type: str, file_id: str, drawn: dict) -> Path:
+    """Where an upload is kept: a fresh name in the runs folder, drawn once per upload (kept in `drawn` under its file
+    id), so a rerun neither writes it again nor makes a new file to scan. Only the kind of file is kept (by its MIME
+    type), never any part of the uploaded name: the name is never a path."""
+    suffix = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(mime_type, "jsonl")
+    return Path(runs_dir) / "uploads" / f"{drawn.setdefault(file_id, secrets.token_hex(8))}.{suffix}"
 
 
 def dataset_name(d: dict) -> str:

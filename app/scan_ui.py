@@ -9,7 +9,7 @@ import streamlit as st
 
 from app.ui import t
 from trainer.data import scan
-from trainer.store import Store
+from trainer.store import ScanStatus, Store
 
 
 def scan_for(store: Store, path: str | Path, key: str, model: str = "") -> Optional[scan.ScanResult]:
@@ -19,9 +19,9 @@ def scan_for(store: Store, path: str | Path, key: str, model: str = "") -> Optio
     row = scan.start(store, path, lengths_for=model)
     if row is None:                       # missing or not a file: the result names the problem
         return scan.scan_file(path)
-    if row["status"] == "done":
+    if row["status"] == ScanStatus.DONE:
         return scan.result_of(row)
-    if row["status"] == "running":
+    if row["status"] == ScanStatus.RUNNING:
         _progress(store, row["id"])
         return None
     if row["status"] == scan.WAITING:
@@ -44,7 +44,7 @@ def _retry(store: Store) -> None:
 @st.fragment(run_every=1)
 def _progress(store: Store, scan_id: int) -> None:
     row = store.get_scan(scan_id)
-    if row is None or row["status"] != "running" or not scan.alive(row):
+    if row is None or row["status"] != ScanStatus.RUNNING or not scan.alive(row):
         st.rerun()                        # done (or gone): the whole page again, with the result
     size = max(1, row["size"])
     st.progress(min(1.0, row["bytes_read"] / size),

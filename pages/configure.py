@@ -173,97 +173,21 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Found]:
     for preset, column in zip(PRESETS, st.columns(len(PRESETS) + 1)):
         column.button(preset_label(preset), key=f"preset_{preset}", on_click=apply_preset, args=(preset,))
     st.caption(t("configure.presets_note"))
-    # The training file's scan (trainer.scan), once per version of the file and kept in the store: counts
+    # The training file's scan (trainer.data.scan), once per version of the file and kept in the store: counts
     # and problems come from it, never from reading the rows here. A big file is scanned by a child process;
     # until it is done a progress bar shows here and Start waits.
     report = scan_for(store, resolve_train(source.train_data), "cfg", source.model) if source.train_data else None
     scanning = bool(source.train_data) and report is None
     rows = report.rows if report else None
 
-    # Sizes and precision (every widget from the field registry: app/fields_ui.py, trainer/fields.py)
+    # Sizes and precision (every widget from the field registry: app/fields_ui.py, trainer/core/fields.py)
     values = {name: widget(column, name) for name, column in
               zip(("epochs", "batch_size", "group_size", "precision"), st.columns(4))}
-
-    # Truncation lengths (following the data until edited) and early stopping
-    lengths = suggested_lengths(report, source.model) if report is not None and report.rows else None
-    if lengths and tuple(state.get("cfg_len_followed") or ()) != lengths:
-        # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
-        state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
-        state["cfg_len_followed"] = lengths
-    columns = st.columns(4)
-    values |= {name: widget(column, name) for name, column in zip(
-        ("query_max_len", "passage_max_len", "early_stopping_patience", "early_stopping_min_epochs"), columns)}
-    if lengths:
-        st.caption(t("configure.lengths_suggested", q=lengths[0], p=lengths[1], qp95=lengths[2], pp95=lengths[3]))
-    if values["early_stopping_patience"] and values["early_stopping_min_epochs"] >= values["epochs"]:
-        columns[3].caption(t("configure.min_epochs_long", epochs=count(values["epochs"], "epoch"),
-                             min=count(values["early_stopping_min_epochs"], "epoch")))
-
-    # Learning rate, suggested from the model's size and the data's rows (following them until edited)
-    try:
-        shape = model_shape(source.model)
-    except ValueError as unknown:
-        shape = None
-        st.caption(str(unknown))
-    params = shape.encoder_params if shape else advice.BGE_M3_PARAMS
-    suggested = advice.suggest_lr(params, rows or 1000)
-    if state.get("cfg_lr_followed") != suggested:
-        # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
-        state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggested
-    lr_column, warmup_column, advice_column = st.columns([1, 1, 2])
-    lr = values["learning_rate"] = widget(lr_column, "learning_rate")
-    advice_column.caption(t("configure.lr_suggested", lr=f"{suggested:.1e}", rows=rows or 0,
-                            params=f"{params / 1e6:.0f}"))
-    if state.get("cfg_lr_from_sweep") == lr:
-        advice_column.caption(t("configure.lr_from_sweep"))
-    elif lr > 0 and not 0.5 <= lr / suggested <= 2:
-        advice_column.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggested:.1e}",
-                                rows=rows or 0))
-
-    # GPUs: torchrun --nproc_per_node N, one process per GPU
-    found = gpus.detect()
-    values |= dict(num_gpus=1, negatives_cross_device=False, zero_stage=0, gradient_checkpointing=False)
-    if len(found) > 1:
-        g1, g2 = st.columns([1, 3])
-        state["cfg_num_gpus"] = min(state.get("cfg_num_gpus", 1), len(found))     # kept from another machine?
-        num_gpus = values["num_gpus"] = int(g1.number_input(t("configure.gpus"), 1, len(found), key="cfg_num_gpus",
-                                                            help=t("field.num_gpus")))     # as many as are here
-        if num_gpus > 1:
-            values["negatives_cross_device"] = widget(g2, "negatives_cross_device")
-    if found:
-        # GPU memory: gradient checkpointing, and DeepSpeed ZeRO across several GPUs (the estimate below follows)
-        z1, z2 = st.columns([1, 3])
-        values["gradient_checkpointing"] = widget(z1, "gradient_checkpointing")
-        if values["num_gpus"] > 1:
-            values["zero_stage"] = widget(z2, "zero_stage")
-
-    # Warmup: automatic (a share of the run's steps) unless set; the steps count the rows the run trains on,
-    # after the held-out split (trainer.estimate.training_rows)
-    train_rows = rows
-    if report is not None and report.rows and source.eval_data == SPLIT:
-        train_rows = split_rows_for(report.scan_id, source.train_data, defaults.val_fraction, defaults.test_fraction,
-                                    defaults.seed)
-    total, warmup = run_plan.schedule(RunConfig(batch_size=values["batch_size"], epochs=values["epochs"]),
-                                      train_rows or 0, values["num_gpus"])
-    warm_auto = warmup_column.checkbox(t("configure.warmup_auto"), key="cfg_warmup_auto")
-    values["warmup_steps"] = -1
-    if not warm_auto:
-        state.setdefault("cfg_warmup_steps", warmup)        # an edit starts from the automatic value
-        warmup = values["warmup_steps"] = widget(warmup_column, "warmup_steps", min_value=0)
-
-    # Sparse head, tracking, and the recipe's options
-    values["sparse_head"] = widget(st, "sparse_head") if mode.unified_finetuning else "lean"
-    values["report_to"] = widget(st, "report_to")
-    with st.expander(t("configure.recipe")):
-        r1, r2, r3 = st.columns(3)
-        values["mine"] = widget(r1, "mine")
-        values["self_distill"] = widget(r2, "self_distill", disabled=not mode.unified_finetuning)
-        scored = bool(report and report.rows) and report.scored_rows == report.rows
-        state.setdefault(f"cfg_teacher_scores_{scored}", scored)   # on by default when every row is scored
-        values["teacher_scores"] = bool(r3.checkbox(t("configure.teacher"), key=f"cfg_teacher_scores_{scored}",
-                                                    help=t("field.teacher_scores"), disabled=not scored))
-        values["heads_lr_scale"] = widget(r1, "heads_lr_scale", disabled=not mode.unified_finetuning)
-        st.caption(t("configure.recipe_measured"))
+    length_fields(values, report, source.model)
+    shape, warmup_column = learning_rate_field(values, source.model, rows)
+    found = gpu_fields(values)
+    train_rows, total, warmup = warmup_field(values, warmup_column, report, source)
+    recipe_fields(values, mode, report)
     if report is not None and report.without_negatives:
         st.info(t("configure.pairs", n=f"{report.without_negatives:,}", total=f"{report.rows:,}"))
     if report is not None and report.rows:
@@ -283,6 +207,102 @@ def settings(source: Source, mode: Mode) -> tuple[RunConfig, Found]:
     for note in model_notes(config) if refusal is None else ():    # (notes on a model it cannot use: none)
         source.notes_box.info(t(f"note.{note.key}", **shown_params(note)))
     return config, Found(report, scanning, rows, shape, found, total, warmup, train_rows, model_refusal=refusal)
+
+
+def length_fields(values: dict, report: Optional[scan.ScanResult], model: str) -> None:
+    """Truncation lengths (following the data until edited) and early stopping."""
+    lengths = suggested_lengths(report, model) if report is not None and report.rows else None
+    if lengths and tuple(state.get("cfg_len_followed") or ()) != lengths:
+        # New data or model: the length fields take the data's suggestion (an edit then stays until the next one).
+        state["cfg_query_max_len"], state["cfg_passage_max_len"] = lengths[:2]
+        state["cfg_len_followed"] = lengths
+    columns = st.columns(4)
+    values |= {name: widget(column, name) for name, column in zip(
+        ("query_max_len", "passage_max_len", "early_stopping_patience", "early_stopping_min_epochs"), columns)}
+    if lengths:
+        st.caption(t("configure.lengths_suggested", q=lengths[0], p=lengths[1], qp95=lengths[2], pp95=lengths[3]))
+    if values["early_stopping_patience"] and values["early_stopping_min_epochs"] >= values["epochs"]:
+        columns[3].caption(t("configure.min_epochs_long", epochs=count(values["epochs"], "epoch"),
+                             min=count(values["early_stopping_min_epochs"], "epoch")))
+
+
+def learning_rate_field(values: dict, model: str, rows: Optional[int]):
+    """The learning rate, suggested from the model's size and the data's rows (following them until edited); returns
+    the model's shape (None: unknown to the estimator) and the column the warmup field goes in."""
+    try:
+        shape = model_shape(model)
+    except ValueError as unknown:
+        shape = None
+        st.caption(str(unknown))
+    params = shape.encoder_params if shape else advice.BGE_M3_PARAMS
+    suggested = advice.suggest_lr(params, rows or 1000)
+    if state.get("cfg_lr_followed") != suggested:
+        # A new model or data set brings a new suggestion: the field takes it (an edit then stays until the next one).
+        state["cfg_learning_rate"] = state["cfg_lr_followed"] = suggested
+    lr_column, warmup_column, advice_column = st.columns([1, 1, 2])
+    lr = values["learning_rate"] = widget(lr_column, "learning_rate")
+    advice_column.caption(t("configure.lr_suggested", lr=f"{suggested:.1e}", rows=rows or 0,
+                            params=f"{params / 1e6:.0f}"))
+    if state.get("cfg_lr_from_sweep") == lr:
+        advice_column.caption(t("configure.lr_from_sweep"))
+    elif lr > 0 and not 0.5 <= lr / suggested <= 2:
+        advice_column.warning(t("configure.lr_far", lr=f"{lr:.1e}", suggested=f"{suggested:.1e}",
+                                rows=rows or 0))
+    return shape, warmup_column
+
+
+def gpu_fields(values: dict) -> list[gpus.Gpu]:
+    """GPUs (torchrun --nproc_per_node N, one process per GPU), gradient checkpointing and ZeRO; this machine's GPUs."""
+    found = gpus.detect()
+    values |= {name: getattr(defaults, name) for name in ("num_gpus", "negatives_cross_device", "zero_stage",
+                                                          "gradient_checkpointing")}
+    if len(found) > 1:
+        g1, g2 = st.columns([1, 3])
+        state["cfg_num_gpus"] = min(state.get("cfg_num_gpus", 1), len(found))     # kept from another machine?
+        num_gpus = values["num_gpus"] = int(g1.number_input(t("configure.gpus"), 1, len(found), key="cfg_num_gpus",
+                                                            help=t("field.num_gpus")))     # as many as are here
+        if num_gpus > 1:
+            values["negatives_cross_device"] = widget(g2, "negatives_cross_device")
+    if found:
+        # GPU memory: gradient checkpointing, and DeepSpeed ZeRO across several GPUs (the estimate below follows)
+        z1, z2 = st.columns([1, 3])
+        values["gradient_checkpointing"] = widget(z1, "gradient_checkpointing")
+        if values["num_gpus"] > 1:
+            values["zero_stage"] = widget(z2, "zero_stage")
+    return found
+
+
+def warmup_field(values: dict, column, report: Optional[scan.ScanResult], source: Source) -> tuple[Optional[int], int, int]:
+    """Warmup: automatic (a share of the run's steps) unless set; the steps count the rows the run trains on, after
+    the held-out split (trainer.sizing.estimate.training_rows). Returns (rows trained on, steps, warmup steps)."""
+    train_rows = report.rows if report else None
+    if report is not None and report.rows and source.eval_data == SPLIT:
+        train_rows = split_rows_for(report.scan_id, source.train_data, defaults.val_fraction, defaults.test_fraction,
+                                    defaults.seed)
+    total, warmup = run_plan.schedule(RunConfig(batch_size=values["batch_size"], epochs=values["epochs"]),
+                                      train_rows or 0, values["num_gpus"])
+    warm_auto = column.checkbox(t("configure.warmup_auto"), key="cfg_warmup_auto")
+    values["warmup_steps"] = defaults.warmup_steps
+    if not warm_auto:
+        state.setdefault("cfg_warmup_steps", warmup)        # an edit starts from the automatic value
+        warmup = values["warmup_steps"] = widget(column, "warmup_steps", min_value=0)
+    return train_rows, total, warmup
+
+
+def recipe_fields(values: dict, mode: Mode, report: Optional[scan.ScanResult]) -> None:
+    """The sparse head, tracking, and the recipe's options (mining, self-distillation, teacher scores, heads' LR)."""
+    values["sparse_head"] = widget(st, "sparse_head") if mode.unified_finetuning else defaults.sparse_head
+    values["report_to"] = widget(st, "report_to")
+    with st.expander(t("configure.recipe")):
+        r1, r2, r3 = st.columns(3)
+        values["mine"] = widget(r1, "mine")
+        values["self_distill"] = widget(r2, "self_distill", disabled=not mode.unified_finetuning)
+        scored = bool(report and report.rows) and report.scored_rows == report.rows
+        state.setdefault(f"cfg_teacher_scores_{scored}", scored)   # on by default when every row is scored
+        values["teacher_scores"] = bool(r3.checkbox(t("configure.teacher"), key=f"cfg_teacher_scores_{scored}",
+                                                    help=t("field.teacher_scores"), disabled=not scored))
+        values["heads_lr_scale"] = widget(r1, "heads_lr_scale", disabled=not mode.unified_finetuning)
+        st.caption(t("configure.recipe_measured"))
 
 
 def shown_params(note: Note) -> dict:

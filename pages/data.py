@@ -1,12 +1,11 @@
 """Check a training file or evaluation folder before training on it."""
-import secrets
 from pathlib import Path
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app.datasets_ui import dataset_name, language_check, use_for_training
+from app.datasets_ui import dataset_name, language_check, upload_target, use_for_training
 from app.mining_ui import mining_section
 from app.scan_ui import scan_for
 from app.ui import EVAL_FILES, get_store, labels, lang_key, readable, t
@@ -26,15 +25,10 @@ if source == "upload":
                               help=t("data.upload.help"))
     if upload is None:
         st.stop()
-    # The uploaded name is never used as a path: the file gets a fresh name in the runs folder, drawn once per
-    # upload (kept for its file id), so a rerun neither writes it again nor makes a new file to scan.
-    # Only the kind of file is kept (by its MIME type), never any part of the uploaded name.
-    suffix = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(upload.type, "jsonl")
-    fresh = st.session_state.setdefault("upload_names", {}).setdefault(upload.file_id, secrets.token_hex(8))
-    target = store.runs_dir / "uploads" / f"{fresh}.{suffix}"
+    target = upload_target(store.runs_dir, upload.type, upload.file_id, st.session_state.setdefault("upload_names", {}))
     target.parent.mkdir(exist_ok=True)
     if not target.is_file():
-        partial = target.with_suffix(f".{suffix}.partial")
+        partial = target.with_suffix(target.suffix + ".partial")
         partial.write_bytes(upload.getvalue())
         partial.replace(target)
 

@@ -180,7 +180,7 @@ def suggested_line(mine: dict | None) -> None:
         return
     words = dict(n=mine["number"], mode=mode_name(mine["mode"]), lr=f"{mine['learning_rate']:.2e}",
                  length=count(mine["epochs"], "epoch") if mine["epochs"] else t("sweep.length_steps"))
-    if mine["val_score"] is None or mine["outcome"] not in ("completed", "budget"):
+    if mine["val_score"] is None or mine["outcome"] not in sweep.SCORED_OUTCOMES:
         st.markdown(t("sweep.suggested.unscored", outcome=outcome_words(mine).lower(), **words))
         return
     if "rival" not in mine:

@@ -13,7 +13,7 @@ from app.ui import (fmt_duration, fmt_num, get_store, head_color, labels, lang_k
                     runs_or_stop, status_name, t)
 from trainer.core import children
 from trainer.jobs import launch
-from trainer.store import query_ranks
+from trainer.store import COMPLETED, FAILED, INTERRUPTED, query_ranks
 from trainer.core.metrics import Metric
 from trainer.core.model_source import model_notes
 
@@ -57,6 +57,20 @@ def mrr_figure(mrr, x_range) -> go.Figure:
 def live_view() -> None:
     run = store.get_run(run_id)
     df = run_points(store, run_id)
+    status_lines(run)
+    total, step, has_loss = progress_bar(run, df)
+    mrr = cd.mrr_frame(df)
+    numbers(run, df, mrr)
+    charts(run, df, mrr, [0, max(total, step, 1)], has_loss)   # steps from 0 to the run's length, from the first point
+    show_test_split(run, df)
+    with st.expander(t("train.log")):
+        st.code(children.log_tail(run.folder.log, 3000) or t("train.log_empty"))
+    if not run.live:
+        st.caption(t("train.finished", when=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.ended or run.created))))
+
+
+def status_lines(run) -> None:
+    """The run's status and mode, Stop, its error or note, Resume from a checkpoint, and its place in the queue."""
     head = st.columns([3, 1])
     head[0].markdown(f"### {status_name(run.status)} · {mode_name(run.mode)}")
     if run.live and head[1].button(t("train.stop"), key="stop", type="primary", disabled=run.stop_requested):
@@ -65,8 +79,8 @@ def live_view() -> None:
     if run.stop_requested and run.live:
         st.caption(t("train.stopping"))
     if run.error:
-        (st.error if run.status == "failed" else st.info)(run.error)
-    checkpoint = run.folder.last_checkpoint() if run.status in ("interrupted", "failed") else None
+        (st.error if run.status == FAILED else st.info)(run.error)
+    checkpoint = run.folder.last_checkpoint() if run.status in (INTERRUPTED, FAILED) else None
     if checkpoint is not None and st.button(t("train.resume", checkpoint=checkpoint.name), key="resume"):
         try:
             launch.resume(store, run_id)
@@ -89,6 +103,9 @@ def live_view() -> None:
             (lambda item: f"**{item}**" if r.id == run_id else item)(
                 t("train.queue.item", mode=mode_name(r.mode), status=status_name(r.status))) for r in members))))
 
+
+def progress_bar(run, df) -> tuple[int, int, bool]:
+    """Steps done of the run's total, with the time left; returns (total steps, last step, whether a loss came)."""
     total = int(cd.latest(df, Metric.TOTAL_STEPS) or 0)
     cfg = run.config
     fraction, eta = cd.progress(df, total or None, cfg.epochs if cfg.max_steps <= 0 and cfg.eval_data else None)
@@ -101,11 +118,14 @@ def live_view() -> None:
             else t("train.progress_first", step=step, total=total)
     else:
         text = t("train.progress_ended", status=status_name(run.status), step=step, total=total)
-    st.progress(1.0 if run.status == "completed" else fraction, text=text)
+    st.progress(1.0 if run.status == COMPLETED else fraction, text=text)
+    return total, step, has_loss
 
-    # The headline first: the main head before → after on the questions the run leads with (its held-out
-    # test where it has one), green ↑ only beyond the noise (app.story.cards, trainer.verdict.mark)
-    mrr = cd.mrr_frame(df)
+
+def numbers(run, df, mrr) -> None:
+    """The headline first: the main head before → after on the questions the run leads with (its held-out test
+    where it has one), green ↑ only beyond the noise (app.story.cards, trainer.core.verdict.mark); then speed,
+    memory and the sparse head's active tokens."""
     main = run.config.mode.main_head
     if main in mrr or run.folder.root.joinpath(query_ranks.TEST_FILE).is_file():
         # "after" only from a validation after step 0 (a run stopped before its model was scored again has none)
@@ -116,11 +136,13 @@ def live_view() -> None:
     m[0].metric(t("train.samples_per_s"), fmt_num(float(sps["value"].median()) if not sps.empty else None, 1))
     mem = cd.latest(df, Metric.PEAK_GPU_GIB)
     m[1].metric(t("train.peak_gpu") if mem is not None else t("train.peak_rss"),
-                fmt_num(mem if mem is not None else cd.latest(df, "peak_rss_gib"), 2))
+                fmt_num(mem if mem is not None else cd.latest(df, Metric.PEAK_RSS_GIB), 2))
     m[2].metric(t("train.active_tokens"), fmt_num(cd.latest(df, Metric.ACTIVE_TOKENS), 1))
     headline(run)
 
-    x_range = [0, max(total, step, 1)]       # steps from 0 to the run's length, from the first point on
+
+def charts(run, df, mrr, x_range: list[int], has_loss: bool) -> None:
+    """Loss and learning rate side by side, then validation MRR@10 per head."""
     left, right = st.columns(2)
     if has_loss:
         loss = cd.loss_frame(df, smoothing)
@@ -147,12 +169,5 @@ def live_view() -> None:
         st.caption(t("train.baseline_note") + (" " + t("train.random_heads") if random_heads else ""))
     else:
         st.info(t("train.waiting_mrr") if run.config.eval_data else t("train.no_eval"))
-    show_test_split(run, df)
-
-    with st.expander(t("train.log")):
-        st.code(children.log_tail(run.folder.log, 3000) or t("train.log_empty"))
-    if not run.live:
-        st.caption(t("train.finished", when=time.strftime("%Y-%m-%d %H:%M", time.localtime(run.ended or run.created))))
-
 
 live_view()

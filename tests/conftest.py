@@ -128,10 +128,10 @@ def assert_command_is_what_ran(run) -> list[str]:
     ran = json.loads(run.folder.arguments.read_text(encoding="utf-8"))
     assert command["training"].pop("output_dir") == str(run.folder.reproduced)
     assert ran["training"].pop("output_dir") == str(run.folder.model)
-    from trainer.planning.additions import RUN_TIME_ARGUMENTS      # set by the worker, listed as additions
+    from trainer.planning.additions import RUN_TIME_ARGUMENTS, WORKER_ONLY_ARGUMENTS    # listed as additions
     differ = {f"{part}.{k}": (ran[part].get(k), command[part].get(k)) for part in ran
               for k in set(ran[part]) | set(command[part]) if ran[part].get(k) != command[part].get(k)
-              and k not in RUN_TIME_ARGUMENTS}
+              and k not in RUN_TIME_ARGUMENTS and k not in WORKER_ONLY_ARGUMENTS}
     assert not differ, f"worker vs command: {differ}"
     return argv
 

@@ -94,6 +94,9 @@ def test_every_behaviour_the_worker_adds_is_in_the_plan_or_the_list_of_additions
     own = {p for p in inspect.signature(training.train).parameters if p not in ("args", "callbacks", "progress",
                                                                                 "bucket_steps", "record")}
     assert set(made.studio) == own == set(additions.STUDIO_OPTIONS)
-    assert set(additions.STUDIO_OPTIONS.values()) | set(additions.RUN_TIME_ARGUMENTS.values()) <= set(additions.ADDITIONS)
+    assert {*additions.STUDIO_OPTIONS.values(), *additions.RUN_TIME_ARGUMENTS.values(),
+            *additions.WORKER_ONLY_ARGUMENTS.values()} <= set(additions.ADDITIONS)
+    from trainer.planning import reproduce
+    assert made.args["ddp_find_unused_parameters"] is False and "--ddp_find_unused_parameters" not in reproduce.command(made)
     assert additions.applied(cfg, made.studio) == list(additions.ADDITIONS)
     assert all(set(words) == {"en", "zh"} for words in additions.ADDITIONS.values())

@@ -1,6 +1,7 @@
 """The doors the dashboard keeps shut: local binding, XSRF, upload cap, argument lists, confined
 output folders, weights-only model loading."""
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -63,8 +64,13 @@ def test_model_files_load_weights_only():
 
 
 def test_uploads_get_fresh_names_and_runs_stay_in_the_runs_folder(tmp_path):
-    data_page = (ROOT / "pages" / "data.py").read_text()
-    assert "secrets.token_hex" in data_page and ".name" not in data_page.split("file_uploader")[1].split("\n\n")[0]
+    from app.datasets_ui import upload_target
+    drawn: dict = {}
+    first = upload_target(tmp_path / "runs", "text/csv", "id-1", drawn)
+    assert first.parent == tmp_path / "runs" / "uploads" and re.fullmatch(r"[0-9a-f]{16}\.csv", first.name)
+    assert upload_target(tmp_path / "runs", "text/csv", "id-1", drawn) == first          # a rerun: the same file
+    assert upload_target(tmp_path / "runs", "application/json", "id-2", drawn) not in (first, None)
+    assert upload_target(tmp_path / "runs", "application/json", "id-2", drawn).suffix == ".jsonl"
     store = Store(tmp_path / "runs")
     run_id = store.create_run(RunConfig(name="../../etc/evil"))
     out = Path(store.get_run(run_id).output_dir).resolve()

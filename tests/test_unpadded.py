@@ -240,19 +240,18 @@ def test_other_encoders_left_padding_and_sub_batches_fall_back_to_flagembedding(
     assert isinstance(unpadded.enable(fast), unpadded.UnpaddedLeanM3Model)
 
 
-def test_the_runner_switches_the_model_when_the_run_asks(monkeypatch):
-    from FlagEmbedding.finetune.embedder.encoder_only.m3 import EncoderOnlyEmbedderM3Runner
-    from trainer.engine.training import StudioRunner
+def test_the_runner_switches_the_model_when_the_run_asks():
+    """What StudioRunner.load_tokenizer_and_model does to the model FlagEmbedding loaded (training.studio_model), on a
+    real stock M3 model: the lean head always (all heads), unpadded encoding when the run asks."""
+    from trainer.engine.training import studio_model
 
     for wanted in (True, False):
         stock, _ = make(Mode.ALL, head="stock")
-        monkeypatch.setattr(EncoderOnlyEmbedderM3Runner, "load_tokenizer_and_model",
-                            lambda self, model=stock: (SimpleNamespace(eos_token="</s>", sep_token="</s>"), model))
-        runner = object.__new__(StudioRunner)
-        runner.model_args = SimpleNamespace(model_name_or_path="/nonexistent")
-        runner.lean_sparse_head, runner.sparse_init, runner.unpadded = True, "random", wanted
-        _, model = runner.load_tokenizer_and_model()
+        tokenizer = SimpleNamespace(eos_token=None, sep_token="</s>")        # a BERT-style tokenizer: no EOS
+        model = studio_model(tokenizer, stock, model_path="/nonexistent", lean_sparse_head=True,
+                             sparse_init="random", unpadded=wanted)
         assert isinstance(model, LeanSparseM3Model) and isinstance(model, unpadded.UnpaddedLeanM3Model) == wanted
+        assert tokenizer.eos_token == "</s>"
 
 
 def test_memory_and_bucket_plans_count_the_broadcast_mask():

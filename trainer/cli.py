@@ -533,11 +533,7 @@ def _step_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true")
 
 
-def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="M3 Studio training engine")
-    parser.add_argument("--version", action="version", version=f"M3 Studio {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_train(sub) -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="check, then train in the foreground; prints the run id",
                            description="Every setting of a run (RunConfig). Invalid settings or data exit with "
                                        "status 2 and store nothing.")
@@ -546,7 +542,10 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
                        help="start even when the run's memory estimate exceeds this machine (RAM on the CPU, the "
                             "card's memory on a GPU); without it such a run is refused, with what would fit")
     train.set_defaults(func=_train)
+    return train
 
+
+def add_mine(sub) -> argparse.ArgumentParser:
     mine = sub.add_parser("mine", help="add hard negatives to (query, positive) rows with a model's dense head")
     mine.add_argument("--input", required=True, help="training JSONL, or CSV/TSV with query and positive columns")
     mine.add_argument("--output", required=True, help="JSONL to write (query, pos, mined neg)")
@@ -563,7 +562,10 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     mine.add_argument("--json", action="store_true", help="print the summary (with a preview) as JSON")
     mine.add_argument("--summary", help="also write the summary JSON to this file")
     mine.set_defaults(func=_mine)
+    return mine
 
+
+def add_score(sub) -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="teacher scores: a cross-encoder reranker scores each row's passages "
                                          "(pos_scores / neg_scores, for knowledge distillation)")
     score.add_argument("--input", required=True, help="training JSONL with negatives")
@@ -573,7 +575,10 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     score.add_argument("--max-len", type=int, default=512, help="the reranker's input length (query + passage)")
     score.add_argument("--json", action="store_true")
     score.set_defaults(func=_score)
+    return score
 
+
+def add_scan(sub) -> argparse.ArgumentParser:
     scan_p = sub.add_parser("scan", help="check a training file as a stream (any size, constant memory) and keep "
                                          "the result in the run store; exit 2 when rows are invalid")
     scan_p.add_argument("file", help="training JSONL, or CSV/TSV with query and positive columns")
@@ -583,16 +588,25 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
                                                           "this model (kept with the scan)")
     scan_p.add_argument("--json", action="store_true")
     scan_p.set_defaults(func=_scan)
+    return scan_p
 
+
+def add_runs(sub) -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list runs")
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=_runs)
+    return runs
 
+
+def add_metrics(sub) -> argparse.ArgumentParser:
     metrics = sub.add_parser("metrics", help="dump every metric point of a run")
     metrics.add_argument("run_id")
     metrics.add_argument("--json", action="store_true")
     metrics.set_defaults(func=_metrics)
+    return metrics
 
+
+def add_vram(sub) -> argparse.ArgumentParser:
     vram = sub.add_parser("vram", help="estimate GPU memory of a training step (--measure: also run it)")
     _step_arguments(vram)
     field_flag(vram, "--batch", "batch_size", help="per-device batch (queries)")
@@ -600,7 +614,10 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     vram.add_argument("--grad-ckpt", action="store_true", help="gradient checkpointing")
     vram.add_argument("--measure", action="store_true", help="also run a few real steps on this GPU")
     vram.set_defaults(func=_vram)
+    return vram
 
+
+def add_buckets(sub) -> argparse.ArgumentParser:
     lengths = sub.add_parser("buckets", aliases=["plan"],      # `plan`: its old name
                              help="length buckets: rows grouped by token length, each group's per-device batch "
                                   "the largest the memory estimator fits (what train --length-buckets uses)")
@@ -610,11 +627,19 @@ def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
     lengths.add_argument("--buckets", default="auto", help="auto, or token edges like 0,500,2000 (every range must hold rows)")
     lengths.add_argument("--max-batch", type=int, default=0, help="never a larger per-device batch than this (0: no cap)")
     lengths.set_defaults(func=_buckets)
+    return lengths
 
-    export, merge, merge_curve = add_export(sub), add_merge(sub), add_merge_curve(sub)
-    sweep_p, test_p = add_sweep(sub), add_test(sub)
-    for p in (train, scan_p, runs, metrics, export, merge, merge_curve, sweep_p, test_p):
-        p.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="the run store's folder (default: runs)")
+
+def build_parser(prog: str = "python -m trainer") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="M3 Studio training engine")
+    parser.add_argument("--version", action="version", version=f"M3 Studio {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    store_free = (add_mine, add_score, add_vram, add_buckets)            # commands that need no run store
+    for add in (add_train, add_mine, add_score, add_scan, add_runs, add_metrics, add_vram, add_buckets, add_export,
+                add_merge, add_merge_curve, add_sweep, add_test):
+        command = add(sub)
+        if add not in store_free:
+            command.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="the run store's folder (default: runs)")
     return parser
 
 

@@ -142,6 +142,38 @@ class StudioTrainer(hf_trainer.TrainerHooks, EncoderOnlyEmbedderM3Trainer):
         return self.lr_scheduler
 
 
+def studio_model(tokenizer, model, *, model_path: str, lean_sparse_head: bool, sparse_init: str, unpadded: bool):
+    """What the product does to the tokenizer and the M3 model FlagEmbedding loaded (planning.additions lists each
+    for the user): SEP as EOS, fp32 weights, the frozen pooler, the sparse head's start, the lean head, unpadded
+    encoding. Returns the model (its class may be switched)."""
+    if tokenizer.eos_token is None:
+        # BERT tokenizers have no EOS; FlagEmbedding masks eos_token_id in the sparse head,
+        # and SEP plays that role for them. Saved with the checkpoint, so inference agrees.
+        tokenizer.eos_token = tokenizer.sep_token
+    # AMP trains fp32 master weights; newer transformers load a half-precision checkpoint as
+    # half ("auto" dtype), which the fp32 heads and the optimizer must not see.
+    model.float()
+    for name, param in model.named_parameters():
+        if ".pooler." in name:
+            # M3 pools from the last hidden state; the pooler never gets a gradient, and
+            # freezing it lets DDP skip its per-step search for unused parameters.
+            param.requires_grad = False
+    shipped = (Path(model_path) / SPARSE_HEAD).is_file()
+    if model.unified_finetuning and not shipped and sparse_init == "uniform":
+        # A model that ships no sparse head: every token starts at weight 1 (a plain lexical
+        # match) instead of FlagEmbedding's random projection; training then reweights tokens.
+        with torch.no_grad():
+            model.sparse_linear.weight.zero_()
+            model.sparse_linear.bias.fill_(1.0)
+    if lean_sparse_head and model.unified_finetuning:
+        # Same parameters and state; only the sparse-embedding method differs.
+        flagembedding_m3.switch_class(model, LeanSparseM3Model)
+    if unpadded:
+        # Same parameters and state; only `encode` differs (each batch's real tokens packed, attention per text).
+        unpadded_encoding.enable(model)
+    return model
+
+
 class StudioRunner(EncoderOnlyEmbedderM3Runner):
     def __init__(self, model_args, data_args, training_args, *, lean_sparse_head: bool, callbacks=(),
                  heads_lr_scale: float = 1.0, sparse_init: str = "random", bucket_steps: BucketSteps | None = None,
@@ -156,32 +188,9 @@ class StudioRunner(EncoderOnlyEmbedderM3Runner):
 
     def load_tokenizer_and_model(self):
         tokenizer, model = super().load_tokenizer_and_model()
-        if tokenizer.eos_token is None:
-            # BERT tokenizers have no EOS; FlagEmbedding masks eos_token_id in the sparse head,
-            # and SEP plays that role for them. Saved with the checkpoint, so inference agrees.
-            tokenizer.eos_token = tokenizer.sep_token
-        # AMP trains fp32 master weights; newer transformers load a half-precision checkpoint as
-        # half ("auto" dtype), which the fp32 heads and the optimizer must not see.
-        model.float()
-        for name, param in model.named_parameters():
-            if ".pooler." in name:
-                # M3 pools from the last hidden state; the pooler never gets a gradient, and
-                # freezing it lets DDP skip its per-step search for unused parameters.
-                param.requires_grad = False
-        shipped = (Path(self.model_args.model_name_or_path) / SPARSE_HEAD).is_file()
-        if model.unified_finetuning and not shipped and self.sparse_init == "uniform":
-            # A model that ships no sparse head: every token starts at weight 1 (a plain lexical
-            # match) instead of FlagEmbedding's random projection; training then reweights tokens.
-            with torch.no_grad():
-                model.sparse_linear.weight.zero_()
-                model.sparse_linear.bias.fill_(1.0)
-        if self.lean_sparse_head and model.unified_finetuning:
-            # Same parameters and state; only the sparse-embedding method differs.
-            flagembedding_m3.switch_class(model, LeanSparseM3Model)
-        if self.unpadded:
-            # Same parameters and state; only `encode` differs (each batch's real tokens packed, attention per text).
-            unpadded_encoding.enable(model)
-        return tokenizer, model
+        return tokenizer, studio_model(tokenizer, model, model_path=self.model_args.model_name_or_path,
+                                       lean_sparse_head=self.lean_sparse_head, sparse_init=self.sparse_init,
+                                       unpadded=self.unpadded)
 
     def load_trainer(self):
         trainer = StudioTrainer(model=self.model, args=self.training_args, train_dataset=self.train_dataset,

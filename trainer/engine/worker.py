@@ -298,18 +298,8 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
             store.set_pid(run_id, os.getpid())
         store.set_status(run_id, RUNNING)
     try:
-        if main:
-            run_folder.root.mkdir(parents=True, exist_ok=True)
-            folder = _local_model(cfg, main)
-            planned = make_plan(store, run_id, cfg, run_folder, folder, world, resume)
-        else:
-            # torch and FlagEmbedding load while rank 0 prepares the data (the config: the store's, or the plan
-            # made at creation); then the other ranks read rank 0's completed plan: nothing re-derived.
-            _offline(cfg or getattr(plan.load(run_folder.plan), "run_config", None))
-            from trainer.engine import training  # noqa: F401
-            planned = plan.wait_prepared(run_folder.plan)
-            cfg = planned.run_config
-            folder = _local_model(cfg, main)
+        planned, folder = _this_ranks_plan(store, run_id, cfg, run_folder, world, main, resume)
+        cfg = planned.run_config
         if cfg.buckets_on or cfg.unpadded:
             # Buckets and unpadded chunks change the step's shapes: expandable segments keep the allocator
             # from fragmenting (read when CUDA first allocates, which is later in this process).
@@ -319,41 +309,21 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
         testset = load_eval(Path(planned.test)) if planned.test and main and cfg.held_out_test else None
 
         from trainer.engine import training  # torch and FlagEmbedding load only after the checks above
-        from trainer.engine.callbacks import DropPassages, HeldOutTest, StopWatch, StoreMetrics, SyncStop, Validation
-        from trainer.engine.evaluate import PassageCache
+        from trainer.engine.callbacks import StopWatch, StoreMetrics
 
         bucket_steps = None
         if planned.length_plan:
             from trainer.sizing import buckets
             length_plan = buckets.from_dict(buckets.load(Path(planned.length_plan)))
             bucket_steps = training.BucketSteps([b.to_dict() for b in length_plan.buckets])
-        args = dict(planned.args)
-        # The files on this machine (a hub id's cache snapshot): no library asks the hub for updates.
-        # The plan (and the equivalent command) keeps the name the user typed.
-        args["model_name_or_path"] = str(folder)
-        checkpoint = run_folder.last_checkpoint() if resume else None
-        if resume and checkpoint is None:
-            raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
-        args["resume_from_checkpoint"] = str(checkpoint) if checkpoint else None
+        args = _run_arguments(planned, folder, run_folder, run_id, resume)
         tracking(cfg.report_to, run_folder)
         print(f"rank {rank}/{world}: training {planned.rows} rows", flush=True)
         samples = (lambda: bucket_steps.queries * world) if bucket_steps else cfg.batch_size * world
         metrics = StoreMetrics(store, run_id, samples)
-        passages = PassageCache()         # validation and test share a corpus: encoded once per step
-        callbacks = [metrics, DropPassages(passages)]
         # One process stops within seconds of the click (StopWatch cuts the step in flight); several meet first.
         watch = StopWatch(store, run_id) if world == 1 else None
-        if evalset is not None:
-            stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
-            callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_score, cfg.query_max_len,
-                                        cfg.passage_max_len, stopper, cfg.eval_every_steps, passages, watch))
-        if testset is not None:
-            callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len, passages,
-                                         watch))
-        if watch is not None:
-            callbacks.append(watch)          # after the evaluations: their end decides with it, then it unhooks
-        callbacks.extend(extra_callbacks)
-        callbacks.append(SyncStop(metrics))
+        callbacks = _callbacks(store, run_id, cfg, metrics, watch, evalset, testset, extra_callbacks)
         outcome = training.train(args, callbacks=callbacks, progress=progress, bucket_steps=bucket_steps,
                                  record=run_folder.arguments if main else None, **planned.studio)
         if bucket_steps is not None and main:
@@ -382,6 +352,51 @@ def run(store: Optional[Store], run_id: str, progress: bool = False, extra_callb
             store.set_status(run_id, FAILED, error=where + describe_error(exc, cfg or RunConfig(), run_folder),
                              only_if=LIVE)
         return FAILED
+
+
+def _this_ranks_plan(store, run_id: str, cfg: Optional[RunConfig], run_folder: RunFolder, world: int, main: bool,
+                     resume: bool) -> tuple[plan.Plan, Path]:
+    """Rank 0 prepares the data and completes the plan; the other ranks load torch and FlagEmbedding meanwhile
+    (the config: the store's, or the plan made at creation), then read rank 0's completed plan: nothing re-derived.
+    Returns the plan and the model's folder on this machine."""
+    if main:
+        run_folder.root.mkdir(parents=True, exist_ok=True)
+        folder = _local_model(cfg, main)
+        return make_plan(store, run_id, cfg, run_folder, folder, world, resume), folder
+    _offline(cfg or getattr(plan.load(run_folder.plan), "run_config", None))
+    from trainer.engine import training  # noqa: F401
+    planned = plan.wait_prepared(run_folder.plan)
+    return planned, _local_model(planned.run_config, main)
+
+
+def _run_arguments(planned: plan.Plan, folder: Path, run_folder: RunFolder, run_id: str, resume: bool) -> dict:
+    """The plan's arguments with this machine's model files (a hub id's cache snapshot: no library asks the hub
+    for updates; the plan and the equivalent command keep the name the user typed) and the checkpoint resumed."""
+    args = dict(planned.args, model_name_or_path=str(folder))
+    checkpoint = run_folder.last_checkpoint() if resume else None
+    if resume and checkpoint is None:
+        raise FileNotFoundError(f"run {run_id} has no complete checkpoint to resume from")
+    args["resume_from_checkpoint"] = str(checkpoint) if checkpoint else None
+    return args
+
+
+def _callbacks(store, run_id: str, cfg: RunConfig, metrics, watch, evalset, testset, extra=()) -> list:
+    """The run's callbacks, in the order they must run: the points, the validation (with early stopping) and the
+    held-out test, the stop watch after them (their end decides with it), the caller's, and the ranks' meeting."""
+    from trainer.engine.callbacks import DropPassages, HeldOutTest, SyncStop, Validation
+    from trainer.engine.evaluate import PassageCache
+
+    passages = PassageCache()         # validation and test share a corpus: encoded once per step
+    callbacks = [metrics, DropPassages(passages)]
+    if evalset is not None:
+        stopper = EarlyStopper(cfg.early_stopping_patience, cfg.early_stopping_min_epochs)
+        callbacks.append(Validation(store, run_id, evalset, cfg.mode.main_score, cfg.query_max_len,
+                                    cfg.passage_max_len, stopper, cfg.eval_every_steps, passages, watch))
+    if testset is not None:
+        callbacks.append(HeldOutTest(store, run_id, testset, cfg.query_max_len, cfg.passage_max_len, passages, watch))
+    if watch is not None:
+        callbacks.append(watch)
+    return [*callbacks, *extra, SyncStop(metrics)]
 
 
 HUB_TOKEN: Optional[str] = None        # used only to download the model (trainer.redact)

@@ -36,6 +36,7 @@ from trainer.store import COMPLETED, FINAL, LIVE, PRUNED, STOPPED, WAITING, Stor
 
 STUDIES_DIR = "studies"
 LR_SPAN = 4.0                 # the learning rate is searched from suggestion / 4 to suggestion x 4 (log-uniform)
+SCORED_OUTCOMES = (COMPLETED, "budget")     # a trial's outcomes whose validation score counts (the page, `mine`)
 PRUNERS = ("median", "halving", "none")     # the first is the default (Spec, the CLI, the page)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -520,7 +521,7 @@ def _suggested_vs_winner(spec: Spec, trials: list[dict], runs: dict, best: dict)
     mine = same[0]
     answer = {"number": mine["number"], "mode": mode, "learning_rate": mine["learning_rate"], "epochs": mine["epochs"],
               "outcome": mine["outcome"], "val_score": mine["val_score"], "won": mine["number"] == best["number"]}
-    if mine["outcome"] not in ("completed", "budget") or mine["val_score"] is None:
+    if mine["outcome"] not in SCORED_OUTCOMES or mine["val_score"] is None:
         return answer
     if answer["won"]:        # by how much: against the best of the others
         others = [t for t in trials if t["number"] != mine["number"] and t["outcome"] in ("completed", "budget")

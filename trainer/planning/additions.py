@@ -82,3 +82,7 @@ STUDIO_OPTIONS = {"lean_sparse_head": "sparse_head", "heads_lr_scale": "heads_lr
                   "unpadded": "unpadded"}
 # Arguments the worker sets at run time, outside the plan's `args` (recorded in arguments.json) -> their addition.
 RUN_TIME_ARGUMENTS = {"disable_tqdm": "progress"}
+# Arguments of the plan that are safe only with an addition, so the plain command leaves them out (reproduce.command):
+# DDP's search for parameters without a gradient may be skipped only because the pooler is frozen; the plain
+# FlagEmbedding run keeps it trainable, and on several processes would fail without the search.
+WORKER_ONLY_ARGUMENTS = {"ddp_find_unused_parameters": "pooler"}

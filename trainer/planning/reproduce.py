@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trainer.core.config import RunConfig
 from trainer.core.config import resolve_train
+from trainer.planning.additions import WORKER_ONLY_ARGUMENTS
 from trainer.planning.flag_args import command_line
 from trainer.planning.plan import Plan, for_nodes, make as make_plan, of_run as plan_of
 from trainer.store.run_folder import RunFolder
@@ -19,8 +20,9 @@ ENDPOINT = "MASTER_HOST:29500"
 def command(plan: Plan, output_dir: str | None = None, endpoint: str = ENDPOINT) -> list[str]:
     """The `torchrun ... -m FlagEmbedding.finetune.embedder.encoder_only.m3 ...` argv of a plan: its
     arguments as the worker passed them (trainer.plan.make), on its machines and processes. `output_dir`
-    alone may differ (a run's command writes to its folder's reproduced/, never over the run's model)."""
-    args = dict(plan.args)
+    alone may differ (a run's command writes to its folder's reproduced/, never over the run's model), and the
+    arguments that are safe only with one of the product's additions are left out (additions.WORKER_ONLY_ARGUMENTS)."""
+    args = {k: v for k, v in plan.args.items() if k not in WORKER_ONLY_ARGUMENTS}
     if output_dir is not None:
         args["output_dir"] = output_dir
     return command_line(args, plan.nproc_per_node, plan.nnodes, endpoint)
