@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from trainer.sizing.buckets import PLAN_FILE  # noqa: E402
+from trainer.store.run_folder import LENGTH_PLAN  # noqa: E402
 from trainer.core.config import Mode, RunConfig  # noqa: E402
 from trainer.store import Store  # noqa: E402
 
@@ -100,7 +100,7 @@ def one(store: Store, run_id: str) -> dict:
            "loop_s": round(watch.end - watch.start, 3) if watch.end else None,
            "peak_gpu_mem_gib": max((p.value for p in points if p.name == "peak_gpu_mem_gib"), default=None),
            "oom": "out of memory" in (record.error or "").lower()}
-    plan_path = record.folder.root / PLAN_FILE
+    plan_path = record.folder.root / LENGTH_PLAN
     if plan_path.is_file():
         out["plan"] = json.loads(plan_path.read_text())
     shutil.rmtree(record.folder.model, ignore_errors=True)
@@ -127,7 +127,7 @@ def main() -> None:
     import torch
 
     from multi_gpu import make_model
-    from trainer.sizing.buckets import card_gib_for, plan_for_run
+    from trainer.sizing.buckets import card_gib_for, length_plan_for_run
 
     work = Path(tempfile.mkdtemp(prefix="m3-buckets-"))
     try:
@@ -148,7 +148,7 @@ def main() -> None:
                          epochs=ns.epochs, batch_size=ns.max_batch, group_size=GROUP, query_max_len=QLEN,
                          passage_max_len=8192, sparse_head="lean", mine="off", length_buckets="auto")
         rows = [json.loads(line) for line in (work / "train.jsonl").read_text().splitlines()]
-        plan = plan_for_run(base, rows, gpu_gib=card_gib_for(base), precision="bf16", world=1,
+        plan = length_plan_for_run(base, rows, gpu_gib=card_gib_for(base), precision="bf16", world=1,
                             model_folder=str(work / "model"))
         longest = plan.buckets[-1]
         cuda = torch.cuda.is_available()

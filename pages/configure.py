@@ -318,14 +318,14 @@ def _bucket_plan(train_data: str, scan_id: int, _data: scan.ScanResult, model: s
                  sparse_head: str, batch: int, num_gpus: int, precision: str, card: float) -> dict:
     """trainer.sizing.buckets' plan for this file version (its scan's sample: every row up to scan.SAMPLE_ROWS) and
     these settings, or {'error': words}."""
-    from trainer.sizing.buckets import plan_for_run
+    from trainer.sizing.buckets import length_plan_for_run
     from trainer.data import DataError
 
     cfg = RunConfig(mode=Mode(mode), model=model, group_size=group, query_max_len=qlen, sparse_head=sparse_head,
                     batch_size=batch, length_buckets="auto")
     try:
         rows = scan.sample_rows(store, _data)
-        return plan_for_run(cfg, rows, gpu_gib=card, precision=precision, world=num_gpus,
+        return length_plan_for_run(cfg, rows, gpu_gib=card, precision=precision, world=num_gpus,
                             source=str(resolve_train(train_data))).to_dict()
     except (DataError, ValueError, OSError) as e:
         return {"error": str(e)}
@@ -565,7 +565,7 @@ def start_run(config: RunConfig, facts: Found, short: Optional[checks.MemoryShor
         if facts.buckets:
             from trainer.sizing import buckets
             length_plan = buckets.from_dict(facts.buckets)
-            bucket_files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in length_plan.buckets]
+            bucket_files = [str(buckets.bucket_file(folder.buckets, b)) for b in length_plan.buckets]
         preview = run_plan.initial(config, folder, "RUN_ID", facts.report, cuda=bool(facts.found),
                                    precision=gpus.planned_precision(config.precision), rows=facts.train_rows,
                                    lengths=length_plan, bucket_files=bucket_files)

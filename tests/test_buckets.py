@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from trainer.store.run_folder import BUCKETS, LENGTH_PLAN
 from trainer.sizing import buckets
 from trainer.core.config import Mode
 from trainer.data import DataError
@@ -32,7 +33,7 @@ def rows_of(lengths, seed=0):
 
 
 def bge_plan(lengths, gpu_gib=80.0, **kw):
-    return buckets.plan(lengths, shape=BGE_M3, mode=kw.pop("mode", Mode.ALL), gpu_gib=gpu_gib, model_max=8192, **kw)
+    return buckets.length_plan(lengths, shape=BGE_M3, mode=kw.pop("mode", Mode.ALL), gpu_gib=gpu_gib, model_max=8192, **kw)
 
 
 def spread(seed: int, n: int = 400) -> list[int]:
@@ -176,15 +177,15 @@ def test_bucketed_cpu_training_completes_and_records_its_plan(tmp_path, tiny_con
     store, record, status, _ = train(tmp_path / "runs", cfg)
     assert status == "completed", record.error
     run_dir = Path(record.output_dir)
-    plan = json.loads((run_dir / buckets.PLAN_FILE).read_text())
+    plan = json.loads((run_dir / LENGTH_PLAN).read_text())
     assert [(b["max_len"], b["rows"], b["batch_size"]) for b in plan["buckets"]] == [(24, 8, 4), (104, 4, 4), (480, 2, 1)]
     assert [m["steps"] for m in plan["measured"]] == [2, 1, 2]      # every bucket trained, each batch its own
-    written = [json.loads(line) for f in sorted((run_dir / buckets.BUCKET_DIR).glob("*.jsonl"))
+    written = [json.loads(line) for f in sorted((run_dir / BUCKETS).glob("*.jsonl"))
                for line in f.read_text().splitlines()]
     assert sorted(json.dumps({k: v for k, v in r.items() if k != "batch_size"}, sort_keys=True) for r in written) == \
         sorted(json.dumps(r, sort_keys=True) for r in rows)
     by_file = {f.name: {json.loads(line)["batch_size"] for line in f.read_text().splitlines()}
-               for f in (run_dir / buckets.BUCKET_DIR).glob("*.jsonl")}
+               for f in (run_dir / BUCKETS).glob("*.jsonl")}
     assert by_file == {"len-0-24.jsonl": {4}, "len-64-104.jsonl": {4}, "len-256-480.jsonl": {1}}
     points = store.metrics(record.id)
     facts = {p.name: p.value for p in points if p.step == 0}

@@ -270,8 +270,8 @@ def test_memory_and_bucket_plans_count_the_broadcast_mask():
         "attention_mask"] == full
     assert setup_for(RunConfig(), BGE_M3, 80).unpadded and not setup_for(RunConfig(unpadded=False), BGE_M3, 80).unpadded
     lengths = [300] * 64 + [3000] * 32 + [7000] * 16
-    stock = buckets.plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8)
-    chunked = buckets.plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8,
+    stock = buckets.length_plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8)
+    chunked = buckets.length_plan(lengths, shape=BGE_M3, mode=Mode.ALL, gpu_gib=80, model_max=8192, group_size=8,
                            unpadded=True)
     assert chunked.unpadded and chunked.to_dict()["unpadded"] and not stock.unpadded
     # the short bucket takes a larger batch; 7,000 tokens fit without checkpointing, which the full mask needed

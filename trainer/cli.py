@@ -341,14 +341,14 @@ def _vram(ns) -> int:
 
 
 def _buckets(ns) -> int:
-    from trainer.sizing.buckets import plan_rows
+    from trainer.sizing.buckets import length_plan_of_rows
     from trainer.data import DataError, validate_train
 
     try:
         report = validate_train(ns.train, 1)
         if report.errors:
             raise DataError(report.errors)
-        result = plan_rows(report.rows, model=ns.model, tokenizer_model=ns.tokenizer, mode=Mode(ns.mode),
+        result = length_plan_of_rows(report.rows, model=ns.model, tokenizer_model=ns.tokenizer, mode=Mode(ns.mode),
                            gpu_gib=ns.gpu_gib, precision=_gpu_precision(ns), gpus=ns.num_gpus,
                            group_size=ns.group_size, query_len=ns.query_max_len, sparse_head=ns.sparse_head, spec=ns.buckets,
                            max_batch_size=ns.max_batch, source=str(ns.train))

@@ -26,7 +26,7 @@ from trainer.planning import plan
 from trainer.core import redact
 from trainer.core.model_source import fetch, is_hub_id, model_dir, model_notes, run_pooling
 from trainer.core.metrics import Metric
-from trainer.store.run_folder import RunFolder
+from trainer.store.run_folder import BUCKETS, LENGTH_PLAN, RunFolder
 from trainer.data.split import passages, problems as split_problems, split_rows, write_beir
 from trainer.store import COMPLETED, FAILED, INTERRUPTED, LIVE, RUNNING, STOPPED, Store
 
@@ -208,21 +208,21 @@ def length_buckets(cfg: RunConfig, data: Prepared, run_dir: Path, folder: Path, 
     batch size. A resumed run keeps the plan it started with."""
     from trainer.sizing import buckets
 
-    plan_path, bucket_dir = run_dir / buckets.PLAN_FILE, run_dir / buckets.BUCKET_DIR
+    plan_path, bucket_dir = run_dir / LENGTH_PLAN, run_dir / BUCKETS
     if resume and plan_path.is_file():
         lengths = buckets.from_dict(buckets.load(plan_path))
         files = [buckets.bucket_file(bucket_dir, b) for b in lengths.buckets]
         if all(f.is_file() for f in files):
             return lengths, files
     rows = [json.loads(line) for line in data.train_file.open(encoding="utf-8") if line.strip()]
-    plan = buckets.plan_for_run(cfg, rows, gpu_gib=buckets.card_gib_for(cfg), precision=precision, world=world,
-                                source=str(data.train_file), model_folder=str(folder))
-    files = buckets.write_bucket_files(plan, rows, bucket_dir)
-    buckets.save(plan, plan_path)
-    for b in plan.buckets:
+    lengths = buckets.length_plan_for_run(cfg, rows, gpu_gib=buckets.card_gib_for(cfg), precision=precision,
+                                          world=world, source=str(data.train_file), model_folder=str(folder))
+    files = buckets.write_bucket_files(lengths, rows, bucket_dir)
+    buckets.save(lengths, plan_path)
+    for b in lengths.buckets:
         print(f"length bucket {b.min_len}-{b.max_len} tokens: {b.rows} rows, batch {b.batch_size}, "
               f"checkpointing {'on' if b.grad_ckpt else 'off'}, estimate {b.estimate_gib} GiB", flush=True)
-    return plan, files
+    return lengths, files
 
 
 def _offline(cfg: Optional[RunConfig]) -> None:

@@ -222,12 +222,12 @@ def memory_shortfall(cfg: RunConfig, store=None) -> MemoryShortfall | None:
 def bucket_problems(cfg: RunConfig, rows: list[dict], name: str) -> list[Problem]:
     """Length buckets that cannot be planned: rows longer than the model takes, an empty bucket of
     explicit edges, a bucket that fits the card at no batch."""
-    from trainer.sizing.buckets import card_gib_for, plan_for_run
+    from trainer.sizing.buckets import card_gib_for, length_plan_for_run
     from trainer.data import DataError
     from trainer.core.gpus import planned_precision
 
     try:
-        plan_for_run(cfg, rows, gpu_gib=card_gib_for(cfg), precision=planned_precision(cfg.precision),
+        length_plan_for_run(cfg, rows, gpu_gib=card_gib_for(cfg), precision=planned_precision(cfg.precision),
                      world=cfg.num_gpus, source=name)
     except DataError as e:
         return list(e.problems)

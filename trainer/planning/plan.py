@@ -126,13 +126,7 @@ def make(cfg: RunConfig, folder: RunFolder, run_id: str, *, train_file: str, row
                 validation=str(validation) if validation else None, test=str(test) if test else None,
                 precision=precision, cuda=cuda, nproc_per_node=nproc_per_node, nnodes=nnodes,
                 total_steps=total, warmup_steps=warmup, args=args, studio=studio,
-                length_plan=str(folder.root / _length_plan_name()) if length_plan is not None else None)
-
-
-def _length_plan_name() -> str:
-    from trainer.sizing.buckets import PLAN_FILE
-
-    return PLAN_FILE
+                length_plan=str(folder.length_plan) if length_plan is not None else None)
 
 
 def for_nodes(plan: Plan, nnodes: int) -> Plan:

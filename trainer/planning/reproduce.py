@@ -62,10 +62,9 @@ def _legacy_plan(run: Run, rows: int | None) -> Plan:
         with open(train_file, "rb") as f:
             rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
     length_plan, files = None, None
-    plan_path = folder.root / buckets.PLAN_FILE
-    if plan_path.is_file():          # a bucketed run: the files each bucket trained from
-        length_plan = buckets.from_dict(buckets.load(plan_path))
-        files = [str(buckets.bucket_file(folder.root / buckets.BUCKET_DIR, b)) for b in length_plan.buckets]
+    if folder.length_plan.is_file():          # a bucketed run: the files each bucket trained from
+        length_plan = buckets.from_dict(buckets.load(folder.length_plan))
+        files = [str(buckets.bucket_file(folder.buckets, b)) for b in length_plan.buckets]
     found = gpus.detect()
     return make_plan(run.config, folder, run.id, train_file=str(train_file), rows=rows,
                      precision=gpus.planned_precision(run.config.precision), cuda=bool(found),

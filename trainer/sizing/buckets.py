@@ -28,7 +28,6 @@ from typing import Optional
 
 from trainer.core.config import Mode, resolve_precision
 from trainer.data import DataError, Problem
-from trainer.store.run_folder import BUCKETS, LENGTH_PLAN
 from trainer.sizing.memory import Setup, Shape, card_gib, estimate, max_batch
 from trainer.core.gpus import DEFAULT_CARD_GIB
 
@@ -36,8 +35,6 @@ EDGES = (0, 500, 1000, 2000, 4000, 8192)   # like FlagEmbedding's split_data_by_
 PAD = 8                                    # FlagEmbedding pads to a multiple of 8
 BATCH_LIMIT = 4096                         # no cap given: the search stops here
 PLAN_MARGIN = 0.05                         # of the card, kept free beyond the estimator's own headroom
-PLAN_FILE = LENGTH_PLAN                     # in the run folder (trainer.run_folder names its files)
-BUCKET_DIR = BUCKETS
 
 
 @dataclass(frozen=True)
@@ -156,7 +153,7 @@ def _sized(setup: Setup, max_len: int, cap: int) -> tuple[int, bool, float, str]
     return batch, ckpt, estimate(replace(at, batch=batch)).total_gib, why
 
 
-def plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_max: int,
+def length_plan(lengths: list[int], *, shape: Shape, mode: Mode, gpu_gib: float, model_max: int,
          precision: str = "bf16", gpus: int = 1, group_size: int = 8, query_len: int = 64,
          sparse_head: str = "lean", spec: str = "auto", max_batch_size: int = 0, source: str = "",
          unpadded: bool = False) -> LengthPlan:
@@ -257,19 +254,19 @@ def model_max_tokens(model: str) -> int:
     return limit
 
 
-def plan_rows(rows: list[dict], *, model: str, tokenizer_model: Optional[str] = None, **settings) -> LengthPlan:
+def length_plan_of_rows(rows: list[dict], *, model: str, tokenizer_model: Optional[str] = None, **settings) -> LengthPlan:
     """`plan` for training rows, their lengths counted with `tokenizer_model` (default: `model`)."""
     settings.setdefault("model_max", model_max_tokens(model))
     lengths = passage_lengths(rows, tokenizer_model or model)
     from trainer.sizing.memory import model_shape
-    return plan(lengths, shape=model_shape(model), **settings)
+    return length_plan(lengths, shape=model_shape(model), **settings)
 
 
-def plan_for_run(cfg, rows: list[dict], *, gpu_gib: float, precision: str, world: int, source: str = "",
+def length_plan_for_run(cfg, rows: list[dict], *, gpu_gib: float, precision: str, world: int, source: str = "",
                  model_folder: Optional[str] = None) -> LengthPlan:
     """A run's buckets: its model, mode, group and query length; batches up to its batch size."""
     model = model_folder or cfg.model
-    return plan_rows(rows, model=cfg.model, tokenizer_model=model, mode=cfg.mode, gpu_gib=gpu_gib,
+    return length_plan_of_rows(rows, model=cfg.model, tokenizer_model=model, mode=cfg.mode, gpu_gib=gpu_gib,
                      precision=resolve_precision(precision, gpu=True), gpus=world,
                      group_size=cfg.group_size, query_len=cfg.query_max_len, sparse_head=cfg.sparse_head,
                      spec=cfg.length_buckets, max_batch_size=cfg.batch_size, source=source,
