@@ -36,15 +36,26 @@ def test_a_crash_on_one_rank_fails_the_run_with_that_ranks_message(tmp_path, tin
 def test_the_command_lines_several_modes_each_train_under_two_processes(tmp_path, small_train, capfd):
     """`train --mode all,dense --num-gpus 2` goes the dashboard's way: both runs queued (checked, with their
     initial plans), each worker a child under torchrun (gloo on the CPU), one after the other; each run's plan
-    says two processes, and the terminal shows rank 1 training each."""
+    says two processes, and the terminal shows rank 1 training each. Then the dense run's plain FlagEmbedding
+    command (its stored plan) runs on the same two processes: its losses are the run's, step by step (warmup 0,
+    the one addition that changes them). All heads on this BERT-style model would not run plainly: FlagEmbedding's
+    sparse head needs an EOS token, which only the product sets (planning.additions "eos"); bench/plain_command.py
+    compares all heads on the BGE-M3 look-alike, whose tokenizer has one.)"""
+    import ast
+    import subprocess
+    import sys
+
     from trainer import cli
-    from trainer.planning import plan
+    from trainer.core.metrics import Metric
+    from trainer.planning import plan, reproduce
 
     runs_dir = tmp_path / "runs"
     code = cli.main(["train", "--mode", "all,dense", "--num-gpus", "2", "--train-data", str(small_train),
-                     "--eval", "none", "--max-steps", "1", "--batch-size", "2", "--group-size", "2",
-                     "--query-max-len", "16", "--passage-max-len", "32", "--runs-dir", str(runs_dir)])
-    runs = sorted(Store(runs_dir).list_runs(), key=lambda r: r.created)
+                     "--eval", "none", "--max-steps", "2", "--warmup-steps", "0", "--batch-size", "2",
+                     "--group-size", "2", "--query-max-len", "16", "--passage-max-len", "32",
+                     "--runs-dir", str(runs_dir)])
+    store = Store(runs_dir)
+    runs = sorted(store.list_runs(), key=lambda r: r.created)
     out = capfd.readouterr()
     terminal = out.out + out.err
     assert code == 0 and [(r.mode, r.status) for r in runs] == [("all", "completed"), ("dense", "completed")], \
@@ -52,3 +63,15 @@ def test_the_command_lines_several_modes_each_train_under_two_processes(tmp_path
     for run in runs:
         assert plan.of_run(run).world == 2 and plan.of_run(run).nproc_per_node == 2
     assert terminal.count("rank 1/2: training") == 2, terminal[-3000:]
+
+    argv = reproduce.run_command(runs[1])
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", *argv[1:], "--logging_steps", "1"],
+                          capture_output=True, text=True, timeout=300, cwd=children.PROJECT_ROOT,
+                          env=children.worker_env(2))
+    text = done.stdout + done.stderr
+    assert done.returncode == 0, text[-3000:]
+    plain = [ast.literal_eval(line[line.index("{'loss'"):line.index("}", line.index("{'loss'")) + 1])["loss"]
+             for line in text.splitlines() if "{'loss'" in line]
+    ours = [p.value for p in store.metrics(runs[1].id, prefix=Metric.LOSS) if p.name == Metric.LOSS]
+    assert len(plain) == len(ours) == 2 and all(abs(a - b) <= 1e-3 * max(1.0, abs(b)) for a, b in zip(ours, plain)), \
+        (ours, plain)

@@ -38,8 +38,10 @@ ADDITIONS: dict[str, dict[str, str]] = {
               "该命令保持其可训练（更新相同：两种情况下都没有梯度）"},
     "eos": {
         "en": "end token: for a tokenizer without an EOS token (BERT-style), the dashboard uses SEP as EOS, which "
-              "FlagEmbedding's sparse head masks; saved with the model",
-        "zh": "结束符：分词器没有 EOS（BERT 类）时，仪表盘以 SEP 作为 EOS（FlagEmbedding 的稀疏头会屏蔽它），并随模型保存"},
+              "FlagEmbedding's sparse head masks; saved with the model. With such a model the command fails in the "
+              "sparse head (all heads, sparse + ColBERT) unless the tokenizer it is given has an EOS token",
+        "zh": "结束符：分词器没有 EOS（BERT 类）时，仪表盘以 SEP 作为 EOS（FlagEmbedding 的稀疏头会屏蔽它），并随模型保存。"
+              "对这类模型，除非所给分词器带有 EOS，该命令在稀疏头处出错（全部头、稀疏 + ColBERT）"},
     "float": {
         "en": "weights in fp32: the dashboard loads a half-precision checkpoint in fp32 (AMP trains fp32 master "
               "weights); newer transformers would load it as half",
