@@ -565,6 +565,13 @@ def add_mine(sub) -> argparse.ArgumentParser:
     return mine
 
 
+def _answers_in_json(parser: argparse.ArgumentParser, func) -> argparse.ArgumentParser:
+    """A command whose answer `--json` prints as JSON (what the pages' child commands read), run by `func`."""
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=func)
+    return parser
+
+
 def add_score(sub) -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="teacher scores: a cross-encoder reranker scores each row's passages "
                                          "(pos_scores / neg_scores, for knowledge distillation)")
@@ -573,9 +580,7 @@ def add_score(sub) -> argparse.ArgumentParser:
     score.add_argument("--reranker", required=True, help="local folder or cached hub id, e.g. BAAI/bge-reranker-v2-m3")
     score.add_argument("--batch-size", dest="reranker_batch", type=int, default=32, help="the reranker's batch")
     score.add_argument("--max-len", type=int, default=512, help="the reranker's input length (query + passage)")
-    score.add_argument("--json", action="store_true")
-    score.set_defaults(func=_score)
-    return score
+    return _answers_in_json(score, _score)
 
 
 def add_scan(sub) -> argparse.ArgumentParser:
@@ -586,24 +591,18 @@ def add_scan(sub) -> argparse.ArgumentParser:
     scan_p.add_argument("--scan-id", type=int, help=argparse.SUPPRESS)     # the pages' child job: its store row
     scan_p.add_argument("--lengths-for", default="", help="also work out the suggested query/passage lengths for "
                                                           "this model (kept with the scan)")
-    scan_p.add_argument("--json", action="store_true")
-    scan_p.set_defaults(func=_scan)
-    return scan_p
+    return _answers_in_json(scan_p, _scan)
 
 
 def add_runs(sub) -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list runs")
-    runs.add_argument("--json", action="store_true")
-    runs.set_defaults(func=_runs)
-    return runs
+    return _answers_in_json(runs, _runs)
 
 
 def add_metrics(sub) -> argparse.ArgumentParser:
     metrics = sub.add_parser("metrics", help="dump every metric point of a run")
     metrics.add_argument("run_id")
-    metrics.add_argument("--json", action="store_true")
-    metrics.set_defaults(func=_metrics)
-    return metrics
+    return _answers_in_json(metrics, _metrics)
 
 
 def add_vram(sub) -> argparse.ArgumentParser:
