@@ -21,7 +21,11 @@ store = get_store()
 st.title(t("train.title"))
 runs = runs_or_stop(store)
 
-# Which run: the one this session started, else one still training, else the latest.
+# Which run: the one this session started, else one still training, else the latest. The live view asks to follow
+# a queue's next run (below); the picker takes it here, before it is drawn (a widget's value cannot change after).
+if "train_follow" in st.session_state:
+    st.session_state["run_id"] = st.session_state["train_watched"] = st.session_state.pop("train_follow")
+    st.session_state.pop(lang_key("train_pick", carry=False), None)
 live = [r.id for r in runs if r.live]
 ids = [r.id for r in runs]
 wanted = st.session_state.get("run_id") or (live[0] if live else ids[0])
@@ -96,8 +100,7 @@ def status_lines(run) -> None:
         elif st.session_state.get("train_watched") == run_id:
             following = next((r.id for r in members if r.live), None)
             if following is not None:
-                st.session_state["run_id"] = st.session_state["train_watched"] = following
-                st.session_state[lang_key("train_pick", carry=False)] = following
+                st.session_state["train_follow"] = following
                 st.rerun()
         st.caption(t("train.queue", k=queue.index(run_id) + 1, n=len(queue), runs=Md(" → ".join(
             (lambda item: f"**{item}**" if r.id == run_id else item)(

@@ -145,6 +145,17 @@ def test_train_says_which_run_of_a_three_mode_queue_it_shows(store):
     assert not any("Compare the three modes" in c.value for c in at.caption)
 
 
+def test_coming_back_to_train_after_the_watched_run_ended_follows_the_queue_without_an_error(store):
+    """A walk: watching the first run of a queue, the user left; it ended and the next one trains. Back on Train (a
+    full run of the page, its picker drawn before the live view sees that), the page follows the running one, with
+    no exception (it used to set the picker's value after the picker was drawn)."""
+    ids = [store.create_run(RunConfig(mode=m), status=s) for m, s in zip(Mode, (COMPLETED, "running", "waiting"))]
+    at = open_page("train", "en", run_id=ids[0], train_watched=ids[0])
+    at.run()                                          # the rerun the live view asked for
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="train_pick__en").value == ids[1] and at.session_state["train_watched"] == ids[1]
+
+
 # Compare: one sentence, the same rule, the same data ---------------------------------------------------------
 def test_compare_says_none_clearly_when_the_lead_is_noise(store):
     make_run(store, Mode.ALL, val=(NOISE[0], NOISE[0]), name="flat")
