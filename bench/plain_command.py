@@ -51,6 +51,16 @@ def product(model: Path, data: Path, runs: Path, steps: int) -> tuple[object, li
     return run, losses, time.time() - t0
 
 
+def hf_losses(text: str) -> list[float]:
+    """The `{'loss': …}` lines HF's Trainer prints (every `logging_steps`), in order."""
+    losses = []
+    for line in text.splitlines():
+        at = line.find("{'loss'")
+        if at >= 0:
+            losses.append(float(ast.literal_eval(line[at:line.index("}", at) + 1])["loss"]))
+    return losses
+
+
 def plain(run, steps: int) -> tuple[list[float], list[str], float]:
     argv = reproduce.run_command(run)
     argv = [sys.executable, "-m", "torch.distributed.run", *argv[1:], "--logging_steps", "1"]
@@ -59,12 +69,7 @@ def plain(run, steps: int) -> tuple[list[float], list[str], float]:
     text = done.stdout + done.stderr
     if done.returncode:
         raise SystemExit(f"the plain command failed:\n{text[-4000:]}")
-    losses = []
-    for line in text.splitlines():
-        at = line.find("{'loss'")
-        if at >= 0:
-            losses.append(float(ast.literal_eval(line[at:line.index("}", at) + 1])["loss"]))
-    return losses[:steps], argv, time.time() - t0
+    return hf_losses(text)[:steps], argv, time.time() - t0
 
 
 def main() -> None:

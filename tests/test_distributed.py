@@ -41,10 +41,10 @@ def test_the_command_lines_several_modes_each_train_under_two_processes(tmp_path
     the one addition that changes them). All heads on this BERT-style model would not run plainly: FlagEmbedding's
     sparse head needs an EOS token, which only the product sets (planning.additions "eos"); bench/plain_command.py
     compares all heads on the BGE-M3 look-alike, whose tokenizer has one.)"""
-    import ast
     import subprocess
     import sys
 
+    from bench.plain_command import hf_losses
     from trainer import cli
     from trainer.core.metrics import Metric
     from trainer.planning import plan, reproduce
@@ -70,8 +70,7 @@ def test_the_command_lines_several_modes_each_train_under_two_processes(tmp_path
                           env=children.worker_env(2))
     text = done.stdout + done.stderr
     assert done.returncode == 0, text[-3000:]
-    plain = [ast.literal_eval(line[line.index("{'loss'"):line.index("}", line.index("{'loss'")) + 1])["loss"]
-             for line in text.splitlines() if "{'loss'" in line]
+    plain = hf_losses(text)
     ours = [p.value for p in store.metrics(runs[1].id, prefix=Metric.LOSS) if p.name == Metric.LOSS]
     assert len(plain) == len(ours) == 2 and all(abs(a - b) <= 1e-3 * max(1.0, abs(b)) for a, b in zip(ours, plain)), \
         (ours, plain)

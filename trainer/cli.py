@@ -76,7 +76,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = RunConfig) -> 
         parser.add_argument(f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, []), **options)
 
 
-def field_flag(parser: argparse.ArgumentParser, flag: str, field: str, **options) -> None:
+def field_flag(parser: argparse.ArgumentParser, flag: str, field: str, help: str = "") -> None:
     """A command's flag for one RunConfig field under a name of its own (`vram --batch` for batch_size): its value
     lands in `ns.<field>`, and its type, choices and default are RunConfig's and the field registry's, never
     written here (tests/test_registry.py)."""
@@ -85,7 +85,7 @@ def field_flag(parser: argparse.ArgumentParser, flag: str, field: str, **options
     choices = CHOICES.get(field)
     kind = type(choices[0]) if choices else type(default)
     parser.add_argument(flag, dest=field, type=kind, default=default, choices=choices,
-                        **{"help": f"(default: {default})", **options})
+                        metavar=None if choices else flag.lstrip("-").upper().replace("-", "_"), help=f"{help} (default: {default})".strip().replace("%", "%%"))
 
 
 def config_from(ns: argparse.Namespace, cls: type = RunConfig):
@@ -549,7 +549,7 @@ def add_mine(sub) -> argparse.ArgumentParser:
     mine = sub.add_parser("mine", help="add hard negatives to (query, positive) rows with a model's dense head")
     mine.add_argument("--input", required=True, help="training JSONL, or CSV/TSV with query and positive columns")
     mine.add_argument("--output", required=True, help="JSONL to write (query, pos, mined neg)")
-    field_flag(mine, "--model", "model", help="local folder or hub id (default: embedded MiniLM)")
+    field_flag(mine, "--model", "model", help="local folder or hub id ('default': the embedded MiniLM)")
     mine.add_argument("--corpus", help="extra candidate passages: JSONL with a 'text' field per line")
     # the same defaults as a run's own mining (RunConfig's mine_* fields)
     field_flag(mine, "--negatives", "mine_negatives", help="negatives per row")

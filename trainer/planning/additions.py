@@ -5,6 +5,7 @@ model card show the list whole, each entry that applies to the run (`applied`). 
 from __future__ import annotations
 
 from trainer.core.config import RunConfig
+from trainer.planning.plan import studio_options
 
 # key -> {language: words}. The keys are stable (tests and pages name them); the words are what users read.
 ADDITIONS: dict[str, dict[str, str]] = {
@@ -62,10 +63,9 @@ ADDITIONS: dict[str, dict[str, str]] = {
 
 
 def applied(config: RunConfig, studio: dict | None = None) -> list[str]:
-    """The additions that apply to a run of `config` (with its plan's `studio` options, where it has a plan)."""
-    studio = studio if studio is not None else {"lean_sparse_head": config.sparse_head == "lean",
-                                                "heads_lr_scale": config.heads_lr_scale,
-                                                "sparse_init": config.sparse_init, "unpadded": config.unpadded}
+    """The additions that apply to a run of `config`: by its plan's `studio` options, or, for a run without a plan,
+    by the options a plan makes on a GPU (unpadded encoding as the config asks)."""
+    studio = studio if studio is not None else studio_options(config, cuda=True)
     trains_heads = config.mode.unified_finetuning
     keys = ["warmup"]
     keys += ["sparse_head"] if studio.get("lean_sparse_head") and trains_heads else []

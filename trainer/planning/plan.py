@@ -67,6 +67,12 @@ class Plan:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def studio_options(cfg: RunConfig, cuda: bool) -> dict[str, Any]:
+    """The worker's own options beyond FlagEmbedding's arguments (trainer.engine.training.train's keywords)."""
+    return {"lean_sparse_head": cfg.sparse_head == "lean", "heads_lr_scale": cfg.heads_lr_scale,
+            "sparse_init": cfg.sparse_init, "unpadded": cfg.unpadded and cuda}     # GPUs only: measured there
+
+
 def trains_in_place(cfg: RunConfig, data) -> bool:
     """Whether the run trains on the user's file where it is (a valid JSONL file that needs no split, no
     mining, no conversion; `data` is its trainer.scan.ScanResult), or on rows the worker prepares in the run
@@ -118,14 +124,12 @@ def make(cfg: RunConfig, folder: RunFolder, run_id: str, *, train_file: str, row
     else:
         # Tells accelerate that several processes without GPUs are one run (gloo), not strangers.
         args["use_cpu"] = True
-    studio = {"lean_sparse_head": cfg.sparse_head == "lean", "heads_lr_scale": cfg.heads_lr_scale,
-              "sparse_init": cfg.sparse_init, "unpadded": cfg.unpadded and cuda}     # GPUs only: measured there
     validation, test = folder.validation(cfg.eval_data), folder.test(cfg.eval_data)
     return Plan(run_id=run_id, config=json.loads(cfg.to_json()), prepared=prepared,
                 train_files=list(args["train_data"]), rows=rows,
                 validation=str(validation) if validation else None, test=str(test) if test else None,
                 precision=precision, cuda=cuda, nproc_per_node=nproc_per_node, nnodes=nnodes,
-                total_steps=total, warmup_steps=warmup, args=args, studio=studio,
+                total_steps=total, warmup_steps=warmup, args=args, studio=studio_options(cfg, cuda),
                 length_plan=str(folder.length_plan) if length_plan is not None else None)
 
 

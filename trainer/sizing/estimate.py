@@ -25,6 +25,7 @@ from trainer.data import scan
 from trainer.core.config import DEMO_DATA, OFF, SPLIT, RunConfig
 from trainer.core.config import resolve_eval, resolve_train
 from trainer.store.run_folder import RunFolder
+from trainer.core.gpus import DEFAULT_CARD_GIB
 from trainer.core.metrics import Metric
 from trainer.sizing.advice import schedule
 from trainer.store import COMPLETED, STOPPED, Store
@@ -112,7 +113,7 @@ def _quadratic(cfg: RunConfig, gpu: bool) -> float:
     except ValueError:
         return 0.0
     probe = cfg.replace(batch_size=8, group_size=4, query_max_len=128, passage_max_len=128, precision="fp32")
-    per_token = CPU_ACTIVATION_SCALE * memory.estimate(memory.setup_for(probe, shape, memory.DEFAULT_CARD_GIB)).breakdown.get(
+    per_token = CPU_ACTIVATION_SCALE * memory.estimate(memory.setup_for(probe, shape, DEFAULT_CARD_GIB)).breakdown.get(
         "activations", 0.0) * 2**30 / (8 * 5 * 128)
     return CPU_ATTENTION_BYTES * _heads(cfg, shape) * shape.layers / per_token if per_token else 0.0
 
